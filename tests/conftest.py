@@ -1,0 +1,55 @@
+"""Shared fixtures. Tests that need real images read them from ../shared/data/gestures
+(or $GESTURE_DATA); without it they are skipped with a message saying so, except under CI, where
+a missing dataset is a failure."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("GESTURE_DATA", ROOT.parent / "shared" / "data" / "gestures"))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not (DATA / "manifest.csv").is_file():
+        message = (f"real images not found: expected {DATA}/manifest.csv "
+                   "(the shared gesture dataset; set GESTURE_DATA to its folder)")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return DATA
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test session decodes into its own cache, so tests never depend on a developer's cache."""
+    monkeypatch.setenv("GESTURE_REACTIONS_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def manifest_rows(data_dir: Path) -> list[dict[str, str]]:
+    with (data_dir / "manifest.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def make_small_dataset(data_dir: Path, target: Path, per_class: dict[str, int]) -> Path:
+    """A copy of a few real crops per (split, label) in the shared manifest layout."""
+    rows, taken = manifest_rows(data_dir), {}
+    kept = []
+    for row in rows:
+        key = (row["split"], row["label"])
+        if row["kind"] == "crop" and taken.get(key, 0) < per_class.get(row["split"], 0):
+            taken[key] = taken.get(key, 0) + 1
+            (target / row["path"]).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(data_dir / row["path"], target / row["path"])
+            kept.append(row)
+    with (target / "manifest.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+    return target

@@ -1,0 +1,83 @@
+"""A short train-then-evaluate round trip on real crops, and the evaluation interface's contract."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.conftest import ROOT, make_small_dataset
+from training import evaluate, train
+from training.checkpoint import CheckpointError, load_checkpoint
+from training.gestures import LABELS
+
+
+@pytest.fixture(scope="module")
+def small_data(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_small_dataset(data_dir, tmp_path_factory.mktemp("data"), {"train": 24, "val": 8, "test": 8})
+
+
+@pytest.fixture(scope="module")
+def trained(small_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    train.main(["--model", "mobilenet_v3_small", "--data", str(small_data), "--epochs", "2",
+                "--samples-per-epoch", "64", "--batch-size", "16", "--workers", "0", "--out", str(out)])
+    return out
+
+
+def test_training_writes_best_last_and_a_run_record(trained: Path) -> None:
+    record = json.loads((trained / "run.json").read_text())
+    assert [e["epoch"] for e in record["epochs"]] == [1, 2]
+    assert record["config"]["model"] == "mobilenet_v3_small" and record["wall_seconds"] > 0
+    assert record["best"]["val_macro_f1"] == max(e["val_macro_f1"] for e in record["epochs"])
+    _, meta = load_checkpoint(trained / "best.pt")
+    assert meta["model"] == "mobilenet_v3_small" and meta["labels"] == list(LABELS) and meta["input_size"] == 112
+    assert meta["epoch"] == record["best"]["epoch"]
+
+
+def test_training_is_reproducible_and_resumes(small_data: Path, trained: Path, tmp_path: Path) -> None:
+    train.main(["--model", "mobilenet_v3_small", "--data", str(small_data), "--epochs", "2", "--samples-per-epoch",
+                "64", "--batch-size", "16", "--workers", "0", "--out", str(tmp_path), "--stop-after", "1"])
+    assert len(json.loads((tmp_path / "run.json").read_text())["epochs"]) == 1
+    train.main(["--resume", str(tmp_path / "last.pt"), "--workers", "0"])
+    resumed = json.loads((tmp_path / "run.json").read_text())
+    straight = json.loads((trained / "run.json").read_text())
+    assert [e["epoch"] for e in resumed["epochs"]] == [1, 2]
+    # same seed, same data: the first epoch matches the uninterrupted run exactly
+    assert resumed["epochs"][0]["train_loss"] == pytest.approx(straight["epochs"][0]["train_loss"], abs=1e-6)
+    assert resumed["epochs"][1]["train_loss"] == pytest.approx(straight["epochs"][1]["train_loss"], rel=1e-3)
+
+
+def test_evaluate_cli_prints_and_writes_json_and_png(small_data: Path, trained: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    result = subprocess.run([sys.executable, "-m", "training.evaluate", "--data", str(small_data), "--split",
+                             "test", "--kind", "crop", "--model", str(trained / "best.pt"), "--json", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, check=True)
+    report = json.loads(out.read_text())
+    assert {"macro_f1", "per_class", "confusion", "labels", "n"} <= set(report)
+    assert report["n"] == 8 * len(LABELS) and report["labels"] == list(LABELS)
+    assert sum(map(sum, report["confusion"])) == report["n"]
+    assert f"{report['macro_f1']:.4f}" in result.stdout and "confusion" in result.stdout
+    assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_missing_and_corrupt_checkpoints_fail_with_the_path(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match=re.escape(str(corrupt))):
+        load_checkpoint(corrupt)
+    torch.save({"weights": 1}, tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="'model' and 'state_dict'"):
+        load_checkpoint(tmp_path / "foreign.pt")
+
+
+def test_evaluate_reports_a_missing_model_clearly(small_data: Path, tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match=r"missing\.pt"):
+        evaluate.evaluate(small_data, "test", "crop", tmp_path / "missing.pt")

@@ -1,0 +1,44 @@
+"""Checkpoints that carry what is needed to rebuild and use the model: architecture, input size,
+labels and normalisation travel with the weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from training.gestures import LABELS, MEAN, STD
+from training.models import ARCHITECTURES, build_model
+
+SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "classifier.pt"
+"""The model the project ships: the one `evaluate` and the export use when given none."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, unreadable or not one of ours."""
+
+
+def save_checkpoint(path: Path, model: nn.Module, model_name: str, **extra: object) -> None:
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    torch.save({"model": model_name, "input_size": ARCHITECTURES[model_name].input_size, "labels": list(LABELS),
+                "mean": list(MEAN), "std": list(STD), "state_dict": state, **extra}, path)
+
+
+def load_checkpoint(path: Path | str) -> tuple[nn.Module, dict]:
+    """The model in eval mode and the checkpoint's other fields; a clear error for a bad file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint (expected a .pt file written by training.train)")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for a damaged file
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({error})") from error
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "model" not in checkpoint:
+        raise CheckpointError(f"{path}: expected a checkpoint with 'model' and 'state_dict' keys")
+    if checkpoint.get("labels") != list(LABELS):
+        raise CheckpointError(f"{path}: labels {checkpoint.get('labels')} differ from {list(LABELS)}")
+    model = build_model(checkpoint["model"], pretrained=False)
+    model.load_state_dict(checkpoint["state_dict"])
+    model.eval()
+    return model, {k: v for k, v in checkpoint.items() if k != "state_dict"}

@@ -1,0 +1,107 @@
+"""Readers for the two dataset layouts we train on, both reduced to a list of `Sample`s.
+
+* the shared manifest layout: `manifest.csv` + `crops/` + `frames/`, filtered by split and kind;
+* HaGRID's published layout: images per class (`<class>/<id>.jpg`, optionally under
+  `hagrid_dataset/`) and one annotation JSON per class and split
+  (`annotations/<split>/<class>.json` or `hagrid_annotations/<split>/<class>.json`) whose
+  entries hold normalised `bboxes` `[x, y, w, h]`, `labels` and `user_id`. Every annotated hand
+  becomes one crop sample.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.gestures import LABELS, label_of_hagrid_class
+
+SPLITS = ("train", "val", "test")
+KINDS = ("crop", "frame")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One labelled image; `box` is the hand's normalised [x, y, w, h] when the image is a frame to cut from."""
+
+    path: Path
+    label: str
+    group: str = ""
+    box: tuple[float, float, float, float] | None = None
+
+
+class DatasetLayoutError(ValueError):
+    """The folder is neither in the shared manifest layout nor in HaGRID's layout."""
+
+
+def read_manifest(root: Path, split: str, kind: str) -> list[Sample]:
+    """Samples of one split and kind from `root/manifest.csv`."""
+    manifest = root / "manifest.csv"
+    samples = []
+    with manifest.open(newline="") as f:
+        for row in csv.DictReader(f):
+            if row["split"] != split or row["kind"] != kind:
+                continue
+            if row["label"] not in LABELS:
+                raise DatasetLayoutError(f"{manifest}: unknown label {row['label']!r} for {row['path']}")
+            samples.append(Sample(root / row["path"], row["label"], row.get("group", "")))
+    return samples
+
+
+def _first_existing(candidates: list[Path]) -> Path | None:
+    return next((p for p in candidates if p.is_dir()), None)
+
+
+def _hagrid_annotation_dir(root: Path, split: str) -> Path | None:
+    return _first_existing([root / "annotations" / split, root / "hagrid_annotations" / split])
+
+
+def _hagrid_image(root: Path, hagrid_class: str, image_id: str) -> Path | None:
+    for folder in (root / hagrid_class, root / "hagrid_dataset" / hagrid_class):
+        for suffix in IMAGE_SUFFIXES:
+            if (path := folder / f"{image_id}{suffix}").is_file():
+                return path
+    return None
+
+
+def read_hagrid(root: Path, split: str) -> list[Sample]:
+    """One crop sample per annotated hand in HaGRID's layout; images that are not on disk are skipped."""
+    annotation_dir = _hagrid_annotation_dir(root, split)
+    if annotation_dir is None:
+        raise DatasetLayoutError(f"{root}: no HaGRID annotations for split {split!r} "
+                                 f"(expected annotations/{split}/<class>.json)")
+    samples = []
+    for annotation_file in sorted(annotation_dir.glob("*.json")):
+        hagrid_class = annotation_file.stem
+        annotations = json.loads(annotation_file.read_text())
+        for image_id, entry in sorted(annotations.items()):
+            path = _hagrid_image(root, hagrid_class, image_id)
+            if path is None:
+                continue
+            group = str(entry.get("user_id") or image_id)
+            for box, hand_class in zip(entry["bboxes"], entry["labels"], strict=False):
+                samples.append(Sample(path, label_of_hagrid_class(hand_class), group, tuple(float(v) for v in box)))
+    return samples
+
+
+def is_hagrid_layout(root: Path) -> bool:
+    return any(_hagrid_annotation_dir(root, split) for split in SPLITS)
+
+
+def load_samples(root: Path | str, split: str, kind: str = "crop") -> list[Sample]:
+    """Samples of `split` from either layout. HaGRID's frames are annotated, so they always give crops."""
+    root = Path(root)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if (root / "manifest.csv").is_file():
+        return read_manifest(root, split, kind)
+    if is_hagrid_layout(root):
+        if kind != "crop":
+            raise DatasetLayoutError(f"{root}: HaGRID's layout gives hand crops only, not kind {kind!r}")
+        return read_hagrid(root, split)
+    raise DatasetLayoutError(f"{root}: expected manifest.csv (shared layout) or annotations/<split>/<class>.json "
+                             "(HaGRID layout)")

