@@ -81,3 +81,16 @@ def test_missing_and_corrupt_checkpoints_fail_with_the_path(tmp_path: Path) -> N
 def test_evaluate_reports_a_missing_model_clearly(small_data: Path, tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match=r"missing\.pt"):
         evaluate.evaluate(small_data, "test", "crop", tmp_path / "missing.pt")
+
+
+def test_evaluate_gives_the_same_report_for_a_checkpoint_and_its_onnx_export(small_data: Path, trained: Path,
+                                                                             tmp_path: Path) -> None:
+    model, meta = load_checkpoint(trained / "best.pt")
+    onnx_file = tmp_path / "classifier.onnx"
+    size = meta["input_size"]
+    torch.onnx.export(model, (torch.randn(1, 3, size, size),), onnx_file, dynamo=False, input_names=["input"],
+                      output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    from_torch = evaluate.evaluate(small_data, "test", "crop", trained / "best.pt")
+    from_onnx = evaluate.evaluate(small_data, "test", "crop", onnx_file)
+    assert from_onnx["confusion"] == from_torch["confusion"]
+    assert from_onnx["macro_f1"] == pytest.approx(from_torch["macro_f1"])

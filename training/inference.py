@@ -47,7 +47,7 @@ class OnnxClassifier:
         self.input_size = int(meta.get("input_size", self.session.get_inputs()[0].shape[-1]))
         self.mean = json.loads(meta["mean"]) if "mean" in meta else MEAN
         self.std = json.loads(meta["std"]) if "std" in meta else STD
-        self.outputs_probabilities = meta.get("output", "probabilities") == "probabilities"
+        self.outputs_probabilities = meta.get("output") == "probabilities"
 
     def probabilities(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         name = self.session.get_inputs()[0].name

@@ -1,0 +1,99 @@
+"""Compare trained classifiers: test macro-F1 and per-class F1, parameters, weights size, CPU latency at
+batch 1 and training time, as a Markdown table for the README.
+
+    python -m training.benchmark runs/*/best.pt training/weights/classifier.pt
+
+Latency is PyTorch eager on one CPU thread, batch 1, median over `--repeats` runs after warm-up.
+Training time comes from the run.json written beside each checkpoint (or `<name>.run.json`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from training.cache import load_cached
+from training.checkpoint import load_checkpoint
+from training.datasets import load_samples
+from training.gestures import GESTURES
+from training.inference import torch_probabilities
+from training.metrics import classification_report
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoints", type=Path, nargs="+")
+    p.add_argument("--data", type=Path, default=Path("../shared/data/gestures"))
+    p.add_argument("--split", default="test")
+    p.add_argument("--repeats", type=int, default=200)
+    p.add_argument("--json", type=Path, help="also write the figures here")
+    return p.parse_args(argv)
+
+
+def run_record(checkpoint: Path) -> dict | None:
+    for candidate in (checkpoint.parent / "run.json", checkpoint.with_suffix(".run.json")):
+        if candidate.is_file():
+            return json.loads(candidate.read_text())
+    return None
+
+
+@torch.no_grad()
+def latency_ms(model: torch.nn.Module, size: int, repeats: int) -> float:
+    """Median wall time of one forward pass at batch 1 on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    x = torch.randn(1, 3, size, size).contiguous(memory_format=torch.channels_last)
+    model = model.to(memory_format=torch.channels_last)
+    for _ in range(20):
+        model(x)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model(x)
+        times.append((time.perf_counter() - start) * 1000)
+    torch.set_num_threads(threads)
+    return statistics.median(times)
+
+
+def measure(checkpoint: Path, images, labels, repeats: int) -> dict:
+    model, meta = load_checkpoint(checkpoint)
+    report = classification_report(labels, torch_probabilities(model, images, meta["input_size"]).argmax(1))
+    record = run_record(checkpoint)
+    name = meta["model"] + (" (distilled)" if meta.get("distilled_from") else "")
+    return {"checkpoint": str(checkpoint), "name": name, "macro_f1": report["macro_f1"],
+            "f1": {k: v["f1"] for k, v in report["per_class"].items()},
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "size_mb": checkpoint.stat().st_size / 1e6, "input_size": meta["input_size"],
+            "latency_ms": latency_ms(model, meta["input_size"], repeats),
+            "train_minutes": record["wall_seconds"] / 60 if record else None}
+
+
+def markdown(rows: list[dict]) -> str:
+    header = ("| model | input | test macro-F1 | " + " | ".join(f"F1 {g}" for g in (*GESTURES, "none"))
+              + " | parameters | latency (ms) | training (min) |")
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    for r in rows:
+        train = f"{r['train_minutes']:.0f}" if r["train_minutes"] is not None else "?"
+        lines.append(f"| {r['name']} | {r['input_size']} | {r['macro_f1']:.4f} | "
+                     + " | ".join(f"{r['f1'][k]:.4f}" for k in (*GESTURES, "none"))
+                     + f" | {r['parameters'] / 1e6:.2f} M | {r['latency_ms']:.1f} | {train} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    cached = load_cached(load_samples(args.data, args.split), desc=f"decoding {args.split}")
+    rows = [measure(c, cached.images, cached.labels, args.repeats) for c in args.checkpoints]
+    print(f"{len(cached)} {args.split} crops from {args.data}; latency: PyTorch, 1 thread, batch 1, median")
+    print(markdown(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
