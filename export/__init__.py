@@ -1,0 +1,1 @@
+"""Turns models into files the browser runs: MediaPipe's palm detector rebuilt in PyTorch, exported to ONNX."""
