@@ -1,21 +1,20 @@
 """MediaPipe's palm detection weights, read out of the PyPI wheel `mediapipe==0.10.21` without installing it.
 
 The wheel is fetched with pip (a package registry is reachable where a model hub is not), the one
-.tflite file is taken out of it with zipfile, checked against a pinned SHA-256 and cached under
-`$GESTURE_REACTIONS_CACHE` (default `~/.cache/gesture-reactions`). The weights (Apache-2.0, Google)
+.tflite file is taken out of it with zipfile, checked against a pinned SHA-256 and kept under
+`$GESTURE_REACTIONS_WEIGHTS` (default `~/.cache/gesture-reactions/weights`). The weights (Apache-2.0, Google)
 are never committed to this repository.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
-
-from training.cache import cache_dir
 
 MEDIAPIPE_VERSION = "0.10.21"
 # Any platform's wheel holds the same model files; naming one makes the download the same from every machine.
@@ -26,6 +25,12 @@ SHA256 = {
     "lite": "e9a4aaddf90dda56a87235303cf00e4c2d3fb28725f68fd88772997dac905c18",
     "full": "1b14e9422c6ad006cde6581a46c8b90dd573c07ab7f3934b5589e7cea3f89a54",
 }
+
+
+def weights_dir() -> Path:
+    """Where downloaded third-party weights are kept: `$GESTURE_REACTIONS_WEIGHTS`, else ~/.cache/gesture-reactions."""
+    default = Path.home() / ".cache" / "gesture-reactions" / "weights"
+    return Path(os.environ.get("GESTURE_REACTIONS_WEIGHTS", default))
 
 
 class PalmWeightsError(RuntimeError):
@@ -40,7 +45,7 @@ def model_filename(variant: str = "lite") -> str:
 
 def palm_model_path(variant: str = "lite") -> Path:
     """The cached .tflite file, downloaded and extracted first if it is missing or not the pinned file."""
-    folder = cache_dir() / f"mediapipe-{MEDIAPIPE_VERSION}"
+    folder = weights_dir() / f"mediapipe-{MEDIAPIPE_VERSION}"
     target = folder / model_filename(variant)
     if target.is_file() and _sha256(target.read_bytes()) == SHA256[variant]:
         return target
@@ -87,3 +92,8 @@ def extract_model(wheel: Path, variant: str, target: Path) -> Path:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+if __name__ == "__main__":
+    # `python -m export.palm_weights`: fetch the model during set-up, so that tests and export run offline.
+    print(palm_model_path("lite"))

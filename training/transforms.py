@@ -22,8 +22,10 @@ def normalize(mean: Sequence[float] = MEAN, std: Sequence[float] = STD) -> v2.Co
 def train_transform(size: int) -> v2.Compose:
     """Box jitter and scale, colour jitter, grayscale, blur and horizontal flip."""
     return v2.Compose([
-        v2.RandomResizedCrop(size, scale=(0.6, 1.0), ratio=(0.75, 1.33), antialias=True),
-        v2.RandomApply([v2.RandomAffine(degrees=10, translate=(0.1, 0.1), scale=(0.8, 1.05))], p=0.5),
+        # mostly looser boxes (a detector's box is rarely tighter than an annotator's), a little tighter:
+        # cropping much tighter would cut off the thumb that tells 👍 from a fist
+        v2.RandomResizedCrop(size, scale=(0.8, 1.0), ratio=(0.8, 1.25), antialias=True),
+        v2.RandomApply([v2.RandomAffine(degrees=10, translate=(0.08, 0.08), scale=(0.75, 1.05), fill=127)], p=0.6),
         v2.RandomHorizontalFlip(),
         v2.RandomApply([v2.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.05)], p=0.8),
         v2.RandomGrayscale(p=0.1),
