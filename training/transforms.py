@@ -27,7 +27,7 @@ def train_transform(size: int) -> v2.Compose:
         v2.RandomResizedCrop(size, scale=(0.8, 1.0), ratio=(0.8, 1.25), antialias=True),
         v2.RandomApply([v2.RandomAffine(degrees=10, translate=(0.08, 0.08), scale=(0.75, 1.05), fill=127)], p=0.6),
         v2.RandomHorizontalFlip(),
-        v2.RandomApply([v2.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.05)], p=0.8),
+        v2.RandomApply([v2.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4)], p=0.8),
         v2.RandomGrayscale(p=0.1),
         v2.RandomApply([v2.GaussianBlur(5, sigma=(0.1, 1.5))], p=0.2),
         normalize(),

@@ -1,0 +1,55 @@
+"""Make a trained run the model the project ships.
+
+    python -m training.ship runs/efficientnet_lite0/best.pt
+
+Writes `training/weights/classifier.pt` (weights stored as float16 to halve the file; they load
+back into float32), `classifier.run.json` (the run's record, for the training time in the results
+table) and `classifier.test.json` (the test-split report of the file as shipped, which the tests
+hold the shipped model to).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import torch
+
+from training import evaluate
+from training.checkpoint import SHIPPED_CHECKPOINT, load_checkpoint
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint", type=Path, help="best.pt of a training run")
+    p.add_argument("--data", type=Path, default=Path("../shared/data/gestures"), help="where the test split is")
+    p.add_argument("--out", type=Path, default=SHIPPED_CHECKPOINT)
+    return p.parse_args(argv)
+
+
+def ship(checkpoint: Path, data: Path, out: Path) -> dict:
+    """Copy `checkpoint` to `out` in float16 with its records; returns the shipped file's test report."""
+    load_checkpoint(checkpoint)  # fail early, with the path, on anything that is not one of ours
+    raw = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    raw["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in raw["state_dict"].items()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(raw, out)
+    run_record = checkpoint.parent / "run.json"
+    if run_record.is_file():
+        shutil.copyfile(run_record, out.with_suffix(".run.json"))
+    report = evaluate.evaluate(data, "test", "crop", out)
+    out.with_suffix(".test.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    report = ship(args.checkpoint, args.data, args.out)
+    per_class = ", ".join(f"{name} {v['f1']:.4f}" for name, v in report["per_class"].items())
+    print(f"{args.out}: {args.out.stat().st_size / 1e6:.1f} MB, test macro-F1 {report['macro_f1']:.4f} ({per_class})")
+
+
+if __name__ == "__main__":
+    main()
