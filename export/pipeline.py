@@ -1,0 +1,170 @@
+"""The whole recognition pipeline on one image, in Python with onnxruntime: the same steps, constants and
+decisions as the browser's worker, so that what we measure here is what a participant gets.
+
+    image -> palm detector -> palms -> hand boxes (axis-aligned) -> crop classifier -> one gesture per image
+
+Several hands: the most confident gesture wins. No hand, or no gesture above `min_gesture_score`: `none`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+from export.hand_box import HAND_BOX_SCALE, HAND_BOX_SHIFT, hand_box
+from export.palm_decode import (
+    MIN_SUPPRESSION_THRESHOLD,
+    PalmDetection,
+    decode_detections,
+    iou,
+    letterbox,
+    ssd_anchors,
+    to_image_pixels,
+)
+from training.gestures import GESTURES, LABELS
+from training.inference import OnnxClassifier
+
+MIN_PALM_SCORE = 0.5
+"""Palm detections below this score are dropped (chosen on the training frames, see the README)."""
+
+MIN_GESTURE_SCORE = 0.5
+"""A hand counts as a gesture only when the classifier gives it at least this probability."""
+
+MAX_HANDS = 2
+"""Hands classified per image, most confident palms first: a participant in a call shows at most two."""
+
+
+@dataclass(frozen=True)
+class Hand:
+    box: tuple[int, int, int, int]
+    palm_score: float
+    probabilities: dict[str, float]
+
+    @property
+    def label(self) -> str:
+        return max(self.probabilities, key=self.probabilities.get)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The image's gesture (`none` when there is no confident one), its probability, and every hand seen."""
+
+    label: str
+    score: float
+    hands: list[Hand] = field(default_factory=list)
+
+    @property
+    def box(self) -> tuple[int, int, int, int] | None:
+        chosen = [h for h in self.hands if h.label == self.label]
+        return chosen[0].box if chosen else None
+
+
+class ModelFileError(FileNotFoundError):
+    """A model file is missing or is not the ONNX model expected."""
+
+
+def _session(path: Path, what: str) -> ort.InferenceSession:
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such file (expected the {what} ONNX model; run `python -m export.to_onnx`)")
+    try:
+        return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own exception types for damaged files
+        raise ModelFileError(f"{path}: not a readable ONNX model (expected the {what}): {error}") from error
+
+
+class GesturePipeline:
+    """Palm detector + hand box + crop classifier, on uint8 RGB images [H, W, 3]."""
+
+    def __init__(self, palm_model: Path, classifier_model: Path, min_palm_score: float = MIN_PALM_SCORE,
+                 min_gesture_score: float = MIN_GESTURE_SCORE, max_hands: int = MAX_HANDS,
+                 box_scale: float = HAND_BOX_SCALE, box_shift: float = HAND_BOX_SHIFT) -> None:
+        self.palm = _session(Path(palm_model), "palm detector")
+        self.palm_input = self.palm.get_inputs()[0].name
+        _session(Path(classifier_model), "gesture classifier")  # the same clear error for the classifier
+        self.classifier = OnnxClassifier(Path(classifier_model))
+        self.anchors = ssd_anchors()
+        self.min_palm_score, self.min_gesture_score, self.max_hands = min_palm_score, min_gesture_score, max_hands
+        self.box_scale, self.box_shift = box_scale, box_shift
+
+    def palms(self, image: np.ndarray) -> list[PalmDetection]:
+        """Palms in `image` pixels, best first, at most `max_hands`.
+
+        The detector sees the frame squeezed into 192 x 192 pixels, where a hand at arm's length in a
+        tall or wide frame is small; when it finds nothing there, it looks again in overlapping
+        squares along the frame's long side.
+        """
+        palms = self._detect(image)
+        if not palms:
+            for offset, tile in _square_tiles(image):
+                palms += [PalmDetection(p.box + np.tile(offset, 2), p.keypoints + offset, p.score)
+                          for p in self._detect(tile)]
+            palms = _suppress_overlaps(sorted(palms, key=lambda p: -p.score))
+        return palms[:self.max_hands]
+
+    def _detect(self, image: np.ndarray) -> list[PalmDetection]:
+        tensor, placed = letterbox(image)
+        regressors, scores = self.palm.run(None, {self.palm_input: tensor})
+        return [to_image_pixels(palm, placed)
+                for palm in decode_detections(regressors[0], scores[0], self.anchors, self.min_palm_score)]
+
+    def classify(self, image: np.ndarray, palms: list[PalmDetection]) -> list[Hand]:
+        """The classifier's probabilities for the hand around each palm."""
+        if not palms:
+            return []
+        height, width = image.shape[:2]
+        boxes = [hand_box(palm, width, height, self.box_scale, self.box_shift) for palm in palms]
+        size = self.classifier.input_size
+        crops = np.stack([np.asarray(Image.fromarray(image).crop(box).resize((size, size), Image.Resampling.BILINEAR))
+                          for box in boxes])
+        probabilities = self.classifier.probabilities(crops)
+        return [Hand(box, palm.score, dict(zip(LABELS, map(float, p), strict=True)))
+                for box, palm, p in zip(boxes, palms, probabilities, strict=True)]
+
+    def hands(self, image: np.ndarray) -> list[Hand]:
+        """Every hand found (at most `max_hands`, best palms first), with the classifier's probabilities."""
+        return self.classify(image, self.palms(image))
+
+    def decide(self, hands: list[Hand]) -> Prediction:
+        """The most confident gesture over all hands, if any reaches `min_gesture_score`; else `none`."""
+        best_label, best_score = "none", 0.0
+        for hand in hands:
+            for gesture in GESTURES:
+                score = hand.probabilities[gesture]
+                if score >= self.min_gesture_score and score > best_score:
+                    best_label, best_score = gesture, score
+        if best_label == "none":  # how sure we are that no gesture is shown
+            best_score = 1.0 - max((h.probabilities[g] for h in hands for g in GESTURES), default=0.0)
+        return Prediction(best_label, best_score, hands)
+
+    def __call__(self, image: np.ndarray) -> Prediction:
+        return self.decide(self.hands(image))
+
+
+def _square_tiles(image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Overlapping squares (side: the frame's short side) covering a non-square frame, with their (x, y) offsets."""
+    height, width = image.shape[:2]
+    side, long_side = min(height, width), max(height, width)
+    if long_side == side:
+        return []
+    count = -(-long_side // side) + 1
+    tiles = []
+    for i in range(count):
+        start = round(i * (long_side - side) / (count - 1))
+        if height > width:
+            tiles.append((np.asarray([0, start], dtype=np.float32), image[start:start + side]))
+        else:
+            tiles.append((np.asarray([start, 0], dtype=np.float32), image[:, start:start + side]))
+    return tiles
+
+
+def _suppress_overlaps(palms: list[PalmDetection]) -> list[PalmDetection]:
+    """The same palm seen in two overlapping tiles counts once: keep the best of boxes overlapping by IoU > 0.3."""
+    kept: list[PalmDetection] = []
+    for palm in palms:
+        if not kept or iou(palm.box, np.stack([k.box for k in kept])).max() <= MIN_SUPPRESSION_THRESHOLD:
+            kept.append(palm)
+    return kept

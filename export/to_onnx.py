@@ -1,0 +1,100 @@
+"""Write the models the browser runs into `static/models/`.
+
+    python -m export.to_onnx                 # classifier (int8 + fp32) and palm detector
+    python -m export.to_onnx --only palm     # the palm detector alone (set-up: no dataset needed)
+
+The classifier comes from the shipped checkpoint, calibrated on real training crops and checked on
+the validation crops as the browser runs it (onnxruntime with graph optimizations off: its fused int8
+kernels on CPUs without VNNI differ from the browser's). The palm detector is rebuilt from MediaPipe's
+.tflite file. Two runs write the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from export.classifier_onnx import calibration_crops, export_fp32, metadata, quantize_int8
+from export.palm_detector import export_onnx as export_palm
+from export.palm_detector import load_palm_detector
+from training.cache import load_cached
+from training.checkpoint import SHIPPED_CHECKPOINT, load_checkpoint
+from training.datasets import load_samples
+from training.inference import OnnxClassifier, torch_probabilities
+from training.metrics import classification_report
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS_DIR = ROOT / "static" / "models"
+CLASSIFIER_INT8 = "classifier.int8.onnx"
+CLASSIFIER_FP32 = "classifier.fp32.onnx"
+PALM_VARIANT = "lite"
+PALM_DETECTOR = f"palm_detection_{PALM_VARIANT}.onnx"
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "gestures"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", type=Path, default=SHIPPED_CHECKPOINT, help="classifier .pt to export")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared dataset: training crops calibrate, "
+                                                                      "validation crops check")
+    p.add_argument("--out", type=Path, default=MODELS_DIR)
+    p.add_argument("--only", choices=("classifier", "palm"), help="write one of the two models")
+    return p.parse_args(argv)
+
+
+def export_classifier(checkpoint: Path, data: Path, out: Path) -> dict:
+    """Both classifier files, and their parity with PyTorch on the validation crops."""
+    _, checkpoint_meta = load_checkpoint(checkpoint)
+    test_file = checkpoint.with_suffix(".test.json")
+    test_report = json.loads(test_file.read_text()) if test_file.is_file() else None
+    train = load_cached(load_samples(data, "train", "crop"), desc="decoding train")
+    fp32 = export_fp32(checkpoint, out / CLASSIFIER_FP32,
+                       metadata(checkpoint_meta, test_report, package_version("gesture-reactions"), "float32"))
+    int8 = quantize_int8(fp32, out / CLASSIFIER_INT8, calibration_crops(train.images, train.labels),
+                         metadata(checkpoint_meta, test_report, package_version("gesture-reactions"), "int8"))
+    return parity(checkpoint, data, {"fp32": fp32, "int8": int8})
+
+
+def parity(checkpoint: Path, data: Path, exports: dict[str, Path]) -> dict:
+    """Top-1 agreement with PyTorch and macro-F1 of each export on the validation crops."""
+    val = load_cached(load_samples(data, "val", "crop"), desc="decoding val")
+    model, meta = load_checkpoint(checkpoint)
+    reference = torch_probabilities(model, val.images, meta["input_size"]).argmax(1)
+    result = {"n": len(val.labels),
+              "pytorch": {"macro_f1": classification_report(val.labels, reference)["macro_f1"]}}
+    for name, path in exports.items():
+        predicted = OnnxClassifier(path).probabilities(val.images).argmax(1)
+        result[name] = {"macro_f1": classification_report(val.labels, predicted)["macro_f1"],
+                        "agreement": float(np.mean(predicted == reference)), "bytes": path.stat().st_size}
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    args = parse_args(argv)
+    torch.manual_seed(0)
+    if args.only != "classifier":
+        palm = export_palm(load_palm_detector(variant=PALM_VARIANT), args.out / PALM_DETECTOR,
+                           f"palm_detection_{PALM_VARIANT}.tflite")
+        print(f"{palm}: {palm.stat().st_size / 1e6:.2f} MB")
+    if args.only == "palm":
+        return
+    result = export_classifier(args.checkpoint, args.data, args.out)
+    print(f"classifier from {args.checkpoint.name}, on {result['n']} validation crops "
+          f"(PyTorch macro-F1 {result['pytorch']['macro_f1']:.4f}):")
+    for name in ("fp32", "int8"):
+        r = result[name]
+        drop = 100 * (result["pytorch"]["macro_f1"] - r["macro_f1"])
+        print(f"  {args.out / (CLASSIFIER_FP32 if name == 'fp32' else CLASSIFIER_INT8)}: {r['bytes'] / 1e6:.2f} MB, "
+              f"top-1 agreement with PyTorch {100 * r['agreement']:.2f}%, macro-F1 {r['macro_f1']:.4f} "
+              f"(drop {drop:.2f} points)")
+
+
+if __name__ == "__main__":
+    main()

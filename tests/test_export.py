@@ -1,0 +1,99 @@
+"""The exported classifier: int8 and fp32 agree with PyTorch on real crops, its metadata says what the browser
+needs, an export is deterministic, and bad model files fail with their path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from export.classifier_onnx import calibration_crops, export_fp32, metadata, quantize_int8
+from export.pipeline import GesturePipeline, ModelFileError
+from export.to_onnx import CLASSIFIER_FP32, CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR
+from training.cache import load_cached
+from training.checkpoint import SHIPPED_CHECKPOINT, load_checkpoint
+from training.datasets import load_samples
+from training.gestures import EMOJI, LABELS, MEAN, STD
+from training.inference import OnnxClassifier, torch_probabilities
+from training.metrics import classification_report
+
+VAL_CROPS = 1200
+
+
+@pytest.fixture(scope="module")
+def val_crops(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed, spread-out share of the real validation crops (every class is in it)."""
+    cached = load_cached(load_samples(data_dir, "val", "crop"), desc="decoding val")
+    keep = np.linspace(0, len(cached.labels) - 1, VAL_CROPS).astype(int)
+    return cached.images[keep], cached.labels[keep]
+
+
+@pytest.fixture(scope="module")
+def pytorch_predictions(val_crops: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    torch.set_num_threads(2)
+    model, meta = load_checkpoint(SHIPPED_CHECKPOINT)
+    return torch_probabilities(model, val_crops[0], meta["input_size"]).argmax(1)
+
+
+@pytest.mark.parametrize("name", [CLASSIFIER_FP32, CLASSIFIER_INT8])
+def test_shipped_exports_agree_with_pytorch_on_real_crops(name: str, val_crops: tuple[np.ndarray, np.ndarray],
+                                                          pytorch_predictions: np.ndarray) -> None:
+    images, labels = val_crops
+    predicted = OnnxClassifier(MODELS_DIR / name).probabilities(images).argmax(1)
+    agreement = np.mean(predicted == pytorch_predictions)
+    assert agreement >= (0.999 if name == CLASSIFIER_FP32 else 0.99)
+    drop = (classification_report(labels, pytorch_predictions)["macro_f1"]
+            - classification_report(labels, predicted)["macro_f1"])
+    assert drop <= 0.005
+
+
+def test_int8_export_is_a_fraction_of_the_fp32_one() -> None:
+    int8, fp32 = (MODELS_DIR / CLASSIFIER_INT8).stat().st_size, (MODELS_DIR / CLASSIFIER_FP32).stat().st_size
+    assert int8 < 0.4 * fp32
+    ops = {node.op_type for node in onnx.load(str(MODELS_DIR / CLASSIFIER_INT8)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops and "ConvInteger" not in ops  # static QDQ, not dynamic
+
+
+def test_metadata_carries_what_the_browser_needs() -> None:
+    _, checkpoint_meta = load_checkpoint(SHIPPED_CHECKPOINT)
+    recorded = json.loads(SHIPPED_CHECKPOINT.with_suffix(".test.json").read_text())
+    for name in (CLASSIFIER_FP32, CLASSIFIER_INT8):
+        meta = {p.key: p.value for p in onnx.load(str(MODELS_DIR / name)).metadata_props}
+        assert json.loads(meta["labels"]) == list(LABELS)
+        assert json.loads(meta["emoji"]) == EMOJI
+        assert int(meta["input_size"]) == checkpoint_meta["input_size"]
+        assert json.loads(meta["mean"]) == list(MEAN) and json.loads(meta["std"]) == list(STD)
+        assert meta["model"] == checkpoint_meta["model"] and meta["output"] == "probabilities"
+        assert json.loads(meta["test_metrics"])["macro_f1"] == round(recorded["macro_f1"], 4)
+        assert meta["precision"] == ("int8" if "int8" in name else "float32") and meta["version"]
+
+
+def test_export_is_deterministic(data_dir: Path, tmp_path: Path) -> None:
+    train = load_cached(load_samples(data_dir, "train", "crop"), desc="decoding train")
+    crops = calibration_crops(train.images, train.labels, per_class=4)
+    _, checkpoint_meta = load_checkpoint(SHIPPED_CHECKPOINT)
+    meta = metadata(checkpoint_meta, None, "test", "int8")
+    files = []
+    for run in ("a", "b"):
+        fp32 = export_fp32(SHIPPED_CHECKPOINT, tmp_path / run / "fp32.onnx", meta)
+        files.append((fp32.read_bytes(), quantize_int8(fp32, tmp_path / run / "int8.onnx", crops, meta).read_bytes()))
+    assert files[0] == files[1]
+
+
+def test_missing_model_file_names_the_path_and_what_was_expected(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "classifier.int8.onnx"
+    with pytest.raises(ModelFileError, match=f"{missing}.*gesture classifier"):
+        GesturePipeline(MODELS_DIR / PALM_DETECTOR, missing)
+    with pytest.raises(ModelFileError, match=f"{missing}.*palm detector"):
+        GesturePipeline(missing, MODELS_DIR / CLASSIFIER_INT8)
+
+
+def test_corrupt_model_file_names_the_path(tmp_path: Path) -> None:
+    corrupt = tmp_path / "classifier.int8.onnx"
+    corrupt.write_bytes((MODELS_DIR / CLASSIFIER_INT8).read_bytes()[:5000])
+    with pytest.raises(ModelFileError, match=f"{corrupt}: not a readable ONNX model"):
+        GesturePipeline(MODELS_DIR / PALM_DETECTOR, corrupt)

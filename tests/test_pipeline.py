@@ -1,0 +1,96 @@
+"""The whole pipeline in Python (palm detector -> hand box -> classifier) on real whole frames, the hand box's
+geometry, the `export.predict` command and frame evaluation through `training.evaluate`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from export import predict
+from export.hand_box import HAND_BOX_SCALE, HAND_BOX_SHIFT, hand_box
+from export.palm_decode import PalmDetection
+from export.pipeline import GesturePipeline
+from export.to_onnx import CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR
+from tests.conftest import manifest_rows
+from training import evaluate
+
+PER_LABEL = 6
+
+
+def first_test_frames(data_dir: Path) -> list[dict[str, str]]:
+    """The first few test-split frames of every label, in a fixed order."""
+    rows = sorted((r for r in manifest_rows(data_dir) if r["kind"] == "frame" and r["split"] == "test"),
+                  key=lambda r: r["path"])
+    return [r for label in ("like", "dislike", "ok", "none")
+            for r in [r for r in rows if r["label"] == label][:PER_LABEL]]
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> GesturePipeline:
+    return GesturePipeline(MODELS_DIR / PALM_DETECTOR, MODELS_DIR / CLASSIFIER_INT8)
+
+
+def test_pipeline_labels_real_first_test_frames(data_dir: Path, pipeline: GesturePipeline) -> None:
+    rows = first_test_frames(data_dir)
+    correct = 0
+    for row in rows:
+        image = predict.read_rgb(data_dir / row["path"])
+        prediction = pipeline(image)
+        correct += prediction.label == row["label"]
+        for hand in prediction.hands:
+            left, top, right, bottom = hand.box
+            assert 0 <= left < right <= image.shape[1] and 0 <= top < bottom <= image.shape[0]
+            assert abs(sum(hand.probabilities.values()) - 1) < 1e-3
+    assert correct >= 0.75 * len(rows)
+
+
+def test_hand_box_grows_the_palm_towards_the_fingers_without_rotating() -> None:
+    # a 40 px palm with the fingers pointing up (wrist below the middle finger's base)
+    keypoints = np.zeros((7, 2), dtype=np.float32)
+    keypoints[0], keypoints[2] = (120, 140), (120, 100)
+    palm = PalmDetection(box=np.array([100, 100, 140, 140], dtype=np.float32), keypoints=keypoints, score=0.9)
+    left, top, right, bottom = hand_box(palm, 640, 480)
+    assert right - left == bottom - top == round(HAND_BOX_SCALE * 40)
+    assert (left + right) / 2 == pytest.approx(120, abs=1)
+    assert (top + bottom) / 2 == pytest.approx(120 - HAND_BOX_SHIFT * 40, abs=1)
+    # fingers pointing down (thumbs down is often held so): the box moves down, and stays axis-aligned
+    keypoints[0], keypoints[2] = (120, 100), (120, 140)
+    left, top, right, bottom = hand_box(palm, 640, 480)
+    assert (top + bottom) / 2 == pytest.approx(120 + HAND_BOX_SHIFT * 40, abs=1)
+    # at the image's edge the box is clipped to the image
+    assert hand_box(palm, 130, 130)[2:] == (130, 130)
+
+
+def test_predict_prints_gesture_score_and_box(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    frame = data_dir / next(r["path"] for r in first_test_frames(data_dir) if r["label"] == "ok")
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    assert predict.main([str(frame), str(broken)]) == 1
+    captured = capsys.readouterr()
+    line = captured.out.strip().splitlines()[0]
+    assert line.startswith(f"{frame}: ") and line.split()[1] in ("like", "dislike", "ok", "none")
+    assert "hand box" in line or "no hand" in line
+    assert f"{broken}: cannot read image" in captured.err
+
+
+def test_frame_evaluation_writes_the_crop_report_shape(data_dir: Path, tmp_path: Path) -> None:
+    rows = first_test_frames(data_dir)[::3]
+    for row in rows:
+        (tmp_path / row["path"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(data_dir / row["path"], tmp_path / row["path"])
+    with (tmp_path / "manifest.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "frames.json"
+    evaluate.main(["--data", str(tmp_path), "--split", "test", "--kind", "frame", "--json", str(out)])
+    report = json.loads(out.read_text())
+    assert report["n"] == len(rows) and report["kind"] == "frame" and report["labels"][-1] == "none"
+    assert set(report) >= {"macro_f1", "per_class", "confusion", "labels", "n"}
+    assert sum(map(sum, report["confusion"])) == len(rows)
+    assert out.with_suffix(".png").is_file()
