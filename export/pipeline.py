@@ -28,11 +28,12 @@ from export.palm_decode import (
 from training.gestures import GESTURES, LABELS
 from training.inference import OnnxClassifier
 
-MIN_PALM_SCORE = 0.5
-"""Palm detections below this score are dropped (chosen on the training frames, see the README)."""
+MIN_PALM_SCORE = 0.3
+"""Palm detections below this score are dropped (chosen on the training frames: `export.tune_pipeline`)."""
 
 MIN_GESTURE_SCORE = 0.5
-"""A hand counts as a gesture only when the classifier gives it at least this probability."""
+"""A hand counts as a gesture only when the classifier gives it at least this probability (chosen likewise);
+the browser adds hold-to-confirm over several frames on top."""
 
 MAX_HANDS = 2
 """Hands classified per image, most confident palms first: a participant in a call shows at most two."""

@@ -91,7 +91,11 @@ def test_onnx_export_matches_pytorch(tmp_path: Path) -> None:
     path = export_onnx(detector, tmp_path / "palm_detection_lite.onnx")
     model = onnx.load(str(path))
     assert {n.op_type for n in model.graph.node} <= {"Conv", "PRelu", "Add", "MaxPool", "Pad", "Resize", "Transpose",
-                                                     "Reshape", "Concat"}
+                                                     "Reshape", "Concat", "Cast"}
+    # weights stored as float16 (as in the .tflite file), cast to float32 when loaded: half the file
+    floats = [t.data_type for t in model.graph.initializer if len(t.dims) > 0
+              and t.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)]
+    assert floats and set(floats) == {onnx.TensorProto.FLOAT16}
     assert {p.key: p.value for p in model.metadata_props}["input_range"] == "[0.0, 1.0]"
     image = np.random.default_rng(0).random((1, 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
     options = ort.SessionOptions()
