@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 from PIL import Image
 
 from export.hand_box import HAND_BOX_SCALE, HAND_BOX_SHIFT, hand_box
@@ -26,7 +25,7 @@ from export.palm_decode import (
     to_image_pixels,
 )
 from training.gestures import GESTURES, LABELS
-from training.inference import OnnxClassifier
+from training.inference import OnnxClassifier, onnx_session
 
 MIN_PALM_SCORE = 0.3
 """Palm detections below this score are dropped (chosen on the training frames: `export.tune_pipeline`)."""
@@ -52,29 +51,13 @@ class Hand:
 
 @dataclass(frozen=True)
 class Prediction:
-    """The image's gesture (`none` when there is no confident one), its probability, and every hand seen."""
+    """The image's gesture (`none` when there is no confident one), its probability, the box of the hand
+    that showed it (None for `none`), and every hand seen."""
 
     label: str
     score: float
+    box: tuple[int, int, int, int] | None = None
     hands: list[Hand] = field(default_factory=list)
-
-    @property
-    def box(self) -> tuple[int, int, int, int] | None:
-        chosen = [h for h in self.hands if h.label == self.label]
-        return chosen[0].box if chosen else None
-
-
-class ModelFileError(FileNotFoundError):
-    """A model file is missing or is not the ONNX model expected."""
-
-
-def _session(path: Path, what: str) -> ort.InferenceSession:
-    if not path.is_file():
-        raise ModelFileError(f"{path}: no such file (expected the {what} ONNX model; run `python -m export.to_onnx`)")
-    try:
-        return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as error:  # onnxruntime raises its own exception types for damaged files
-        raise ModelFileError(f"{path}: not a readable ONNX model (expected the {what}): {error}") from error
 
 
 class GesturePipeline:
@@ -83,9 +66,8 @@ class GesturePipeline:
     def __init__(self, palm_model: Path, classifier_model: Path, min_palm_score: float = MIN_PALM_SCORE,
                  min_gesture_score: float = MIN_GESTURE_SCORE, max_hands: int = MAX_HANDS,
                  box_scale: float = HAND_BOX_SCALE, box_shift: float = HAND_BOX_SHIFT) -> None:
-        self.palm = _session(Path(palm_model), "palm detector")
+        self.palm = onnx_session(Path(palm_model), "palm detector")
         self.palm_input = self.palm.get_inputs()[0].name
-        _session(Path(classifier_model), "gesture classifier")  # the same clear error for the classifier
         self.classifier = OnnxClassifier(Path(classifier_model))
         self.anchors = ssd_anchors()
         self.min_palm_score, self.min_gesture_score, self.max_hands = min_palm_score, min_gesture_score, max_hands
@@ -118,8 +100,8 @@ class GesturePipeline:
             return []
         height, width = image.shape[:2]
         boxes = [hand_box(palm, width, height, self.box_scale, self.box_shift) for palm in palms]
-        size = self.classifier.input_size
-        crops = np.stack([np.asarray(Image.fromarray(image).crop(box).resize((size, size), Image.Resampling.BILINEAR))
+        size, picture = self.classifier.input_size, Image.fromarray(image)
+        crops = np.stack([np.asarray(picture.crop(box).resize((size, size), Image.Resampling.BILINEAR))
                           for box in boxes])
         probabilities = self.classifier.probabilities(crops)
         return [Hand(box, palm.score, dict(zip(LABELS, map(float, p), strict=True)))
@@ -131,15 +113,15 @@ class GesturePipeline:
 
     def decide(self, hands: list[Hand]) -> Prediction:
         """The most confident gesture over all hands, if any reaches `min_gesture_score`; else `none`."""
-        best_label, best_score = "none", 0.0
+        best_label, best_score, best_box = "none", 0.0, None
         for hand in hands:
             for gesture in GESTURES:
                 score = hand.probabilities[gesture]
                 if score >= self.min_gesture_score and score > best_score:
-                    best_label, best_score = gesture, score
+                    best_label, best_score, best_box = gesture, score, hand.box
         if best_label == "none":  # how sure we are that no gesture is shown
             best_score = 1.0 - max((h.probabilities[g] for h in hands for g in GESTURES), default=0.0)
-        return Prediction(best_label, best_score, hands)
+        return Prediction(best_label, best_score, best_box, hands)
 
     def __call__(self, image: np.ndarray) -> Prediction:
         return self.decide(self.hands(image))

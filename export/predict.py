@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from export.pipeline import MIN_GESTURE_SCORE, MIN_PALM_SCORE, GesturePipeline
 from export.to_onnx import CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR
+from training.inference import ModelFileError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,7 +37,11 @@ def read_rgb(path: Path) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    pipeline = GesturePipeline(args.palm, args.classifier, args.min_palm_score, args.min_gesture_score)
+    try:
+        pipeline = GesturePipeline(args.palm, args.classifier, args.min_palm_score, args.min_gesture_score)
+    except ModelFileError as error:
+        print(error, file=sys.stderr)
+        return 2
     failed = 0
     for path in args.images:
         try:
@@ -46,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             failed += 1
             continue
         prediction = pipeline(image)
-        box = "no hand" if prediction.box is None else "hand box " + ",".join(map(str, prediction.box))
+        box = "hand box " + ",".join(map(str, prediction.box)) if prediction.box else "no gesture shown"
         print(f"{path}: {prediction.label} {prediction.score:.3f} ({box}; {len(prediction.hands)} hand(s) seen)")
     return 1 if failed else 0
 

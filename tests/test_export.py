@@ -12,13 +12,13 @@ import pytest
 import torch
 
 from export.classifier_onnx import calibration_crops, export_fp32, metadata, quantize_int8
-from export.pipeline import GesturePipeline, ModelFileError
+from export.pipeline import GesturePipeline
 from export.to_onnx import CLASSIFIER_FP32, CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR
 from training.cache import load_cached
 from training.checkpoint import SHIPPED_CHECKPOINT, load_checkpoint
 from training.datasets import load_samples
 from training.gestures import EMOJI, LABELS, MEAN, STD
-from training.inference import OnnxClassifier, torch_probabilities
+from training.inference import ModelFileError, OnnxClassifier, torch_probabilities
 from training.metrics import classification_report
 
 VAL_CROPS = 1200

@@ -35,13 +35,15 @@ def pipeline() -> GesturePipeline:
     return GesturePipeline(MODELS_DIR / PALM_DETECTOR, MODELS_DIR / CLASSIFIER_INT8)
 
 
-def test_pipeline_labels_real_first_test_frames(data_dir: Path, pipeline: GesturePipeline) -> None:
+def test_pipeline_labels_real_test_frames(data_dir: Path, pipeline: GesturePipeline) -> None:
     rows = first_test_frames(data_dir)
     correct = 0
     for row in rows:
         image = predict.read_rgb(data_dir / row["path"])
         prediction = pipeline(image)
         correct += prediction.label == row["label"]
+        assert (prediction.box is None) == (prediction.label == "none")
+        assert prediction.box is None or prediction.box in [hand.box for hand in prediction.hands]
         for hand in prediction.hands:
             left, top, right, bottom = hand.box
             assert 0 <= left < right <= image.shape[1] and 0 <= top < bottom <= image.shape[0]
@@ -74,8 +76,11 @@ def test_predict_prints_gesture_score_and_box(data_dir: Path, tmp_path: Path, ca
     captured = capsys.readouterr()
     line = captured.out.strip().splitlines()[0]
     assert line.startswith(f"{frame}: ") and line.split()[1] in ("like", "dislike", "ok", "none")
-    assert "hand box" in line or "no hand" in line
+    assert "hand box" in line or "no gesture shown" in line
     assert f"{broken}: cannot read image" in captured.err
+    missing = tmp_path / "classifier.int8.onnx"
+    assert predict.main(["--classifier", str(missing), str(frame)]) == 2
+    assert f"{missing}: no such file" in capsys.readouterr().err
 
 
 def test_frame_evaluation_writes_the_crop_report_shape(data_dir: Path, tmp_path: Path) -> None:

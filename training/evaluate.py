@@ -84,7 +84,7 @@ def evaluate(data: Path, split: str, kind: str, model: Path | None = None, palm:
 
 def _evaluate_frames(samples: list[Sample], model: Path | None, palm: Path | None) -> dict:
     """Whole frames through the browser's pipeline; a `.pt` classifier is exported to float32 ONNX first."""
-    from export.classifier_onnx import export_fp32
+    from export.classifier_onnx import export_fp32, metadata
     from export.pipeline import GesturePipeline
     from export.predict import read_rgb
     from export.to_onnx import CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR
@@ -95,9 +95,7 @@ def _evaluate_frames(samples: list[Sample], model: Path | None, palm: Path | Non
         if model.suffix != ".onnx":
             _, meta = load_checkpoint(model)
             classifier = export_fp32(model, Path(folder) / "classifier.onnx",
-                                     {"version": "evaluation", "model": meta["model"], **{
-                                         k: json.dumps(meta[k]) for k in ("labels", "mean", "std")},
-                                      "input_size": str(meta["input_size"]), "output": "probabilities"})
+                                     metadata(meta, None, "evaluation", "float32"))
         pipeline = GesturePipeline(palm or MODELS_DIR / PALM_DETECTOR, classifier)
         truth, predicted, skipped = [], [], []
         for sample in tqdm(samples, desc="frames", unit="frame", leave=False):

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import torch
 from torch import nn
 
@@ -30,16 +31,29 @@ def torch_probabilities(model: nn.Module, images: np.ndarray, size: int, batch_s
     return np.concatenate(out) if out else np.zeros((0, len(LABELS)), dtype=np.float32)
 
 
+class ModelFileError(FileNotFoundError):
+    """A model file is missing or is not the ONNX model expected."""
+
+
+def onnx_session(path: Path, what: str, optimize: bool = True) -> ort.InferenceSession:
+    """An onnxruntime session for `path`; a missing or damaged file is a ModelFileError naming it and `what`."""
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such file (expected the {what} ONNX model; run `python -m export.to_onnx`)")
+    options = ort.SessionOptions()
+    if not optimize:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own exception types for damaged files
+        raise ModelFileError(f"{path}: not a readable ONNX model (expected the {what}): {error}") from error
+
+
 class OnnxClassifier:
     """An exported classifier; labels, input size and normalisation come from the file's metadata."""
 
     def __init__(self, path: Path) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
         # onnxruntime's fused int8 kernels on CPUs without VNNI differ from the browser's; plain kernels match it.
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(Path(path), "gesture classifier", optimize=False)
         meta = self.session.get_modelmeta().custom_metadata_map
         self.labels = json.loads(meta["labels"]) if "labels" in meta else list(LABELS)
         if self.labels != list(LABELS):
@@ -63,8 +77,6 @@ def probabilities_from_file(path: Path | str, images: np.ndarray) -> tuple[np.nd
     """Class probabilities of `images` from a `.pt` checkpoint or an `.onnx` file, and the model's name."""
     path = Path(path)
     if path.suffix == ".onnx":
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such ONNX model")
         return OnnxClassifier(path).probabilities(images), path.stem
     model, meta = load_checkpoint(path)
     return torch_probabilities(model.to(memory_format=torch.channels_last), images, meta["input_size"]), meta["model"]

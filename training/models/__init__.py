@@ -26,8 +26,7 @@ ARCHITECTURES: dict[str, Architecture] = {
     "mobilenet_v3_small": Architecture(lambda n, _: mobilenet_v3_small(num_classes=n), INPUT_SIZE, False),
     "mobilenet_v3_large": Architecture(lambda n, _: mobilenet_v3_large(num_classes=n), INPUT_SIZE, False),
     "efficientnet_lite0": Architecture(lambda n, pretrained: efficientnet_lite0(n, pretrained), INPUT_SIZE, True),
-    "efficientnet_lite0_slim": Architecture(lambda n, pretrained: efficientnet_lite0_slim(n, pretrained), INPUT_SIZE,
-                                            True),
+    "efficientnet_lite0_slim": Architecture(efficientnet_lite0_slim, INPUT_SIZE, True),
     "attention_hgr": Architecture(lambda n, _: AttentionHGR(n), ATTENTION_HGR_INPUT_SIZE, False),
 }
 

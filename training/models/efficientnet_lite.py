@@ -82,9 +82,9 @@ def _load_imagenet(model: EfficientNetLite0, fresh: tuple[str, ...]) -> None:
     state = torch.load(imagenet_weights_file(), map_location="cpu", weights_only=True)
     own = model.state_dict()
     state = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape and not k.startswith(fresh)}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if unexpected or any(not k.startswith(fresh) for k in missing):
-        raise RuntimeError(f"EfficientNet-Lite0 weights do not match: missing {missing}, unexpected {unexpected}")
+    missing = model.load_state_dict(state, strict=False).missing_keys
+    if any(not k.startswith(fresh) for k in missing):
+        raise RuntimeError(f"EfficientNet-Lite0 ImageNet weights lack or mismatch: {missing}")
 
 
 def efficientnet_lite0(num_classes: int, pretrained: bool = True) -> EfficientNetLite0:
@@ -103,7 +103,7 @@ def efficientnet_lite0_slim(num_classes: int, pretrained: bool = True) -> Effici
     """EfficientNet-Lite0 cut after its 112-channel stage (stride 16, 7x7 at 112 px) with a 512-wide head.
 
     The two last stages hold 70% of Lite0's weights but see a 4x4 map at our input size; without them
-    the int8 model is a fifth of the size, which is what a model downloaded into every browser needs.
+    the int8 model is a quarter of the size, which is what a model downloaded into every browser needs.
     The kept stages start from ImageNet; the head is new.
     """
     model = EfficientNetLite0(num_classes, stages=SLIM_STAGES, head_channels=SLIM_HEAD_CHANNELS)
