@@ -65,10 +65,10 @@ class GesturePipeline:
 
     def __init__(self, palm_model: Path, classifier_model: Path, min_palm_score: float = MIN_PALM_SCORE,
                  min_gesture_score: float = MIN_GESTURE_SCORE, max_hands: int = MAX_HANDS,
-                 box_scale: float = HAND_BOX_SCALE, box_shift: float = HAND_BOX_SHIFT) -> None:
-        self.palm = onnx_session(Path(palm_model), "palm detector")
+                 box_scale: float = HAND_BOX_SCALE, box_shift: float = HAND_BOX_SHIFT, threads: int = 0) -> None:
+        self.palm = onnx_session(Path(palm_model), "palm detector", threads=threads)
         self.palm_input = self.palm.get_inputs()[0].name
-        self.classifier = OnnxClassifier(Path(classifier_model))
+        self.classifier = OnnxClassifier(Path(classifier_model), threads=threads)
         self.anchors = ssd_anchors()
         self.min_palm_score, self.min_gesture_score, self.max_hands = min_palm_score, min_gesture_score, max_hands
         self.box_scale, self.box_shift = box_scale, box_shift

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from export import predict
+from export import pipeline_benchmark, predict
 from export.hand_box import HAND_BOX_SCALE, HAND_BOX_SHIFT, hand_box
 from export.palm_decode import PalmDetection
 from export.pipeline import GesturePipeline
@@ -99,3 +99,13 @@ def test_frame_evaluation_writes_the_crop_report_shape(data_dir: Path, tmp_path:
     assert set(report) >= {"macro_f1", "per_class", "confusion", "labels", "n"}
     assert sum(map(sum, report["confusion"])) == len(rows)
     assert out.with_suffix(".png").is_file()
+
+
+def test_pipeline_benchmark_times_each_part_on_real_frames(data_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    pipeline_benchmark.main(["--data", str(data_dir), "--frames", "8"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("8 test frames, onnxruntime 1 thread(s)")
+    rows = {line[:24].strip(): [float(x) for x in line[24:].split()] for line in lines[2:]}
+    assert set(rows) == {"palm detection", "hand boxes + classifier", "whole pipeline"}
+    assert all(0 < median <= p95 for median, p95 in rows.values())
+    assert rows["whole pipeline"][0] >= rows["palm detection"][0]

@@ -35,11 +35,13 @@ class ModelFileError(FileNotFoundError):
     """A model file is missing or is not the ONNX model expected."""
 
 
-def onnx_session(path: Path, what: str, optimize: bool = True) -> ort.InferenceSession:
-    """An onnxruntime session for `path`; a missing or damaged file is a ModelFileError naming it and `what`."""
+def onnx_session(path: Path, what: str, optimize: bool = True, threads: int = 0) -> ort.InferenceSession:
+    """An onnxruntime session for `path` (`threads` 0: onnxruntime's choice); a missing or damaged file is a
+    ModelFileError naming it and `what`."""
     if not path.is_file():
         raise ModelFileError(f"{path}: no such file (expected the {what} ONNX model; run `python -m export.to_onnx`)")
     options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
     if not optimize:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     try:
@@ -51,9 +53,10 @@ def onnx_session(path: Path, what: str, optimize: bool = True) -> ort.InferenceS
 class OnnxClassifier:
     """An exported classifier; labels, input size and normalisation come from the file's metadata."""
 
-    def __init__(self, path: Path) -> None:
-        # onnxruntime's fused int8 kernels on CPUs without VNNI differ from the browser's; plain kernels match it.
-        self.session = onnx_session(Path(path), "gesture classifier", optimize=False)
+    def __init__(self, path: Path, threads: int = 0, optimize: bool = False) -> None:
+        # onnxruntime's fused int8 kernels on CPUs without VNNI differ from the browser's; plain kernels match it,
+        # so accuracy is measured with `optimize` off and only speed with it on.
+        self.session = onnx_session(Path(path), "gesture classifier", optimize=optimize, threads=threads)
         meta = self.session.get_modelmeta().custom_metadata_map
         self.labels = json.loads(meta["labels"]) if "labels" in meta else list(LABELS)
         if self.labels != list(LABELS):

@@ -1,0 +1,74 @@
+"""CPU latency of the whole pipeline per frame, in Python with onnxruntime on one thread.
+
+    python -m export.pipeline_benchmark [--frames 200] [--split test]
+
+Times palm detection (with the tiled retry when the letterboxed frame has no palm), hand boxes,
+the int8 classifier (with onnxruntime's graph optimizations on) and the decision, on real whole
+frames, after a warm-up; prints the median and 95th percentile of each part. The browser's own
+figures come from `python -m webapp.browser_benchmark`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from export.pipeline import GesturePipeline
+from export.predict import read_rgb
+from export.to_onnx import CLASSIFIER_INT8, DEFAULT_DATA, MODELS_DIR, PALM_DETECTOR
+from training.datasets import load_samples
+from training.inference import OnnxClassifier
+
+WARM_UP = 5
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--split", choices=("train", "test"), default="test")
+    p.add_argument("--frames", type=int, default=200, help="frames timed (every n-th of the split, all labels)")
+    p.add_argument("--classifier", type=Path, default=MODELS_DIR / CLASSIFIER_INT8)
+    p.add_argument("--palm", type=Path, default=MODELS_DIR / PALM_DETECTOR)
+    p.add_argument("--threads", type=int, default=1)
+    return p.parse_args(argv)
+
+
+def time_frames(pipeline: GesturePipeline, images: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Milliseconds per frame for palm detection, classification (crop, resize, classifier) and the whole."""
+    palm_ms, classify_ms = [], []
+    for image in images:
+        started = time.perf_counter()
+        palms = pipeline.palms(image)
+        found = time.perf_counter()
+        pipeline.decide(pipeline.classify(image, palms))
+        palm_ms.append(1000 * (found - started))
+        classify_ms.append(1000 * (time.perf_counter() - found))
+    palm, classify = np.asarray(palm_ms), np.asarray(classify_ms)
+    return {"palm detection": palm, "hand boxes + classifier": classify, "whole pipeline": palm + classify}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    samples = load_samples(args.data, args.split, "frame")
+    if not samples:
+        raise SystemExit(f"{args.data}: no frames in split {args.split!r}")
+    samples = samples[:: max(1, len(samples) // args.frames)][:args.frames]
+    images = [read_rgb(s.path) for s in samples]
+    pipeline = GesturePipeline(args.palm, args.classifier, threads=args.threads)
+    # timed with onnxruntime's fused int8 kernels, as a deployment would run it (accuracy is measured without)
+    pipeline.classifier = OnnxClassifier(args.classifier, threads=args.threads, optimize=True)
+    time_frames(pipeline, images[:WARM_UP])
+    timings = time_frames(pipeline, images)
+    machine = platform.processor() or platform.machine()
+    print(f"{len(images)} {args.split} frames, onnxruntime {args.threads} thread(s), {machine}")
+    print(f"{'':24} {'median ms':>10} {'p95 ms':>8}")
+    for name, ms in timings.items():
+        print(f"{name:24} {np.median(ms):10.1f} {np.percentile(ms, 95):8.1f}")
+
+
+if __name__ == "__main__":
+    main()
