@@ -80,15 +80,17 @@ class GesturePipeline:
         tall or wide frame is small; when it finds nothing there, it looks again in overlapping
         squares along the frame's long side.
         """
-        palms = self._detect(image)
+        palms = self.detect_in_view(image)
         if not palms:
-            for offset, tile in _square_tiles(image):
+            for offset, tile in square_tiles(image):
                 palms += [PalmDetection(p.box + np.tile(offset, 2), p.keypoints + offset, p.score)
-                          for p in self._detect(tile)]
+                          for p in self.detect_in_view(tile)]
             palms = _suppress_overlaps(sorted(palms, key=lambda p: -p.score))
         return palms[:self.max_hands]
 
-    def _detect(self, image: np.ndarray) -> list[PalmDetection]:
+    def detect_in_view(self, image: np.ndarray) -> list[PalmDetection]:
+        """Palms in one view (the frame or one tile), letterboxed to the detector's input: what the browser runs
+        on one frame."""
         tensor, placed = letterbox(image)
         regressors, scores = self.palm.run(None, {self.palm_input: tensor})
         return [to_image_pixels(palm, placed)
@@ -127,7 +129,7 @@ class GesturePipeline:
         return self.decide(self.hands(image))
 
 
-def _square_tiles(image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def square_tiles(image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Overlapping squares (side: the frame's short side) covering a non-square frame, with their (x, y) offsets."""
     height, width = image.shape[:2]
     side, long_side = min(height, width), max(height, width)

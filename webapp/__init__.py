@@ -1,1 +1,1 @@
-"""The web server: serves the page and, later, the widget and the models. It never receives images."""
+"""The web server: the demo pages, the widget's files, the models and onnxruntime-web. It never receives images."""

@@ -1,25 +1,62 @@
-"""FastAPI application: the page is rendered from Jinja2 templates; no endpoint accepts images or video."""
+"""FastAPI application: the live demo page, a mock meeting page that embeds the widget as a third-party app would,
+the widget's files, the models and onnxruntime-web's runtime. No endpoint accepts images or video: recognition runs
+in the participant's browser."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from training.gestures import EMOJI, GESTURES
+from webapp.assets import AssetFolder
+from webapp.security import SecurityHeaders
 
+ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 
-app = FastAPI(title="gesture-reactions", docs_url=None, redoc_url=None)
+STATIC = AssetFolder(ROOT / "static")
+ORT_RUNTIME = AssetFolder(ROOT / "node_modules" / "onnxruntime-web" / "dist", allowed=frozenset({
+    "ort.wasm.min.mjs",  # the API, wasm backend only
+    "ort-wasm-simd-threaded.mjs",  # its Emscripten loader, also the script of its threads
+    "ort-wasm-simd-threaded.wasm",
+}))
+"""onnxruntime-web's files, installed by `npm ci`: only the three the widget's worker loads."""
+
+WIDGET_PATH = "/static/gesture-reactions.js"
+
+app = FastAPI(title="gesture-reactions", docs_url=None, redoc_url=None, openapi_url=None)
+app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+app.add_middleware(SecurityHeaders)
 
 
 @app.get("/", response_class=HTMLResponse)
-def index(request: Request) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(request, "index.html", {"gestures": [(g, EMOJI[g]) for g in GESTURES]})
+def index(request: Request, enabled: str = "") -> HTMLResponse:
+    """The live demo. `?enabled=1` turns the widget on at load (the benchmark times load -> first gesture)."""
+    return TEMPLATES.TemplateResponse(request, "index.html", {
+        "enabled": enabled in ("1", "true"), "gestures": [(g, EMOJI[g]) for g in GESTURES]})
+
+
+@app.get("/embed", response_class=HTMLResponse)
+def embed(request: Request) -> HTMLResponse:
+    """A mock meeting app embedding the widget with one script tag and one element, and showing that snippet."""
+    widget_url = str(request.base_url).rstrip("/") + WIDGET_PATH
+    return TEMPLATES.TemplateResponse(request, "embed.html", {"widget_url": widget_url})
 
 
 @app.get("/healthz")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@app.api_route("/static/{path:path}", methods=["GET", "HEAD"])
+def static_file(request: Request, path: str) -> Response:
+    return STATIC.response(request, path)
+
+
+@app.api_route("/ort/{name}", methods=["GET", "HEAD"])
+def ort_file(request: Request, name: str) -> Response:
+    return ORT_RUNTIME.response(request, name)

@@ -1,0 +1,119 @@
+/**
+ * The classifier's settings (labels, default emoji, input size, normalisation) read from its ONNX file's
+ * metadata_props, which the export writes (export/classifier_onnx.py) and onnxruntime-web does not expose.
+ *
+ * An ONNX file is a protobuf ModelProto; metadata_props is its field 14, a repeated StringStringEntryProto
+ * (key = field 1, value = field 2). Only the top level is walked: the graph (field 7) is skipped by its length.
+ */
+
+const METADATA_PROPS = 14;
+const ENTRY_KEY = 1;
+const ENTRY_VALUE = 2;
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LENGTH_DELIMITED = 2;
+const WIRE_FIXED32 = 5;
+
+class ProtobufReader {
+  constructor(bytes, start = 0, end = bytes.length) {
+    this.bytes = bytes;
+    this.position = start;
+    this.end = end;
+  }
+
+  get done() {
+    return this.position >= this.end;
+  }
+
+  varint() {
+    let value = 0;
+    let factor = 1; // multiplication, not shifts: lengths may pass 2^31
+    for (;;) {
+      if (this.position >= this.end) throw new Error('truncated protobuf varint');
+      const byte = this.bytes[this.position++];
+      value += (byte & 0x7f) * factor;
+      if (byte < 0x80) return value;
+      factor *= 128;
+    }
+  }
+
+  /** The next field as {field, wire, start, end} (start/end: the payload of a length-delimited field). */
+  next() {
+    const tag = this.varint();
+    const field = Math.floor(tag / 8);
+    const wire = tag % 8;
+    let start = this.position;
+    if (wire === WIRE_VARINT) this.varint();
+    else if (wire === WIRE_FIXED64) this.position += 8;
+    else if (wire === WIRE_FIXED32) this.position += 4;
+    else if (wire === WIRE_LENGTH_DELIMITED) {
+      const length = this.varint();
+      start = this.position;
+      this.position += length;
+    } else throw new Error(`unsupported protobuf wire type ${wire}`);
+    if (this.position > this.end) throw new Error('truncated protobuf field');
+    return {field, wire, start, end: this.position};
+  }
+}
+
+/**
+ * metadata_props of an ONNX model as a plain object of strings.
+ * @param {ArrayBuffer | Uint8Array} model the .onnx file's bytes
+ * @returns {Record<string, string>}
+ */
+export function readOnnxMetadata(model) {
+  const bytes = model instanceof Uint8Array ? model : new Uint8Array(model);
+  const decoder = new TextDecoder();
+  const metadata = {};
+  const reader = new ProtobufReader(bytes);
+  while (!reader.done) {
+    const {field, wire, start, end} = reader.next();
+    if (field !== METADATA_PROPS || wire !== WIRE_LENGTH_DELIMITED) continue;
+    const entry = new ProtobufReader(bytes, start, end);
+    let key = '';
+    let value = '';
+    while (!entry.done) {
+      const part = entry.next();
+      if (part.wire !== WIRE_LENGTH_DELIMITED) continue;
+      const text = decoder.decode(bytes.subarray(part.start, part.end));
+      if (part.field === ENTRY_KEY) key = text;
+      else if (part.field === ENTRY_VALUE) value = text;
+    }
+    metadata[key] = value;
+  }
+  return metadata;
+}
+
+function parsed(metadata, key, check, expected) {
+  if (metadata[key] === undefined) throw new Error(`its metadata has no "${key}" (expected ${expected})`);
+  let value;
+  try {
+    value = JSON.parse(metadata[key]);
+  } catch {
+    throw new Error(`its metadata "${key}" is not JSON (expected ${expected})`);
+  }
+  if (!check(value)) throw new Error(`its metadata "${key}" is ${metadata[key]} (expected ${expected})`);
+  return value;
+}
+
+const isTriple = (v) => Array.isArray(v) && v.length === 3 && v.every(Number.isFinite);
+
+/**
+ * What the widget needs from the classifier's metadata; throws an Error saying which key is missing or wrong.
+ * @returns {{labels: string[], gestures: string[], emoji: Record<string, string>, inputSize: number,
+ *   mean: number[], std: number[]}} gestures: the labels that fire reactions (all but "none")
+ */
+export function classifierSettings(metadata) {
+  const labels = parsed(metadata, 'labels', (v) => Array.isArray(v) && v.includes('none') && v.length > 1,
+    'a JSON list of class names including "none"');
+  const gestures = labels.filter((label) => label !== 'none');
+  const emoji = parsed(metadata, 'emoji', (v) => v && typeof v === 'object' && gestures.every((g) => g in v),
+    `a JSON object with an emoji for each of ${gestures.join(', ')}`);
+  const inputSize = parsed(metadata, 'input_size', (v) => Number.isInteger(v) && v > 0, 'a positive integer');
+  const mean = parsed(metadata, 'mean', isTriple, 'three numbers');
+  const std = parsed(metadata, 'std', (v) => isTriple(v) && v.every((s) => s > 0), 'three positive numbers');
+  if (metadata.output !== undefined && metadata.output !== 'probabilities') {
+    throw new Error(`its metadata "output" is ${metadata.output} (expected "probabilities": the graph ends in softmax)`);
+  }
+  return {labels, gestures, emoji, inputSize, mean, std};
+}

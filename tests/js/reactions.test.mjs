@@ -1,0 +1,83 @@
+// Hold-to-confirm (static/reactions.js): when a stream of per-frame gestures becomes a reaction, and when not.
+import assert from 'node:assert/strict';
+import {test} from 'node:test';
+
+import {DEFAULTS, HoldToConfirm} from '../../static/reactions.js';
+
+/** Feed [gesture, confidence] frames every `step` ms from t = 0; the reactions fired, as [gesture, time]. */
+function reactions(gate, frames, step = 100) {
+  const fired = [];
+  frames.forEach(([gesture, confidence], i) => {
+    const {reaction} = gate.update(gesture, confidence, i * step);
+    if (reaction) fired.push([reaction.gesture, reaction.timestamp]);
+  });
+  return fired;
+}
+
+const repeat = (frame, count) => Array.from({length: count}, () => frame);
+
+test('defaults are the documented ones', () => {
+  assert.deepEqual({...DEFAULTS}, {threshold: 0.7, hold: 700, cooldown: 2000});
+});
+
+test('a gesture held at or above the threshold for `hold` ms fires once, at the first frame past it', () => {
+  const gate = new HoldToConfirm({threshold: 0.7, hold: 500});
+  assert.deepEqual(reactions(gate, repeat(['like', 0.7], 8)), [['like', 500]]);
+});
+
+test('a shorter hold does not fire', () => {
+  const gate = new HoldToConfirm({hold: 500});
+  assert.deepEqual(reactions(gate, [...repeat(['like', 0.9], 5), ['none', 0.9], ...repeat(['like', 0.9], 5)]), []);
+});
+
+test('one low-confidence frame starts the hold over', () => {
+  const gate = new HoldToConfirm({threshold: 0.7, hold: 500});
+  const frames = [...repeat(['ok', 0.9], 4), ['ok', 0.69], ...repeat(['ok', 0.9], 6)];
+  assert.deepEqual(reactions(gate, frames), [['ok', 1000]]);
+});
+
+test('another gesture starts the hold over with that gesture', () => {
+  const gate = new HoldToConfirm({hold: 500});
+  const frames = [...repeat(['like', 0.9], 4), ...repeat(['dislike', 0.9], 7)];
+  assert.deepEqual(reactions(gate, frames), [['dislike', 900]]);
+});
+
+test('holding on is one reaction; letting go and showing it again after the cooldown is another', () => {
+  const gate = new HoldToConfirm({hold: 500, cooldown: 2000});
+  assert.deepEqual(reactions(gate, repeat(['like', 0.9], 60)), [['like', 500]]);
+  gate.reset();
+  const frames = [...repeat(['like', 0.9], 6), ['none', 0.9], ...repeat(['like', 0.9], 40)];
+  // the second hold starts when the cooldown ends, at 2500 ms
+  assert.deepEqual(reactions(gate, frames), [['like', 500], ['like', 3000]]);
+});
+
+test('nothing fires during the cooldown, and the hold progress is reported', () => {
+  const gate = new HoldToConfirm({hold: 400, cooldown: 1000});
+  assert.equal(gate.update('like', 0.9, 0).phase, 'holding');
+  assert.equal(gate.update('like', 0.9, 200).progress, 0.5);
+  assert.ok(gate.update('like', 0.9, 400).reaction);
+  const during = gate.update('dislike', 0.9, 600);
+  assert.equal(during.phase, 'cooldown');
+  assert.equal(during.reaction, null);
+  assert.ok(Math.abs(during.progress - 0.2) < 1e-9);
+  assert.equal(gate.update('dislike', 0.9, 1400).phase, 'holding');
+  assert.ok(gate.update('dislike', 0.9, 1800).reaction);
+});
+
+test('a reaction sent by button starts the cooldown and does not repeat from the camera', () => {
+  const gate = new HoldToConfirm({hold: 300, cooldown: 500});
+  gate.fired('ok', 0);
+  assert.deepEqual(reactions(gate, repeat(['ok', 0.95], 20)), []);
+});
+
+test('none never fires, however confident', () => {
+  const gate = new HoldToConfirm({hold: 100});
+  assert.deepEqual(reactions(gate, repeat(['none', 1], 20)), []);
+});
+
+test('new options apply to the next frames', () => {
+  const gate = new HoldToConfirm();
+  gate.configure({threshold: 0.95});
+  assert.deepEqual(reactions(gate, repeat(['like', 0.9], 20)), []);
+  assert.equal(gate.hold, DEFAULTS.hold);
+});

@@ -1,0 +1,315 @@
+"""The widget in headless Chromium, fed real test photos through a fake camera: it reacts to each gesture and to
+nothing else, labels frames as the Python pipeline does (which has its own accuracy evaluation), tells the
+participant when the camera is blocked, and sends nothing anywhere but its own server.
+
+Python is the reference step by step, not frame by frame. It looks for palms in the letterboxed frame and, only
+when it finds none there, in all the square tiles at once; the browser (static/pipeline.js) looks in one view per
+frame, stays on a view while it finds palms there, and reuses a detection's hand boxes on the next frames for a
+moment. So photos are chosen by Python's decision in every view, a browser detection is checked against Python's
+in the same view, and a browser label against Python's classifier on the very boxes the browser used.
+
+One server and one browser serve the whole module; every test opens its own browser context.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import Page, Request, WebSocket
+
+from export.palm_decode import PalmDetection
+from export.pipeline import GesturePipeline, Hand, Prediction, square_tiles
+from export.to_onnx import CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR
+from tests.conftest import ROOT, manifest_rows
+from training.gestures import GESTURES, LABELS
+from webapp.browser import (
+    FakeCameraBrowser,
+    fake_camera_browser,
+    missing_system_tools,
+    photos_shown,
+    recorded_events,
+    recorded_streams,
+    running_server,
+    start_widget,
+    wait_for_event,
+    widget_text,
+)
+from webapp.camera_clips import Clip, camera_view, write_clip
+
+ARTIFACTS = ROOT / "test-artifacts"
+LOAD_TIMEOUT_S = 60
+"""From page load to the widget's first reaction or state; generous because the machine may be busy."""
+
+REACTION_THRESHOLD = 0.7
+"""The widget's default `threshold` (static/reactions.js): a gesture must reach it in every frame of the hold."""
+
+GESTURE_PHOTOS = 3
+NONE_PHOTOS = 24
+AGREEMENT_PHOTOS_PER_LABEL = 5
+MIN_AGREEMENT = 0.9
+CANDIDATE_BATCH = 8
+BOX_TOLERANCE_PX = 3
+"""Browser and Python hand boxes may differ by this much: the browser's frame went through its own YUV -> RGB."""
+MAX_MEDIAN_PROBABILITY_GAP = 0.02
+"""Typical largest difference between the browser's and Python's class probabilities for the same hand box
+(measured: a median of 0.004; single crops differ by up to 0.16, small hands most)."""
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeCameraBrowser]:
+    if missing := missing_system_tools():
+        message = (f"not installed: {', '.join(missing)} (the browser tests need Debian's chromium and ffmpeg; "
+                   "`make setup` installs them)")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with fake_camera_browser(tmp_path_factory.mktemp("camera")) as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with running_server() as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def photos_by_label(data_dir: Path) -> dict[str, list[Path]]:
+    """The test split's whole photos per label, sorted by path."""
+    rows = sorted((r for r in manifest_rows(data_dir) if r["kind"] == "frame" and r["split"] == "test"),
+                  key=lambda r: r["path"])
+    return {label: [data_dir / r["path"] for r in rows if r["label"] == label] for label in (*GESTURES, "none")}
+
+
+@pytest.fixture(scope="module")
+def clips_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("clips")
+
+
+@dataclass(frozen=True)
+class ViewResult:
+    """The Python pipeline's decision on one view of a frame: the hand boxes (best palms first), label, score."""
+
+    view: str
+    boxes: list[tuple[int, int, int, int]]
+    label: str
+    score: float
+
+
+def python_per_view(pipeline: GesturePipeline, frame: np.ndarray) -> list[ViewResult]:
+    """The Python pipeline's decision for each view the browser may look at: the letterboxed frame, then each
+    square tile (export/pipeline.py's own steps, one view at a time; the hands of all views classified at once)."""
+    views = [("letterbox", np.zeros(2, dtype=np.float32), frame)]
+    views += [(f"tile at {offset.astype(int).tolist()}", offset, tile) for offset, tile in square_tiles(frame)]
+    palms_per_view = [[PalmDetection(p.box + np.tile(offset, 2), p.keypoints + offset, p.score)
+                       for p in pipeline.detect_in_view(image)][:pipeline.max_hands] for _, offset, image in views]
+    hands = iter(pipeline.classify(frame, [palm for palms in palms_per_view for palm in palms]))
+    results = []
+    for (name, _, _), palms in zip(views, palms_per_view, strict=True):
+        prediction = pipeline.decide([next(hands) for _ in palms])
+        results.append(ViewResult(name, [hand.box for hand in prediction.hands], prediction.label, prediction.score))
+    return results
+
+
+class PythonReference:
+    """Python's decisions per view on photos as the fake camera delivers them, computed once per photo."""
+
+    def __init__(self) -> None:
+        self.pipeline = GesturePipeline(MODELS_DIR / PALM_DETECTOR, MODELS_DIR / CLASSIFIER_INT8)
+        self.known: dict[Path, list[ViewResult]] = {}
+        self.decided: dict[tuple[Path, str], Prediction] = {}
+
+    def views(self, photos: list[Path]) -> list[list[ViewResult]]:
+        new = [photo for photo in photos if photo not in self.known]
+        for photo, frame in zip(new, camera_view(new), strict=True):
+            self.known[photo] = python_per_view(self.pipeline, frame)
+        return [self.known[photo] for photo in photos]
+
+    def decision_on_boxes(self, photo: Path, frame: np.ndarray, boxes: list[list[int]]) -> Prediction:
+        """Python's classifier and decision on the hands in exactly these boxes of the photo's frame."""
+        key = (photo, repr(boxes))
+        if key not in self.decided:
+            size, picture = self.pipeline.classifier.input_size, Image.fromarray(frame)
+            crops = [np.asarray(picture.crop(tuple(box)).resize((size, size), Image.Resampling.BILINEAR))
+                     for box in boxes]
+            probabilities = self.pipeline.classifier.probabilities(np.stack(crops)) if crops else []
+            self.decided[key] = self.pipeline.decide(
+                [Hand(tuple(box), 1.0, dict(zip(LABELS, map(float, p), strict=True)))
+                 for box, p in zip(boxes, probabilities, strict=True)])
+        return self.decided[key]
+
+    def first_recognised(self, candidates: list[Path], label: str, count: int) -> list[Path]:
+        """The first `count` of `candidates` that Python labels `label` in every view (a gesture at or above
+        the widget's threshold), so that the browser must too, whichever view it looks at."""
+        chosen: list[Path] = []
+        for start in range(0, len(candidates), CANDIDATE_BATCH):
+            batch = candidates[start:start + CANDIDATE_BATCH]
+            chosen += [photo for photo, views in zip(batch, self.views(batch), strict=True)
+                       if all(v.label == label and (label == "none" or v.score >= REACTION_THRESHOLD) for v in views)]
+            if len(chosen) >= count:
+                return chosen[:count]
+        raise AssertionError(f"only {len(chosen)} test photos that the Python pipeline labels {label} in every view")
+
+
+@pytest.fixture(scope="module")
+def reference() -> PythonReference:
+    return PythonReference()
+
+
+def open_running_widget(browser: FakeCameraBrowser, server: str, clip: Clip) -> Page:
+    """The demo page with `clip` as its camera, its widget started and running on a stream of the clip's size."""
+    browser.show(clip)
+    page = browser.new_page()
+    page.goto(server + "/")
+    start_widget(page)
+    wait_for_event(page, "statechange", LOAD_TIMEOUT_S, state="running")
+    settings = recorded_streams(page)[0]["settings"]
+    assert (settings["width"], settings["height"]) == clip.size, f"the camera stream was resized: {settings}"
+    return page
+
+
+def camera_reactions(page: Page, clip: Clip) -> list[tuple[str, str]]:
+    """(gesture, photo file name) of each reaction the camera gave."""
+    reactions = [e["detail"] for e in recorded_events(page, "reaction") if e["detail"]["source"] == "camera"]
+    photos = photos_shown(page, [r["timestamp"] for r in reactions])
+    return [(r["gesture"], clip.images[number].name) for r, number in zip(reactions, photos, strict=True)]
+
+
+@pytest.mark.parametrize("gesture", GESTURES)
+def test_reacts_to_the_gesture_shown_and_to_no_other(
+        gesture: str, browser: FakeCameraBrowser, server: str, reference: PythonReference,
+        photos_by_label: dict[str, list[Path]], clips_dir: Path) -> None:
+    photos = reference.first_recognised(photos_by_label[gesture], gesture, GESTURE_PHOTOS)
+    clip = write_clip(photos, clips_dir / f"{gesture}.y4m", seconds_per_image=1.2)
+    page = open_running_widget(browser, server, clip)
+    reaction = wait_for_event(page, "reaction", LOAD_TIMEOUT_S, gesture=gesture)["detail"]
+    page.wait_for_timeout(clip.duration * 1000)  # the rest of the clip, and its start again
+    assert reaction["source"] == "camera" and reaction["emoji"] and 0 <= reaction["confidence"] <= 1
+    reactions = camera_reactions(page, clip)
+    page.context.close()
+    assert {g for g, _ in reactions} == {gesture}, reactions
+
+
+def test_no_reaction_to_other_hands(browser: FakeCameraBrowser, server: str, reference: PythonReference,
+                                    photos_by_label: dict[str, list[Path]], clips_dir: Path) -> None:
+    photos = reference.first_recognised(photos_by_label["none"], "none", NONE_PHOTOS)
+    clip = write_clip(photos, clips_dir / "none.y4m", seconds_per_image=0.6)
+    page = open_running_widget(browser, server, clip)
+    page.wait_for_timeout(clip.duration * 1000)
+    processed = set(photos_shown(page, [e["detail"]["timestamp"] for e in recorded_events(page, "gesture")]))
+    reactions = camera_reactions(page, clip)
+    page.context.close()
+    assert len(processed) >= 0.9 * len(photos), f"the widget processed frames of only {len(processed)} photos"
+    assert reactions == []
+
+
+def same_boxes(found: list[list[int]], expected: list[tuple[int, int, int, int]]) -> bool:
+    """The same hand boxes, in the same order, to within BOX_TOLERANCE_PX."""
+    return len(found) == len(expected) and all(
+        max(abs(a - b) for a, b in zip(box, reference, strict=True)) <= BOX_TOLERANCE_PX
+        for box, reference in zip(found, expected, strict=True))
+
+
+def test_browser_frames_match_the_python_pipeline_step_by_step(
+        browser: FakeCameraBrowser, server: str, reference: PythonReference,
+        photos_by_label: dict[str, list[Path]], clips_dir: Path) -> None:
+    """The JS port against Python on every processed frame: a detection (palm detector, anchors, decoding,
+    weighted NMS, hand box) gives the hand boxes Python finds in one of the views; the label (crop resize,
+    normalisation, classifier, decision) is the one Python gives the same boxes. Not every frame: a classifier
+    probability near the 0.5 gesture threshold can tip either way."""
+    photos = [photo for label in (*GESTURES, "none") for photo in photos_by_label[label][:AGREEMENT_PHOTOS_PER_LABEL]]
+    views, frames_seen = reference.views(photos), camera_view(photos)
+    clip = write_clip(photos, clips_dir / "agreement.y4m", seconds_per_image=0.7)
+    page = open_running_widget(browser, server, clip)
+    page.wait_for_timeout(clip.duration * 1000 + 500)
+    frames = [e["detail"] for e in recorded_events(page, "gesture")]
+    shown = photos_shown(page, [frame["timestamp"] for frame in frames])
+    page.context.close()
+    assert set(shown) == set(range(len(photos))), "the browser processed no frame of some photos"
+    other_boxes, other_label, probability_gaps = [], [], []
+    for frame, number in zip(frames, shown, strict=True):
+        boxes = [hand["box"] for hand in frame["hands"]]
+        if frame["detected"] and not any(same_boxes(boxes, view.boxes) for view in views[number]):
+            other_boxes.append((photos[number].name, boxes, views[number]))
+        python = reference.decision_on_boxes(photos[number], frames_seen[number], boxes)
+        if frame["gesture"] != python.label:
+            other_label.append((photos[number].name, boxes, frame["gesture"], frame["confidence"], python))
+        probability_gaps += [max(abs(hand["probabilities"][label] - p) for label, p in theirs.probabilities.items())
+                             for hand, theirs in zip(frame["hands"], python.hands, strict=True)]
+    detections = sum(frame["detected"] for frame in frames)
+    assert len(other_boxes) <= (1 - MIN_AGREEMENT) * detections, other_boxes
+    assert len(other_label) <= (1 - MIN_AGREEMENT) * len(frames), other_label
+    assert statistics.median(probability_gaps) <= MAX_MEDIAN_PROBABILITY_GAP
+
+
+def test_blocked_camera_shows_a_message(browser: FakeCameraBrowser, server: str,
+                                        photos_by_label: dict[str, list[Path]], clips_dir: Path) -> None:
+    browser.show(write_clip(photos_by_label["like"][:1], clips_dir / "blocked.y4m", seconds_per_image=1.0))
+    page = browser.new_page(camera_allowed=False)
+    page.goto(server + "/")
+    start_widget(page)
+    state = wait_for_event(page, "statechange", LOAD_TIMEOUT_S, state="permission-denied")["detail"]
+    assert state["message"] and state["message"] in widget_text(page)
+    assert recorded_events(page, "gesture") == [] and recorded_events(page, "reaction") == []
+    page.context.close()
+
+
+@dataclass
+class NetworkLog:
+    """What the pages asked of the network while the widget ran on `/` and `/embed`."""
+
+    requests: list[Request]
+    websockets: list[WebSocket]
+
+
+@pytest.fixture(scope="module")
+def running_pages(browser: FakeCameraBrowser, server: str, reference: PythonReference,
+                  photos_by_label: dict[str, list[Path]], clips_dir: Path) -> NetworkLog:
+    """`/?enabled=1` and `/embed` (started) each run until a 👍 reaction; screenshots of both in test-artifacts/."""
+    photos = reference.first_recognised(photos_by_label["like"], "like", 1)
+    browser.show(write_clip(photos, clips_dir / "pages.y4m", seconds_per_image=2.0))
+    log = NetworkLog([], [])
+    ARTIFACTS.mkdir(exist_ok=True)
+    for path, name in (("/?enabled=1", "index"), ("/embed", "embed")):
+        context = browser.new_context()
+        context.on("request", lambda request: log.requests.append(request))
+        page = context.new_page()
+        page.on("websocket", lambda websocket: log.websockets.append(websocket))
+        page.goto(server + path)
+        if path == "/embed":
+            start_widget(page)
+        wait_for_event(page, "reaction", LOAD_TIMEOUT_S, gesture="like")
+        page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+        context.close()
+    return log
+
+
+def request_origin(url: str) -> str:
+    """scheme://host:port of a URL; a blob: URL belongs to the origin that made it."""
+    parts = urlsplit(url.removeprefix("blob:"))
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def test_nothing_leaves_the_page_origin(running_pages: NetworkLog, server: str) -> None:
+    requests = [(r.url, r.method, r.post_data_buffer) for r in running_pages.requests if not r.url.startswith("data:")]
+    assert [url for url, _, _ in requests if request_origin(url) != request_origin(server)] == []
+    assert [(url, method) for url, method, _ in requests if method != "GET"] == []
+    assert [url for url, _, body in requests if body] == []
+    assert running_pages.websockets == []
+    # what only the worker fetches is among them: the worker's requests were recorded too
+    fetched = {url.rsplit("/", 1)[-1] for url, _, _ in requests}
+    assert {"palm_detection_lite.onnx", "ort-wasm-simd-threaded.wasm"} <= fetched
+
+
+def test_screenshots_of_the_running_pages(running_pages: NetworkLog) -> None:
+    for name in ("index", "embed"):
+        screenshot = ARTIFACTS / f"{name}.png"
+        assert screenshot.read_bytes().startswith(b"\x89PNG") and screenshot.stat().st_size > 10_000, screenshot

@@ -1,0 +1,193 @@
+"""The widget's pure JavaScript modules (static/) under Node: they must compute what the Python pipeline computes,
+since the README's accuracy figures are measured in Python. Pixel for pixel: the letterboxed detector input and the
+classifier's crops (Pillow's bilinear resize); number for number: anchors, decoded palms and hand boxes on the palm
+detector's real outputs; key for key: the classifier's ONNX metadata. The JavaScript-only tests in tests/js run
+here too."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import pytest
+from PIL import Image
+
+from export.hand_box import hand_box
+from export.palm_decode import decode_detections, letterbox, ssd_anchors, to_image_pixels
+from export.pipeline import MIN_PALM_SCORE, square_tiles
+from export.to_onnx import CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR
+from tests.conftest import ROOT, manifest_rows
+from training.inference import OnnxClassifier, onnx_session, preprocess
+
+STATIC = ROOT / "static"
+FRAMES_PER_LABEL = 2
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    path = shutil.which("node")
+    if path is None:
+        message = "Node.js not found: the widget's module tests need it (`make setup` installs the npm packages)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def run_node(node: str, script: str, folder: Path, **inputs: Any) -> Any:
+    """Run an ES module `script` that sees `input` (the JSON of `inputs`), `read(name)` (bytes of a file in
+    `folder`) and the widget's modules as `palm`, `resample`, `metadata`; it returns its answer by printing JSON."""
+    (folder / "input.json").write_text(json.dumps(inputs))
+    prelude = f"""
+import {{readFileSync}} from 'node:fs';
+const palm = await import({json.dumps((STATIC / "palm.js").as_uri())});
+const resample = await import({json.dumps((STATIC / "resample.js").as_uri())});
+const metadata = await import({json.dumps((STATIC / "onnx-metadata.js").as_uri())});
+const folder = {json.dumps(str(folder))};
+const read = (name) => new Uint8Array(readFileSync(`${{folder}}/${{name}}`));
+const floats = (name) => {{ const b = read(name); return new Float32Array(b.buffer, b.byteOffset, b.length / 4); }};
+const input = JSON.parse(readFileSync(`${{folder}}/input.json`, 'utf8'));
+"""
+    result = subprocess.run([node, "--input-type=module", "-e", prelude + script], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def frames(data_dir: Path) -> list[np.ndarray]:
+    """A few real photos per label (portrait and landscape), as uint8 RGB."""
+    rows = sorted((r for r in manifest_rows(data_dir) if r["kind"] == "frame" and r["split"] == "test"),
+                  key=lambda r: r["path"])
+    chosen = []
+    for label in ("like", "dislike", "ok", "none"):
+        chosen += [r for r in rows if r["label"] == label][:FRAMES_PER_LABEL]
+    images = []
+    for row in chosen:
+        with Image.open(data_dir / row["path"]) as image:
+            images.append(np.asarray(image.convert("RGB")))
+    return images
+
+
+def write_rgba(image: np.ndarray, path: Path) -> None:
+    rgba = np.concatenate([image, np.full((*image.shape[:2], 1), 255, np.uint8)], axis=2)
+    path.write_bytes(rgba.tobytes())
+
+
+def test_javascript_unit_tests(node: str) -> None:
+    result = subprocess.run([node, "--test", str(ROOT / "tests" / "js")], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_anchors_and_tiles_match_python(node: str, tmp_path: Path) -> None:
+    sizes = [(640, 480), (480, 640), (512, 683), (683, 512), (1280, 720), (300, 300), (333, 1000)]
+    answer = run_node(node, """
+console.log(JSON.stringify({
+  anchors: Array.from(palm.ssdAnchors()),
+  tiles: input.sizes.map(([w, h]) => palm.squareTiles(w, h).map((t) => [t.x, t.y, t.side])),
+  letterbox: input.sizes.map(([w, h]) => palm.letterboxView(w, h)),
+}));""", tmp_path, sizes=sizes)
+    np.testing.assert_allclose(np.asarray(answer["anchors"]).reshape(-1, 4), ssd_anchors(), atol=1e-7)
+    for (width, height), tiles, view in zip(sizes, answer["tiles"], answer["letterbox"], strict=True):
+        image = np.zeros((height, width, 3), np.uint8)
+        expected = [[int(offset[0]), int(offset[1]), min(width, height)] for offset, _ in square_tiles(image)]
+        assert tiles == expected
+        _, placed = letterbox(np.zeros((height, width, 3), np.uint8))
+        assert view == {"x": -placed.left, "y": -placed.top, "side": placed.side}
+
+
+def test_detector_input_palms_and_hand_boxes_match_python(node: str, frames: list[np.ndarray],
+                                                           tmp_path: Path) -> None:
+    """On real photos: the letterboxed 192 x 192 input is Pillow's to the pixel, and the palms decoded from the
+    detector's outputs, and the hand boxes around them, are Python's."""
+    session = onnx_session(MODELS_DIR / PALM_DETECTOR, "palm detector")
+    cases, expected = [], []
+    for i, image in enumerate(frames):
+        tensor, placed = letterbox(image)
+        regressors, scores = session.run(None, {session.get_inputs()[0].name: tensor})
+        write_rgba(image, tmp_path / f"{i}.rgba")
+        (tmp_path / f"{i}.regressors").write_bytes(regressors.astype(np.float32).tobytes())
+        (tmp_path / f"{i}.scores").write_bytes(scores.astype(np.float32).tobytes())
+        np.save(tmp_path / f"{i}.npy", tensor)
+        palms = [to_image_pixels(p, placed) for p in decode_detections(regressors[0], scores[0], ssd_anchors(),
+                                                                        MIN_PALM_SCORE)]
+        height, width = image.shape[:2]
+        cases.append({"width": width, "height": height})
+        expected.append([(p.box, p.keypoints, p.score, hand_box(p, width, height)) for p in palms])
+    answer = run_node(node, """
+const anchors = palm.ssdAnchors();
+const out = input.cases.map(({width, height}, i) => {
+  const view = palm.letterboxView(width, height);
+  const square = resample.resizeRegion(read(`${i}.rgba`), width, height,
+    {x: view.x, y: view.y, width: view.side, height: view.side}, 192, 192);
+  const tensor = new Float32Array(3 * 192 * 192);
+  resample.writeChannelsFirst(square, tensor);
+  const palms = palm.decodeDetections(floats(`${i}.regressors`), floats(`${i}.scores`), anchors, palm.MIN_PALM_SCORE)
+    .map((p) => palm.toFramePixels(p, view));
+  return {tensor: Array.from(tensor), palms: palms.map((p) => ({...p, hand: palm.handBox(p, width, height)}))};
+});
+console.log(JSON.stringify(out));""", tmp_path, cases=cases)
+    found = 0
+    for i, (result, palms) in enumerate(zip(answer, expected, strict=True)):
+        python_tensor = np.load(tmp_path / f"{i}.npy").reshape(-1)
+        np.testing.assert_array_equal(np.asarray(result["tensor"], np.float32), python_tensor)
+        assert len(result["palms"]) == len(palms)
+        for js, (box, keypoints, score, hand) in zip(result["palms"], palms, strict=True):
+            np.testing.assert_allclose(js["box"], box, atol=1e-3)
+            np.testing.assert_allclose(js["keypoints"], keypoints, atol=1e-3)
+            assert js["score"] == pytest.approx(score, abs=1e-6)
+            assert tuple(js["hand"]) == hand
+            found += 1
+    assert found >= len(frames) // 2, "too few palms found to compare"
+
+
+def test_classifier_crops_match_python(node: str, frames: list[np.ndarray], tmp_path: Path) -> None:
+    """Hand crops, resized and normalised for the classifier: the same numbers as export/pipeline.py's."""
+    classifier = OnnxClassifier(MODELS_DIR / CLASSIFIER_INT8)
+    size = classifier.input_size
+    rng = np.random.default_rng(0)
+    cases, expected = [], []
+    for i, image in enumerate(frames):
+        height, width = image.shape[:2]
+        left, top = int(rng.integers(0, width // 2)), int(rng.integers(0, height // 2))
+        side = int(rng.integers(20, min(width - left, height - top)))
+        box = (left, top, left + side, top + side)
+        crop = np.array(Image.fromarray(image).crop(box).resize((size, size), Image.Resampling.BILINEAR))
+        expected.append(preprocess(crop[None], size, classifier.mean, classifier.std).numpy().reshape(-1))
+        write_rgba(image, tmp_path / f"{i}.rgba")
+        cases.append({"width": width, "height": height, "box": box})
+    answer = run_node(node, """
+const out = input.cases.map(({width, height, box: [l, t, r, b]}, i) => {
+  const crop = resample.resizeRegion(read(`${i}.rgba`), width, height, {x: l, y: t, width: r - l, height: b - t},
+    input.size, input.size);
+  const tensor = new Float32Array(3 * input.size * input.size);
+  resample.writeChannelsFirst(crop, tensor, 0, input.mean, input.std);
+  return Array.from(tensor);
+});
+console.log(JSON.stringify(out));""", tmp_path, cases=cases, size=size, mean=list(classifier.mean),
+                      std=list(classifier.std))
+    for js, python in zip(answer, expected, strict=True):
+        np.testing.assert_allclose(np.asarray(js, np.float32), python, atol=1e-6)
+
+
+def test_classifier_metadata_read_from_the_onnx_file(node: str, tmp_path: Path) -> None:
+    path = MODELS_DIR / CLASSIFIER_INT8
+    shutil.copy(path, tmp_path / "classifier.onnx")
+    answer = run_node(node, """
+const props = metadata.readOnnxMetadata(read('classifier.onnx'));
+console.log(JSON.stringify({props, settings: metadata.classifierSettings(props)}));""", tmp_path)
+    assert answer["props"] == {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    classifier = OnnxClassifier(path)
+    settings = answer["settings"]
+    assert settings["labels"] == classifier.labels
+    assert settings["gestures"] == [label for label in classifier.labels if label != "none"]
+    assert settings["inputSize"] == classifier.input_size
+    assert settings["mean"] == list(classifier.mean) and settings["std"] == list(classifier.std)
+    assert set(settings["emoji"]) == set(settings["gestures"])

@@ -1,0 +1,256 @@
+"""`python -m webapp.browser_benchmark [--json PATH]`: what a participant's browser pays for the widget, measured
+in headless Chromium on this machine with the widget's default options.
+
+- Per-frame time: the whole pipeline in the worker (palm detector, hand boxes, classifier), from the `gesture`
+  events' `timings`, over the `none` stream below; median and 95th percentile, over all frames and apart for the
+  frames that ran the palm detector and those that reused the last detection's hand boxes.
+- Load to first prediction: `/?enabled=1` opened in a fresh browser context (empty cache: a first visit), and
+  reloaded (a return visit); the first `gesture` event's time since navigation start.
+- Download: the bytes of the models and the runtime (onnxruntime-web) as they went over the wire on the first
+  visit (compressed as the server sent them to Chromium, which asks for gzip), and the whole page's.
+- False reactions: every shared `none` photo (all splits; hands showing other gestures) played as one camera
+  stream, each held for 2 frames at 15 fps (133 ms: a new photo every few processed frames, so a reaction can
+  only come from several different photos misread as the same gesture, as a moving hand in a call would be);
+  the reactions that fire in one pass over the clip, and how many frames were labelled a gesture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, Request
+
+from webapp.browser import (
+    ROOT,
+    FakeCameraBrowser,
+    fake_camera_browser,
+    missing_system_tools,
+    photos_shown,
+    recorded_events,
+    running_server,
+    wait_for_event,
+)
+from webapp.camera_clips import FPS, Clip, write_clip
+
+DEFAULT_DATA = Path(os.environ.get("GESTURE_DATA", ROOT.parent / "shared" / "data" / "gestures"))
+LOAD_TIMEOUT_S = 120
+RUNTIME_AND_MODELS = ("/ort/", "/static/models/")
+"""URL paths of what the widget downloads besides its own code: onnxruntime-web and the two ONNX models."""
+
+
+@dataclass(frozen=True)
+class Download:
+    """One request's response: its body as Chromium counted it over the wire (compressed when the server
+    compressed it; 0 when its cache answered, and for a worker's own script, which it does not count), as the
+    server declared it (Content-Length), and as the page got it."""
+
+    path: str
+    status: int
+    content_encoding: str
+    wire_bytes: int
+    content_length: int | None
+    body_bytes: int
+
+
+@dataclass(frozen=True)
+class LoadFigures:
+    first_visit_ms: list[float]
+    return_visit_ms: float
+    threads: int
+    cross_origin_isolated: bool
+    downloads: list[Download]
+
+
+@dataclass(frozen=True)
+class StreamFigures:
+    photos: int
+    seconds_per_photo: float
+    frames_processed: int
+    frames_per_gesture: dict[str, int]
+    false_reactions: list[dict[str, Any]]
+    """gesture, confidence and the photo shown when it fired."""
+    total_ms: list[float]
+    palm_ms: list[float]
+    classifier_ms: list[float]
+    detected: list[bool]
+    """Whether the palm detector ran on the frame (else the widget reused the last detection's hand boxes)."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared gesture data (manifest.csv, frames/)")
+    p.add_argument("--json", type=Path, help="also write the figures here")
+    p.add_argument("--frames-per-photo", type=int, default=2, help=f"frames each none photo is held, at {FPS} fps")
+    p.add_argument("--limit", type=int, help="play only the first N none photos (a quick try, not the benchmark)")
+    p.add_argument("--first-visits", type=int, default=3, help="fresh-context loads to take the median of")
+    return p.parse_args(argv)
+
+
+def none_photos(data_dir: Path) -> list[Path]:
+    """Every whole photo labelled none, all splits, sorted by path (the webcam sequences stay in order)."""
+    with (data_dir / "manifest.csv").open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["kind"] == "frame" and r["label"] == "none"]
+    return sorted(data_dir / r["path"] for r in rows)
+
+
+def first_prediction_ms(page: Page, path: str) -> float:
+    """Opens `path` and waits for the widget's first prediction; its time since navigation start."""
+    page.goto(path)
+    return wait_for_event(page, "gesture", LOAD_TIMEOUT_S)["at"]
+
+
+def downloads(requests: list[Request], base_url: str) -> list[Download]:
+    out = []
+    for request in requests:
+        response = request.response()
+        if response is None or not request.url.startswith(base_url):
+            continue
+        length = response.headers.get("content-length")
+        out.append(Download(request.url.removeprefix(base_url), response.status,
+                            response.headers.get("content-encoding", ""), request.sizes()["responseBodySize"],
+                            int(length) if length else None, len(response.body())))
+    return out
+
+
+def measure_load(browser: FakeCameraBrowser, base_url: str, first_visits: int) -> LoadFigures:
+    """Fresh contexts have an empty cache: first visits. The first one also records the downloads, then reloads
+    the page (a return visit, from the cache)."""
+    url = f"{base_url}/?enabled=1"
+    context, requests = browser.new_context(), []
+    context.on("requestfinished", lambda request: requests.append(request))
+    page = context.new_page()
+    first_visit_ms = [first_prediction_ms(page, url)]
+    running = wait_for_event(page, "statechange", LOAD_TIMEOUT_S, state="running")["detail"]
+    isolated = page.evaluate("crossOriginIsolated")
+    files = downloads(requests, base_url)
+    return_visit_ms = first_prediction_ms(page, url)
+    context.close()
+    for _ in range(first_visits - 1):
+        context = browser.new_context()
+        first_visit_ms.append(first_prediction_ms(context.new_page(), url))
+        context.close()
+    return LoadFigures(first_visit_ms, return_visit_ms, running["threads"], isolated, files)
+
+
+def measure_stream(browser: FakeCameraBrowser, base_url: str, clip: Clip) -> StreamFigures:
+    """One pass over `clip`, from the first processed frame: the clip loops, so the photos shown while the
+    models loaded come round again at its end."""
+    context = browser.new_context()
+    page = context.new_page()
+    start = first_prediction_ms(page, f"{base_url}/?enabled=1")
+    end = start + clip.duration * 1000
+    while (left := end - page.evaluate("performance.now()")) > 0:
+        page.wait_for_timeout(min(10_000, left + 100))
+    events = [e for e in recorded_events(page) if start <= e["at"] < end]
+    gestures = [e["detail"] for e in events if e["type"] == "gesture"]
+    reactions = [e["detail"] for e in events if e["type"] == "reaction" and e["detail"]["source"] == "camera"]
+    photos = photos_shown(page, [r["timestamp"] for r in reactions])
+    context.close()
+    return StreamFigures(
+        photos=len(clip.images), seconds_per_photo=clip.seconds_per_image, frames_processed=len(gestures),
+        frames_per_gesture=dict(Counter(g["gesture"] for g in gestures if g["gesture"] != "none")),
+        false_reactions=[{"gesture": r["gesture"], "confidence": r["confidence"], "photo": clip.images[n].name}
+                         for r, n in zip(reactions, photos, strict=True)],
+        total_ms=[g["timings"]["total"] for g in gestures], palm_ms=[g["timings"]["palm"] for g in gestures],
+        classifier_ms=[g["timings"]["classifier"] for g in gestures], detected=[g["detected"] for g in gestures])
+
+
+def percentile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def medians(timings: list[tuple[float, float, float]]) -> str:
+    """Median total, palm detector and classifier times of some frames' (total, palm, classifier) timings."""
+    if not timings:
+        return "-"
+    total, palm, classifier = (statistics.median(column) for column in zip(*timings, strict=True))
+    return f"median {total:.1f} ms (palm detector {palm:.1f}, classifier {classifier:.1f})"
+
+
+def cpu_name() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+             if line.startswith("model name")] if cpuinfo.is_file() else []
+    return f"{os.cpu_count()} x {names[0] if names else platform.processor() or platform.machine()}"
+
+
+def mb(n: float) -> str:
+    return f"{n / 1e6:.2f} MB"
+
+
+def report(load: LoadFigures, stream: StreamFigures, browser_version: str, load_average: float) -> str:
+    runtime = [d for d in load.downloads if d.path.startswith(RUNTIME_AND_MODELS)]
+    uncompressed = {d.path: d.body_bytes for d in runtime}  # a file fetched twice (cached the second time) once
+    timings = list(zip(stream.total_ms, stream.palm_ms, stream.classifier_ms, strict=True))
+    detector = [t for t, ran in zip(timings, stream.detected, strict=True) if ran]
+    reused = [t for t, ran in zip(timings, stream.detected, strict=True) if not ran]
+    lines = [
+        f"headless Chromium {browser_version} on {cpu_name()}; wasm threads: {load.threads} "
+        f"(cross-origin isolated: {load.cross_origin_isolated}); widget defaults; "
+        f"load average {load_average:.1f} when it started",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| per-frame time, median | {statistics.median(stream.total_ms):.1f} ms |",
+        f"| per-frame time, p95 | {percentile(stream.total_ms, 95):.1f} ms |",
+        f"| frames that ran the palm detector | {len(detector)} of {len(stream.detected)}: {medians(detector)} |",
+        f"| frames that reused hand boxes | {len(reused)}: {medians(reused)} |",
+        f"| load to first prediction, first visit | {statistics.median(load.first_visit_ms):.0f} ms (median of "
+        f"{', '.join(f'{t:.0f}' for t in load.first_visit_ms)}) |",
+        f"| load to first prediction, return visit | {load.return_visit_ms:.0f} ms |",
+        f"| download, models + runtime | {mb(sum(d.wire_bytes for d in runtime))} over the wire "
+        f"({mb(sum(uncompressed.values()))} uncompressed) |",
+        f"| download, whole page | {mb(sum(d.wire_bytes for d in load.downloads))} over the wire |",
+        f"| none photos played | {stream.photos}, {stream.seconds_per_photo * 1000:.0f} ms each |",
+        f"| frames processed | {stream.frames_processed} |",
+        f"| frames labelled a gesture | {sum(stream.frames_per_gesture.values())} {stream.frames_per_gesture} |",
+        f"| false reactions | {len(stream.false_reactions)} "
+        f"{dict(Counter(r['gesture'] for r in stream.false_reactions))} |",
+        *(f"| false reaction | {r['gesture']} {r['confidence']:.2f} on {r['photo']} |" for r in stream.false_reactions),
+        "",
+        "| file | status | encoding | over the wire (bytes) | Content-Length | uncompressed (bytes) |",
+        "|---|---|---|---|---|---|",
+        *(f"| {d.path} | {d.status} | {d.content_encoding or '-'} | {d.wire_bytes:,} | "
+          f"{'-' if d.content_length is None else f'{d.content_length:,}'} | {d.body_bytes:,} |"
+          for d in load.downloads),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if missing := missing_system_tools():
+        print(f"not installed: {', '.join(missing)} (`make setup` installs them)", file=sys.stderr)
+        return 2
+    photos = none_photos(args.data)[:args.limit]
+    load_average = os.getloadavg()[0]  # other work on the machine slows every figure
+    with (tempfile.TemporaryDirectory() as workdir, running_server() as base_url,
+          fake_camera_browser(Path(workdir)) as browser):
+        print(f"writing a clip of {len(photos)} none photos ...", file=sys.stderr)
+        clip = write_clip(photos, Path(workdir) / "none.y4m", args.frames_per_photo / FPS)
+        browser.show(clip)
+        print("measuring page loads ...", file=sys.stderr)
+        load = measure_load(browser, base_url, args.first_visits)
+        print(f"playing the clip ({clip.duration:.0f} s) ...", file=sys.stderr)
+        stream = measure_stream(browser, base_url, clip)
+        version = browser.browser.version
+    print(report(load, stream, version, load_average))
+    if args.json:
+        args.json.write_text(json.dumps({"browser": version, "cpu": cpu_name(), "load_average": load_average,
+                                         "load": asdict(load), "stream": asdict(stream)}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Fake-camera clips made from photos: what Chromium's fake capture device plays to the widget, and the same
+frames as the Python pipeline must see them to be compared with the browser.
+
+A clip is a .y4m (yuv420p) holding each photo for a number of frames, scaled to fit a webcam-sized frame,
+written by ffmpeg.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+FRAME_SIZE = (640, 480)
+"""Clips are landscape 640 x 480, a webcam's usual picture; the (mostly portrait) photos are scaled to fit
+and padded with black. Portrait clips would not do: Chromium crops them to the widget's requested aspect."""
+
+FPS = 15
+
+MARKER_BITS = 12
+MARKER_BLOCK = 8
+"""Every clip frame carries the number of the photo it shows, in binary, as a strip of MARKER_BITS blocks of
+MARKER_BLOCK pixels along the top-left edge (grey for 1, black for 0), so that each frame the widget processed
+can be traced to its photo however late the fake camera or the page runs. The Python pipeline sees the same
+strip (`camera_view`)."""
+
+
+def fit_to_frame(image: Image.Image, size: tuple[int, int] = FRAME_SIZE) -> Image.Image:
+    """`image` scaled to fit inside `size` (width, height), centred on black, as a camera frame would hold it."""
+    width, height = size
+    scale = min(width / image.width, height / image.height)
+    scaled = image.convert("RGB").resize((round(image.width * scale), round(image.height * scale)),
+                                         Image.Resampling.BILINEAR)
+    frame = Image.new("RGB", size)
+    frame.paste(scaled, ((width - scaled.width) // 2, (height - scaled.height) // 2))
+    return frame
+
+
+def mark_photo_number(frame: np.ndarray, number: int) -> None:
+    """Writes `number` into the frame's top-left strip (MARKER_BITS)."""
+    if not 0 <= number < 2 ** MARKER_BITS:
+        raise ValueError(f"a clip holds at most {2 ** MARKER_BITS} photos")
+    for bit in range(MARKER_BITS):
+        frame[:MARKER_BLOCK, bit * MARKER_BLOCK:(bit + 1) * MARKER_BLOCK] = 128 if number >> bit & 1 else 0
+
+
+def _frames_rgb(images: Sequence[Path], size: tuple[int, int]) -> Iterator[bytes]:
+    for number, path in enumerate(images):
+        with Image.open(path) as image:
+            frame = np.array(fit_to_frame(image, size))
+        mark_photo_number(frame, number)
+        yield frame.tobytes()
+
+
+def _ffmpeg(args: list[str], frames: Iterator[bytes], repeat: int, size: tuple[int, int], fps: int,
+            output: Path | None = None) -> bytes:
+    """Runs ffmpeg on raw RGB frames (each written `repeat` times) fed to its stdin; its stdout when no `output`."""
+    command = ["ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+               "-s", f"{size[0]}x{size[1]}", "-r", str(fps), "-i", "-", *args, str(output) if output else "-"]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=err)
+        assert process.stdin is not None
+        try:
+            for frame in frames:
+                for _ in range(repeat):
+                    process.stdin.write(frame)
+        finally:
+            process.stdin.close()
+        if process.wait() != 0:
+            err.seek(0)
+            raise RuntimeError(f"ffmpeg failed: {err.read().decode(errors='replace').strip()}")
+        out.seek(0)
+        return out.read()
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A fake-camera video: each image held for `frames_per_image` frames at `fps`. Chromium loops it."""
+
+    path: Path
+    images: tuple[Path, ...]
+    fps: int
+    frames_per_image: int
+    size: tuple[int, int]
+
+    @property
+    def seconds_per_image(self) -> float:
+        return self.frames_per_image / self.fps
+
+    @property
+    def duration(self) -> float:
+        return len(self.images) * self.seconds_per_image
+
+
+def write_clip(images: Sequence[Path], path: Path, seconds_per_image: float, fps: int = FPS,
+               size: tuple[int, int] = FRAME_SIZE) -> Clip:
+    """A .y4m (yuv420p, what Chromium's fake camera reads) showing `images` in order, each frame marked with its
+    photo's number."""
+    frames_per_image = max(1, round(seconds_per_image * fps))
+    _ffmpeg(["-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe"], _frames_rgb(images, size), frames_per_image, size, fps,
+            output=path)
+    return Clip(path, tuple(images), fps, frames_per_image, size)
+
+
+def camera_view(images: Sequence[Path], size: tuple[int, int] = FRAME_SIZE) -> list[np.ndarray]:
+    """Each image as a clip delivers it to the browser: fitted into the frame, marked, and through yuv420p, as
+    uint8 RGB [H, W, 3]; what the Python pipeline must see to be compared with the browser's."""
+    raw = _ffmpeg(["-vf", "format=yuv420p", "-pix_fmt", "rgb24", "-f", "rawvideo"], _frames_rgb(images, size), 1,
+                  size, FPS)
+    width, height = size
+    return list(np.frombuffer(raw, dtype=np.uint8).reshape(len(images), height, width, 3))
