@@ -66,6 +66,13 @@ def test_health(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
+@pytest.mark.parametrize("path", ["/", "/embed", "/healthz", WIDGET])
+def test_pages_answer_head_requests_as_monitors_send_them(client: TestClient, path: str) -> None:
+    response = client.head(path)
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["content-type"] == client.get(path).headers["content-type"]
+
+
 @pytest.mark.parametrize("path", ["/", "/embed", "/healthz", WIDGET, "/static/models/classifier.int8.onnx",
                                   "/static/no-such-file.js", "/no-such-page"])
 def test_every_response_is_cross_origin_isolated_with_a_csp(client: TestClient, path: str) -> None:

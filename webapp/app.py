@@ -33,21 +33,21 @@ app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
 app.add_middleware(SecurityHeaders)
 
 
-@app.get("/", response_class=HTMLResponse)
+@app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def index(request: Request, enabled: str = "") -> HTMLResponse:
     """The live demo. `?enabled=1` turns the widget on at load (the benchmark times load -> first gesture)."""
     return TEMPLATES.TemplateResponse(request, "index.html", {
         "enabled": enabled in ("1", "true"), "gestures": [(g, EMOJI[g]) for g in GESTURES]})
 
 
-@app.get("/embed", response_class=HTMLResponse)
+@app.api_route("/embed", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def embed(request: Request) -> HTMLResponse:
     """A mock meeting app embedding the widget with one script tag and one element, and showing that snippet."""
     widget_url = str(request.base_url).rstrip("/") + WIDGET_PATH
     return TEMPLATES.TemplateResponse(request, "embed.html", {"widget_url": widget_url})
 
 
-@app.get("/healthz")
+@app.api_route("/healthz", methods=["GET", "HEAD"])
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
