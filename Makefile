@@ -3,16 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps run test lint
+.PHONY: setup app-deps test-deps run test lint
 
-setup: system-deps $(VENV)/.installed node_modules/.package-lock.json
+setup: app-deps $(VENV)/.installed node_modules/.package-lock.json
 
-# the browser tests drive Debian's chromium (no browser downloads), feed it videos made with ffmpeg and
-# screenshot pages whose emoji need a colour emoji font
-system-deps:
+# apt packages, installed only when missing: npm for the app; for the browser tests, Debian's chromium (no
+# browser downloads), ffmpeg for the fake-camera videos and a colour emoji font for the screenshots
+APT_INSTALL = apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y
+app-deps:
+	@command -v npm >/dev/null || { $(APT_INSTALL) npm; }
+
+test-deps:
 	@missing=""; for tool in chromium ffmpeg; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || missing="$$missing fonts-noto-color-emoji"; \
-	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
+	if [ -n "$$missing" ]; then $(APT_INSTALL) $$missing; fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,5 +37,5 @@ run: setup
 lint: setup
 	$(BIN)/ruff check .
 
-test: lint
+test: lint test-deps
 	$(BIN)/python -m pytest

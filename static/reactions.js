@@ -9,8 +9,7 @@
  *
  * Defaults, by measurement (`python -m webapp.browser_benchmark`, all 2,294 shared `none` photos as one stream):
  * with a 500 ms hold, one finger-counting pose that the classifier reads as `ok` over four webcam frames in a row
- * fired a reaction; 700 ms fires none and still confirms a deliberate gesture in well under a second. A threshold
- * of 0.7 keeps 72% of still gesture photos (training frames) against 62% at 0.8.
+ * fired a reaction; 700 ms fires none and still confirms a deliberate gesture in well under a second.
  */
 
 export const DEFAULTS = Object.freeze({threshold: 0.7, hold: 700, cooldown: 2000});
