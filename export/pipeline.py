@@ -27,10 +27,10 @@ from export.palm_decode import (
 from training.gestures import GESTURES, LABELS
 from training.inference import OnnxClassifier, onnx_session
 
-MIN_PALM_SCORE = 0.3
-"""Palm detections below this score are dropped (chosen on the training frames: `export.tune_pipeline`)."""
+MIN_PALM_SCORE = 0.4
+"""Palm detections below this score are dropped (chosen on the held-out training frames: `export.tune_pipeline`)."""
 
-MIN_GESTURE_SCORE = 0.5
+MIN_GESTURE_SCORE = 0.6
 """A hand counts as a gesture only when the classifier gives it at least this probability (chosen likewise);
 the browser adds hold-to-confirm over several frames on top."""
 
@@ -60,18 +60,15 @@ class Prediction:
     hands: list[Hand] = field(default_factory=list)
 
 
-class GesturePipeline:
-    """Palm detector + hand box + crop classifier, on uint8 RGB images [H, W, 3]."""
+class PalmFinder:
+    """The palm detector with the pipeline's search over views: what finds hands, without the classifier."""
 
-    def __init__(self, palm_model: Path, classifier_model: Path, min_palm_score: float = MIN_PALM_SCORE,
-                 min_gesture_score: float = MIN_GESTURE_SCORE, max_hands: int = MAX_HANDS,
-                 box_scale: float = HAND_BOX_SCALE, box_shift: float = HAND_BOX_SHIFT, threads: int = 0) -> None:
+    def __init__(self, palm_model: Path, min_palm_score: float = MIN_PALM_SCORE, max_hands: int = MAX_HANDS,
+                 threads: int = 0) -> None:
         self.palm = onnx_session(Path(palm_model), "palm detector", threads=threads)
         self.palm_input = self.palm.get_inputs()[0].name
-        self.classifier = OnnxClassifier(Path(classifier_model), threads=threads)
         self.anchors = ssd_anchors()
-        self.min_palm_score, self.min_gesture_score, self.max_hands = min_palm_score, min_gesture_score, max_hands
-        self.box_scale, self.box_shift = box_scale, box_shift
+        self.min_palm_score, self.max_hands = min_palm_score, max_hands
 
     def palms(self, image: np.ndarray) -> list[PalmDetection]:
         """Palms in `image` pixels, best first, at most `max_hands`.
@@ -95,6 +92,18 @@ class GesturePipeline:
         regressors, scores = self.palm.run(None, {self.palm_input: tensor})
         return [to_image_pixels(palm, placed)
                 for palm in decode_detections(regressors[0], scores[0], self.anchors, self.min_palm_score)]
+
+
+class GesturePipeline(PalmFinder):
+    """Palm detector + hand box + crop classifier, on uint8 RGB images [H, W, 3]."""
+
+    def __init__(self, palm_model: Path, classifier_model: Path, min_palm_score: float = MIN_PALM_SCORE,
+                 min_gesture_score: float = MIN_GESTURE_SCORE, max_hands: int = MAX_HANDS,
+                 box_scale: float = HAND_BOX_SCALE, box_shift: float = HAND_BOX_SHIFT, threads: int = 0) -> None:
+        super().__init__(palm_model, min_palm_score, max_hands, threads)
+        self.classifier = OnnxClassifier(Path(classifier_model), threads=threads)
+        self.min_gesture_score = min_gesture_score
+        self.box_scale, self.box_shift = box_scale, box_shift
 
     def classify(self, image: np.ndarray, palms: list[PalmDetection]) -> list[Hand]:
         """The classifier's probabilities for the hand around each palm."""

@@ -2,6 +2,9 @@
 
     python -m export.tune_pipeline --split train
 
+On the training split it uses the held-out frames only: the others gave the classifier its
+backgrounds and hard negatives (`training.pipeline_crops.frame_halves`).
+
 Runs the palm detector once per frame at the lowest palm score tried, then, for each hand box
 (scale, shift) and each pair of palm and gesture thresholds, the frame macro-F1 the pipeline would
 reach. Prints the grid, best first; the chosen values are the defaults in `export.hand_box` and
@@ -23,6 +26,7 @@ from export.to_onnx import CLASSIFIER_INT8, DEFAULT_DATA, MODELS_DIR, PALM_DETEC
 from training.datasets import load_samples
 from training.gestures import LABELS
 from training.metrics import classification_report
+from training.pipeline_crops import frame_halves
 
 BOX_SCALES = (1.6, 1.8, 2.0)
 BOX_SHIFTS = (0.1, 0.2, 0.3)
@@ -43,6 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     samples = load_samples(args.data, args.split, "frame")
+    if args.split == "train":
+        samples = frame_halves(samples)[1]
     if not samples:
         raise SystemExit(f"{args.data}: no frames in split {args.split!r}")
     pipeline = GesturePipeline(args.palm, args.classifier, min_palm_score=min(PALM_SCORES))

@@ -36,7 +36,7 @@ const SCORE_CLIPPING_THRESH = 100.0;
 export const MIN_SUPPRESSION_THRESHOLD = 0.3;
 
 /** Palm detections below this score are dropped (export/pipeline.py MIN_PALM_SCORE). */
-export const MIN_PALM_SCORE = 0.3;
+export const MIN_PALM_SCORE = 0.4;
 /** Hands classified per frame, best palms first (export/pipeline.py MAX_HANDS). */
 export const MAX_HANDS = 2;
 /** Side of the hand box in palm sides, and its shift from wrist towards the middle finger (export/hand_box.py). */

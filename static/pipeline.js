@@ -21,7 +21,7 @@ import {
 import {resizeRegion, writeChannelsFirst} from './resample.js';
 
 /** A hand counts as a gesture only at this probability or above (export/pipeline.py MIN_GESTURE_SCORE). */
-export const MIN_GESTURE_SCORE = 0.5;
+export const MIN_GESTURE_SCORE = 0.6;
 
 /**
  * Palms found by the detector are reused, without running it again, on the frames that follow for this long (ms).

@@ -37,13 +37,15 @@ def manifest_rows(data_dir: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def make_small_dataset(data_dir: Path, target: Path, per_class: dict[str, int]) -> Path:
-    """A copy of a few real crops per (split, label) in the shared manifest layout."""
+def make_small_dataset(data_dir: Path, target: Path, per_class: dict[str, int], frames: int = 0) -> Path:
+    """A copy of a few real crops per (split, label) in the shared manifest layout, and `frames` training frames
+    per label."""
     rows, taken = manifest_rows(data_dir), {}
     kept = []
     for row in rows:
-        key = (row["split"], row["label"])
-        if row["kind"] == "crop" and taken.get(key, 0) < per_class.get(row["split"], 0):
+        key = (row["kind"], row["split"], row["label"])
+        wanted = per_class.get(row["split"], 0) if row["kind"] == "crop" else frames * (row["split"] == "train")
+        if taken.get(key, 0) < wanted:
             taken[key] = taken.get(key, 0) + 1
             (target / row["path"]).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(data_dir / row["path"], target / row["path"])

@@ -6,7 +6,13 @@
 Each epoch draws `--samples-per-epoch` crops with class-balanced sampling (`none` outnumbers each
 gesture about 12 to 1), validates with macro-F1 and keeps the best checkpoint. `--teacher` adds
 knowledge distillation: the student matches the teacher's softened outputs on the same augmented
-batch. `--resume RUN_DIR/last.pt` continues a run. Everything lands in `--out` (default
+batch. `--init` starts from a trained checkpoint; `--pipeline-share` and `--hard-negatives` mix in
+inputs cut by the running pipeline (`training.pipeline_crops`), which is how the shipped model was
+fine-tuned:
+
+    python -m training.train --model efficientnet_lite0_slim --init runs/efficientnet_lite0_slim/best.pt \
+        --pipeline-share 0.5 --pipeline-variants 2 --hard-negatives 0.33 --epochs 4 --samples-per-epoch 10000 --lr 5e-4
+ `--resume RUN_DIR/last.pt` continues a run. Everything lands in `--out` (default
 `runs/<model>[-distilled]`): best.pt, last.pt and run.json (config, metrics per epoch, wall time).
 """
 
@@ -27,16 +33,20 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from tqdm import tqdm
 
+from export.to_onnx import MODELS_DIR, PALM_DETECTOR
 from training.cache import CachedImages, load_cached
 from training.checkpoint import load_checkpoint, save_checkpoint
-from training.datasets import load_samples
+from training.datasets import Sample, load_samples
 from training.gestures import LABELS
 from training.inference import torch_probabilities
 from training.metrics import classification_report
 from training.models import ARCHITECTURES, build_model
+from training.pipeline_crops import PipelineCrops, hard_negatives, pipeline_crops
 from training.transforms import train_transform
 
 log = logging.getLogger("training.train")
+
+PALM_MODEL = MODELS_DIR / PALM_DETECTOR
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,6 +64,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--kd-alpha", type=float, default=0.7, help="weight of the distillation loss")
     p.add_argument("--kd-temperature", type=float, default=2.0)
     p.add_argument("--no-pretrained", action="store_true", help="start from random weights even if ImageNet's exist")
+    p.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--pipeline-share", type=float, default=0.0,
+                   help="share of draws that take the crop as the pipeline cuts it from a frame, when it finds it")
+    p.add_argument("--pipeline-variants", type=int, default=1, help="pipeline-cut versions per crop (pasting seeds)")
+    p.add_argument("--hard-negatives", type=float, default=0.0,
+                   help="share of the none draws taken from the pipeline's hand crops in training none frames")
+    p.add_argument("--palm", type=Path, help="palm detector ONNX for pipeline-cut inputs (default: the exported one)")
     p.add_argument("--out", type=Path, help="run folder (default runs/<model>[-distilled])")
     p.add_argument("--resume", type=Path, help="last.pt of an earlier run to continue with that run's settings")
     p.add_argument("--stop-after", type=int, help="stop after this many epochs of this invocation (then --resume)")
@@ -70,6 +87,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 RUN_LOCAL_OPTIONS = ("resume", "stop_after", "threads", "workers")
+PATH_OPTIONS = ("data", "out", "teacher", "init", "palm")
 """Options that belong to one invocation; everything else comes back from the resumed run's config."""
 
 
@@ -78,27 +96,40 @@ def restore_config(args: argparse.Namespace) -> None:
     config = torch.load(args.resume, map_location="cpu", weights_only=False)["record"]["config"]
     for key, value in config.items():
         if key not in RUN_LOCAL_OPTIONS:
-            setattr(args, key, Path(value) if key in ("data", "out", "teacher") and value is not None else value)
+            setattr(args, key, Path(value) if key in PATH_OPTIONS and value is not None else value)
 
 
 class CropDataset(Dataset):
-    """Cached uint8 crops through a torchvision transform."""
+    """Cached uint8 crops through a torchvision transform; with `pipeline_crops`, a draw takes one of the crop's
+    pipeline-cut versions instead, with probability `pipeline_share`, when the detector found that hand."""
 
-    def __init__(self, cached: CachedImages, transform: nn.Module) -> None:
+    def __init__(self, cached: CachedImages, transform: nn.Module, pipeline_crops: list[PipelineCrops] = (),
+                 pipeline_share: float = 0.0) -> None:
         self.images, self.labels, self.transform = cached.images, cached.labels, transform
+        self.pipeline_crops, self.pipeline_share = list(pipeline_crops), pipeline_share
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        image = torch.from_numpy(self.images[index]).permute(2, 0, 1)
-        return self.transform(image), int(self.labels[index])
+        image = self.images[index]
+        if self.pipeline_crops and random.random() < self.pipeline_share:
+            version = random.choice(self.pipeline_crops)
+            if index < len(version.found) and version.found[index]:
+                image = np.array(version.images[index])
+        return self.transform(torch.from_numpy(image).permute(2, 0, 1)), int(self.labels[index])
 
 
-def balanced_sampler(labels: np.ndarray, num_samples: int, seed: int) -> WeightedRandomSampler:
-    """Each class equally likely per draw: the remedy for `none` outnumbering each gesture."""
-    counts = np.bincount(labels, minlength=len(LABELS)).astype(np.float64)
+def balanced_sampler(labels: np.ndarray, num_samples: int, seed: int, hard_negatives: int = 0,
+                     hard_share: float = 0.0) -> WeightedRandomSampler:
+    """Each class equally likely per draw: the remedy for `none` outnumbering each gesture. The last
+    `hard_negatives` samples (all `none`) take `hard_share` of the none draws."""
+    ordinary = labels[:len(labels) - hard_negatives]
+    counts = np.bincount(ordinary, minlength=len(LABELS)).astype(np.float64)
     weights = 1.0 / counts[labels]
+    if hard_negatives:
+        weights[:len(ordinary)][ordinary == LABELS.index("none")] *= 1.0 - hard_share
+        weights[len(ordinary):] = hard_share / hard_negatives
     return WeightedRandomSampler(torch.from_numpy(weights), num_samples, replacement=True,
                                  generator=torch.Generator().manual_seed(seed))
 
@@ -122,6 +153,22 @@ def subset(cached: CachedImages, limit: int | None, seed: int) -> CachedImages:
     return CachedImages(cached.images[keep], cached.labels[keep], [cached.paths[i] for i in keep], cached.skipped)
 
 
+def pipeline_inputs(args: argparse.Namespace, samples: list[Sample], train_set: CachedImages
+                    ) -> tuple[list[PipelineCrops], np.ndarray]:
+    """The pipeline-cut versions of the training crops and the hard negatives the options ask for."""
+    versions, negatives = [], np.zeros((0, *train_set.images.shape[1:]), dtype=np.uint8)
+    if args.pipeline_share > 0:
+        if args.limit is not None:
+            raise SystemExit("--pipeline-share cannot be combined with --limit")
+        skipped = set(train_set.skipped)
+        readable = [s for s in samples if str(s.path) not in skipped]
+        versions = [pipeline_crops(readable, args.data, args.palm or PALM_MODEL, seed)
+                    for seed in range(args.pipeline_variants)]
+    if args.hard_negatives > 0:
+        negatives = hard_negatives(args.data, args.palm or PALM_MODEL)
+    return versions, negatives
+
+
 def train(args: argparse.Namespace) -> dict:
     """Run the training and return the run record (also written to run.json)."""
     seed_everything(args.seed)
@@ -130,12 +177,22 @@ def train(args: argparse.Namespace) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     size = ARCHITECTURES[args.model].input_size
 
-    train_set = subset(load_cached(load_samples(args.data, "train"), desc="decoding train"), args.limit, args.seed)
+    train_samples = load_samples(args.data, "train")
+    train_set = subset(load_cached(train_samples, desc="decoding train"), args.limit, args.seed)
     val_set = subset(load_cached(load_samples(args.data, "val"), desc="decoding val"), args.limit, args.seed)
     log.info("train %d crops, val %d crops, skipped %d unreadable", len(train_set), len(val_set),
              len(train_set.skipped) + len(val_set.skipped))
+    versions, negatives = pipeline_inputs(args, train_samples, train_set)
+    if len(negatives):
+        train_set = CachedImages(np.concatenate([train_set.images, negatives]),
+                                 np.concatenate([train_set.labels, np.full(len(negatives), LABELS.index("none"))]),
+                                 train_set.paths + ["hard negative"] * len(negatives), train_set.skipped)
 
-    model = build_model(args.model, pretrained=not args.no_pretrained).to(memory_format=torch.channels_last)
+    model = build_model(args.model, pretrained=not args.no_pretrained and not args.init)
+    if args.init:
+        model.load_state_dict(load_checkpoint(args.init)[0].state_dict())
+        log.info("starting from %s", args.init)
+    model = model.to(memory_format=torch.channels_last)
     teacher = None
     if args.teacher:
         teacher, teacher_meta = load_checkpoint(args.teacher)
@@ -143,9 +200,9 @@ def train(args: argparse.Namespace) -> dict:
         log.info("distilling from %s (%s)", args.teacher, teacher_meta["model"])
 
     # Workers draw their seeds from the main process's torch RNG each epoch, so runs and resumes repeat exactly.
-    sampler = balanced_sampler(train_set.labels, args.samples_per_epoch, args.seed)
-    loader = DataLoader(CropDataset(train_set, train_transform(size)), batch_size=args.batch_size, sampler=sampler,
-                        num_workers=args.workers, drop_last=True)
+    sampler = balanced_sampler(train_set.labels, args.samples_per_epoch, args.seed, len(negatives), args.hard_negatives)
+    loader = DataLoader(CropDataset(train_set, train_transform(size), versions, args.pipeline_share),
+                        batch_size=args.batch_size, sampler=sampler, num_workers=args.workers, drop_last=True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=args.epochs * len(loader) + 1,
                                                     pct_start=0.15)

@@ -18,11 +18,11 @@ test('decide: the most confident gesture over all hands wins', () => {
 });
 
 test('decide: below MIN_GESTURE_SCORE it is none, with the confidence that no gesture is shown', () => {
-  assert.equal(MIN_GESTURE_SCORE, 0.5);
-  const result = decide([hand([0, 0, 1, 1], 0.45, 0.1, 0.05)], GESTURES);
+  assert.equal(MIN_GESTURE_SCORE, 0.6);
+  const result = decide([hand([0, 0, 1, 1], 0.55, 0.1, 0.05)], GESTURES);
   assert.equal(result.gesture, 'none');
   assert.equal(result.box, null);
-  assert.ok(Math.abs(result.confidence - 0.55) < 1e-12);
+  assert.ok(Math.abs(result.confidence - 0.45) < 1e-12);
   assert.equal(decide([], GESTURES).confidence, 1);
 });
 

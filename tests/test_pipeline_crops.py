@@ -1,0 +1,120 @@
+"""Training inputs cut by the running pipeline (`training.pipeline_crops`): the frame split, pasting, the hand
+crops the palm detector gives, their cache, and a training run that mixes them in."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from export.pipeline import PalmFinder
+from export.to_onnx import MODELS_DIR, PALM_DETECTOR
+from tests.conftest import make_small_dataset
+from training import train
+from training.datasets import Sample, load_samples
+from training.gestures import CACHE_SIZE, LABELS
+from training.pipeline_crops import cut_hand, frame_halves, hard_negatives, paste, pipeline_crops
+
+PALM_MODEL = MODELS_DIR / PALM_DETECTOR
+
+
+@pytest.fixture(scope="module")
+def small_data(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_small_dataset(data_dir, tmp_path_factory.mktemp("data"), {"train": 12, "val": 4}, frames=6)
+
+
+def test_frame_halves_keep_groups_together_and_gesture_frames_held_out(data_dir: Path) -> None:
+    frames = load_samples(data_dir, "train", "frame")
+    context, held_out = frame_halves(frames)
+    assert sorted(map(str, (f.path for f in context + held_out))) == sorted(str(f.path) for f in frames)
+    assert all(f.label == "none" for f in context)
+    assert {f.path for f in frames if f.label != "none"} <= {f.path for f in held_out}
+    none_frames = sum(f.label == "none" for f in frames)
+    assert 0.4 * none_frames < len(context) < 0.6 * none_frames
+    small_groups = {f.group for f in context} & {f.group for f in held_out if f.label == "none"}
+    assert all(sum(f.group == g for f in frames) > 100 for g in small_groups)  # only the one-person set is shared
+    assert frame_halves(frames) == (context, held_out)
+
+
+def test_paste_puts_the_crop_inside_the_frame_with_soft_edges(data_dir: Path) -> None:
+    crop = Image.open(load_samples(data_dir, "train", "crop")[0].path).convert("RGB")
+    background = Image.new("RGB", (512, 683), (0, 0, 255))
+    composite, (left, top, right, bottom) = paste(crop, background, random.Random(1))
+    assert composite.size == background.size and 0 <= left < right <= 512 and 0 <= top < bottom <= 683
+    pixels = np.asarray(composite).astype(int)
+    centre = pixels[(top + bottom) // 2, (left + right) // 2]
+    resized = crop.resize((right - left, bottom - top), Image.Resampling.BILINEAR)
+    expected = np.asarray(resized)[(bottom - top) // 2, (right - left) // 2]
+    assert np.abs(centre - expected).max() <= 2
+    assert (pixels[:top, :] == [0, 0, 255]).all() and (pixels[bottom:, :] == [0, 0, 255]).all()
+    assert pixels[top, left].tolist() == [0, 0, 255]  # the feathered corner shows the background
+
+
+def test_cut_hand_takes_the_palm_inside_the_region(data_dir: Path) -> None:
+    finder = PalmFinder(PALM_MODEL)
+    frame = next(f for f in load_samples(data_dir, "test", "frame") if f.label == "ok")
+    image = Image.open(frame.path).convert("RGB")
+    everywhere = cut_hand(finder, image, None)
+    assert everywhere and all(c.shape == (CACHE_SIZE, CACHE_SIZE, 3) for c in everywhere)
+    palm = finder.palms(np.asarray(image))[0]
+    assert len(cut_hand(finder, image, tuple(palm.box))) == 1
+    assert cut_hand(finder, image, (0, 0, 1, 1)) == []
+
+
+def test_pipeline_crops_find_hands_and_are_cached(small_data: Path) -> None:
+    samples = load_samples(small_data, "train", "crop")
+    first = pipeline_crops(samples, small_data, PALM_MODEL, seed=0, workers=1)
+    assert first.images.shape == (len(samples), CACHE_SIZE, CACHE_SIZE, 3) and first.found.shape == (len(samples),)
+    assert first.found.mean() >= 0.3  # about 0.6 over all training crops; small pasted hands are missed
+    assert not first.images[~first.found].any()
+    again = pipeline_crops(samples, small_data, PALM_MODEL, seed=0, workers=1)
+    assert np.array_equal(np.asarray(again.images), first.images) and np.array_equal(again.found, first.found)
+    other = pipeline_crops(samples, small_data, PALM_MODEL, seed=1, workers=1)
+    assert not np.array_equal(np.asarray(other.images), first.images)
+
+
+def test_pipeline_crops_need_frames_to_paste_into(data_dir: Path, tmp_path: Path) -> None:
+    crops_only = make_small_dataset(data_dir, tmp_path, {"train": 2})
+    with pytest.raises(ValueError, match="no training frames"):
+        pipeline_crops(load_samples(crops_only, "train", "crop"), crops_only, PALM_MODEL, workers=1)
+
+
+def test_hard_negatives_come_from_context_none_frames(small_data: Path) -> None:
+    negatives = hard_negatives(small_data, PALM_MODEL, workers=1)
+    assert negatives.ndim == 4 and negatives.shape[1:] == (CACHE_SIZE, CACHE_SIZE, 3) and len(negatives) >= 1
+
+
+def test_sampler_gives_hard_negatives_their_share_of_none_draws() -> None:
+    labels = np.asarray([0] * 10 + [1] * 10 + [2] * 10 + [3] * 100 + [3] * 5)
+    weights = train.balanced_sampler(labels, 1000, 0, hard_negatives=5, hard_share=0.25).weights.numpy()
+    per_class = [weights[:130][labels[:130] == c].sum() for c in range(len(LABELS))]
+    assert per_class[:3] == pytest.approx([1.0] * 3)
+    assert per_class[3] == pytest.approx(0.75) and weights[130:].sum() == pytest.approx(0.25)
+
+
+def test_training_mixes_in_pipeline_crops_from_a_checkpoint(small_data: Path, tmp_path: Path) -> None:
+    first, tuned = tmp_path / "first", tmp_path / "tuned"
+    common = ["--model", "mobilenet_v3_small", "--data", str(small_data), "--epochs", "1", "--samples-per-epoch",
+              "32", "--batch-size", "16", "--workers", "0"]
+    train.main([*common, "--out", str(first)])
+    train.main([*common, "--out", str(tuned), "--init", str(first / "best.pt"), "--pipeline-share", "0.5",
+                "--hard-negatives", "0.3"])
+    config = json.loads((tuned / "run.json").read_text())["config"]
+    assert config["init"] == str(first / "best.pt") and config["pipeline_share"] == 0.5
+    assert (tuned / "best.pt").is_file()
+
+
+def test_samples_in_hagrid_layout_are_cut_from_their_own_frame(data_dir: Path, tmp_path: Path) -> None:
+    frame = next(f for f in load_samples(data_dir, "test", "frame") if f.label == "like")
+    finder = PalmFinder(PALM_MODEL)
+    image = Image.open(frame.path).convert("RGB")
+    palm = finder.palms(np.asarray(image))[0]
+    x0, y0, x1, y1 = (float(v) for v in palm.box)
+    box = (x0 / image.width, y0 / image.height, (x1 - x0) / image.width, (y1 - y0) / image.height)
+    result = pipeline_crops([Sample(frame.path, "like", "g", box)], tmp_path, PALM_MODEL, workers=1)
+    assert result.found.tolist() == [True]
+    assert np.array_equal(np.asarray(result.images[0]), cut_hand(finder, image, (x0, y0, x1, y1))[0])

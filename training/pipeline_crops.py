@@ -1,0 +1,211 @@
+"""Training inputs cut the way the running pipeline cuts them.
+
+The shared crops are tight annotator boxes, stretched to a square. At run time the classifier gets the
+square box that `export.hand_box` grows around a palm the detector found: the hand at its own aspect
+ratio, more background, and for 👍 and 👎 often the thumb's tip cut off. A classifier that only saw
+tight crops misses many of those hands, so training also draws inputs made by the pipeline itself:
+
+* pasted crops: each training crop is pasted (feathered edges, random scale and place) into a real
+  training frame, the pipeline's palm search runs on the composite, and the hand box around the palm
+  found inside the pasted crop is cut out. A sample from HaGRID's layout needs no pasting: its own
+  frame is the context, and the palm must lie inside its annotated box.
+* hard negatives: the pipeline's hand crops from the context frames.
+
+The training frames are split in two (`frame_halves`): half of the `none` frames are context, giving
+backgrounds and hard negatives; the rest is held out for measuring the whole pipeline
+(`export.tune_pipeline`).
+Both are cached like the decoded crops, keyed by their inputs and the palm detector file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+from collections import Counter
+from dataclasses import dataclass
+from functools import partial
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+from tqdm import tqdm
+
+from export.hand_box import HAND_BOX_SCALE, HAND_BOX_SHIFT, hand_box
+from export.pipeline import PalmFinder
+from training.cache import cache_dir, cache_key
+from training.datasets import DatasetLayoutError, Sample, load_samples
+from training.gestures import CACHE_SIZE
+
+PASTE_FORMAT = 1
+PASTE_GROWTH = (0.9, 1.8)
+"""A pasted crop's side is its own times a random factor in this range (frames show hands larger than the crops)."""
+
+MAX_HAND_SHARE = 0.6
+"""... but at most this share of the background's short side."""
+
+FEATHER = 1 / 16
+"""Width of the pasted crop's soft edge, as a share of its short side: no hard seam for the detector to see."""
+
+CUT_PALM_SCORE = 0.3
+"""Palm score from which a hand is cut for training: below the pipeline's own threshold, so that the
+classifier also learns from hands the detector is unsure of (the shipped model was trained so)."""
+
+LARGE_GROUP = 100
+"""A group with more frames than this (one person filmed at length) is split between the halves by file."""
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PipelineCrops:
+    """One pipeline-cut version of each training crop (same order as the decoded crops); `found[i]` is False
+    where the palm detector found no palm in crop i's hand, and `images[i]` is then blank."""
+
+    images: np.ndarray
+    found: np.ndarray
+
+
+def frame_halves(frames: list[Sample]) -> tuple[list[Sample], list[Sample]]:
+    """(context, held_out): half of the `none` frames, by a hash of their group's name, are context; the other
+    half and every gesture frame (too few to spare) are held out."""
+    sizes = Counter(frame.group for frame in frames)
+
+    def is_context(frame: Sample) -> bool:
+        key = f"{frame.path.parent.name}/{frame.path.name}" if sizes[frame.group] > LARGE_GROUP else frame.group
+        return frame.label == "none" and int(hashlib.sha1(key.encode()).hexdigest(), 16) % 2 == 0
+
+    return [f for f in frames if is_context(f)], [f for f in frames if not is_context(f)]
+
+
+def context_frames(data: Path) -> list[Sample]:
+    """The context half of the training frames; none in HaGRID's layout, whose crops come with their own frames."""
+    try:
+        return frame_halves(load_samples(data, "train", "frame"))[0]
+    except DatasetLayoutError:
+        return []
+
+
+def paste(crop: Image.Image, background: Image.Image, rng: random.Random) -> tuple[Image.Image, tuple[int, ...]]:
+    """`crop` pasted with feathered edges at a random scale and place into a copy of `background`, and where."""
+    side = min(max(crop.size) * rng.uniform(*PASTE_GROWTH), MAX_HAND_SHARE * min(background.size))
+    scale = side / max(crop.size)
+    width, height = max(8, round(crop.width * scale)), max(8, round(crop.height * scale))
+    crop = crop.resize((width, height), Image.Resampling.BILINEAR)
+    edge = max(1, round(min(width, height) * FEATHER))
+    mask = Image.new("L", (width, height), 0)
+    mask.paste(255, (edge, edge, width - edge, height - edge))
+    mask = mask.filter(ImageFilter.GaussianBlur(edge / 2))
+    left, top = rng.randrange(background.width - width + 1), rng.randrange(background.height - height + 1)
+    composite = background.copy()
+    composite.paste(crop, (left, top), mask)
+    return composite, (left, top, left + width, top + height)
+
+
+def cut_hand(finder: PalmFinder, image: Image.Image, region: tuple[int, ...] | None,
+             size: int = CACHE_SIZE) -> list[np.ndarray]:
+    """The pipeline's hand crops in `image`, resized to `size`: for each palm found, or only the first palm
+    whose centre lies inside `region` when one is given."""
+    pixels = np.asarray(image)
+    crops = []
+    for palm in finder.palms(pixels):
+        if region is not None:
+            x, y = (palm.box[0] + palm.box[2]) / 2, (palm.box[1] + palm.box[3]) / 2
+            if not (region[0] <= x <= region[2] and region[1] <= y <= region[3]):
+                continue
+        box = hand_box(palm, image.width, image.height)
+        crops.append(np.asarray(image.crop(box).resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8))
+        if region is not None:
+            break
+    return crops
+
+
+_finder: PalmFinder | None = None
+
+
+def _start_worker(palm_model: Path) -> None:
+    global _finder
+    _finder = PalmFinder(palm_model, min_palm_score=CUT_PALM_SCORE, threads=1)
+
+
+def _pipeline_crop(task: tuple[int, Sample], backgrounds: list[Path], seed: int) -> np.ndarray | None:
+    index, sample = task
+    rng = random.Random(f"{seed}:{index}")
+    try:
+        with Image.open(sample.path) as opened:
+            image = opened.convert("RGB")
+        if sample.box is not None:  # HaGRID's layout: the hand in its own frame
+            x, y, w, h = sample.box
+            region = (x * image.width, y * image.height, (x + w) * image.width, (y + h) * image.height)
+        else:
+            with Image.open(rng.choice(backgrounds)) as opened:
+                image, region = paste(image, opened.convert("RGB"), rng)
+    except (OSError, ValueError, SyntaxError):
+        return None
+    crops = cut_hand(_finder, image, region)
+    return crops[0] if crops else None
+
+
+def _hard_negatives(frame: Sample) -> list[np.ndarray]:
+    try:
+        with Image.open(frame.path) as opened:
+            image = opened.convert("RGB")
+    except (OSError, ValueError, SyntaxError):
+        return []
+    return cut_hand(_finder, image, None)
+
+
+def _cache_key(kind: str, samples: list[Sample], frames: list[Sample], palm_model: Path, seed: int) -> str:
+    palm_digest = hashlib.sha1(Path(palm_model).read_bytes()).hexdigest()
+    settings = json.dumps([HAND_BOX_SCALE, HAND_BOX_SHIFT, CUT_PALM_SCORE, PASTE_GROWTH, MAX_HAND_SHARE, FEATHER])
+    parts = [kind, str(PASTE_FORMAT), str(seed), palm_digest, settings, cache_key(samples, CACHE_SIZE),
+             cache_key(frames, CACHE_SIZE)]
+    return "pipeline-" + hashlib.sha1("|".join(parts).encode()).hexdigest()[:20]
+
+
+def _pool(palm_model: Path, workers: int | None) -> Pool:
+    return Pool(workers or os.cpu_count() or 1, initializer=_start_worker, initargs=(palm_model,))
+
+
+def pipeline_crops(samples: list[Sample], data: Path, palm_model: Path, seed: int = 0,
+                   workers: int | None = None) -> PipelineCrops:
+    """The pipeline-cut version of each sample (pass the readable ones, as `load_cached` keeps them), cached."""
+    backgrounds = context_frames(data)
+    key = _cache_key("pasted", samples, backgrounds, palm_model, seed)
+    images_file, found_file = cache_dir() / f"{key}.npy", cache_dir() / f"{key}.found.npy"
+    if images_file.is_file() and found_file.is_file():
+        return PipelineCrops(np.load(images_file, mmap_mode="r"), np.load(found_file))
+    if any(s.box is None for s in samples) and not backgrounds:
+        raise DatasetLayoutError(f"{data}: no training frames to paste the crops into")
+    images = np.zeros((len(samples), CACHE_SIZE, CACHE_SIZE, 3), dtype=np.uint8)
+    found = np.zeros(len(samples), dtype=bool)
+    work = partial(_pipeline_crop, backgrounds=[f.path for f in backgrounds], seed=seed)
+    with _pool(palm_model, workers) as pool:
+        results = pool.imap(work, enumerate(samples), chunksize=32)
+        for i, crop in enumerate(tqdm(results, total=len(samples), desc=f"pipeline crops {seed}", leave=False)):
+            if crop is not None:
+                images[i], found[i] = crop, True
+    log.info("pipeline crops (seed %d): a palm in %d of %d hands", seed, found.sum(), len(samples))
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    np.save(images_file, images)
+    np.save(found_file, found)
+    return PipelineCrops(images, found)
+
+
+def hard_negatives(data: Path, palm_model: Path, workers: int | None = None) -> np.ndarray:
+    """The pipeline's hand crops [N, S, S, 3] from the context frames (all `none`), cached."""
+    frames = context_frames(data)
+    key = _cache_key("negatives", [], frames, palm_model, 0)
+    file = cache_dir() / f"{key}.npy"
+    if file.is_file():
+        return np.load(file)
+    with _pool(palm_model, workers) as pool:
+        crops = [crop for found in pool.imap(_hard_negatives, frames, chunksize=8) for crop in found]
+    negatives = np.stack(crops) if crops else np.zeros((0, CACHE_SIZE, CACHE_SIZE, 3), dtype=np.uint8)
+    log.info("hard negatives: %d hand crops from %d none frames", len(negatives), len(frames))
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    np.save(file, negatives)
+    return negatives
