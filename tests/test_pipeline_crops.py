@@ -17,7 +17,7 @@ from tests.conftest import make_small_dataset
 from training import train
 from training.datasets import Sample, load_samples
 from training.gestures import CACHE_SIZE, LABELS
-from training.pipeline_crops import cut_hand, frame_halves, hard_negatives, paste, pipeline_crops
+from training.pipeline_crops import CUT_PALM_SCORE, cut_hand, frame_halves, hard_negatives, paste, pipeline_crops
 
 PALM_MODEL = MODELS_DIR / PALM_DETECTOR
 
@@ -110,7 +110,7 @@ def test_training_mixes_in_pipeline_crops_from_a_checkpoint(small_data: Path, tm
 
 def test_samples_in_hagrid_layout_are_cut_from_their_own_frame(data_dir: Path, tmp_path: Path) -> None:
     frame = next(f for f in load_samples(data_dir, "test", "frame") if f.label == "like")
-    finder = PalmFinder(PALM_MODEL)
+    finder = PalmFinder(PALM_MODEL, min_palm_score=CUT_PALM_SCORE)
     image = Image.open(frame.path).convert("RGB")
     palm = finder.palms(np.asarray(image))[0]
     x0, y0, x1, y1 = (float(v) for v in palm.box)
