@@ -3,9 +3,10 @@
 The box is never rotated: orientation is what tells thumbs up from thumbs down. It is a square of
 HAND_BOX_SCALE palm sides, moved HAND_BOX_SHIFT palm sides from the wrist towards the middle
 finger's base. A tight hand box's long side is about 2.1 palm sides, and MediaPipe uses 2.6; ours is
-tighter because the classifier learnt from tight annotator crops. Both numbers were chosen by
-end-to-end frame macro-F1 on the training frames (`python -m export.tune_pipeline`, see the README).
-The browser uses the same constants.
+tighter because the classifier first learnt from tight annotator crops. Both numbers were chosen by
+end-to-end frame macro-F1 on the training frames (`python -m export.tune_pipeline`, see the README),
+and the classifier was then fine-tuned on crops cut with this very box (`training.pipeline_crops`):
+changing them means cutting those crops again. The browser uses the same constants.
 """
 
 from __future__ import annotations

@@ -224,7 +224,7 @@ def test_browser_frames_match_the_python_pipeline_step_by_step(
     """The JS port against Python on every processed frame: a detection (palm detector, anchors, decoding,
     weighted NMS, hand box) gives the hand boxes Python finds in one of the views; the label (crop resize,
     normalisation, classifier, decision) is the one Python gives the same boxes. Not every frame: a classifier
-    probability near the 0.5 gesture threshold can tip either way."""
+    probability near the gesture threshold (MIN_GESTURE_SCORE) can tip either way."""
     photos = [photo for label in (*GESTURES, "none") for photo in photos_by_label[label][:AGREEMENT_PHOTOS_PER_LABEL]]
     views, frames_seen = reference.views(photos), camera_view(photos)
     clip = write_clip(photos, clips_dir / "agreement.y4m", seconds_per_image=0.7)
