@@ -18,9 +18,9 @@ import onnx
 import pytest
 from PIL import Image
 
-from export.hand_box import hand_box
+from export.hand_box import HAND_BOX_SCALE, HAND_BOX_SHIFT, hand_box
 from export.palm_decode import decode_detections, letterbox, ssd_anchors, to_image_pixels
-from export.pipeline import MIN_PALM_SCORE, square_tiles
+from export.pipeline import MAX_HANDS, MIN_GESTURE_SCORE, MIN_PALM_SCORE, square_tiles
 from export.to_onnx import CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR
 from tests.conftest import ROOT, manifest_rows
 from training.inference import OnnxClassifier, onnx_session, preprocess
@@ -84,6 +84,16 @@ def test_javascript_unit_tests(node: str) -> None:
     result = subprocess.run([node, "--test", str(ROOT / "tests" / "js")], capture_output=True, text=True,
                             timeout=120, check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_pipeline_constants_match_python(node: str, tmp_path: Path) -> None:
+    """The thresholds and the hand box were chosen in Python (export.tune_pipeline) and the classifier was trained
+    on that box: the browser must use the very same numbers."""
+    answer = run_node(node, f"""
+const pipeline = await import({json.dumps((STATIC / "pipeline.js").as_uri())});
+console.log(JSON.stringify([palm.MIN_PALM_SCORE, pipeline.MIN_GESTURE_SCORE, palm.MAX_HANDS, palm.HAND_BOX_SCALE,
+                            palm.HAND_BOX_SHIFT]));""", tmp_path)
+    assert answer == [MIN_PALM_SCORE, MIN_GESTURE_SCORE, MAX_HANDS, HAND_BOX_SCALE, HAND_BOX_SHIFT]
 
 
 def test_anchors_and_tiles_match_python(node: str, tmp_path: Path) -> None:

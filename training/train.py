@@ -166,6 +166,8 @@ def pipeline_inputs(args: argparse.Namespace, samples: list[Sample], train_set: 
                     for seed in range(args.pipeline_variants)]
     if args.hard_negatives > 0:
         negatives = hard_negatives(args.data, args.palm or PALM_MODEL)
+        if not len(negatives):
+            log.warning("%s: no training none frames to take hard negatives from; training without them", args.data)
     return versions, negatives
 
 
