@@ -17,6 +17,7 @@ from tests.conftest import make_small_dataset
 from training import train
 from training.datasets import Sample, load_samples
 from training.gestures import CACHE_SIZE, LABELS
+from training.inference import ModelFileError
 from training.pipeline_crops import CUT_PALM_SCORE, cut_hand, frame_halves, hard_negatives, paste, pipeline_crops
 
 PALM_MODEL = MODELS_DIR / PALM_DETECTOR
@@ -81,6 +82,23 @@ def test_pipeline_crops_need_frames_to_paste_into(data_dir: Path, tmp_path: Path
     crops_only = make_small_dataset(data_dir, tmp_path, {"train": 2})
     with pytest.raises(ValueError, match="no training frames"):
         pipeline_crops(load_samples(crops_only, "train", "crop"), crops_only, PALM_MODEL, workers=1)
+
+
+def test_a_bad_palm_model_or_frame_is_reported_not_fatal(small_data: Path, tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    samples = load_samples(small_data, "train", "crop")[:2]
+    with pytest.raises(ModelFileError, match=r"missing\.onnx"):
+        pipeline_crops(samples, small_data, tmp_path / "missing.onnx", workers=1)
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not onnx")
+    with pytest.raises(ModelFileError, match=r"broken\.onnx"):
+        hard_negatives(small_data, broken, workers=1)
+    copy = make_small_dataset(small_data, tmp_path / "data", {"train": 2}, frames=6)
+    for frame in load_samples(copy, "train", "frame"):
+        frame.path.write_bytes(b"corrupt")
+    with caplog.at_level("WARNING"):
+        negatives = hard_negatives(copy, PALM_MODEL, workers=1)
+    assert len(negatives) == 0 and "unreadable" in caplog.text
 
 
 def test_hard_negatives_come_from_context_none_frames(small_data: Path) -> None:

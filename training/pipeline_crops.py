@@ -13,8 +13,8 @@ tight crops misses many of those hands, so training also draws inputs made by th
 
 The training frames are split in two (`frame_halves`): half of the `none` frames are context, giving
 backgrounds and hard negatives; the rest is held out for measuring the whole pipeline
-(`export.tune_pipeline`).
-Both are cached like the decoded crops, keyed by their inputs and the palm detector file.
+(`export.tune_pipeline`). Both are cached like the decoded crops, keyed by their inputs, the
+settings below and the palm detector file.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from export.pipeline import PalmFinder
 from training.cache import cache_dir, cache_key
 from training.datasets import DatasetLayoutError, Sample, load_samples
 from training.gestures import CACHE_SIZE
+from training.inference import onnx_session
 
 PASTE_FORMAT = 1
 PASTE_GROWTH = (0.9, 1.8)
@@ -105,7 +106,7 @@ def paste(crop: Image.Image, background: Image.Image, rng: random.Random) -> tup
     return composite, (left, top, left + width, top + height)
 
 
-def cut_hand(finder: PalmFinder, image: Image.Image, region: tuple[int, ...] | None,
+def cut_hand(finder: PalmFinder, image: Image.Image, region: tuple[float, ...] | None,
              size: int = CACHE_SIZE) -> list[np.ndarray]:
     """The pipeline's hand crops in `image`, resized to `size`: for each palm found, or only the first palm
     whose centre lies inside `region` when one is given."""
@@ -131,39 +132,49 @@ def _start_worker(palm_model: Path) -> None:
     _finder = PalmFinder(palm_model, min_palm_score=CUT_PALM_SCORE, threads=1)
 
 
-def _pipeline_crop(task: tuple[int, Sample], backgrounds: list[Path], seed: int) -> np.ndarray | None:
+def _pipeline_crop(task: tuple[int, Sample], backgrounds: list[Path], seed: int) -> np.ndarray | str | None:
+    """Sample `index`'s pipeline crop, None when no palm is found, or the path of an image that cannot be read."""
     index, sample = task
     rng = random.Random(f"{seed}:{index}")
+    reading = sample.path
     try:
-        with Image.open(sample.path) as opened:
+        with Image.open(reading) as opened:
             image = opened.convert("RGB")
         if sample.box is not None:  # HaGRID's layout: the hand in its own frame
             x, y, w, h = sample.box
             region = (x * image.width, y * image.height, (x + w) * image.width, (y + h) * image.height)
         else:
-            with Image.open(rng.choice(backgrounds)) as opened:
+            reading = rng.choice(backgrounds)
+            with Image.open(reading) as opened:
                 image, region = paste(image, opened.convert("RGB"), rng)
     except (OSError, ValueError, SyntaxError):
-        return None
+        return str(reading)
     crops = cut_hand(_finder, image, region)
     return crops[0] if crops else None
 
 
-def _hard_negatives(frame: Sample) -> list[np.ndarray]:
+def _hard_negatives(frame: Sample) -> list[np.ndarray] | str:
+    """The frame's hand crops, or its path when it cannot be read."""
     try:
         with Image.open(frame.path) as opened:
             image = opened.convert("RGB")
     except (OSError, ValueError, SyntaxError):
-        return []
+        return str(frame.path)
     return cut_hand(_finder, image, None)
 
 
 def _cache_key(kind: str, samples: list[Sample], frames: list[Sample], palm_model: Path, seed: int) -> str:
+    onnx_session(Path(palm_model), "palm detector", threads=1)  # a bad file fails here, with its path, not in workers
     palm_digest = hashlib.sha1(Path(palm_model).read_bytes()).hexdigest()
     settings = json.dumps([HAND_BOX_SCALE, HAND_BOX_SHIFT, CUT_PALM_SCORE, PASTE_GROWTH, MAX_HAND_SHARE, FEATHER])
     parts = [kind, str(PASTE_FORMAT), str(seed), palm_digest, settings, cache_key(samples, CACHE_SIZE),
              cache_key(frames, CACHE_SIZE)]
     return "pipeline-" + hashlib.sha1("|".join(parts).encode()).hexdigest()[:20]
+
+
+def _report_unreadable(paths: list[str]) -> None:
+    if paths:
+        log.warning("skipped %d unreadable image(s), e.g. %s", len(paths), sorted(set(paths))[0])
 
 
 def _pool(palm_model: Path, workers: int | None) -> Pool:
@@ -183,12 +194,16 @@ def pipeline_crops(samples: list[Sample], data: Path, palm_model: Path, seed: in
     images = np.zeros((len(samples), CACHE_SIZE, CACHE_SIZE, 3), dtype=np.uint8)
     found = np.zeros(len(samples), dtype=bool)
     work = partial(_pipeline_crop, backgrounds=[f.path for f in backgrounds], seed=seed)
+    unreadable = []
     with _pool(palm_model, workers) as pool:
         results = pool.imap(work, enumerate(samples), chunksize=32)
         for i, crop in enumerate(tqdm(results, total=len(samples), desc=f"pipeline crops {seed}", leave=False)):
-            if crop is not None:
+            if isinstance(crop, str):
+                unreadable.append(crop)
+            elif crop is not None:
                 images[i], found[i] = crop, True
     log.info("pipeline crops (seed %d): a palm in %d of %d hands", seed, found.sum(), len(samples))
+    _report_unreadable(unreadable)
     cache_dir().mkdir(parents=True, exist_ok=True)
     np.save(images_file, images)
     np.save(found_file, found)
@@ -203,7 +218,9 @@ def hard_negatives(data: Path, palm_model: Path, workers: int | None = None) -> 
     if file.is_file():
         return np.load(file)
     with _pool(palm_model, workers) as pool:
-        crops = [crop for found in pool.imap(_hard_negatives, frames, chunksize=8) for crop in found]
+        results = list(pool.imap(_hard_negatives, frames, chunksize=8))
+    _report_unreadable([r for r in results if isinstance(r, str)])
+    crops = [crop for found in results if not isinstance(found, str) for crop in found]
     negatives = np.stack(crops) if crops else np.zeros((0, CACHE_SIZE, CACHE_SIZE, 3), dtype=np.uint8)
     log.info("hard negatives: %d hand crops from %d none frames", len(negatives), len(frames))
     cache_dir().mkdir(parents=True, exist_ok=True)

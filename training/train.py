@@ -6,14 +6,15 @@
 Each epoch draws `--samples-per-epoch` crops with class-balanced sampling (`none` outnumbers each
 gesture about 12 to 1), validates with macro-F1 and keeps the best checkpoint. `--teacher` adds
 knowledge distillation: the student matches the teacher's softened outputs on the same augmented
-batch. `--init` starts from a trained checkpoint; `--pipeline-share` and `--hard-negatives` mix in
-inputs cut by the running pipeline (`training.pipeline_crops`), which is how the shipped model was
-fine-tuned:
+batch. `--resume RUN_DIR/last.pt` continues a run. Everything lands in `--out` (default
+`runs/<model>[-distilled]`): best.pt, last.pt and run.json (config, metrics per epoch, wall time).
+
+`--init` starts from a trained checkpoint; `--pipeline-share` and `--hard-negatives` mix in inputs
+cut by the running pipeline (`training.pipeline_crops`). That is how the shipped model was fine-tuned:
 
     python -m training.train --model efficientnet_lite0_slim --init runs/efficientnet_lite0_slim/best.pt \
-        --pipeline-share 0.5 --pipeline-variants 2 --hard-negatives 0.33 --epochs 4 --samples-per-epoch 10000 --lr 5e-4
- `--resume RUN_DIR/last.pt` continues a run. Everything lands in `--out` (default
-`runs/<model>[-distilled]`): best.pt, last.pt and run.json (config, metrics per epoch, wall time).
+        --pipeline-share 0.5 --pipeline-variants 2 --hard-negatives 0.33 --epochs 4 --samples-per-epoch 10000 \
+        --lr 5e-4
 """
 
 from __future__ import annotations
@@ -87,8 +88,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 RUN_LOCAL_OPTIONS = ("resume", "stop_after", "threads", "workers")
-PATH_OPTIONS = ("data", "out", "teacher", "init", "palm")
 """Options that belong to one invocation; everything else comes back from the resumed run's config."""
+
+PATH_OPTIONS = ("data", "out", "teacher", "init", "palm")
+"""Options that hold paths, turned back into `Path`s when a run is resumed."""
 
 
 def restore_config(args: argparse.Namespace) -> None:
