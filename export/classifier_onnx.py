@@ -10,6 +10,7 @@ import json
 import random
 import tempfile
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, Q
 from onnxruntime.quantization.shape_inference import quant_pre_process
 from torch import nn
 
+from runtime.settings import PipelineSettings, ReactionSettings
 from training.checkpoint import load_checkpoint
 from training.gestures import EMOJI, LABELS
 from training.inference import preprocess
@@ -39,8 +41,10 @@ class WithSoftmax(nn.Module):
         return torch.softmax(self.model(x), dim=1)
 
 
-def metadata(checkpoint_meta: dict, test_report: dict | None, version: str, precision: str) -> dict[str, str]:
-    """The ONNX metadata the browser and `OnnxClassifier` read instead of hard-coding anything."""
+def metadata(checkpoint_meta: dict, test_report: dict | None, version: str, precision: str,
+             pipeline: PipelineSettings | None = None, reactions: ReactionSettings | None = None) -> dict[str, str]:
+    """The ONNX metadata that the browser's worker and `runtime.classifier` read instead of hard-coding anything:
+    the classifier's labels, emoji, input and output, and the pipeline and reaction numbers (`runtime.settings`)."""
     meta = {
         "labels": json.dumps(list(LABELS)),
         "emoji": json.dumps(EMOJI, ensure_ascii=False),
@@ -49,6 +53,8 @@ def metadata(checkpoint_meta: dict, test_report: dict | None, version: str, prec
         "std": json.dumps(checkpoint_meta["std"]),
         "layout": "NCHW RGB, pixels scaled to [0, 1] then (x - mean) / std",
         "output": "probabilities",
+        "pipeline": json.dumps(asdict(pipeline or PipelineSettings())),
+        "reactions": json.dumps(asdict(reactions or ReactionSettings())),
         "model": checkpoint_meta["model"],
         "precision": precision,
         "version": version,

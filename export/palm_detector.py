@@ -27,8 +27,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from export.palm_decode import INPUT_RANGE, INPUT_SIZE, NUM_ANCHORS, NUM_COORDS
 from export.palm_weights import MEDIAPIPE_VERSION, palm_model_path
+from runtime.palm_decode import (
+    INPUT_RANGE,
+    INPUT_SIZE,
+    MIN_SCORE_THRESH,
+    NUM_ANCHORS,
+    NUM_COORDS,
+    PalmDetection,
+    decode_detections,
+    letterbox,
+    ssd_anchors,
+    to_image_pixels,
+)
 
 INPUT_SHAPE = (1, INPUT_SIZE, INPUT_SIZE, 3)
 OUTPUT_SHAPES = ((1, NUM_ANCHORS, NUM_COORDS), (1, NUM_ANCHORS, 1))
@@ -315,6 +326,16 @@ def float16_weights(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
+@torch.no_grad()
+def detect_palms(model: nn.Module, image: np.ndarray, min_score: float = MIN_SCORE_THRESH) -> list[PalmDetection]:
+    """Palms found by the PyTorch rebuild in a uint8 [H, W, 3] RGB image, best first, in its pixels: what the
+    tests hold against MediaPipe's own interpreter."""
+    tensor, placed = letterbox(image)
+    regressors, raw_scores = model(torch.from_numpy(tensor))
+    detections = decode_detections(regressors[0].numpy(), raw_scores[0].numpy(), ssd_anchors(), min_score)
+    return [to_image_pixels(d, placed) for d in detections]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="ONNX file to write")
@@ -327,3 +348,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+

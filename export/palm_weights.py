@@ -9,12 +9,13 @@ are never committed to this repository.
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from runtime.paths import weights_dir
 
 MEDIAPIPE_VERSION = "0.10.21"
 # Any platform's wheel holds the same model files; naming one makes the download the same from every machine.
@@ -25,12 +26,6 @@ SHA256 = {
     "lite": "e9a4aaddf90dda56a87235303cf00e4c2d3fb28725f68fd88772997dac905c18",
     "full": "1b14e9422c6ad006cde6581a46c8b90dd573c07ab7f3934b5589e7cea3f89a54",
 }
-
-
-def weights_dir() -> Path:
-    """Where downloaded third-party weights are kept: `$GESTURE_REACTIONS_WEIGHTS`, else ~/.cache/gesture-reactions."""
-    default = Path.home() / ".cache" / "gesture-reactions" / "weights"
-    return Path(os.environ.get("GESTURE_REACTIONS_WEIGHTS", default))
 
 
 class PalmWeightsError(RuntimeError):

@@ -5,7 +5,7 @@
 Times palm detection (with the tiled retry when the letterboxed frame has no palm), hand boxes,
 the int8 classifier (with onnxruntime's graph optimizations on) and the decision, on real whole
 frames, after a warm-up; prints the median and 95th percentile of each part. The browser's own
-figures come from `python -m webapp.browser_benchmark`.
+figures come from `python -m benchmarks.browser`.
 """
 
 from __future__ import annotations
@@ -17,22 +17,22 @@ from pathlib import Path
 
 import numpy as np
 
-from export.pipeline import GesturePipeline
-from export.predict import read_rgb
-from export.to_onnx import CLASSIFIER_INT8, DEFAULT_DATA, MODELS_DIR, PALM_DETECTOR
+from runtime.classifier import OnnxClassifier
+from runtime.images import read_rgb
+from runtime.paths import classifier_model, data_dir, palm_model
+from runtime.pipeline import GesturePipeline
 from training.datasets import load_samples
-from training.inference import OnnxClassifier
 
 WARM_UP = 5
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--data", type=Path, default=data_dir())
     p.add_argument("--split", choices=("train", "test"), default="test")
     p.add_argument("--frames", type=int, default=200, help="frames timed (every n-th of the split, all labels)")
-    p.add_argument("--classifier", type=Path, default=MODELS_DIR / CLASSIFIER_INT8)
-    p.add_argument("--palm", type=Path, default=MODELS_DIR / PALM_DETECTOR)
+    p.add_argument("--classifier", type=Path, default=classifier_model())
+    p.add_argument("--palm", type=Path, default=palm_model())
     p.add_argument("--threads", type=int, default=1)
     return p.parse_args(argv)
 
@@ -58,9 +58,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"{args.data}: no frames in split {args.split!r}")
     samples = samples[:: max(1, len(samples) // args.frames)][:args.frames]
     images = [read_rgb(s.path) for s in samples]
-    pipeline = GesturePipeline(args.palm, args.classifier, threads=args.threads)
     # timed with onnxruntime's fused int8 kernels, as a deployment would run it (accuracy is measured without)
-    pipeline.classifier = OnnxClassifier(args.classifier, threads=args.threads, optimize=True)
+    classifier = OnnxClassifier(args.classifier, threads=args.threads, optimize=True)
+    pipeline = GesturePipeline(args.palm, classifier, threads=args.threads)
     time_frames(pipeline, images[:WARM_UP])
     timings = time_frames(pipeline, images)
     machine = platform.processor() or platform.machine()

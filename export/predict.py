@@ -10,38 +10,37 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
-from export.pipeline import MIN_GESTURE_SCORE, MIN_PALM_SCORE, GesturePipeline
-from export.to_onnx import CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR
-from training.inference import ModelFileError
+from runtime.images import read_rgb
+from runtime.onnx_models import ModelFileError
+from runtime.paths import classifier_model, palm_model
+from runtime.pipeline import GesturePipeline
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("images", type=Path, nargs="+")
-    p.add_argument("--classifier", type=Path, default=MODELS_DIR / CLASSIFIER_INT8)
-    p.add_argument("--palm", type=Path, default=MODELS_DIR / PALM_DETECTOR)
-    p.add_argument("--min-palm-score", type=float, default=MIN_PALM_SCORE)
-    p.add_argument("--min-gesture-score", type=float, default=MIN_GESTURE_SCORE)
+    p.add_argument("--classifier", type=Path, default=classifier_model())
+    p.add_argument("--palm", type=Path, default=palm_model())
+    p.add_argument("--min-palm-score", type=float, help="default: the classifier file's")
+    p.add_argument("--min-gesture-score", type=float, help="default: the classifier file's")
     return p.parse_args(argv)
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        pipeline = GesturePipeline(args.palm, args.classifier, args.min_palm_score, args.min_gesture_score)
+        pipeline = GesturePipeline(args.palm, args.classifier)
     except ModelFileError as error:
         print(error, file=sys.stderr)
         return 2
+    chosen = {name: value for name, value in (("min_palm_score", args.min_palm_score),
+                                              ("min_gesture_score", args.min_gesture_score)) if value is not None}
+    pipeline.settings = replace(pipeline.settings, **chosen)
     failed = 0
     for path in args.images:
         try:

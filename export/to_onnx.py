@@ -23,25 +23,27 @@ import torch
 from export.classifier_onnx import calibration_crops, export_fp32, metadata, quantize_int8
 from export.palm_detector import export_onnx as export_palm
 from export.palm_detector import load_palm_detector
+from runtime.classifier import OnnxClassifier
+from runtime.paths import (
+    CLASSIFIER_FP32,
+    CLASSIFIER_INT8,
+    MODELS_DIR,
+    PALM_DETECTOR,
+    PALM_VARIANT,
+    SHIPPED_CHECKPOINT,
+    data_dir,
+)
 from training.cache import load_cached
-from training.checkpoint import SHIPPED_CHECKPOINT, load_checkpoint
+from training.checkpoint import load_checkpoint
 from training.datasets import load_samples
-from training.inference import OnnxClassifier, torch_probabilities
+from training.inference import torch_probabilities
 from training.metrics import classification_report
-
-ROOT = Path(__file__).resolve().parents[1]
-MODELS_DIR = ROOT / "static" / "models"
-CLASSIFIER_INT8 = "classifier.int8.onnx"
-CLASSIFIER_FP32 = "classifier.fp32.onnx"
-PALM_VARIANT = "lite"
-PALM_DETECTOR = f"palm_detection_{PALM_VARIANT}.onnx"
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "gestures"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", type=Path, default=SHIPPED_CHECKPOINT, help="classifier .pt to export")
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared dataset: training crops calibrate, "
+    p.add_argument("--data", type=Path, default=data_dir(), help="shared dataset: training crops calibrate, "
                                                                       "validation crops check")
     p.add_argument("--out", type=Path, default=MODELS_DIR)
     p.add_argument("--only", choices=("classifier", "palm"), help="write one of the two models")

@@ -7,22 +7,23 @@ backgrounds and hard negatives (`training.pipeline_crops.frame_halves`).
 
 Runs the palm detector once per frame at the lowest palm score tried, then, for each hand box
 (scale, shift) and each pair of palm and gesture thresholds, the frame macro-F1 the pipeline would
-reach. Prints the grid, best first; the chosen values are the defaults in `export.hand_box` and
-`export.pipeline`.
+reach. Prints the grid, best first; the chosen values are `runtime.settings.PipelineSettings`'
+defaults, which the export writes into the classifier's metadata.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from export.pipeline import GesturePipeline
-from export.predict import read_rgb
-from export.to_onnx import CLASSIFIER_INT8, DEFAULT_DATA, MODELS_DIR, PALM_DETECTOR
+from runtime.images import read_rgb
+from runtime.paths import classifier_model, data_dir, palm_model
+from runtime.pipeline import GesturePipeline
 from training.datasets import load_samples
 from training.gestures import LABELS
 from training.metrics import classification_report
@@ -36,10 +37,10 @@ GESTURE_SCORES = (0.4, 0.5, 0.6, 0.7, 0.8)
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--data", type=Path, default=data_dir())
     p.add_argument("--split", choices=("train", "val"), default="train")
-    p.add_argument("--classifier", type=Path, default=MODELS_DIR / CLASSIFIER_INT8)
-    p.add_argument("--palm", type=Path, default=MODELS_DIR / PALM_DETECTOR)
+    p.add_argument("--classifier", type=Path, default=classifier_model())
+    p.add_argument("--palm", type=Path, default=palm_model())
     p.add_argument("--top", type=int, default=15, help="rows of the grid to print")
     return p.parse_args(argv)
 
@@ -51,7 +52,8 @@ def main(argv: list[str] | None = None) -> None:
         samples = frame_halves(samples)[1]
     if not samples:
         raise SystemExit(f"{args.data}: no frames in split {args.split!r}")
-    pipeline = GesturePipeline(args.palm, args.classifier, min_palm_score=min(PALM_SCORES))
+    pipeline = GesturePipeline(args.palm, args.classifier)
+    pipeline.settings = replace(pipeline.settings, min_palm_score=min(PALM_SCORES))
     images = [read_rgb(s.path) for s in tqdm(samples, desc="decoding", leave=False)]
     palms = [pipeline.palms(image) for image in tqdm(images, desc="palms", leave=False)]
     truth = np.asarray([LABELS.index(s.label) for s in samples])
@@ -60,10 +62,10 @@ def main(argv: list[str] | None = None) -> None:
           "of the gesture frames")
     rows = []
     for scale, shift in tqdm(list(itertools.product(BOX_SCALES, BOX_SHIFTS)), desc="hand boxes", leave=False):
-        pipeline.box_scale, pipeline.box_shift = scale, shift
+        pipeline.settings = replace(pipeline.settings, hand_box_scale=scale, hand_box_shift=shift)
         hands = [pipeline.classify(image, p) for image, p in zip(images, palms, strict=True)]
         for palm_score, gesture_score in itertools.product(PALM_SCORES, GESTURE_SCORES):
-            pipeline.min_gesture_score = gesture_score
+            pipeline.settings = replace(pipeline.settings, min_gesture_score=gesture_score)
             decided = [pipeline.decide([h for h in frame if h.palm_score >= palm_score]) for frame in hands]
             predicted = np.asarray([LABELS.index(d.label) for d in decided])
             report = classification_report(truth, predicted)

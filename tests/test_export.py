@@ -12,13 +12,16 @@ import pytest
 import torch
 
 from export.classifier_onnx import calibration_crops, export_fp32, metadata, quantize_int8
-from export.pipeline import GesturePipeline
-from export.to_onnx import CLASSIFIER_FP32, CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR
+from runtime.classifier import OnnxClassifier
+from runtime.onnx_models import ModelFileError
+from runtime.paths import CLASSIFIER_FP32, CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR, SHIPPED_CHECKPOINT
+from runtime.pipeline import GesturePipeline
+from runtime.settings import PipelineSettings, ReactionSettings
 from training.cache import load_cached
-from training.checkpoint import SHIPPED_CHECKPOINT, load_checkpoint
+from training.checkpoint import load_checkpoint
 from training.datasets import load_samples
 from training.gestures import EMOJI, LABELS, MEAN, STD
-from training.inference import ModelFileError, OnnxClassifier, torch_probabilities
+from training.inference import torch_probabilities
 from training.metrics import classification_report
 
 VAL_CROPS = 1200
@@ -68,6 +71,8 @@ def test_metadata_carries_what_the_browser_needs() -> None:
         assert int(meta["input_size"]) == checkpoint_meta["input_size"]
         assert json.loads(meta["mean"]) == list(MEAN) and json.loads(meta["std"]) == list(STD)
         assert meta["model"] == checkpoint_meta["model"] and meta["output"] == "probabilities"
+        assert PipelineSettings(**json.loads(meta["pipeline"])) == PipelineSettings()
+        assert ReactionSettings(**json.loads(meta["reactions"])) == ReactionSettings()
         assert json.loads(meta["test_metrics"])["macro_f1"] == round(recorded["macro_f1"], 4)
         assert meta["precision"] == ("int8" if "int8" in name else "float32") and meta["version"]
 

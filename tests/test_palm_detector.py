@@ -14,20 +14,19 @@ import pytest
 import torch
 from PIL import Image
 
-from export.palm_decode import (
+from export.palm_detector import detect_palms, export_onnx, load_palm_detector
+from export.palm_weights import MEMBER_FOLDER, PalmWeightsError, extract_model, palm_model_path
+from runtime.palm_decode import (
     INPUT_SIZE,
     NUM_ANCHORS,
     Letterbox,
     PalmDetection,
     decode_boxes,
-    detect_palms,
     letterbox,
     ssd_anchors,
     to_image_pixels,
     weighted_nms,
 )
-from export.palm_detector import export_onnx, load_palm_detector
-from export.palm_weights import MEMBER_FOLDER, PalmWeightsError, extract_model, palm_model_path
 from tests.conftest import manifest_rows
 
 FRAMES_PER_GESTURE = 7

@@ -1,5 +1,6 @@
 """The whole pipeline in Python (palm detector -> hand box -> classifier) on real whole frames, the hand box's
-geometry, the `export.predict` command and frame evaluation through `training.evaluate`."""
+geometry, the `export.predict` command and frame evaluation through `training.evaluate`, and that both run
+where PyTorch cannot be imported."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import numpy as np
 import pytest
 
 from export import pipeline_benchmark, predict
-from export.hand_box import HAND_BOX_SCALE, HAND_BOX_SHIFT, hand_box
-from export.palm_decode import PalmDetection
-from export.pipeline import GesturePipeline
-from export.to_onnx import CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR
+from runtime.hand_box import hand_box
+from runtime.images import read_rgb
+from runtime.palm_decode import PalmDetection
+from runtime.paths import classifier_model, palm_model
+from runtime.pipeline import GesturePipeline
 from tests.conftest import manifest_rows
 from training import evaluate
 
@@ -32,14 +34,14 @@ def first_test_frames(data_dir: Path) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def pipeline() -> GesturePipeline:
-    return GesturePipeline(MODELS_DIR / PALM_DETECTOR, MODELS_DIR / CLASSIFIER_INT8)
+    return GesturePipeline(palm_model(), classifier_model())
 
 
 def test_pipeline_labels_real_test_frames(data_dir: Path, pipeline: GesturePipeline) -> None:
     rows = first_test_frames(data_dir)
     correct = 0
     for row in rows:
-        image = predict.read_rgb(data_dir / row["path"])
+        image = read_rgb(data_dir / row["path"])
         prediction = pipeline(image)
         correct += prediction.label == row["label"]
         assert (prediction.box is None) == (prediction.label == "none")
@@ -56,16 +58,17 @@ def test_hand_box_grows_the_palm_towards_the_fingers_without_rotating() -> None:
     keypoints = np.zeros((7, 2), dtype=np.float32)
     keypoints[0], keypoints[2] = (120, 140), (120, 100)
     palm = PalmDetection(box=np.array([100, 100, 140, 140], dtype=np.float32), keypoints=keypoints, score=0.9)
-    left, top, right, bottom = hand_box(palm, 640, 480)
-    assert right - left == bottom - top == round(HAND_BOX_SCALE * 40)
+    scale, shift = 1.8, 0.25
+    left, top, right, bottom = hand_box(palm, 640, 480, scale, shift)
+    assert right - left == bottom - top == round(scale * 40)
     assert (left + right) / 2 == pytest.approx(120, abs=1)
-    assert (top + bottom) / 2 == pytest.approx(120 - HAND_BOX_SHIFT * 40, abs=1)
+    assert (top + bottom) / 2 == pytest.approx(120 - shift * 40, abs=1)
     # fingers pointing down (thumbs down is often held so): the box moves down, and stays axis-aligned
     keypoints[0], keypoints[2] = (120, 100), (120, 140)
-    left, top, right, bottom = hand_box(palm, 640, 480)
-    assert (top + bottom) / 2 == pytest.approx(120 + HAND_BOX_SHIFT * 40, abs=1)
+    left, top, right, bottom = hand_box(palm, 640, 480, scale, shift)
+    assert (top + bottom) / 2 == pytest.approx(120 + shift * 40, abs=1)
     # at the image's edge the box is clipped to the image
-    assert hand_box(palm, 130, 130)[2:] == (130, 130)
+    assert hand_box(palm, 130, 130, scale, shift)[2:] == (130, 130)
 
 
 def test_predict_prints_gesture_score_and_box(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

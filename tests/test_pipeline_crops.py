@@ -11,16 +11,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from export.pipeline import PalmFinder
-from export.to_onnx import MODELS_DIR, PALM_DETECTOR
+from runtime.onnx_models import ModelFileError
+from runtime.paths import palm_model
+from runtime.pipeline import PalmFinder
+from runtime.settings import PipelineSettings
 from tests.conftest import make_small_dataset
 from training import train
 from training.datasets import Sample, load_samples
 from training.gestures import CACHE_SIZE, LABELS
-from training.inference import ModelFileError
 from training.pipeline_crops import CUT_PALM_SCORE, cut_hand, frame_halves, hard_negatives, paste, pipeline_crops
 
-PALM_MODEL = MODELS_DIR / PALM_DETECTOR
+PALM_MODEL = palm_model()
+PIPELINE = PipelineSettings()
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ def test_paste_puts_the_crop_inside_the_frame_with_soft_edges(data_dir: Path) ->
 
 
 def test_cut_hand_takes_the_palm_inside_the_region(data_dir: Path) -> None:
-    finder = PalmFinder(PALM_MODEL)
+    finder = PalmFinder(PALM_MODEL, PIPELINE.min_palm_score, PIPELINE.max_hands)
     frame = next(f for f in load_samples(data_dir, "test", "frame") if f.label == "ok")
     image = Image.open(frame.path).convert("RGB")
     everywhere = cut_hand(finder, image, None)
@@ -128,7 +130,7 @@ def test_training_mixes_in_pipeline_crops_from_a_checkpoint(small_data: Path, tm
 
 def test_samples_in_hagrid_layout_are_cut_from_their_own_frame(data_dir: Path, tmp_path: Path) -> None:
     frame = next(f for f in load_samples(data_dir, "test", "frame") if f.label == "like")
-    finder = PalmFinder(PALM_MODEL, min_palm_score=CUT_PALM_SCORE)
+    finder = PalmFinder(PALM_MODEL, CUT_PALM_SCORE, PIPELINE.max_hands)
     image = Image.open(frame.path).convert("RGB")
     palm = finder.palms(np.asarray(image))[0]
     x0, y0, x1, y1 = (float(v) for v in palm.box)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from runtime.paths import SHIPPED_CHECKPOINT
 from training import evaluate
-from training.checkpoint import SHIPPED_CHECKPOINT, load_checkpoint
+from training.checkpoint import load_checkpoint
 from training.gestures import LABELS
 
 RECORDED = SHIPPED_CHECKPOINT.with_suffix(".test.json")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from runtime.paths import data_dir
 from training.cache import load_cached
 from training.checkpoint import load_checkpoint
 from training.datasets import load_samples
@@ -28,7 +29,7 @@ from training.metrics import classification_report
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoints", type=Path, nargs="+")
-    p.add_argument("--data", type=Path, default=Path("../shared/data/gestures"))
+    p.add_argument("--data", type=Path, default=data_dir())
     p.add_argument("--split", default="test")
     p.add_argument("--repeats", type=int, default=200)
     p.add_argument("--json", type=Path, help="also write the figures here")

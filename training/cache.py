@@ -17,12 +17,12 @@ import random
 from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing import Pool
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from runtime.paths import cache_dir
 from training.datasets import Sample
 from training.gestures import CACHE_SIZE, LABELS
 
@@ -44,10 +44,6 @@ class CachedImages:
 
     def __len__(self) -> int:
         return len(self.labels)
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("GESTURE_REACTIONS_CACHE", Path.home() / ".cache" / "gesture-reactions"))
 
 
 def crop_box(width: int, height: int, box: tuple[float, float, float, float], seed: str) -> tuple[int, int, int, int]:

@@ -11,9 +11,6 @@ from torch import nn
 from training.gestures import LABELS, MEAN, STD
 from training.models import ARCHITECTURES, build_model
 
-SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "classifier.pt"
-"""The model the project ships: the one `evaluate` and the export use when given none."""
-
 
 class CheckpointError(ValueError):
     """A checkpoint file is missing, unreadable or not one of ours."""

@@ -3,9 +3,10 @@
     python -m training.evaluate --data ../shared/data/gestures --split test --kind crop --json out.json
 
 `--kind crop` runs the classifier on hand crops; `--kind frame` runs whole frames through the same
-pipeline as the browser (palm detector, hand box, classifier: `export.pipeline`). `--model` takes a
+pipeline as the browser (palm detector, hand box, classifier: `runtime.pipeline`). `--model` takes a
 `.pt` checkpoint or an `.onnx` file (same preprocessing); without it, the model the project ships
-(for frames: its int8 export, which the browser runs). Prints per-class precision, recall, F1,
+(for frames: its int8 export, which the browser runs). PyTorch is imported only for a `.pt` model:
+an export is evaluated with the runtime alone. Prints per-class precision, recall, F1,
 macro-F1 and the confusion matrix, and writes the same as JSON (keys `macro_f1`, `per_class`,
 `confusion`, `labels`, `n`) and the confusion matrix as a PNG. Other tools call this interface:
 keep it stable.
@@ -16,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -27,17 +27,19 @@ import numpy as np
 from PIL import UnidentifiedImageError
 from tqdm import tqdm
 
+from runtime.classifier import OnnxClassifier
+from runtime.images import read_rgb
+from runtime.paths import SHIPPED_CHECKPOINT, classifier_model, data_dir, palm_model
+from runtime.pipeline import Classifier, GesturePipeline
 from training.cache import load_cached
-from training.checkpoint import SHIPPED_CHECKPOINT, load_checkpoint
 from training.datasets import KINDS, SPLITS, Sample, load_samples
 from training.gestures import LABELS
-from training.inference import probabilities_from_file
 from training.metrics import classification_report, format_report
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, required=True, help="folder in the shared manifest layout or HaGRID's")
+    p.add_argument("--data", type=Path, default=data_dir(), help="folder in the shared manifest layout or HaGRID's")
     p.add_argument("--split", choices=SPLITS, default="test")
     p.add_argument("--kind", choices=KINDS, default="crop",
                    help="crop: hand crops through the classifier; frame: whole frames through the pipeline")
@@ -66,49 +68,50 @@ def save_confusion_png(report: dict, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def load_classifier(path: Path) -> tuple[Classifier, str]:
+    """The classifier in `path` and its name; PyTorch is loaded only for a `.pt` checkpoint."""
+    if path.suffix == ".onnx":
+        classifier = OnnxClassifier(path)
+        if list(classifier.labels) != list(LABELS):
+            raise SystemExit(f"{path}: labels {list(classifier.labels)} differ from {list(LABELS)}")
+        return classifier, path.stem
+    from training.inference import TorchClassifier  # torch stays optional for evaluating exports
+
+    classifier = TorchClassifier(path)
+    return classifier, classifier.name
+
+
 def evaluate(data: Path, split: str, kind: str, model: Path | None = None, palm: Path | None = None) -> dict:
     """The report for `model` on `data`'s split and kind, with the model name and unreadable images added."""
     samples = load_samples(data, split, kind)
     if not samples:
         raise SystemExit(f"{data}: no {kind} images in split {split!r}")
+    model = Path(model or (classifier_model() if kind == "frame" else SHIPPED_CHECKPOINT))
+    classifier, model_name = load_classifier(model)
     if kind == "frame":
-        return _evaluate_frames(samples, model, palm) | {"data": str(data), "split": split, "kind": kind}
-    model = model or SHIPPED_CHECKPOINT
-    cached = load_cached(samples, desc=f"decoding {split}")
-    probabilities, model_name = probabilities_from_file(model, cached.images)
-    report = classification_report(cached.labels, probabilities.argmax(1))
-    report.update(model=model_name, model_file=model.name, data=str(data), split=split, kind=kind,
-                  skipped=cached.skipped)
+        report = evaluate_frames(samples, GesturePipeline(palm or palm_model(), classifier))
+        report["palm_model"] = Path(palm or palm_model()).name
+    else:
+        cached = load_cached(samples, desc=f"decoding {split}")
+        report = classification_report(cached.labels, classifier.probabilities(cached.images).argmax(1))
+        report["skipped"] = cached.skipped
+    report.update(model=model_name, model_file=model.name, data=str(data), split=split, kind=kind)
     return report
 
 
-def _evaluate_frames(samples: list[Sample], model: Path | None, palm: Path | None) -> dict:
-    """Whole frames through the browser's pipeline; a `.pt` classifier is exported to float32 ONNX first."""
-    from export.classifier_onnx import export_fp32, metadata
-    from export.pipeline import GesturePipeline
-    from export.predict import read_rgb
-    from export.to_onnx import CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR
-
-    model = model or MODELS_DIR / CLASSIFIER_INT8
-    with tempfile.TemporaryDirectory() as folder:
-        classifier = model
-        if model.suffix != ".onnx":
-            _, meta = load_checkpoint(model)
-            classifier = export_fp32(model, Path(folder) / "classifier.onnx",
-                                     metadata(meta, None, "evaluation", "float32"))
-        pipeline = GesturePipeline(palm or MODELS_DIR / PALM_DETECTOR, classifier)
-        truth, predicted, skipped = [], [], []
-        for sample in tqdm(samples, desc="frames", unit="frame", leave=False):
-            try:
-                image = read_rgb(sample.path)
-            except (OSError, UnidentifiedImageError, ValueError):
-                skipped.append(str(sample.path))
-                continue
-            truth.append(LABELS.index(sample.label))
-            predicted.append(LABELS.index(pipeline(image).label))
+def evaluate_frames(samples: list[Sample], pipeline: GesturePipeline) -> dict:
+    """Whole frames through the browser's pipeline; unreadable frames are skipped and listed."""
+    truth, predicted, skipped = [], [], []
+    for sample in tqdm(samples, desc="frames", unit="frame", leave=False):
+        try:
+            image = read_rgb(sample.path)
+        except (OSError, UnidentifiedImageError, ValueError):
+            skipped.append(str(sample.path))
+            continue
+        truth.append(LABELS.index(sample.label))
+        predicted.append(LABELS.index(pipeline(image).label))
     report = classification_report(np.asarray(truth, dtype=np.int64), np.asarray(predicted, dtype=np.int64))
-    report.update(model=model.stem, model_file=model.name, palm_model=(palm or MODELS_DIR / PALM_DETECTOR).name,
-                  skipped=skipped)
+    report["skipped"] = skipped
     return report
 
 

@@ -1,7 +1,7 @@
 """Training inputs cut the way the running pipeline cuts them.
 
 The shared crops are tight annotator boxes, stretched to a square. At run time the classifier gets the
-square box that `export.hand_box` grows around a palm the detector found: the hand at its own aspect
+square box that `runtime.hand_box` grows around a palm the detector found: the hand at its own aspect
 ratio, more background, and for 👍 and 👎 often the thumb's tip cut off. A classifier that only saw
 tight crops misses many of those hands, so training also draws inputs made by the pipeline itself:
 
@@ -34,14 +34,19 @@ import numpy as np
 from PIL import Image, ImageFilter
 from tqdm import tqdm
 
-from export.hand_box import HAND_BOX_SCALE, HAND_BOX_SHIFT, hand_box
-from export.pipeline import PalmFinder
-from training.cache import cache_dir, cache_key
+from runtime.hand_box import hand_box
+from runtime.onnx_models import onnx_session
+from runtime.paths import cache_dir
+from runtime.pipeline import PalmFinder
+from runtime.settings import PipelineSettings
+from training.cache import cache_key
 from training.datasets import DatasetLayoutError, Sample, load_samples
 from training.gestures import CACHE_SIZE
-from training.inference import onnx_session
 
 PASTE_FORMAT = 1
+PIPELINE = PipelineSettings()
+"""The pipeline whose crops are cut: its hand box and number of hands."""
+
 PASTE_GROWTH = (0.9, 1.8)
 """A pasted crop's side is its own times a random factor in this range (frames show hands larger than the crops)."""
 
@@ -117,7 +122,7 @@ def cut_hand(finder: PalmFinder, image: Image.Image, region: tuple[float, ...] |
             x, y = (palm.box[0] + palm.box[2]) / 2, (palm.box[1] + palm.box[3]) / 2
             if not (region[0] <= x <= region[2] and region[1] <= y <= region[3]):
                 continue
-        box = hand_box(palm, image.width, image.height)
+        box = hand_box(palm, image.width, image.height, PIPELINE.hand_box_scale, PIPELINE.hand_box_shift)
         crops.append(np.asarray(image.crop(box).resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8))
         if region is not None:
             break
@@ -129,7 +134,7 @@ _finder: PalmFinder | None = None
 
 def _start_worker(palm_model: Path) -> None:
     global _finder
-    _finder = PalmFinder(palm_model, min_palm_score=CUT_PALM_SCORE, threads=1)
+    _finder = PalmFinder(palm_model, CUT_PALM_SCORE, PIPELINE.max_hands, threads=1)
 
 
 def _pipeline_crop(task: tuple[int, Sample], backgrounds: list[Path], seed: int) -> np.ndarray | str | None:
@@ -166,7 +171,8 @@ def _hard_negatives(frame: Sample) -> list[np.ndarray] | str:
 def _cache_key(kind: str, samples: list[Sample], frames: list[Sample], palm_model: Path, seed: int) -> str:
     onnx_session(Path(palm_model), "palm detector", threads=1)  # a bad file fails here, with its path, not in workers
     palm_digest = hashlib.sha1(Path(palm_model).read_bytes()).hexdigest()
-    settings = json.dumps([HAND_BOX_SCALE, HAND_BOX_SHIFT, CUT_PALM_SCORE, PASTE_GROWTH, MAX_HAND_SHARE, FEATHER])
+    settings = json.dumps([PIPELINE.hand_box_scale, PIPELINE.hand_box_shift, CUT_PALM_SCORE, PASTE_GROWTH,
+                           MAX_HAND_SHARE, FEATHER])
     parts = [kind, str(PASTE_FORMAT), str(seed), palm_digest, settings, cache_key(samples, CACHE_SIZE),
              cache_key(frames, CACHE_SIZE)]
     return "pipeline-" + hashlib.sha1("|".join(parts).encode()).hexdigest()[:20]

@@ -17,14 +17,15 @@ from pathlib import Path
 
 import torch
 
+from runtime.paths import SHIPPED_CHECKPOINT, data_dir
 from training import evaluate
-from training.checkpoint import SHIPPED_CHECKPOINT, load_checkpoint
+from training.checkpoint import load_checkpoint
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint", type=Path, help="best.pt of a training run")
-    p.add_argument("--data", type=Path, default=Path("../shared/data/gestures"), help="where the test split is")
+    p.add_argument("--data", type=Path, default=data_dir(), help="where the test split is")
     p.add_argument("--out", type=Path, default=SHIPPED_CHECKPOINT)
     return p.parse_args(argv)
 

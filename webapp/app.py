@@ -4,6 +4,8 @@ in the participant's browser."""
 
 from __future__ import annotations
 
+import logging
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -11,11 +13,12 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from training.gestures import EMOJI, GESTURES
+from runtime.classifier import read_metadata
+from runtime.onnx_models import ModelFileError
+from runtime.paths import ROOT, classifier_model
 from webapp.assets import AssetFolder
 from webapp.security import SecurityHeaders
 
-ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 
 STATIC = AssetFolder(ROOT / "static")
@@ -28,6 +31,25 @@ ORT_RUNTIME = AssetFolder(ROOT / "node_modules" / "onnxruntime-web" / "dist", al
 
 WIDGET_PATH = "/static/gesture-reactions.js"
 
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=4)
+def _gestures_of(path: Path, mtime_ns: int) -> tuple[tuple[str, str], ...]:
+    meta = read_metadata(path)
+    return tuple((gesture, meta.emoji[gesture]) for gesture in meta.gestures)
+
+
+def gestures() -> tuple[tuple[str, str], ...]:
+    """(gesture, default emoji) pairs from the classifier the widget runs, read again when the file changes; none
+    when it is missing or wrong (the page still loads, and the widget itself names the file and the fault)."""
+    path = classifier_model()
+    try:
+        return _gestures_of(path, path.stat().st_mtime_ns)
+    except (OSError, ModelFileError) as error:
+        log.warning("the demo page lists no gestures: %s", error)
+        return ()
+
 app = FastAPI(title="gesture-reactions", docs_url=None, redoc_url=None, openapi_url=None)
 app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
 app.add_middleware(SecurityHeaders)
@@ -37,7 +59,7 @@ app.add_middleware(SecurityHeaders)
 def index(request: Request, enabled: str = "") -> HTMLResponse:
     """The live demo. `?enabled=1` turns the widget on at load (the benchmark times load -> first gesture)."""
     return TEMPLATES.TemplateResponse(request, "index.html", {
-        "enabled": enabled in ("1", "true"), "gestures": [(g, EMOJI[g]) for g in GESTURES]})
+        "enabled": enabled in ("1", "true"), "gestures": gestures()})
 
 
 @app.api_route("/embed", methods=["GET", "HEAD"], response_class=HTMLResponse)

@@ -1,21 +1,26 @@
-"""The whole recognition pipeline on one image, in Python with onnxruntime: the same steps, constants and
-decisions as the browser's worker, so that what we measure here is what a participant gets.
+"""The whole recognition pipeline on one image, in Python with onnxruntime: the same steps, numbers and decisions
+as the browser's worker (`static/pipeline.js`), so that what we measure here is what a participant gets.
 
     image -> palm detector -> palms -> hand boxes (axis-aligned) -> crop classifier -> one gesture per image
 
-Several hands: the most confident gesture wins. No hand, or no gesture above `min_gesture_score`: `none`.
+Several hands: the most confident gesture wins. No hand, or no gesture at `min_gesture_score` or above: `none`.
+The numbers (`runtime.settings.PipelineSettings`) come from the classifier file's metadata, as in the browser.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
 
-from export.hand_box import HAND_BOX_SCALE, HAND_BOX_SHIFT, hand_box
-from export.palm_decode import (
+from runtime.classifier import OnnxClassifier
+from runtime.hand_box import hand_box
+from runtime.images import resize_square
+from runtime.onnx_models import onnx_session
+from runtime.palm_decode import (
     MIN_SUPPRESSION_THRESHOLD,
     PalmDetection,
     decode_detections,
@@ -24,18 +29,18 @@ from export.palm_decode import (
     ssd_anchors,
     to_image_pixels,
 )
-from training.gestures import GESTURES, LABELS
-from training.inference import OnnxClassifier, onnx_session
+from runtime.settings import PipelineSettings
 
-MIN_PALM_SCORE = 0.4
-"""Palm detections below this score are dropped (chosen on the held-out training frames: `export.tune_pipeline`)."""
 
-MIN_GESTURE_SCORE = 0.6
-"""A hand counts as a gesture only when the classifier gives it at least this probability (chosen likewise);
-the browser adds hold-to-confirm over several frames on top."""
+class Classifier(Protocol):
+    """What the pipeline needs of a crop classifier: `OnnxClassifier`, or a PyTorch model behind the same face
+    (`training.inference.TorchClassifier`)."""
 
-MAX_HANDS = 2
-"""Hands classified per image, most confident palms first: a participant in a call shows at most two."""
+    labels: tuple[str, ...]
+    input_size: int
+    settings: PipelineSettings
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -63,8 +68,7 @@ class Prediction:
 class PalmFinder:
     """The palm detector with the pipeline's search over views: what finds hands, without the classifier."""
 
-    def __init__(self, palm_model: Path, min_palm_score: float = MIN_PALM_SCORE, max_hands: int = MAX_HANDS,
-                 threads: int = 0) -> None:
+    def __init__(self, palm_model: Path, min_palm_score: float, max_hands: int, threads: int = 0) -> None:
         self.palm = onnx_session(Path(palm_model), "palm detector", threads=threads)
         self.palm_input = self.palm.get_inputs()[0].name
         self.anchors = ssd_anchors()
@@ -95,27 +99,40 @@ class PalmFinder:
 
 
 class GesturePipeline(PalmFinder):
-    """Palm detector + hand box + crop classifier, on uint8 RGB images [H, W, 3]."""
+    """Palm detector + hand box + crop classifier, on uint8 RGB images [H, W, 3].
 
-    def __init__(self, palm_model: Path, classifier_model: Path, min_palm_score: float = MIN_PALM_SCORE,
-                 min_gesture_score: float = MIN_GESTURE_SCORE, max_hands: int = MAX_HANDS,
-                 box_scale: float = HAND_BOX_SCALE, box_shift: float = HAND_BOX_SHIFT, threads: int = 0) -> None:
-        super().__init__(palm_model, min_palm_score, max_hands, threads)
-        self.classifier = OnnxClassifier(Path(classifier_model), threads=threads)
-        self.min_gesture_score = min_gesture_score
-        self.box_scale, self.box_shift = box_scale, box_shift
+    `classifier` is an exported classifier file (or an object with the same face, see `Classifier`); `settings`
+    default to the ones it carries, and may be replaced later (`export.tune_pipeline` tries others).
+    """
+
+    def __init__(self, palm_model: Path, classifier: Path | Classifier, settings: PipelineSettings | None = None,
+                 threads: int = 0) -> None:
+        self.classifier = OnnxClassifier(Path(classifier), threads=threads) if isinstance(classifier, str | Path) \
+            else classifier
+        chosen = settings or self.classifier.settings
+        super().__init__(palm_model, chosen.min_palm_score, chosen.max_hands, threads)
+        self.settings = chosen
+
+    @property
+    def settings(self) -> PipelineSettings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: PipelineSettings) -> None:
+        self._settings = settings
+        self.min_palm_score, self.max_hands = settings.min_palm_score, settings.max_hands
 
     def classify(self, image: np.ndarray, palms: list[PalmDetection]) -> list[Hand]:
         """The classifier's probabilities for the hand around each palm."""
         if not palms:
             return []
         height, width = image.shape[:2]
-        boxes = [hand_box(palm, width, height, self.box_scale, self.box_shift) for palm in palms]
-        size, picture = self.classifier.input_size, Image.fromarray(image)
-        crops = np.stack([np.asarray(picture.crop(box).resize((size, size), Image.Resampling.BILINEAR))
-                          for box in boxes])
+        scale, shift = self.settings.hand_box_scale, self.settings.hand_box_shift
+        boxes = [hand_box(palm, width, height, scale, shift) for palm in palms]
+        picture = Image.fromarray(image)
+        crops = np.stack([resize_square(picture.crop(box), self.classifier.input_size) for box in boxes])
         probabilities = self.classifier.probabilities(crops)
-        return [Hand(box, palm.score, dict(zip(LABELS, map(float, p), strict=True)))
+        return [Hand(box, palm.score, dict(zip(self.classifier.labels, map(float, p), strict=True)))
                 for box, palm, p in zip(boxes, palms, probabilities, strict=True)]
 
     def hands(self, image: np.ndarray) -> list[Hand]:
@@ -124,14 +141,15 @@ class GesturePipeline(PalmFinder):
 
     def decide(self, hands: list[Hand]) -> Prediction:
         """The most confident gesture over all hands, if any reaches `min_gesture_score`; else `none`."""
+        gestures = [label for label in self.classifier.labels if label != "none"]
         best_label, best_score, best_box = "none", 0.0, None
         for hand in hands:
-            for gesture in GESTURES:
+            for gesture in gestures:
                 score = hand.probabilities[gesture]
-                if score >= self.min_gesture_score and score > best_score:
+                if score >= self.settings.min_gesture_score and score > best_score:
                     best_label, best_score, best_box = gesture, score, hand.box
         if best_label == "none":  # how sure we are that no gesture is shown
-            best_score = 1.0 - max((h.probabilities[g] for h in hands for g in GESTURES), default=0.0)
+            best_score = 1.0 - max((h.probabilities[g] for h in hands for g in gestures), default=0.0)
         return Prediction(best_label, best_score, best_box, hands)
 
     def __call__(self, image: np.ndarray) -> Prediction:

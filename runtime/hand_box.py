@@ -1,32 +1,23 @@
 """From a palm detection to the axis-aligned box around the whole hand that the classifier sees.
 
 The box is never rotated: orientation is what tells thumbs up from thumbs down. It is a square of
-HAND_BOX_SCALE palm sides, moved HAND_BOX_SHIFT palm sides from the wrist towards the middle
-finger's base. A tight hand box's long side is about 2.1 palm sides, and MediaPipe uses 2.6; ours is
-tighter because the classifier first learnt from tight annotator crops. Both numbers were chosen by
-end-to-end frame macro-F1 on the training frames (`python -m export.tune_pipeline`, see the README),
-and the classifier was then fine-tuned on crops cut with this very box (`training.pipeline_crops`):
-changing them means cutting those crops again. The browser uses the same constants.
+`scale` palm sides, moved `shift` palm sides from the wrist towards the middle finger's base; the
+numbers are `PipelineSettings.hand_box_scale` and `hand_box_shift` (`runtime.settings`). A tight hand
+box's long side is about 2.1 palm sides, and MediaPipe uses 2.6; ours is tighter because the
+classifier first learnt from tight annotator crops.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from export.palm_decode import PalmDetection
-
-HAND_BOX_SCALE = 1.8
-"""Side of the hand box, in palm box sides."""
-
-HAND_BOX_SHIFT = 0.1
-"""How far the hand box's centre moves from the palm's, in palm box sides, from wrist to middle finger."""
+from runtime.palm_decode import PalmDetection
 
 WRIST, MIDDLE_FINGER = 0, 2
 """Palm keypoints that give the hand's direction."""
 
 
-def hand_box(palm: PalmDetection, width: int, height: int, scale: float = HAND_BOX_SCALE,
-             shift: float = HAND_BOX_SHIFT) -> tuple[int, int, int, int]:
+def hand_box(palm: PalmDetection, width: int, height: int, scale: float, shift: float) -> tuple[int, int, int, int]:
     """(left, top, right, bottom) pixels of the hand around `palm` in a `width` x `height` image, clipped to it."""
     xmin, ymin, xmax, ymax = (float(v) for v in palm.box)
     side = max(xmax - xmin, ymax - ymin)

@@ -13,9 +13,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from PIL import Image
-from torch import nn
 
 # ImageToTensorCalculator: the image, letterboxed to a square with black borders, as RGB in [0, 1].
 INPUT_SIZE = 192
@@ -174,12 +172,3 @@ def to_image_pixels(detection: PalmDetection, placed: Letterbox) -> PalmDetectio
     offset = np.asarray([placed.left, placed.top], dtype=np.float32)
     return PalmDetection(box=detection.box * placed.side - np.tile(offset, 2),
                          keypoints=detection.keypoints * placed.side - offset, score=detection.score)
-
-
-@torch.no_grad()
-def detect_palms(model: nn.Module, image: np.ndarray, min_score: float = MIN_SCORE_THRESH) -> list[PalmDetection]:
-    """Palms in a uint8 [H, W, 3] RGB image, best first, with box and keypoints in its pixels."""
-    tensor, placed = letterbox(image)
-    regressors, raw_scores = model(torch.from_numpy(tensor))
-    detections = decode_detections(regressors[0].numpy(), raw_scores[0].numpy(), ssd_anchors(), min_score)
-    return [to_image_pixels(d, placed) for d in detections]

@@ -1,0 +1,135 @@
+"""The exported crop classifier: its metadata, read and checked the way the browser's worker reads it
+(`static/onnx-metadata.js`), and batch inference with onnxruntime and numpy.
+
+Everything the classifier needs, and every number the pipeline shares with the browser, comes from the file's
+metadata: a file without one of the keys is refused by both readers, with the same words.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from runtime.images import resize_square
+from runtime.onnx_models import ModelFileError, onnx_session
+from runtime.settings import PipelineSettings, ReactionSettings, from_json_dict
+
+EXPECTED = ("the gesture classifier as ONNX, with labels, emoji, input_size, mean, std, output, pipeline and "
+            "reactions in its metadata (written by `python -m export.to_onnx`)")
+
+
+@dataclass(frozen=True)
+class ClassifierMetadata:
+    """What a classifier file says about itself; `gestures` are its labels that fire reactions (all but none)."""
+
+    labels: tuple[str, ...]
+    emoji: dict[str, str]
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    pipeline: PipelineSettings
+    reactions: ReactionSettings
+
+    @property
+    def gestures(self) -> tuple[str, ...]:
+        return tuple(label for label in self.labels if label != "none")
+
+
+class MetadataError(ValueError):
+    """A metadata key is missing or does not hold what the readers expect."""
+
+
+def _parsed(metadata: dict[str, str], key: str, check: Callable[[object], bool], expected: str) -> object:
+    if key not in metadata:
+        raise MetadataError(f'its metadata has no "{key}" (expected {expected})')
+    try:
+        value = json.loads(metadata[key])
+    except json.JSONDecodeError:
+        raise MetadataError(f'its metadata "{key}" is not JSON (expected {expected})') from None
+    if not check(value):
+        raise MetadataError(f'its metadata "{key}" is {metadata[key]} (expected {expected})')
+    return value
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def _is_triple(value: object) -> bool:
+    return isinstance(value, list) and len(value) == 3 and all(map(_is_number, value))
+
+
+def _settings(metadata: dict[str, str], key: str, kind: type) -> PipelineSettings | ReactionSettings:
+    def valid(value: object) -> bool:
+        try:
+            from_json_dict(kind, value)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    names = ", ".join(kind.__dataclass_fields__)
+    return from_json_dict(kind, _parsed(metadata, key, valid, f"a JSON object of numbers: {names}"))
+
+
+def parse_metadata(metadata: dict[str, str]) -> ClassifierMetadata:
+    """The classifier's metadata_props, checked; MetadataError saying which key is missing or wrong."""
+    labels = _parsed(metadata, "labels", lambda v: isinstance(v, list) and "none" in v and len(v) > 1
+                     and all(isinstance(label, str) for label in v), 'a JSON list of class names including "none"')
+    gestures = [label for label in labels if label != "none"]
+    emoji = _parsed(metadata, "emoji", lambda v: isinstance(v, dict) and all(g in v for g in gestures),
+                    f"a JSON object with an emoji for each of {', '.join(gestures)}")
+    input_size = _parsed(metadata, "input_size", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
+                         "a positive integer")
+    mean = _parsed(metadata, "mean", _is_triple, "three numbers")
+    std = _parsed(metadata, "std", lambda v: _is_triple(v) and all(s > 0 for s in v), "three positive numbers")
+    if metadata.get("output") != "probabilities":
+        raise MetadataError(f'its metadata "output" is {metadata.get("output", "missing")} '
+                            '(expected "probabilities": the graph ends in softmax)')
+    return ClassifierMetadata(tuple(labels), dict(emoji), input_size, tuple(mean), tuple(std),
+                              _settings(metadata, "pipeline", PipelineSettings),
+                              _settings(metadata, "reactions", ReactionSettings))
+
+
+def preprocess(images: np.ndarray, size: int, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """uint8 [N, H, W, 3] -> float32 [N, 3, size, size]: resized (Pillow bilinear), scaled to [0, 1], normalised."""
+    if not len(images):
+        return np.zeros((0, 3, size, size), dtype=np.float32)
+    resized = np.stack([resize_square(image, size) for image in images]).astype(np.float32) / 255.0
+    normalised = (resized - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    return np.ascontiguousarray(normalised.transpose(0, 3, 1, 2))
+
+
+class OnnxClassifier:
+    """An exported classifier, usable wherever the pipeline takes a classifier (`labels`, `input_size`,
+    `settings`, `probabilities`)."""
+
+    def __init__(self, path: Path, threads: int = 0, optimize: bool = False) -> None:
+        # onnxruntime's fused int8 kernels on CPUs without VNNI differ from the browser's; plain kernels match it,
+        # so accuracy is measured with `optimize` off and only speed with it on.
+        self.path = Path(path)
+        self.session = onnx_session(self.path, "gesture classifier", optimize=optimize, threads=threads)
+        try:
+            self.metadata = parse_metadata(self.session.get_modelmeta().custom_metadata_map)
+        except MetadataError as error:
+            raise ModelFileError(f"{self.path}: {error}; expected {EXPECTED}") from error
+        self.labels = self.metadata.labels
+        self.input_size = self.metadata.input_size
+        self.settings = self.metadata.pipeline
+
+    def probabilities(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """[N, labels] class probabilities of uint8 [N, H, W, 3] crops, resized to the input size first."""
+        name = self.session.get_inputs()[0].name
+        meta = self.metadata
+        out = [self.session.run(None, {name: preprocess(images[start:start + batch_size], meta.input_size,
+                                                         meta.mean, meta.std)})[0]
+               for start in range(0, len(images), batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, len(self.labels)), dtype=np.float32)
+
+
+def read_metadata(path: Path) -> ClassifierMetadata:
+    """The checked metadata of a classifier file (ModelFileError naming the file when missing or wrong)."""
+    return OnnxClassifier(path).metadata

@@ -1,0 +1,47 @@
+"""Where things are by default: the shared data, the exported models, the caches. The one place that reads the
+environment variables that move them (`GESTURE_DATA`, `GESTURE_REACTIONS_CACHE`, `GESTURE_REACTIONS_WEIGHTS`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository (or installed project) root."""
+
+MODELS_DIR = ROOT / "static" / "models"
+"""The models the browser runs, which the Python runtime runs too."""
+
+CLASSIFIER_INT8 = "classifier.int8.onnx"
+CLASSIFIER_FP32 = "classifier.fp32.onnx"
+PALM_VARIANT = "lite"
+PALM_DETECTOR = f"palm_detection_{PALM_VARIANT}.onnx"
+
+SHIPPED_CHECKPOINT = ROOT / "training" / "weights" / "classifier.pt"
+"""The classifier the project ships, in PyTorch: what evaluation and the export use when given no other."""
+
+
+def data_dir() -> Path:
+    """The gesture dataset: `$GESTURE_DATA`, else `../shared/data/gestures` beside the repository."""
+    return Path(os.environ.get("GESTURE_DATA", ROOT.parent / "shared" / "data" / "gestures"))
+
+
+def cache_dir() -> Path:
+    """Decoded images and pipeline-cut crops: `$GESTURE_REACTIONS_CACHE`, else `~/.cache/gesture-reactions`."""
+    return Path(os.environ.get("GESTURE_REACTIONS_CACHE", Path.home() / ".cache" / "gesture-reactions"))
+
+
+def weights_dir() -> Path:
+    """Third-party weights fetched at set-up: `$GESTURE_REACTIONS_WEIGHTS`, else `~/.cache/gesture-reactions/weights`
+    (apart from the image cache, so that a fresh image cache downloads nothing)."""
+    return Path(os.environ.get("GESTURE_REACTIONS_WEIGHTS", Path.home() / ".cache" / "gesture-reactions" / "weights"))
+
+
+def classifier_model() -> Path:
+    """The int8 classifier the browser runs."""
+    return MODELS_DIR / CLASSIFIER_INT8
+
+
+def palm_model() -> Path:
+    """The palm detector the browser runs (built at set-up)."""
+    return MODELS_DIR / PALM_DETECTOR
