@@ -22,7 +22,7 @@ from torch import nn
 
 from runtime.settings import PipelineSettings, ReactionSettings
 from training.checkpoint import load_checkpoint
-from training.gestures import EMOJI, LABELS
+from training.gestures import EMOJI, LABELS, NAMES
 from training.inference import preprocess
 
 ONNX_OPSET = 17
@@ -44,10 +44,12 @@ class WithSoftmax(nn.Module):
 def metadata(checkpoint_meta: dict, test_report: dict | None, version: str, precision: str,
              pipeline: PipelineSettings | None = None, reactions: ReactionSettings | None = None) -> dict[str, str]:
     """The ONNX metadata that the browser's worker and `runtime.classifier` read instead of hard-coding anything:
-    the classifier's labels, emoji, input and output, and the pipeline and reaction numbers (`runtime.settings`)."""
+    the classifier's labels, emoji, gesture names, input and output, and the pipeline and reaction numbers
+    (`runtime.settings`)."""
     meta = {
         "labels": json.dumps(list(LABELS)),
         "emoji": json.dumps(EMOJI, ensure_ascii=False),
+        "names": json.dumps(NAMES),
         "input_size": str(checkpoint_meta["input_size"]),
         "mean": json.dumps(checkpoint_meta["mean"]),
         "std": json.dumps(checkpoint_meta["std"]),

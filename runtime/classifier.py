@@ -18,8 +18,8 @@ from runtime.images import resize_square
 from runtime.onnx_models import ModelFileError, onnx_session
 from runtime.settings import PipelineSettings, ReactionSettings, from_json_dict
 
-EXPECTED = ("the gesture classifier as ONNX, with labels, emoji, input_size, mean, std, output, pipeline and "
-            "reactions in its metadata (written by `python -m export.to_onnx`)")
+EXPECTED = ("the gesture classifier as ONNX, with labels, emoji, names, input_size, mean, std, output, pipeline "
+            "and reactions in its metadata (written by `python -m export.to_onnx`)")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class ClassifierMetadata:
 
     labels: tuple[str, ...]
     emoji: dict[str, str]
+    names: dict[str, str]
     input_size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
@@ -59,6 +60,10 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
 
 
+def _has_text_for(value: object, gestures: list[str]) -> bool:
+    return isinstance(value, dict) and all(isinstance(value.get(g), str) and value[g] for g in gestures)
+
+
 def _is_triple(value: object) -> bool:
     return isinstance(value, list) and len(value) == 3 and all(map(_is_number, value))
 
@@ -80,8 +85,10 @@ def parse_metadata(metadata: dict[str, str]) -> ClassifierMetadata:
     labels = _parsed(metadata, "labels", lambda v: isinstance(v, list) and "none" in v and len(v) > 1
                      and all(isinstance(label, str) for label in v), 'a JSON list of class names including "none"')
     gestures = [label for label in labels if label != "none"]
-    emoji = _parsed(metadata, "emoji", lambda v: isinstance(v, dict) and all(g in v for g in gestures),
+    emoji = _parsed(metadata, "emoji", lambda v: _has_text_for(v, gestures),
                     f"a JSON object with an emoji for each of {', '.join(gestures)}")
+    names = _parsed(metadata, "names", lambda v: _has_text_for(v, gestures),
+                    f"a JSON object with a name for each of {', '.join(gestures)}")
     input_size = _parsed(metadata, "input_size", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
                          "a positive integer")
     mean = _parsed(metadata, "mean", _is_triple, "three numbers")
@@ -89,7 +96,7 @@ def parse_metadata(metadata: dict[str, str]) -> ClassifierMetadata:
     if metadata.get("output") != "probabilities":
         raise MetadataError(f'its metadata "output" is {metadata.get("output", "missing")} '
                             '(expected "probabilities": the graph ends in softmax)')
-    return ClassifierMetadata(tuple(labels), dict(emoji), input_size, tuple(mean), tuple(std),
+    return ClassifierMetadata(tuple(labels), dict(emoji), dict(names), input_size, tuple(mean), tuple(std),
                               _settings(metadata, "pipeline", PipelineSettings),
                               _settings(metadata, "reactions", ReactionSettings))
 

@@ -20,7 +20,7 @@ from runtime.settings import PipelineSettings, ReactionSettings
 from training.cache import load_cached
 from training.checkpoint import load_checkpoint
 from training.datasets import load_samples
-from training.gestures import EMOJI, LABELS, MEAN, STD
+from training.gestures import EMOJI, LABELS, MEAN, NAMES, STD
 from training.inference import torch_probabilities
 from training.metrics import classification_report
 
@@ -67,7 +67,7 @@ def test_metadata_carries_what_the_browser_needs() -> None:
     for name in (CLASSIFIER_FP32, CLASSIFIER_INT8):
         meta = {p.key: p.value for p in onnx.load(str(MODELS_DIR / name)).metadata_props}
         assert json.loads(meta["labels"]) == list(LABELS)
-        assert json.loads(meta["emoji"]) == EMOJI
+        assert json.loads(meta["emoji"]) == EMOJI and json.loads(meta["names"]) == NAMES
         assert int(meta["input_size"]) == checkpoint_meta["input_size"]
         assert json.loads(meta["mean"]) == list(MEAN) and json.loads(meta["std"]) == list(STD)
         assert meta["model"] == checkpoint_meta["model"] and meta["output"] == "probabilities"

@@ -1,6 +1,6 @@
 """The one place that defines what the classifier sees and says.
 
-Labels, emoji, input size and normalisation are read from here by training, evaluation and
+Labels, emoji, names, input size and normalisation are read from here by training, evaluation and
 export; the export step writes them into the ONNX metadata, so the browser never hard-codes them.
 """
 
@@ -15,6 +15,9 @@ GESTURES: tuple[str, ...] = LABELS[:-1]
 EMOJI: dict[str, str] = {"like": "\N{THUMBS UP SIGN}", "dislike": "\N{THUMBS DOWN SIGN}",
                          "ok": "\N{PERSON RAISING BOTH HANDS IN CELEBRATION}"}
 """Default reaction per gesture, as the original specification says (OK sign -> raised hands)."""
+
+NAMES: dict[str, str] = {"like": "thumbs up", "dislike": "thumbs down", "ok": "OK sign"}
+"""Each gesture in words, for people: the widget's buttons, status line and screen-reader announcements."""
 
 INPUT_SIZE: int = 112
 """Side of the square crop the classifier takes, in pixels."""

@@ -1,0 +1,132 @@
+"""Every number and name the browser shares with Python is written once in Python (`training/gestures.py`,
+`runtime/settings.py`) and reaches the worker in the classifier's ONNX metadata: a fresh export is read alike
+by the Python reader and the worker's, both refuse the same broken files with the same words, and no JavaScript
+file spells a shared value itself."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import asdict
+from pathlib import Path
+
+import onnx
+import pytest
+
+from export.classifier_onnx import export_fp32, metadata
+from runtime.classifier import read_metadata
+from runtime.onnx_models import ModelFileError
+from runtime.paths import SHIPPED_CHECKPOINT
+from runtime.settings import PipelineSettings, ReactionSettings
+from tests.conftest import ROOT
+from training.checkpoint import load_checkpoint
+from training.gestures import EMOJI, GESTURES, INPUT_SIZE, LABELS, MEAN, NAMES, STD
+
+# numbers no production file uses, so that a reader that ignores the file and uses its own cannot pass
+FRESH_PIPELINE = PipelineSettings(min_palm_score=0.37, min_gesture_score=0.61, max_hands=3, hand_box_scale=1.9,
+                                  hand_box_shift=0.15, redetect_ms=250)
+FRESH_REACTIONS = ReactionSettings(threshold=0.72, hold_ms=650, cooldown_ms=1500)
+
+READ_IN_JAVASCRIPT = """
+import {readFileSync} from 'node:fs';
+import {classifierSettings, readOnnxMetadata} from './static/onnx-metadata.js';
+try {
+  console.log(JSON.stringify(classifierSettings(readOnnxMetadata(readFileSync(process.argv[1])))));
+} catch (error) {
+  console.log(JSON.stringify({error: error.message}));
+}
+"""
+
+TOKENS = re.compile(r"(?P<comment>//[^\n]*|/\*.*?\*/)|(?P<string>'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\""
+                    r"|`(?:\\.|[^`\\])*`)|(?P<number>(?<![\w.])\d+(?:\.\d+)?(?![\w.]))|(?P<name>(?<![\w.$])[A-Za-z_]\w*)",
+                    re.DOTALL)
+
+
+def read_in_javascript(path: Path) -> dict:
+    """What the worker's reader (`static/onnx-metadata.js`) makes of a classifier file, or its error."""
+    result = subprocess.run(["node", "--input-type=module", "-e", READ_IN_JAVASCRIPT, str(path)], cwd=ROOT,
+                            capture_output=True, text=True, check=True, timeout=60)
+    return json.loads(result.stdout)
+
+
+def read_in_python(path: Path) -> dict:
+    """What `runtime.classifier` makes of it, in the worker's shape, or its error without the file's path."""
+    try:
+        meta = read_metadata(path)
+    except ModelFileError as error:
+        return {"error": str(error).removeprefix(f"{path}: ").split("; expected the gesture classifier")[0]}
+    pipeline, reactions = asdict(meta.pipeline), meta.reactions
+    return {"labels": list(meta.labels), "gestures": list(meta.gestures), "emoji": meta.emoji, "names": meta.names,
+            "inputSize": meta.input_size, "mean": list(meta.mean), "std": list(meta.std),
+            "pipeline": {re.sub(r"_(\w)", lambda m: m.group(1).upper(), k): v for k, v in pipeline.items()},
+            "reactions": {"threshold": reactions.threshold, "hold": reactions.hold_ms,
+                          "cooldown": reactions.cooldown_ms}}
+
+
+@pytest.fixture(scope="module")
+def fresh_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped checkpoint exported now, with pipeline and reaction numbers of its own."""
+    _, checkpoint_meta = load_checkpoint(SHIPPED_CHECKPOINT)
+    meta = metadata(checkpoint_meta, None, "test", "float32", FRESH_PIPELINE, FRESH_REACTIONS)
+    return export_fp32(SHIPPED_CHECKPOINT, tmp_path_factory.mktemp("export") / "classifier.onnx", meta)
+
+
+def test_both_readers_read_a_fresh_export_alike(fresh_export: Path) -> None:
+    python = read_in_python(fresh_export)
+    assert python["pipeline"]["minPalmScore"] == FRESH_PIPELINE.min_palm_score
+    assert python["reactions"]["hold"] == FRESH_REACTIONS.hold_ms
+    assert python["labels"] == list(LABELS) and python["gestures"] == list(GESTURES) and python["emoji"] == EMOJI
+    assert python["names"] == NAMES
+    assert python["inputSize"] == INPUT_SIZE and python["mean"] == list(MEAN) and python["std"] == list(STD)
+    assert read_in_javascript(fresh_export) == python
+
+
+def broken_copy(source: Path, target: Path, key: str, value: str | None) -> Path:
+    """`source` with metadata `key` set to `value` (None: removed)."""
+    model = onnx.load(str(source))
+    entries = {p.key: p.value for p in model.metadata_props if p.key != key}
+    if value is not None:
+        entries[key] = value
+    del model.metadata_props[:]
+    for name, text in entries.items():
+        model.metadata_props.add(key=name, value=text)
+    onnx.save(model, str(target))
+    return target
+
+
+@pytest.mark.parametrize(("key", "value", "said"), [
+    *[(key, None, f'its metadata has no "{key}"')
+      for key in ("labels", "emoji", "names", "input_size", "mean", "std", "pipeline", "reactions")],
+    ("output", None, 'its metadata "output" is missing'),
+    ("labels", "like,dislike,ok,none", 'its metadata "labels" is not JSON'),
+    ("emoji", json.dumps({"like": "x"}), 'its metadata "emoji" is {"like": "x"}'),
+    ("pipeline", json.dumps({"min_palm_score": 0.4}), 'its metadata "pipeline" is {"min_palm_score": 0.4}'),
+    ("reactions", json.dumps({"threshold": "high", "hold_ms": 700, "cooldown_ms": 2000}),
+     'its metadata "reactions" is'),
+])
+def test_both_readers_refuse_a_broken_file_with_the_same_words(fresh_export: Path, tmp_path: Path, key: str,
+                                                                value: str | None, said: str) -> None:
+    broken = broken_copy(fresh_export, tmp_path / "classifier.onnx", key, value)
+    python, javascript = read_in_python(broken), read_in_javascript(broken)
+    assert python["error"].startswith(said), python
+    assert javascript == python
+
+
+def test_no_javascript_file_spells_a_shared_value() -> None:
+    """Numbers (but 0, 1 and 2, which mean other things everywhere), gesture labels (as a string or a key) and
+    emoji: a JavaScript file that needs one reads it from the classifier's settings."""
+    shared_numbers = {*asdict(PipelineSettings()).values(), *asdict(ReactionSettings()).values(), INPUT_SIZE}
+    numbers = {float(n) for n in shared_numbers if n not in (0, 1, 2)}
+    files = sorted((ROOT / "static").glob("*.js"))
+    assert files
+    for file in files:
+        for token in TOKENS.finditer(file.read_text(encoding="utf-8")):
+            where = f"{file.name} spells {token[0]!r}"
+            if token["number"] is not None:
+                assert float(token["number"]) not in numbers, where
+            elif token["string"] is not None:
+                assert token["string"][1:-1] not in GESTURES, where
+                assert not any(emoji in token["string"] for emoji in EMOJI.values()), where
+            elif token["name"] is not None:
+                assert token["name"] not in GESTURES, where
