@@ -105,7 +105,9 @@ def preprocess(images: np.ndarray, size: int, mean: Sequence[float], std: Sequen
     """uint8 [N, H, W, 3] -> float32 [N, 3, size, size]: resized (Pillow bilinear), scaled to [0, 1], normalised."""
     if not len(images):
         return np.zeros((0, 3, size, size), dtype=np.float32)
-    resized = np.stack([resize_square(image, size) for image in images]).astype(np.float32) / 255.0
+    # times float32(1/255), not divided by 255: torchvision's arithmetic, which trained the model, to the last bit
+    # (one bit off moves the int8 model's input quantization, and can tip a frame near the gesture threshold)
+    resized = np.stack([resize_square(image, size) for image in images]).astype(np.float32) * np.float32(1 / 255)
     normalised = (resized - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
     return np.ascontiguousarray(normalised.transpose(0, 3, 1, 2))
 

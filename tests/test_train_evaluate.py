@@ -1,4 +1,5 @@
-"""A short train-then-evaluate round trip on real crops, and the evaluation interface's contract."""
+"""A short train-then-evaluate round trip on real crops, its reproducibility, and the evaluation interface's
+contract."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from export.classifier_onnx import export_fp32, metadata
 from tests.conftest import ROOT, make_small_dataset
 from training import evaluate, train
 from training.checkpoint import CheckpointError, load_checkpoint
@@ -53,6 +55,22 @@ def test_training_is_reproducible_and_resumes(small_data: Path, trained: Path, t
     assert resumed["epochs"][1]["train_loss"] == pytest.approx(straight["epochs"][1]["train_loss"], rel=1e-3)
 
 
+def best_weights(data: Path, out: Path, seed: int) -> dict[str, torch.Tensor]:
+    """The best.pt weights of a one-epoch run with the default data-loading workers."""
+    train.main(["--model", "mobilenet_v3_small", "--data", str(data), "--epochs", "1", "--samples-per-epoch", "64",
+                "--batch-size", "16", "--seed", str(seed), "--out", str(out)])
+    return torch.load(out / "best.pt", weights_only=True)["state_dict"]
+
+
+def test_training_with_default_workers_repeats_per_seed(small_data: Path, tmp_path: Path) -> None:
+    first = best_weights(small_data, tmp_path / "first", seed=1)
+    again = best_weights(small_data, tmp_path / "again", seed=1)
+    other = best_weights(small_data, tmp_path / "other", seed=2)
+    assert first.keys() == again.keys() == other.keys()
+    assert [k for k in first if not torch.equal(first[k], again[k])] == []
+    assert any(not torch.equal(first[k], other[k]) for k in first)
+
+
 def test_evaluate_cli_prints_and_writes_json_and_png(small_data: Path, trained: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     result = subprocess.run([sys.executable, "-m", "training.evaluate", "--data", str(small_data), "--split",
@@ -85,11 +103,8 @@ def test_evaluate_reports_a_missing_model_clearly(small_data: Path, tmp_path: Pa
 
 def test_evaluate_gives_the_same_report_for_a_checkpoint_and_its_onnx_export(small_data: Path, trained: Path,
                                                                              tmp_path: Path) -> None:
-    model, meta = load_checkpoint(trained / "best.pt")
-    onnx_file = tmp_path / "classifier.onnx"
-    size = meta["input_size"]
-    torch.onnx.export(model, (torch.randn(1, 3, size, size),), onnx_file, dynamo=False, input_names=["input"],
-                      output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    _, meta = load_checkpoint(trained / "best.pt")
+    onnx_file = export_fp32(trained / "best.pt", tmp_path / "classifier.onnx", metadata(meta, None, "test", "float32"))
     from_torch = evaluate.evaluate(small_data, "test", "crop", trained / "best.pt")
     from_onnx = evaluate.evaluate(small_data, "test", "crop", onnx_file)
     assert from_onnx["confusion"] == from_torch["confusion"]

@@ -15,6 +15,9 @@ cut by the running pipeline (`training.pipeline_crops`). That is how the shipped
     python -m training.train --model efficientnet_lite0_slim --init runs/efficientnet_lite0_slim/best.pt \
         --pipeline-share 0.5 --pipeline-variants 2 --hard-negatives 0.33 --epochs 4 --samples-per-epoch 10000 \
         --lr 5e-4
+
+The code follows torchvision's reference training script: `load_data`, `train_one_epoch`, `evaluate`, checkpoint
+helpers, and `train` wiring them together.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import logging
 import os
 import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +39,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from tqdm import tqdm
 
-from export.to_onnx import MODELS_DIR, PALM_DETECTOR
+from runtime.paths import data_dir, palm_model
 from training.cache import CachedImages, load_cached
 from training.checkpoint import load_checkpoint, save_checkpoint
 from training.datasets import Sample, load_samples
@@ -47,14 +52,15 @@ from training.transforms import train_transform
 
 log = logging.getLogger("training.train")
 
-PALM_MODEL = MODELS_DIR / PALM_DETECTOR
+Criterion = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+"""A training loss of (input images, logits, targets)."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line's options; with `--resume`, `load_resumed` then fills in the resumed run's settings."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=sorted(ARCHITECTURES), help="required unless --resume")
-    p.add_argument("--data", type=Path, default=Path("../shared/data/gestures"),
-                   help="shared manifest layout or HaGRID layout")
+    p.add_argument("--data", type=Path, default=data_dir(), help="shared manifest layout or HaGRID layout")
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--samples-per-epoch", type=int, default=12000)
     p.add_argument("--batch-size", type=int, default=64)
@@ -80,9 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="data-loading processes for augmentation")
     p.add_argument("--limit", type=int, help="use at most this many training and validation crops (smoke tests)")
     args = p.parse_args(argv)
-    if args.resume:
-        restore_config(args)
-    elif args.model is None:
+    if args.model is None and args.resume is None:
         p.error("--model is required unless --resume is given")
     return args
 
@@ -94,9 +98,17 @@ PATH_OPTIONS = ("data", "out", "teacher", "init", "palm")
 """Options that hold paths, turned back into `Path`s when a run is resumed."""
 
 
-def restore_config(args: argparse.Namespace) -> None:
+def load_resumed(args: argparse.Namespace) -> dict | None:
+    """The state in `--resume`'s last.pt, read once, with its run's settings put into `args`; None without it."""
+    if args.resume is None:
+        return None
+    state = torch.load(args.resume, map_location="cpu", weights_only=False)
+    restore_config(args, state["record"]["config"])
+    return state
+
+
+def restore_config(args: argparse.Namespace, config: dict) -> None:
     """Take the resumed run's settings, so that its schedule and data are the same as before the interruption."""
-    config = torch.load(args.resume, map_location="cpu", weights_only=False)["record"]["config"]
     for key, value in config.items():
         if key not in RUN_LOCAL_OPTIONS:
             setattr(args, key, Path(value) if key in PATH_OPTIONS and value is not None else value)
@@ -156,6 +168,27 @@ def subset(cached: CachedImages, limit: int | None, seed: int) -> CachedImages:
     return CachedImages(cached.images[keep], cached.labels[keep], [cached.paths[i] for i in keep], cached.skipped)
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """What a run trains and validates on; the last `hard_negatives` training crops are the pipeline's none crops."""
+
+    train_set: CachedImages
+    val_set: CachedImages
+    pipeline_versions: list[PipelineCrops]
+    hard_negatives: int
+
+
+def load_data(args: argparse.Namespace) -> TrainingData:
+    """The cached training and validation crops, with the pipeline-cut versions and hard negatives asked for."""
+    train_samples = load_samples(args.data, "train")
+    train_set = subset(load_cached(train_samples, desc="decoding train"), args.limit, args.seed)
+    val_set = subset(load_cached(load_samples(args.data, "val"), desc="decoding val"), args.limit, args.seed)
+    log.info("train %d crops, val %d crops, skipped %d unreadable", len(train_set), len(val_set),
+             len(train_set.skipped) + len(val_set.skipped))
+    versions, negatives = pipeline_inputs(args, train_samples, train_set)
+    return TrainingData(with_negatives(train_set, negatives), val_set, versions, len(negatives))
+
+
 def pipeline_inputs(args: argparse.Namespace, samples: list[Sample], train_set: CachedImages
                     ) -> tuple[list[PipelineCrops], np.ndarray]:
     """The pipeline-cut versions of the training crops and the hard negatives the options ask for."""
@@ -165,118 +198,180 @@ def pipeline_inputs(args: argparse.Namespace, samples: list[Sample], train_set: 
             raise SystemExit("--pipeline-share cannot be combined with --limit")
         skipped = set(train_set.skipped)
         readable = [s for s in samples if str(s.path) not in skipped]
-        versions = [pipeline_crops(readable, args.data, args.palm or PALM_MODEL, seed)
+        versions = [pipeline_crops(readable, args.data, args.palm or palm_model(), seed)
                     for seed in range(args.pipeline_variants)]
     if args.hard_negatives > 0:
-        negatives = hard_negatives(args.data, args.palm or PALM_MODEL)
+        negatives = hard_negatives(args.data, args.palm or palm_model())
         if not len(negatives):
             log.warning("%s: no training none frames to take hard negatives from; training without them", args.data)
     return versions, negatives
 
 
-def train(args: argparse.Namespace) -> dict:
-    """Run the training and return the run record (also written to run.json)."""
+def with_negatives(train_set: CachedImages, negatives: np.ndarray) -> CachedImages:
+    """The training crops with the hard negatives appended as `none`, last, where the sampler expects them."""
+    if not len(negatives):
+        return train_set
+    return CachedImages(np.concatenate([train_set.images, negatives]),
+                        np.concatenate([train_set.labels, np.full(len(negatives), LABELS.index("none"))]),
+                        train_set.paths + ["hard negative"] * len(negatives), train_set.skipped)
+
+
+def train_loader(args: argparse.Namespace, data: TrainingData, size: int) -> DataLoader:
+    """Augmented, class-balanced batches. Workers draw their seeds from the main process's torch RNG each epoch
+    and the sampler has its own seeded generator, so runs and resumes repeat exactly."""
+    sampler = balanced_sampler(data.train_set.labels, args.samples_per_epoch, args.seed, data.hard_negatives,
+                               args.hard_negatives)
+    dataset = CropDataset(data.train_set, train_transform(size), data.pipeline_versions, args.pipeline_share)
+    return DataLoader(dataset, batch_size=args.batch_size, sampler=sampler, num_workers=args.workers, drop_last=True)
+
+
+def student_model(args: argparse.Namespace) -> nn.Module:
+    """The model to train: ImageNet weights where they exist, or `--init`'s, or random ones."""
+    model = build_model(args.model, pretrained=not args.no_pretrained and not args.init)
+    if args.init:
+        model.load_state_dict(load_checkpoint(args.init)[0].state_dict())
+        log.info("starting from %s", args.init)
+    return model.to(memory_format=torch.channels_last)
+
+
+def criterion(args: argparse.Namespace, size: int) -> Criterion:
+    """Label-smoothed cross-entropy, blended with distillation from `--teacher` when there is one."""
+    if not args.teacher:
+        return lambda _, logits, targets: F.cross_entropy(logits, targets, label_smoothing=args.label_smoothing)
+    teacher, meta = load_checkpoint(args.teacher)
+    teacher = teacher.to(memory_format=torch.channels_last)
+    log.info("distilling from %s (%s)", args.teacher, meta["model"])
+
+    def loss(images: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        hard = F.cross_entropy(logits, targets, label_smoothing=args.label_smoothing)
+        soft = distillation_loss(logits, teacher_logits(teacher, images, size, meta["input_size"]),
+                                 args.kd_temperature)
+        return (1 - args.kd_alpha) * hard + args.kd_alpha * soft
+    return loss
+
+
+@torch.no_grad()
+def teacher_logits(teacher: nn.Module, images: torch.Tensor, size: int, teacher_size: int) -> torch.Tensor:
+    """The teacher's outputs on the student's batch, resized to the teacher's input size where that differs."""
+    if teacher_size != size:
+        images = F.interpolate(images, size=teacher_size, mode="bilinear", antialias=True)
+    return teacher(images)
+
+
+def optimizer_and_schedule(args: argparse.Namespace, model: nn.Module, steps_per_epoch: int
+                           ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """AdamW under a one-cycle learning rate stepped per batch over all `--epochs`."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=args.epochs * steps_per_epoch + 1,
+                                                    pct_start=0.15)
+    return optimizer, scheduler
+
+
+def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
+                    scheduler: torch.optim.lr_scheduler.LRScheduler, loss_of: Criterion, desc: str) -> float:
+    """One pass over the loader's draws, stepping the schedule per batch; the mean training loss."""
+    model.train()
+    total_loss, batches = 0.0, 0
+    progress = tqdm(loader, desc=desc, unit="batch", leave=False)
+    for images, targets in progress:
+        images = images.contiguous(memory_format=torch.channels_last)
+        loss = loss_of(images, model(images), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        total_loss, batches = total_loss + loss.item(), batches + 1
+        progress.set_postfix(loss=f"{total_loss / batches:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+    return total_loss / max(batches, 1)
+
+
+def evaluate(model: nn.Module, val_set: CachedImages, size: int) -> dict:
+    """The classification report on the validation crops, preprocessed as the exported model's inputs are."""
+    probabilities = torch_probabilities(model, val_set.images, size)
+    return classification_report(val_set.labels, probabilities.argmax(1))
+
+
+def new_record(args: argparse.Namespace, model: nn.Module, data: TrainingData, size: int) -> dict:
+    """The run record before its first epoch: the settings to resume with, the data and model sizes."""
+    return {"config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
+                       if k not in RUN_LOCAL_OPTIONS},
+            "model": args.model, "input_size": size,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "train_crops": len(data.train_set), "val_crops": len(data.val_set), "epochs": [], "best": None,
+            "skipped_images": data.train_set.skipped + data.val_set.skipped, "wall_seconds": 0.0}
+
+
+def add_epoch(record: dict, epoch: int, train_loss: float, report: dict, seconds: float) -> bool:
+    """Append the epoch's scores to the record; whether it is the best epoch so far, by validation macro-F1."""
+    entry = {"epoch": epoch + 1, "train_loss": train_loss, "val_macro_f1": report["macro_f1"],
+             "val_f1": {k: v["f1"] for k, v in report["per_class"].items()}, "seconds": seconds}
+    record["epochs"].append(entry)
+    record["wall_seconds"] += seconds
+    best = record["best"] is None or report["macro_f1"] > record["best"]["val_macro_f1"]
+    if best:
+        record["best"] = entry
+    return best
+
+
+def log_epoch(entry: dict) -> None:
+    log.info("epoch %d: loss %.4f, val macro-F1 %.4f (%s), %.0f s", entry["epoch"], entry["train_loss"],
+             entry["val_macro_f1"], ", ".join(f"{k} {v:.3f}" for k, v in entry["val_f1"].items()), entry["seconds"])
+
+
+def save_last(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+              scheduler: torch.optim.lr_scheduler.LRScheduler, sampler: WeightedRandomSampler, record: dict,
+              epoch: int) -> None:
+    """Everything `--resume` needs to continue exactly: weights, optimiser, schedule, record and both RNG states."""
+    torch.save({"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "record": record, "epoch": epoch,
+                "rng": torch.get_rng_state(), "sampler_rng": sampler.generator.get_state()}, path)
+
+
+def restore_last(state: dict, model: nn.Module, optimizer: torch.optim.Optimizer,
+                 scheduler: torch.optim.lr_scheduler.LRScheduler, sampler: WeightedRandomSampler) -> tuple[dict, int]:
+    """Put a `save_last` state back; the run record and the epoch to continue from."""
+    model.load_state_dict(state["state_dict"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng"])
+    sampler.generator.set_state(state["sampler_rng"])
+    return state["record"], state["epoch"] + 1
+
+
+def train(args: argparse.Namespace, resumed: dict | None = None) -> dict:
+    """Run the training, continuing `resumed` (a last.pt state) if given; the run record (also in run.json)."""
     seed_everything(args.seed)
     torch.set_num_threads(args.threads)
     out = args.out or Path("runs") / (args.model + ("-distilled" if args.teacher else ""))
     out.mkdir(parents=True, exist_ok=True)
     size = ARCHITECTURES[args.model].input_size
-
-    train_samples = load_samples(args.data, "train")
-    train_set = subset(load_cached(train_samples, desc="decoding train"), args.limit, args.seed)
-    val_set = subset(load_cached(load_samples(args.data, "val"), desc="decoding val"), args.limit, args.seed)
-    log.info("train %d crops, val %d crops, skipped %d unreadable", len(train_set), len(val_set),
-             len(train_set.skipped) + len(val_set.skipped))
-    versions, negatives = pipeline_inputs(args, train_samples, train_set)
-    if len(negatives):
-        train_set = CachedImages(np.concatenate([train_set.images, negatives]),
-                                 np.concatenate([train_set.labels, np.full(len(negatives), LABELS.index("none"))]),
-                                 train_set.paths + ["hard negative"] * len(negatives), train_set.skipped)
-
-    model = build_model(args.model, pretrained=not args.no_pretrained and not args.init)
-    if args.init:
-        model.load_state_dict(load_checkpoint(args.init)[0].state_dict())
-        log.info("starting from %s", args.init)
-    model = model.to(memory_format=torch.channels_last)
-    teacher = None
-    if args.teacher:
-        teacher, teacher_meta = load_checkpoint(args.teacher)
-        teacher = teacher.to(memory_format=torch.channels_last)
-        log.info("distilling from %s (%s)", args.teacher, teacher_meta["model"])
-
-    # Workers draw their seeds from the main process's torch RNG each epoch, so runs and resumes repeat exactly.
-    sampler = balanced_sampler(train_set.labels, args.samples_per_epoch, args.seed, len(negatives), args.hard_negatives)
-    loader = DataLoader(CropDataset(train_set, train_transform(size), versions, args.pipeline_share),
-                        batch_size=args.batch_size, sampler=sampler, num_workers=args.workers, drop_last=True)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=args.epochs * len(loader) + 1,
-                                                    pct_start=0.15)
-    record = {"config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
-                         if k not in RUN_LOCAL_OPTIONS},
-              "model": args.model, "input_size": size,
-              "parameters": sum(p.numel() for p in model.parameters()),
-              "train_crops": len(train_set), "val_crops": len(val_set), "epochs": [], "best": None,
-              "skipped_images": train_set.skipped + val_set.skipped, "wall_seconds": 0.0}
-    start_epoch = 0
-    if args.resume:
-        state = torch.load(args.resume, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        record, start_epoch = state["record"], state["epoch"] + 1
-        torch.set_rng_state(state["rng"])
-        sampler.generator.set_state(state["sampler_rng"])
+    data = load_data(args)
+    model = student_model(args)
+    loss_of = criterion(args, size)
+    loader = train_loader(args, data, size)
+    optimizer, scheduler = optimizer_and_schedule(args, model, len(loader))
+    record, start_epoch = new_record(args, model, data, size), 0
+    if resumed is not None:
+        record, start_epoch = restore_last(resumed, model, optimizer, scheduler, loader.sampler)
         log.info("resumed %s at epoch %d", args.resume, start_epoch + 1)
-
     end_epoch = args.epochs if args.stop_after is None else min(args.epochs, start_epoch + args.stop_after)
     for epoch in range(start_epoch, end_epoch):
         started = time.time()
-        model.train()
-        total_loss, batches = 0.0, 0
-        progress = tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False)
-        for images, targets in progress:
-            images = images.contiguous(memory_format=torch.channels_last)
-            logits = model(images)
-            loss = F.cross_entropy(logits, targets, label_smoothing=args.label_smoothing)
-            if teacher is not None:
-                with torch.no_grad():
-                    teacher_input = images if teacher_meta["input_size"] == size else F.interpolate(
-                        images, size=teacher_meta["input_size"], mode="bilinear", antialias=True)
-                    teacher_logits = teacher(teacher_input)
-                loss = (1 - args.kd_alpha) * loss + args.kd_alpha * distillation_loss(
-                    logits, teacher_logits, args.kd_temperature)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            total_loss, batches = total_loss + loss.item(), batches + 1
-            progress.set_postfix(loss=f"{total_loss / batches:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
-
-        probabilities = torch_probabilities(model, val_set.images, size)
-        report = classification_report(val_set.labels, probabilities.argmax(1))
-        epoch_record = {"epoch": epoch + 1, "train_loss": total_loss / max(batches, 1),
-                        "val_macro_f1": report["macro_f1"],
-                        "val_f1": {k: v["f1"] for k, v in report["per_class"].items()},
-                        "seconds": time.time() - started}
-        record["epochs"].append(epoch_record)
-        record["wall_seconds"] += epoch_record["seconds"]
-        if record["best"] is None or report["macro_f1"] > record["best"]["val_macro_f1"]:
-            record["best"] = epoch_record
+        train_loss = train_one_epoch(model, loader, optimizer, scheduler, loss_of, f"epoch {epoch + 1}/{args.epochs}")
+        report = evaluate(model, data.val_set, size)
+        if add_epoch(record, epoch, train_loss, report, time.time() - started):
             save_checkpoint(out / "best.pt", model, args.model, val=report, epoch=epoch + 1,
                             distilled_from=str(args.teacher) if args.teacher else None)
-        log.info("epoch %d: loss %.4f, val macro-F1 %.4f (%s), %.0f s", epoch + 1, epoch_record["train_loss"],
-                 report["macro_f1"], ", ".join(f"{k} {v:.3f}" for k, v in epoch_record["val_f1"].items()),
-                 epoch_record["seconds"])
-        torch.save({"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "record": record, "epoch": epoch,
-                    "rng": torch.get_rng_state(), "sampler_rng": sampler.generator.get_state()}, out / "last.pt")
+        log_epoch(record["epochs"][-1])
+        save_last(out / "last.pt", model, optimizer, scheduler, loader.sampler, record, epoch)
         (out / "run.json").write_text(json.dumps(record, indent=2))
     return record
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    record = train(parse_args(argv))
+    args = parse_args(argv)
+    record = train(args, load_resumed(args))
     best = record["best"]
     print(f"best epoch {best['epoch']}: val macro-F1 {best['val_macro_f1']:.4f}; "
           f"{record['wall_seconds'] / 60:.1f} min")
