@@ -2,6 +2,7 @@
 
     python -m export.to_onnx                 # classifier (int8 + fp32) and palm detector
     python -m export.to_onnx --only palm     # the palm detector alone (set-up: no dataset needed)
+    python -m export.to_onnx --check         # measure the classifier files already there, write nothing
 
 The classifier comes from the shipped checkpoint, calibrated on real training crops and checked on
 the validation crops as the browser runs it (onnxruntime with graph optimizations off: its fused int8
@@ -47,6 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                                                       "validation crops check")
     p.add_argument("--out", type=Path, default=MODELS_DIR)
     p.add_argument("--only", choices=("classifier", "palm"), help="write one of the two models")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing: measure the classifier files already in --out against the checkpoint")
     return p.parse_args(argv)
 
 
@@ -81,6 +84,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     args = parse_args(argv)
     torch.manual_seed(0)
+    if args.check:
+        exports = {"fp32": args.out / CLASSIFIER_FP32, "int8": args.out / CLASSIFIER_INT8}
+        print_parity(parity(args.checkpoint, args.data, exports), exports, args.checkpoint)
+        return
     if args.only != "classifier":
         palm = export_palm(load_palm_detector(variant=PALM_VARIANT), args.out / PALM_DETECTOR,
                            f"palm_detection_{PALM_VARIANT}.tflite")
@@ -88,14 +95,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.only == "palm":
         return
     result = export_classifier(args.checkpoint, args.data, args.out)
-    print(f"classifier from {args.checkpoint.name}, on {result['n']} validation crops "
+    print_parity(result, {"fp32": args.out / CLASSIFIER_FP32, "int8": args.out / CLASSIFIER_INT8}, args.checkpoint)
+
+
+def print_parity(result: dict, exports: dict[str, Path], checkpoint: Path) -> None:
+    print(f"classifier from {checkpoint.name}, on {result['n']} validation crops "
           f"(PyTorch macro-F1 {result['pytorch']['macro_f1']:.4f}):")
-    for name in ("fp32", "int8"):
+    for name, path in exports.items():
         r = result[name]
         drop = 100 * (result["pytorch"]["macro_f1"] - r["macro_f1"])
-        print(f"  {args.out / (CLASSIFIER_FP32 if name == 'fp32' else CLASSIFIER_INT8)}: {r['bytes'] / 1e6:.2f} MB, "
-              f"top-1 agreement with PyTorch {100 * r['agreement']:.2f}%, macro-F1 {r['macro_f1']:.4f} "
-              f"(drop {drop:.2f} points)")
+        print(f"  {path}: {r['bytes'] / 1e6:.2f} MB, top-1 agreement with PyTorch {100 * r['agreement']:.2f}%, "
+              f"macro-F1 {r['macro_f1']:.4f} (drop {drop:.2f} points)")
 
 
 if __name__ == "__main__":

@@ -11,12 +11,14 @@ import onnx
 import pytest
 import torch
 
+from export import to_onnx
 from export.classifier_onnx import calibration_crops, export_fp32, metadata, quantize_int8
 from runtime.classifier import OnnxClassifier
 from runtime.onnx_models import ModelFileError
 from runtime.paths import CLASSIFIER_FP32, CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR, SHIPPED_CHECKPOINT
 from runtime.pipeline import GesturePipeline
 from runtime.settings import PipelineSettings, ReactionSettings
+from tests.conftest import make_small_dataset
 from training.cache import load_cached
 from training.checkpoint import load_checkpoint
 from training.datasets import load_samples
@@ -102,3 +104,16 @@ def test_corrupt_model_file_names_the_path(tmp_path: Path) -> None:
     corrupt.write_bytes((MODELS_DIR / CLASSIFIER_INT8).read_bytes()[:5000])
     with pytest.raises(ModelFileError, match=f"{corrupt}: not a readable ONNX model"):
         GesturePipeline(MODELS_DIR / PALM_DETECTOR, corrupt)
+
+
+def test_check_measures_the_files_there_and_writes_nothing(data_dir: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    small = make_small_dataset(data_dir, tmp_path / "data", {"val": 6})
+    before = {name: (MODELS_DIR / name).stat().st_mtime_ns for name in (CLASSIFIER_FP32, CLASSIFIER_INT8)}
+    to_onnx.main(["--check", "--data", str(small)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"classifier from {SHIPPED_CHECKPOINT.name}, on {6 * len(LABELS)} validation crops")
+    assert [line.split(":")[0].strip() for line in lines[1:]] == [str(MODELS_DIR / CLASSIFIER_FP32),
+                                                                   str(MODELS_DIR / CLASSIFIER_INT8)]
+    assert "top-1 agreement with PyTorch" in lines[2]
+    assert before == {name: (MODELS_DIR / name).stat().st_mtime_ns for name in before}
