@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("GESTURE_DATA", ROOT.parent / "shared" / "data" / "gestures"))
+from runtime.paths import data_dir
+
+DATA = data_dir()
 
 
 @pytest.fixture(scope="session")

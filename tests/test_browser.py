@@ -25,31 +25,33 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, Request, WebSocket
 
-from export.palm_decode import PalmDetection
-from export.pipeline import GesturePipeline, Hand, Prediction, square_tiles
-from export.to_onnx import CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR
-from tests.conftest import ROOT, manifest_rows
-from training.gestures import GESTURES, LABELS
-from webapp.browser import (
+from runtime.classifier import read_metadata
+from runtime.palm_decode import PalmDetection
+from runtime.paths import ROOT, classifier_model, palm_model
+from runtime.pipeline import GesturePipeline, Hand, Prediction, square_tiles
+from runtime.settings import ReactionSettings
+from tests.browser_harness import (
     FakeCameraBrowser,
     fake_camera_browser,
     missing_system_tools,
     photos_shown,
     recorded_events,
     recorded_streams,
-    running_server,
     start_widget,
     wait_for_event,
     widget_text,
 )
-from webapp.camera_clips import Clip, camera_view, write_clip
+from tests.camera_clips import Clip, camera_view, write_clip
+from tests.conftest import manifest_rows
+from tests.server_process import running_server
+from training.gestures import GESTURES
 
 ARTIFACTS = ROOT / "test-artifacts"
 LOAD_TIMEOUT_S = 60
 """From page load to the widget's first reaction or state; generous because the machine may be busy."""
 
-REACTION_THRESHOLD = 0.7
-"""The widget's default `threshold` (static/reactions.js): a gesture must reach it in every frame of the hold."""
+GESTURE_MARGIN_S = 0.5
+"""Each gesture photo is shown this much longer than the widget's hold, so that one photo alone can fire."""
 
 GESTURE_PHOTOS = 3
 NONE_PHOTOS = 24
@@ -77,8 +79,8 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeCameraBrow
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    with running_server() as base_url:
-        yield base_url
+    with running_server() as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +108,7 @@ class ViewResult:
 
 def python_per_view(pipeline: GesturePipeline, frame: np.ndarray) -> list[ViewResult]:
     """The Python pipeline's decision for each view the browser may look at: the letterboxed frame, then each
-    square tile (export/pipeline.py's own steps, one view at a time; the hands of all views classified at once)."""
+    square tile (runtime/pipeline.py's own steps, one view at a time; the hands of all views classified at once)."""
     views = [("letterbox", np.zeros(2, dtype=np.float32), frame)]
     views += [(f"tile at {offset.astype(int).tolist()}", offset, tile) for offset, tile in square_tiles(frame)]
     palms_per_view = [[PalmDetection(p.box + np.tile(offset, 2), p.keypoints + offset, p.score)
@@ -122,8 +124,9 @@ def python_per_view(pipeline: GesturePipeline, frame: np.ndarray) -> list[ViewRe
 class PythonReference:
     """Python's decisions per view on photos as the fake camera delivers them, computed once per photo."""
 
-    def __init__(self) -> None:
-        self.pipeline = GesturePipeline(MODELS_DIR / PALM_DETECTOR, MODELS_DIR / CLASSIFIER_INT8)
+    def __init__(self, threshold: float) -> None:
+        self.pipeline = GesturePipeline(palm_model(), classifier_model())
+        self.threshold = threshold
         self.known: dict[Path, list[ViewResult]] = {}
         self.decided: dict[tuple[Path, str], Prediction] = {}
 
@@ -142,7 +145,7 @@ class PythonReference:
                      for box in boxes]
             probabilities = self.pipeline.classifier.probabilities(np.stack(crops)) if crops else []
             self.decided[key] = self.pipeline.decide(
-                [Hand(tuple(box), 1.0, dict(zip(LABELS, map(float, p), strict=True)))
+                [Hand(tuple(box), 1.0, dict(zip(self.pipeline.classifier.labels, map(float, p), strict=True)))
                  for box, p in zip(boxes, probabilities, strict=True)])
         return self.decided[key]
 
@@ -153,15 +156,21 @@ class PythonReference:
         for start in range(0, len(candidates), CANDIDATE_BATCH):
             batch = candidates[start:start + CANDIDATE_BATCH]
             chosen += [photo for photo, views in zip(batch, self.views(batch), strict=True)
-                       if all(v.label == label and (label == "none" or v.score >= REACTION_THRESHOLD) for v in views)]
+                       if all(v.label == label and (label == "none" or v.score >= self.threshold) for v in views)]
             if len(chosen) >= count:
                 return chosen[:count]
         raise AssertionError(f"only {len(chosen)} test photos that the Python pipeline labels {label} in every view")
 
 
 @pytest.fixture(scope="module")
-def reference() -> PythonReference:
-    return PythonReference()
+def reactions() -> ReactionSettings:
+    """The widget's hold-to-confirm defaults, which the shipped classifier's metadata carries."""
+    return read_metadata(classifier_model()).reactions
+
+
+@pytest.fixture(scope="module")
+def reference(reactions: ReactionSettings) -> PythonReference:
+    return PythonReference(reactions.threshold)
 
 
 def open_running_widget(browser: FakeCameraBrowser, server: str, clip: Clip) -> Page:
@@ -186,9 +195,10 @@ def camera_reactions(page: Page, clip: Clip) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("gesture", GESTURES)
 def test_reacts_to_the_gesture_shown_and_to_no_other(
         gesture: str, browser: FakeCameraBrowser, server: str, reference: PythonReference,
-        photos_by_label: dict[str, list[Path]], clips_dir: Path) -> None:
+        reactions: ReactionSettings, photos_by_label: dict[str, list[Path]], clips_dir: Path) -> None:
     photos = reference.first_recognised(photos_by_label[gesture], gesture, GESTURE_PHOTOS)
-    clip = write_clip(photos, clips_dir / f"{gesture}.y4m", seconds_per_image=1.2)
+    seconds_per_photo = reactions.hold_ms / 1000 + GESTURE_MARGIN_S
+    clip = write_clip(photos, clips_dir / f"{gesture}.y4m", seconds_per_photo)
     page = open_running_widget(browser, server, clip)
     reaction = wait_for_event(page, "reaction", LOAD_TIMEOUT_S, gesture=gesture)["detail"]
     page.wait_for_timeout(clip.duration * 1000)  # the rest of the clip, and its start again
@@ -224,7 +234,7 @@ def test_browser_frames_match_the_python_pipeline_step_by_step(
     """The JS port against Python on every processed frame: a detection (palm detector, anchors, decoding,
     weighted NMS, hand box) gives the hand boxes Python finds in one of the views; the label (crop resize,
     normalisation, classifier, decision) is the one Python gives the same boxes. Not every frame: a classifier
-    probability near the gesture threshold (MIN_GESTURE_SCORE) can tip either way."""
+    probability near the gesture threshold (`min_gesture_score`) can tip either way."""
     photos = [photo for label in (*GESTURES, "none") for photo in photos_by_label[label][:AGREEMENT_PHOTOS_PER_LABEL]]
     views, frames_seen = reference.views(photos), camera_view(photos)
     clip = write_clip(photos, clips_dir / "agreement.y4m", seconds_per_image=0.7)

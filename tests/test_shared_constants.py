@@ -17,9 +17,8 @@ import pytest
 from export.classifier_onnx import export_fp32, metadata
 from runtime.classifier import read_metadata
 from runtime.onnx_models import ModelFileError
-from runtime.paths import SHIPPED_CHECKPOINT
+from runtime.paths import ROOT, SHIPPED_CHECKPOINT
 from runtime.settings import PipelineSettings, ReactionSettings
-from tests.conftest import ROOT
 from training.checkpoint import load_checkpoint
 from training.gestures import EMOJI, GESTURES, INPUT_SIZE, LABELS, MEAN, NAMES, STD
 

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from export.classifier_onnx import export_fp32, metadata
-from tests.conftest import ROOT, make_small_dataset
+from runtime.paths import ROOT
+from tests.conftest import make_small_dataset
 from training import evaluate, train
 from training.checkpoint import CheckpointError, load_checkpoint
 from training.gestures import LABELS

@@ -7,12 +7,15 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import urllib.request
 
 import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Route
 
-from tests.conftest import ROOT
+from runtime.paths import ROOT
+from tests.server_process import running_server
+from tests.without_imports import REFUSED
 from training.gestures import EMOJI, GESTURES
 from webapp.app import ORT_RUNTIME, app
 
@@ -64,6 +67,17 @@ def test_embed_page_uses_and_shows_the_one_tag_snippet(client: TestClient) -> No
 
 def test_health(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_server_starts_and_serves_without_the_dev_extra() -> None:
+    """The product ships no test code: `python -m webapp` (which imports webapp, and webapp.app to serve it) runs
+    where playwright, pytest and the rest of the `dev` extra cannot be imported, and never tries to import them."""
+    with running_server(("tests.without_imports", "dev", "webapp")) as server:
+        for path in ("/", "/healthz"):
+            with urllib.request.urlopen(server.url + path, timeout=10) as response:
+                assert response.status == 200, path
+        output = server.output()
+    assert REFUSED not in output, output
 
 
 @pytest.mark.parametrize("path", ["/", "/embed", "/healthz", WIDGET])

@@ -1,5 +1,5 @@
-"""`python -m webapp.browser_benchmark [--json PATH]`: what a participant's browser pays for the widget, measured
-in headless Chromium on this machine with the widget's default options.
+"""`python -m benchmarks.browser [--json PATH]`: what a participant's browser pays for the widget, measured in
+headless Chromium on this machine with the widget's default options (those of the shipped classifier's metadata).
 
 - Per-frame time: the whole pipeline in the worker (palm detector, hand boxes, classifier), from the `gesture`
   events' `timings`, over the `none` stream below; median and 95th percentile, over all frames and apart for the
@@ -31,19 +31,22 @@ from typing import Any
 
 from playwright.sync_api import Page, Request
 
-from webapp.browser import (
-    ROOT,
+from runtime.classifier import read_metadata
+from runtime.paths import classifier_model, data_dir
+from runtime.settings import ReactionSettings
+from tests.browser_harness import (
     FakeCameraBrowser,
+    cross_origin_isolated,
     fake_camera_browser,
     missing_system_tools,
+    page_time_ms,
     photos_shown,
     recorded_events,
-    running_server,
     wait_for_event,
 )
-from webapp.camera_clips import FPS, Clip, write_clip
+from tests.camera_clips import FPS, Clip, write_clip
+from tests.server_process import running_server
 
-DEFAULT_DATA = Path(os.environ.get("GESTURE_DATA", ROOT.parent / "shared" / "data" / "gestures"))
 LOAD_TIMEOUT_S = 120
 RUNTIME_AND_MODELS = ("/ort/", "/static/models/")
 """URL paths of what the widget downloads besides its own code: onnxruntime-web and the two ONNX models."""
@@ -89,7 +92,7 @@ class StreamFigures:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared gesture data (manifest.csv, frames/)")
+    p.add_argument("--data", type=Path, default=data_dir(), help="the shared gesture data (manifest.csv, frames/)")
     p.add_argument("--json", type=Path, help="also write the figures here")
     p.add_argument("--frames-per-photo", type=int, default=2, help=f"frames each none photo is held, at {FPS} fps")
     p.add_argument("--limit", type=int, help="play only the first N none photos (a quick try, not the benchmark)")
@@ -97,11 +100,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def none_photos(data_dir: Path) -> list[Path]:
+def none_photos(data: Path) -> list[Path]:
     """Every whole photo labelled none, all splits, sorted by path (the webcam sequences stay in order)."""
-    with (data_dir / "manifest.csv").open(newline="") as f:
+    with (data / "manifest.csv").open(newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["kind"] == "frame" and r["label"] == "none"]
-    return sorted(data_dir / r["path"] for r in rows)
+    return sorted(data / r["path"] for r in rows)
 
 
 def first_prediction_ms(page: Page, path: str) -> float:
@@ -132,7 +135,7 @@ def measure_load(browser: FakeCameraBrowser, base_url: str, first_visits: int) -
     page = context.new_page()
     first_visit_ms = [first_prediction_ms(page, url)]
     running = wait_for_event(page, "statechange", LOAD_TIMEOUT_S, state="running")["detail"]
-    isolated = page.evaluate("crossOriginIsolated")
+    isolated = cross_origin_isolated(page)
     files = downloads(requests, base_url)
     return_visit_ms = first_prediction_ms(page, url)
     context.close()
@@ -150,7 +153,7 @@ def measure_stream(browser: FakeCameraBrowser, base_url: str, clip: Clip) -> Str
     page = context.new_page()
     start = first_prediction_ms(page, f"{base_url}/?enabled=1")
     end = start + clip.duration * 1000
-    while (left := end - page.evaluate("performance.now()")) > 0:
+    while (left := end - page_time_ms(page)) > 0:
         page.wait_for_timeout(min(10_000, left + 100))
     events = [e for e in recorded_events(page) if start <= e["at"] < end]
     gestures = [e["detail"] for e in events if e["type"] == "gesture"]
@@ -189,7 +192,8 @@ def mb(n: float) -> str:
     return f"{n / 1e6:.2f} MB"
 
 
-def report(load: LoadFigures, stream: StreamFigures, browser_version: str, load_average: float) -> str:
+def report(load: LoadFigures, stream: StreamFigures, reactions: ReactionSettings, browser_version: str,
+           load_average: float) -> str:
     runtime = [d for d in load.downloads if d.path.startswith(RUNTIME_AND_MODELS)]
     uncompressed = {d.path: d.body_bytes for d in runtime}  # a file fetched twice (cached the second time) once
     timings = list(zip(stream.total_ms, stream.palm_ms, stream.classifier_ms, strict=True))
@@ -197,7 +201,8 @@ def report(load: LoadFigures, stream: StreamFigures, browser_version: str, load_
     reused = [t for t, ran in zip(timings, stream.detected, strict=True) if not ran]
     lines = [
         f"headless Chromium {browser_version} on {cpu_name()}; wasm threads: {load.threads} "
-        f"(cross-origin isolated: {load.cross_origin_isolated}); widget defaults; "
+        f"(cross-origin isolated: {load.cross_origin_isolated}); widget defaults (threshold {reactions.threshold}, "
+        f"hold {reactions.hold_ms:.0f} ms, cooldown {reactions.cooldown_ms:.0f} ms); "
         f"load average {load_average:.1f} when it started",
         "",
         "| figure | value |",
@@ -234,21 +239,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"not installed: {', '.join(missing)} (`make setup` installs them)", file=sys.stderr)
         return 2
     photos = none_photos(args.data)[:args.limit]
+    reactions = read_metadata(classifier_model()).reactions  # what the widget's hold-to-confirm runs with
     load_average = os.getloadavg()[0]  # other work on the machine slows every figure
-    with (tempfile.TemporaryDirectory() as workdir, running_server() as base_url,
+    with (tempfile.TemporaryDirectory() as workdir, running_server() as server,
           fake_camera_browser(Path(workdir)) as browser):
         print(f"writing a clip of {len(photos)} none photos ...", file=sys.stderr)
         clip = write_clip(photos, Path(workdir) / "none.y4m", args.frames_per_photo / FPS)
         browser.show(clip)
         print("measuring page loads ...", file=sys.stderr)
-        load = measure_load(browser, base_url, args.first_visits)
+        load = measure_load(browser, server.url, args.first_visits)
         print(f"playing the clip ({clip.duration:.0f} s) ...", file=sys.stderr)
-        stream = measure_stream(browser, base_url, clip)
+        stream = measure_stream(browser, server.url, clip)
         version = browser.browser.version
-    print(report(load, stream, version, load_average))
+    print(report(load, stream, reactions, version, load_average))
     if args.json:
         args.json.write_text(json.dumps({"browser": version, "cpu": cpu_name(), "load_average": load_average,
-                                         "load": asdict(load), "stream": asdict(stream)}, indent=2))
+                                         "reactions": asdict(reactions), "load": asdict(load),
+                                         "stream": asdict(stream)}, indent=2))
     return 0
 
 

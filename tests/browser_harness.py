@@ -1,5 +1,6 @@
-"""What the browser tests and the browser benchmark share: the server in a subprocess, headless Chromium with
-a fake camera that plays a clip of real photos (webapp.camera_clips), and a record of what the widget reports.
+"""What the browser tests and the browser benchmark share besides the server (tests.server_process): headless
+Chromium with a fake camera that plays a clip of real photos (tests.camera_clips), and a record of what the widget
+reports (tests/browser/*.js, the scripts it runs in the pages).
 
 The camera is Chromium's own fake capture device reading a .y4m file, so the widget runs exactly as for a
 participant (getUserMedia, its worker, onnxruntime-web); only the pictures are ours. Chromium opens that
@@ -12,25 +13,18 @@ Debian's chromium is driven through Playwright's Python API (no browser download
 from __future__ import annotations
 
 import bisect
+import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 
-from webapp.camera_clips import MARKER_BITS, MARKER_BLOCK, Clip
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.camera_clips import MARKER_BITS, MARKER_BLOCK, Clip
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 """Debian and Ubuntu names of the system's Chromium; the Makefile's setup installs it."""
@@ -38,48 +32,18 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser")
 SYSTEM_TOOLS = ("ffmpeg",)
 """Besides Chromium: ffmpeg writes the clips."""
 
-EVENT_RECORDER = """
-(() => {
-  // Every event the widget dispatches, every camera stream the page gets, and every video frame the widget grabs
-  // (with the photo number the clip marked it with), timed by performance.now(): ms since navigation start.
-  const recorded = window.__recorded = {events: [], streams: [], grabs: []};
-  for (const type of ["gesture", "reaction", "statechange"]) {
-    document.addEventListener(type, (event) => {
-      if (event.target?.localName !== "gesture-reactions") return;
-      recorded.events.push({type, detail: JSON.parse(JSON.stringify(event.detail ?? null)), at: performance.now()});
-    }, true);
-  }
-  const media = navigator.mediaDevices;
-  if (!media) return;
-  const getUserMedia = media.getUserMedia.bind(media);
-  media.getUserMedia = async (constraints) => {
-    const stream = await getUserMedia(constraints);
-    const track = stream.getVideoTracks()[0];
-    recorded.streams.push({at: performance.now(), constraints, settings: track ? track.getSettings() : null});
-    return stream;
-  };
-  const [bits, block] = [__MARKER_BITS__, __MARKER_BLOCK__];
-  const strip = new OffscreenCanvas(bits * block, block).getContext("2d", {willReadFrequently: true});
-  const photoNumber = (image) => {
-    strip.drawImage(image, 0, 0, bits * block, block, 0, 0, bits * block, block);
-    const pixels = strip.getImageData(0, 0, bits * block, block).data;
-    let number = 0;
-    for (let bit = 0; bit < bits; bit++) {
-      if (pixels[((block >> 1) * bits * block + bit * block + (block >> 1)) * 4 + 1] > 64) number |= 1 << bit;
-    }
-    return number;
-  };
-  // the widget grabs each frame with createImageBitmap(video): the photo number is read from that very bitmap
-  // (the video element itself may already show a newer frame) before the widget hands it to its worker
-  const createImageBitmap = window.createImageBitmap;
-  window.createImageBitmap = async function (source, ...rest) {
-    const at = performance.now();
-    const bitmap = await createImageBitmap.call(this, source, ...rest);
-    if (source instanceof HTMLVideoElement) recorded.grabs.push({at, photo: photoNumber(bitmap)});
-    return bitmap;
-  };
-})();
-""".replace("__MARKER_BITS__", str(MARKER_BITS)).replace("__MARKER_BLOCK__", str(MARKER_BLOCK))
+SCRIPTS = Path(__file__).resolve().parent / "browser"
+"""The JavaScript the harness runs in the pages: the recorder installed before each page's own scripts, and the
+functions that read what it recorded or drive the widget."""
+
+
+def _script(name: str) -> str:
+    return (SCRIPTS / f"{name}.js").read_text()
+
+
+def _recorder_script() -> str:
+    """record-widget.js, called with the size of the photo-number marker the clips carry."""
+    return f"({_script('record-widget')})({json.dumps({'bits': MARKER_BITS, 'block': MARKER_BLOCK})});"
 
 
 def find_chromium() -> str | None:
@@ -90,49 +54,6 @@ def find_chromium() -> str | None:
 def missing_system_tools() -> list[str]:
     """What the browser tests and benchmark need from the system and do not find (`make setup` installs it)."""
     return (["chromium"] if find_chromium() is None else []) + [t for t in SYSTEM_TOOLS if shutil.which(t) is None]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def running_server(timeout_s: float = 30.0) -> Iterator[str]:
-    """`python -m webapp` on a free port, as a user starts it; yields its base URL and stops it afterwards."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen([sys.executable, "-m", "webapp", "--port", str(port)], cwd=ROOT,
-                                  stdout=log, stderr=subprocess.STDOUT)
-        try:
-            _wait_until_healthy(base_url, server, log, timeout_s)
-            yield base_url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def _wait_until_healthy(base_url: str, server: subprocess.Popen, log: IO[bytes], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"the server exited with {server.returncode}:\n"
-                               f"{log.read().decode(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"the server at {base_url} did not answer /healthz within {timeout_s:.0f} s")
 
 
 class FakeCameraBrowser:
@@ -158,7 +79,7 @@ class FakeCameraBrowser:
     def new_context(self, camera_allowed: bool = True) -> BrowserContext:
         context = self.browser.new_context(permissions=["camera"] if camera_allowed else [],
                                            viewport={"width": 1280, "height": 800})
-        context.add_init_script(EVENT_RECORDER)
+        context.add_init_script(_recorder_script())
         return context
 
     def new_page(self, camera_allowed: bool = True) -> Page:
@@ -185,12 +106,23 @@ def fake_camera_browser(workdir: Path) -> Iterator[FakeCameraBrowser]:
 
 def recorded_events(page: Page, event_type: str | None = None) -> list[dict[str, Any]]:
     """The widget's events so far: {type, detail, at} with `at` in ms since navigation start."""
-    return page.evaluate("type => window.__recorded.events.filter(e => type === null || e.type === type)", event_type)
+    events = page.evaluate(_script("recorded"), "events")
+    return [event for event in events if event_type is None or event["type"] == event_type]
 
 
 def recorded_streams(page: Page) -> list[dict[str, Any]]:
     """Camera streams the page got: {at, constraints, settings}."""
-    return page.evaluate("window.__recorded.streams")
+    return page.evaluate(_script("recorded"), "streams")
+
+
+def page_time_ms(page: Page) -> float:
+    """The page's clock, the one the recorded events are timed by: ms since navigation start."""
+    return page.evaluate(_script("page-state"))["now"]
+
+
+def cross_origin_isolated(page: Page) -> bool:
+    """Whether the page may share memory with its worker, which onnxruntime-web's wasm threads need."""
+    return page.evaluate(_script("page-state"))["crossOriginIsolated"]
 
 
 def wait_for_event(page: Page, event_type: str, timeout_s: float, **detail: Any) -> dict[str, Any]:
@@ -214,16 +146,16 @@ def wait_for_event(page: Page, event_type: str, timeout_s: float, **detail: Any)
 def photos_shown(page: Page, timestamps: Sequence[float]) -> list[int]:
     """The number of the clip photo in the frame the widget grabbed at each of `timestamps` (a `gesture` or
     `reaction` event's detail.timestamp, taken just before the grab: the first grab from then on is its)."""
-    grabs = page.evaluate("window.__recorded.grabs")
+    grabs = page.evaluate(_script("recorded"), "grabs")
     times = [grab["at"] for grab in grabs]
     return [grabs[bisect.bisect_left(times, timestamp)]["photo"] for timestamp in timestamps]
 
 
 def start_widget(page: Page) -> None:
     """Calls start() on the page's widget without waiting for it; the events tell how it went."""
-    page.evaluate("document.querySelector('gesture-reactions').start().catch(() => {})")
+    page.evaluate(_script("start-widget"))
 
 
 def widget_text(page: Page) -> str:
     """Everything the widget shows as text (its open shadow root)."""
-    return page.evaluate("document.querySelector('gesture-reactions').shadowRoot.textContent")
+    return page.evaluate(_script("widget-text"))
