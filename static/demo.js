@@ -86,4 +86,5 @@ widget.addEventListener('reaction', ({detail}) => {
   byId('feed-empty').hidden = true;
 });
 
-customElements.whenDefined('gesture-reactions').then(fillForm);
+// the form starts from the model's defaults, known once the widget has read its metadata
+customElements.whenDefined('gesture-reactions').then(() => widget.ready).then(fillForm);

@@ -10,14 +10,16 @@
  *
  * Attributes (and the same-named properties): enabled, threshold (0..1), hold (ms), cooldown (ms), emoji (JSON
  * object, e.g. '{"ok": "👌"}'), device-id, self-view. Options object: `el.options`, `el.setOptions({...})`.
+ * threshold, hold and cooldown read as the attribute when set, else the classifier's default (its metadata
+ * "reactions"), else null until that metadata is read: `el.ready` resolves once it is.
  * Methods: start() -> Promise of the state reached, stop(), close(), react(gesture).
  * Events (bubbling, composed): reaction, gesture, statechange.
+ *
+ * The camera, the worker and hold-to-confirm are a GestureController's (gesture-controller.js): this element
+ * renders it and forwards its events.
  */
 
-import {cameraFailure, missingFeatures, openCamera, releaseCamera} from './camera.js';
-import {GestureEngine} from './gesture-engine.js';
-import {classifierSettings, readOnnxMetadata} from './onnx-metadata.js';
-import {DEFAULTS, HoldToConfirm} from './reactions.js';
+import {ACTIVE_STATES, GestureController} from './gesture-controller.js';
 import {widgetStyles} from './widget-style.js';
 
 /** Everything the widget loads, next to this module on the server that serves it (no CDN). */
@@ -28,18 +30,16 @@ const ASSETS = {
   ort: new URL('../ort/', import.meta.url),
 };
 
-/** More wasm threads stop paying off for two small models, and leave cores to the meeting itself. */
-const MAX_THREADS = 4;
-
-/** Words for the labels the classifier has today; an unknown label is shown as itself. */
-const GESTURE_NAMES = {like: 'thumbs up', dislike: 'thumbs down', ok: 'OK sign'};
-
 const OPTION_ATTRIBUTES = {
   enabled: 'enabled', threshold: 'threshold', hold: 'hold', cooldown: 'cooldown', emoji: 'emoji',
   deviceId: 'device-id', selfView: 'self-view',
 };
 
-const ACTIVE_STATES = new Set(['loading', 'running', 'paused']);
+/** Where the numeric attributes are clamped to. */
+const NUMBER_RANGES = {threshold: [0, 1], hold: [0, 60000], cooldown: [0, 600000]};
+
+/** The controller's events that this element dispatches too. */
+const FORWARDED_EVENTS = ['reaction', 'gesture', 'statechange'];
 
 const TEMPLATE = `
 <div class="widget" part="widget">
@@ -65,14 +65,6 @@ const TEMPLATE = `
   <div class="visually-hidden" aria-live="polite"></div>
 </div>`;
 
-function gestureName(gesture) {
-  return GESTURE_NAMES[gesture] ?? gesture;
-}
-
-function plannedThreads() {
-  return self.crossOriginIsolated ? Math.max(1, Math.min(MAX_THREADS, navigator.hardwareConcurrency || 1)) : 1;
-}
-
 /** The `emoji` attribute: a JSON object of gesture -> emoji; anything else is ignored, with a warning. */
 function parseEmoji(text) {
   if (!text) return {};
@@ -88,32 +80,20 @@ function parseEmoji(text) {
   return {};
 }
 
-function numberAttribute(element, name, fallback, min, max) {
+/** threshold, hold or cooldown as the attribute says, clamped; null when it is not set or not a number. */
+function numberAttribute(element, name) {
   const value = Number.parseFloat(element.getAttribute(name) ?? '');
-  return Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : fallback;
+  const [min, max] = NUMBER_RANGES[name];
+  return Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : null;
 }
 
 export class GestureReactionsElement extends HTMLElement {
   static observedAttributes = Object.values(OPTION_ATTRIBUTES);
 
-  #state = 'off';
-  #message = '';
-  #threads = plannedThreads();
-  #settings = null; // the classifier's labels, emoji, ...: from its metadata
-  #settingsLoad = null;
-  #engine = null;
-  #engineLoad = null;
-  #stream = null;
-  #session = 0; // bumped by every start and stop: late answers from an older session are dropped
-  #starting = null;
-  #busy = false; // a frame is in the worker: the next ones are dropped until it answers
-  #frameRequest = 0;
-  #lastGrab = -Infinity;
-  #frameInterval = 0;
   #quiet = false; // the widget itself is clearing `enabled`: not a request to stop
-  #emojiOverrides = {};
-  #gate = new HoldToConfirm();
   #parts;
+  #controller;
+  #ready;
 
   constructor() {
     super();
@@ -135,32 +115,36 @@ export class GestureReactionsElement extends HTMLElement {
       const {videoWidth, videoHeight} = this.#parts.video;
       if (videoWidth && videoHeight) this.#parts.view.style.setProperty('aspect-ratio', `${videoWidth} / ${videoHeight}`);
     });
+    this.#controller = new GestureController({assets: ASSETS, video: this.#parts.video});
+    this.#listen();
+    this.#ready = new Promise((resolve) => {
+      this.#controller.addEventListener('settings', () => resolve(), {once: true});
+    });
     this.#render();
   }
 
   connectedCallback() {
-    this.#loadSettings();
-    if (this.enabled) this.#begin();
+    this.#controller.loadSettings();
+    if (this.enabled) this.#controller.start();
   }
 
   /** Removed from the page: release everything, but keep `enabled` so that a page moving the element resumes. */
   disconnectedCallback() {
-    this.#end();
-    this.#closeEngine();
+    this.#controller.close();
   }
 
   attributeChangedCallback(name, previous, value) {
     if (previous === value) return;
     if (name === 'enabled') {
       if (this.#quiet) return;
-      if (value === null) this.#end();
-      else if (this.isConnected) this.#begin();
+      if (value === null) this.#controller.stop();
+      else if (this.isConnected) this.#controller.start();
     } else if (name === 'device-id') {
-      if (ACTIVE_STATES.has(this.#state)) this.#restart();
+      this.#controller.setOptions({deviceId: this.deviceId});
     } else if (name === 'emoji') {
-      this.#emojiOverrides = parseEmoji(value);
+      this.#controller.setOptions({emoji: parseEmoji(value)});
     } else if (name === 'threshold' || name === 'hold' || name === 'cooldown') {
-      this.#gate.configure({threshold: this.threshold, hold: this.hold, cooldown: this.cooldown});
+      this.#controller.setOptions({[name]: numberAttribute(this, name)});
     }
     this.#render();
   }
@@ -170,22 +154,20 @@ export class GestureReactionsElement extends HTMLElement {
   get enabled() { return this.hasAttribute('enabled'); }
   set enabled(value) { this.toggleAttribute('enabled', Boolean(value)); }
 
-  /** Confidence (0..1) a gesture needs in every frame of the hold. */
-  get threshold() { return numberAttribute(this, 'threshold', DEFAULTS.threshold, 0, 1); }
+  /** Confidence (0..1) a gesture needs in every frame of the hold (null until the model's default is known). */
+  get threshold() { return this.#controller.options.threshold; }
   set threshold(value) { this.setAttribute('threshold', String(value)); }
 
-  /** Milliseconds a gesture must be held before it fires. */
-  get hold() { return numberAttribute(this, 'hold', DEFAULTS.hold, 0, 60000); }
+  /** Milliseconds a gesture must be held before it fires (null until the model's default is known). */
+  get hold() { return this.#controller.options.hold; }
   set hold(value) { this.setAttribute('hold', String(value)); }
 
-  /** Milliseconds after a reaction during which no other fires. */
-  get cooldown() { return numberAttribute(this, 'cooldown', DEFAULTS.cooldown, 0, 600000); }
+  /** Milliseconds after a reaction during which no other fires (null until the model's default is known). */
+  get cooldown() { return this.#controller.options.cooldown; }
   set cooldown(value) { this.setAttribute('cooldown', String(value)); }
 
   /** Emoji per gesture: the model's defaults, overridden by the `emoji` attribute or property. */
-  get emoji() {
-    return {...this.#settings?.emoji, ...this.#emojiOverrides};
-  }
+  get emoji() { return this.#controller.emoji; }
   set emoji(value) {
     if (value === null || value === undefined) this.removeAttribute('emoji');
     else this.setAttribute('emoji', typeof value === 'string' ? value : JSON.stringify(value));
@@ -202,13 +184,20 @@ export class GestureReactionsElement extends HTMLElement {
   set selfView(value) { this.toggleAttribute('self-view', Boolean(value)); }
 
   /** 'off' | 'loading' | 'running' | 'paused' | 'no-camera' | 'permission-denied' | 'unsupported' | 'error' */
-  get state() { return this.#state; }
+  get state() { return this.#controller.state; }
 
   /** Wasm threads recognition runs on (1 where the page is not cross-origin isolated). */
-  get threads() { return this.#threads; }
+  get threads() { return this.#controller.threads; }
 
   /** The labels that can fire a reaction, once the classifier's metadata is read (else empty). */
-  get gestures() { return [...this.#settings?.gestures ?? []]; }
+  get gestures() { return [...this.#controller.settings?.gestures ?? []]; }
+
+  /**
+   * Resolves once the classifier's metadata is read: gestures, emoji and the defaults of threshold, hold and
+   * cooldown are known. Stays pending while the model cannot be read (start() says why).
+   * @returns {Promise<void>}
+   */
+  get ready() { return this.#ready; }
 
   get options() {
     return Object.fromEntries(Object.keys(OPTION_ATTRIBUTES).map((key) => [key, this[key]]));
@@ -228,254 +217,64 @@ export class GestureReactionsElement extends HTMLElement {
 
   /** Turn the camera and recognition on. Resolves with the state reached ('running', 'permission-denied', ...). */
   start() {
-    if (!this.isConnected) return Promise.resolve(this.#state);
-    if (!this.enabled) this.enabled = true; // attributeChangedCallback begins
-    else if (!this.#starting && !ACTIVE_STATES.has(this.#state)) this.#begin();
-    return this.#starting ?? Promise.resolve(this.#state);
+    if (!this.isConnected) return Promise.resolve(this.state);
+    if (!this.enabled) this.enabled = true; // attributeChangedCallback starts the controller
+    return this.#controller.start();
   }
 
   /** Stop recognition and release the camera; the models stay loaded for the next start(). */
   stop() {
-    if (this.enabled) this.enabled = false; // attributeChangedCallback ends
-    else this.#end();
+    if (this.enabled) this.enabled = false; // attributeChangedCallback stops the controller
+    else this.#controller.stop();
   }
 
   /** Stop, and free the worker and the models (a later start() loads them again). */
   close() {
     this.stop();
-    this.#closeEngine();
+    this.#controller.close();
   }
 
   /** Send a reaction without the camera (the reaction buttons do this): source 'manual'. */
   react(gesture) {
-    const known = this.#settings?.gestures ?? Object.keys(this.emoji);
-    if (!known.includes(gesture)) throw new RangeError(`unknown gesture "${gesture}" (known: ${known.join(', ')})`);
-    const timestamp = performance.now();
-    this.#gate.fired(gesture, timestamp); // the camera must not send the same reaction again right after
-    this.#fire(gesture, 1, timestamp, 'manual');
+    this.#controller.react(gesture);
   }
 
-  // Lifecycle -----------------------------------------------------------------------------------------------------
+  // The controller's events ---------------------------------------------------------------------------------------
 
-  #begin() {
-    if (this.#starting) return this.#starting;
-    const session = ++this.#session;
-    this.#starting = this.#run(session).finally(() => {
-      if (this.#session === session) this.#starting = null;
+  #listen() {
+    const controller = this.#controller;
+    controller.addEventListener('settings', () => this.#render());
+    controller.addEventListener('hold', ({detail}) => this.#showHold(detail));
+    // a state the participant must act on: `enabled` is cleared so that the toggle can try again
+    controller.addEventListener('failure', () => {
+      this.#quiet = true;
+      this.removeAttribute('enabled');
+      this.#quiet = false;
+      this.#render();
     });
-    return this.#starting;
-  }
-
-  async #run(session) {
-    const missing = missingFeatures();
-    if (missing.length) {
-      return this.#fail('unsupported', `This browser cannot run gesture reactions: it lacks ${missing.join(', ')}. `
-        + 'The reaction buttons still work.');
-    }
-    this.#setState('loading', 'Starting the camera and loading the gesture models…');
-    const [camera, engine] = await Promise.allSettled([openCamera(this.deviceId), this.#loadEngine()]);
-    if (session !== this.#session) {
-      if (camera.status === 'fulfilled') releaseCamera(camera.value);
-      return this.#state;
-    }
-    if (camera.status === 'rejected') {
-      const {state, message} = cameraFailure(camera.reason);
-      return this.#fail(state, message);
-    }
-    if (engine.status === 'rejected') {
-      releaseCamera(camera.value);
-      return this.#fail('error', engine.reason.message);
-    }
-    this.#stream = camera.value;
-    this.#threads = engine.value.threads;
-    const frameRate = this.#stream.getVideoTracks()[0]?.getSettings().frameRate;
-    this.#frameInterval = frameRate ? 1000 / frameRate : 0;
-    const video = this.#parts.video;
-    video.srcObject = this.#stream;
-    try {
-      await video.play();
-    } catch (error) {
-      if (session !== this.#session) return this.#state;
-      return this.#fail('error', `The camera picture could not be played (${error.message}).`);
-    }
-    if (session !== this.#session) return this.#state;
-    this.#engine.reset();
-    this.#gate.reset();
-    document.addEventListener('visibilitychange', this.#onVisibilityChange);
-    this.#onVisibilityChange();
-    return this.#state;
-  }
-
-  #closeEngine() {
-    this.#engine?.close();
-    this.#engine = null;
-    this.#engineLoad = null;
-  }
-
-  #restart() {
-    this.#release();
-    this.#starting = null;
-    this.#begin();
-  }
-
-  /** Release the camera and forget the session; the state is the caller's to set. */
-  #release() {
-    this.#session += 1;
-    document.removeEventListener('visibilitychange', this.#onVisibilityChange);
-    cancelAnimationFrame(this.#frameRequest);
-    this.#frameRequest = 0;
-    releaseCamera(this.#stream);
-    this.#stream = null;
-    this.#parts.video.srcObject = null;
-    this.#gate.reset();
-    this.#engine?.reset();
-    this.#showHand(null);
-    this.#showHold({phase: 'idle', gesture: null, progress: 0});
-  }
-
-  #end() {
-    this.#release();
-    this.#starting = null;
-    this.#setState('off', '');
-  }
-
-  /** A state the participant must act on: camera released, `enabled` cleared so the toggle can try again. */
-  #fail(state, message) {
-    this.#release();
-    this.#quiet = true;
-    this.removeAttribute('enabled');
-    this.#quiet = false;
-    this.#setState(state, message);
-    return state;
-  }
-
-  #onVisibilityChange = () => {
-    if (document.hidden) {
-      cancelAnimationFrame(this.#frameRequest);
-      this.#frameRequest = 0;
-      this.#gate.reset();
-      this.#engine?.reset();
-      this.#showHold({phase: 'idle', gesture: null, progress: 0});
-      this.#setState('paused', 'Paused while this tab is hidden.');
-    } else {
-      this.#setState('running', '');
-      this.#schedule();
-    }
-  };
-
-  #loadSettings() {
-    this.#settingsLoad ??= fetch(ASSETS.classifier)
-      .then((response) => {
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        return response.arrayBuffer();
-      })
-      .then((bytes) => {
-        this.#settings = classifierSettings(readOnnxMetadata(bytes));
-        this.#render();
-      })
-      .catch(() => {
-        this.#settingsLoad = null; // start() reports the failing model in full
-      });
-  }
-
-  #loadEngine() {
-    if (!this.#engineLoad) {
-      const engine = new GestureEngine(ASSETS.worker);
-      this.#engine = engine;
-      this.#engineLoad = engine.load({
-        ortUrl: ASSETS.ort, palmUrl: ASSETS.palm, classifierUrl: ASSETS.classifier, threads: plannedThreads(),
-      }).then((loaded) => {
-        this.#settings = loaded.settings;
-        this.#render();
-        return loaded;
-      }, (error) => {
-        if (this.#engine === engine) { // not already closed and replaced
-          engine.close();
-          this.#engine = null;
-          this.#engineLoad = null; // the next start() tries again
-        }
-        throw error;
-      });
-    }
-    return this.#engineLoad;
-  }
-
-  // Frames --------------------------------------------------------------------------------------------------------
-
-  #schedule() {
-    if (this.#frameRequest || this.#state !== 'running') return;
-    this.#frameRequest = requestAnimationFrame((now) => {
-      this.#frameRequest = 0;
-      this.#grab(now);
+    controller.addEventListener('gesture', ({detail: {gesture, box, hands}}) => {
+      this.#showHand(box ?? hands[0]?.box ?? null, gesture);
     });
-  }
-
-  async #grab(now) {
-    const video = this.#parts.video;
-    const ready = video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0;
-    // one frame in the worker at a time, and no faster than the camera delivers new ones
-    if (this.#busy || !ready || now - this.#lastGrab < this.#frameInterval * 0.9) {
-      this.#schedule();
-      return;
-    }
-    const session = this.#session;
-    this.#busy = true;
-    this.#lastGrab = now;
-    const timestamp = performance.now();
-    try {
-      const frame = await createImageBitmap(video);
-      if (session !== this.#session || !this.#engine) {
-        frame.close();
-        return;
-      }
-      const result = await this.#engine.recognise(frame);
-      if (session === this.#session && this.#state === 'running') this.#recognised(result, timestamp);
-    } catch (error) {
-      if (session === this.#session) this.#fail('error', error.message);
-    } finally {
-      this.#busy = false;
-      if (session === this.#session) this.#schedule();
-    }
-  }
-
-  #recognised({gesture, confidence, box, hands, detected, timings}, timestamp) {
-    this.#showHand(box ?? hands[0]?.box ?? null, gesture);
-    this.#emit('gesture', {gesture, confidence, box, hands, detected, timings, timestamp});
-    const hold = this.#gate.update(gesture, confidence, timestamp);
-    this.#showHold(hold);
-    if (hold.reaction) this.#fire(hold.reaction.gesture, hold.reaction.confidence, timestamp, 'camera');
-  }
-
-  #fire(gesture, confidence, timestamp, source) {
-    const emoji = this.emoji[gesture] ?? '';
-    this.#emit('reaction', {gesture, emoji, confidence, timestamp, source});
-    const burst = document.createElement('span');
-    burst.className = 'burst';
-    burst.setAttribute('aria-hidden', 'true');
-    burst.textContent = emoji;
-    burst.addEventListener('animationend', () => burst.remove());
-    this.#parts.widget.append(burst);
-    this.#parts.announcer.textContent = `Reaction sent: ${gestureName(gesture)} ${emoji}`;
+    controller.addEventListener('statechange', ({detail: {state}}) => {
+      if (state !== 'running' && state !== 'paused') this.#showHand(null); // a new session, or none
+      this.#render();
+    });
+    for (const type of FORWARDED_EVENTS) controller.addEventListener(type, ({detail}) => this.#emit(type, detail));
+    controller.addEventListener('reaction', ({detail: {gesture, emoji}}) => this.#showReaction(gesture, emoji));
   }
 
   #emit(type, detail) {
-    this.dispatchEvent(new CustomEvent(type, {detail, bubbles: true, composed: true}));
+    const shown = type === 'statechange' ? {...detail, message: this.#statusText()} : detail;
+    this.dispatchEvent(new CustomEvent(type, {detail: shown, bubbles: true, composed: true}));
   }
 
   // Rendering -----------------------------------------------------------------------------------------------------
 
-  #setState(state, message) {
-    const changed = state !== this.#state || message !== this.#message;
-    this.#state = state;
-    this.#message = message;
-    this.#render();
-    if (changed) this.#emit('statechange', {state, message: this.#statusText(), threads: this.#threads});
-  }
-
   #statusText() {
-    if (this.#message) return this.#message;
-    if (this.#state === 'running') {
-      const shown = (this.#settings?.gestures ?? []).map((g) => this.emoji[g]).join(' ');
+    const {state, message, settings} = this.#controller;
+    if (message) return message;
+    if (state === 'running') {
+      const shown = (settings?.gestures ?? []).map((g) => this.emoji[g]).join(' ');
       return `Show ${shown || 'a gesture'} and hold it for a moment to react.`;
     }
     return 'Gesture reactions are off: turn them on to react with your hand.';
@@ -483,19 +282,24 @@ export class GestureReactionsElement extends HTMLElement {
 
   #render() {
     const {view, toggle, status, note, buttons} = this.#parts;
-    const active = ACTIVE_STATES.has(this.#state);
+    const active = ACTIVE_STATES.has(this.state);
     view.hidden = !(this.selfView && active);
     toggle.setAttribute('aria-pressed', String(this.enabled));
-    status.dataset.state = this.#state;
+    status.dataset.state = this.state;
     status.textContent = this.#statusText();
-    note.hidden = !(active && this.#threads === 1 && !self.crossOriginIsolated);
+    note.hidden = !(active && this.threads === 1 && !self.crossOriginIsolated);
     note.textContent = note.hidden ? '' : 'Running on one thread: this page is not cross-origin isolated '
       + '(COOP/COEP headers), so recognition is slower.';
     this.#renderButtons(buttons);
   }
 
+  /** A gesture in words, from the model's metadata (the label itself until that is read). */
+  #name(gesture) {
+    return this.#controller.settings?.names[gesture] ?? gesture;
+  }
+
   #renderButtons(buttons) {
-    const gestures = this.#settings?.gestures ?? [];
+    const gestures = this.gestures;
     buttons.hidden = gestures.length === 0;
     const emoji = this.emoji;
     for (const gesture of gestures) {
@@ -508,9 +312,19 @@ export class GestureReactionsElement extends HTMLElement {
         buttons.append(button);
       }
       button.textContent = emoji[gesture] ?? gesture;
-      button.title = gestureName(gesture);
-      button.setAttribute('aria-label', `Send a ${gestureName(gesture)} reaction`);
+      button.title = this.#name(gesture);
+      button.setAttribute('aria-label', `Send a ${this.#name(gesture)} reaction`);
     }
+  }
+
+  #showReaction(gesture, emoji) {
+    const burst = document.createElement('span');
+    burst.className = 'burst';
+    burst.setAttribute('aria-hidden', 'true');
+    burst.textContent = emoji;
+    burst.addEventListener('animationend', () => burst.remove());
+    this.#parts.widget.append(burst);
+    this.#parts.announcer.textContent = `Reaction sent: ${this.#name(gesture)} ${emoji}`;
   }
 
   #showHand(box, gesture = 'none') {

@@ -15,8 +15,8 @@ import {INPUT_SIZE, NUM_ANCHORS, NUM_COORDS} from './palm.js';
 
 const PALM_EXPECTED = `MediaPipe's palm detector as ONNX, input [1, 3, ${INPUT_SIZE}, ${INPUT_SIZE}], outputs `
   + `regressors [1, ${NUM_ANCHORS}, ${NUM_COORDS}] and scores [1, ${NUM_ANCHORS}, 1] (built by "make setup")`;
-const CLASSIFIER_EXPECTED = 'the gesture classifier as ONNX, with labels, emoji, input_size, mean and std in its '
-  + 'metadata (written by "python -m export.to_onnx")';
+const CLASSIFIER_EXPECTED = 'the gesture classifier as ONNX, with labels, emoji, input_size, mean, std, output, '
+  + 'pipeline and reactions in its metadata (written by "python -m export.to_onnx")';
 
 /** A model or runtime that could not be loaded: the message names the URL and what was expected there. */
 class LoadError extends Error {}

@@ -1,6 +1,8 @@
 /**
- * The classifier's settings (labels, default emoji, input size, normalisation) read from its ONNX file's
- * metadata_props, which the export writes (export/classifier_onnx.py) and onnxruntime-web does not expose.
+ * The classifier's settings (labels, default emoji, gesture names, input size, normalisation, and the pipeline's
+ * and hold-to-confirm's numbers) read from its ONNX file's metadata_props, which the export writes
+ * (export/classifier_onnx.py) and onnxruntime-web does not expose. The Python runtime reads the same keys with
+ * the same checks and words (runtime/classifier.py), so no number shared with Python is spelt in JavaScript.
  *
  * An ONNX file is a protobuf ModelProto; metadata_props is its field 14, a repeated StringStringEntryProto
  * (key = field 1, value = field 2). Only the top level is walked: the graph (field 7) is skipped by its length.
@@ -98,22 +100,57 @@ function parsed(metadata, key, check, expected) {
 
 const isTriple = (v) => Array.isArray(v) && v.length === 3 && v.every(Number.isFinite);
 
+/** An object with a non-empty string for each of `gestures`. */
+const hasTextFor = (v, gestures) => v !== null && typeof v === 'object'
+  && gestures.every((g) => typeof v[g] === 'string' && v[g] !== '');
+
+/** The metadata's JSON keys of the pipeline's and hold-to-confirm's numbers -> the names the widget uses. */
+const PIPELINE_KEYS = {
+  min_palm_score: 'minPalmScore', min_gesture_score: 'minGestureScore', max_hands: 'maxHands',
+  hand_box_scale: 'handBoxScale', hand_box_shift: 'handBoxShift', redetect_ms: 'redetectMs',
+};
+const REACTION_KEYS = {threshold: 'threshold', hold_ms: 'hold', cooldown_ms: 'cooldown'};
+
+/** A JSON object with exactly the keys of `names`, all numbers, renamed to its values. */
+function numbers(metadata, key, names) {
+  const expected = Object.keys(names);
+  const isSettings = (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
+    && Object.keys(v).length === expected.length && expected.every((name) => Number.isFinite(v[name]));
+  const value = parsed(metadata, key, isSettings, `a JSON object of numbers: ${expected.join(', ')}`);
+  return Object.fromEntries(expected.map((name) => [names[name], value[name]]));
+}
+
+/**
+ * @typedef {{minPalmScore: number, minGestureScore: number, maxHands: number, handBoxScale: number,
+ *   handBoxShift: number, redetectMs: number}} PipelineSettings how one frame becomes one gesture (pipeline.js)
+ * @typedef {{threshold: number, hold: number, cooldown: number}} ReactionSettings hold-to-confirm's defaults
+ *   (reactions.js): confidence 0..1, hold and cooldown in milliseconds
+ * @typedef {{labels: string[], gestures: string[], emoji: Record<string, string>, names: Record<string, string>,
+ *   inputSize: number, mean: number[], std: number[], pipeline: PipelineSettings, reactions: ReactionSettings}}
+ *   ClassifierSettings gestures: the labels that fire reactions (all but "none"); names: each in words
+ */
+
 /**
  * What the widget needs from the classifier's metadata; throws an Error saying which key is missing or wrong.
- * @returns {{labels: string[], gestures: string[], emoji: Record<string, string>, inputSize: number,
- *   mean: number[], std: number[]}} gestures: the labels that fire reactions (all but "none")
+ * @param {Record<string, string>} metadata from readOnnxMetadata
+ * @returns {ClassifierSettings}
  */
 export function classifierSettings(metadata) {
   const labels = parsed(metadata, 'labels', (v) => Array.isArray(v) && v.includes('none') && v.length > 1,
     'a JSON list of class names including "none"');
   const gestures = labels.filter((label) => label !== 'none');
-  const emoji = parsed(metadata, 'emoji', (v) => v && typeof v === 'object' && gestures.every((g) => g in v),
+  const emoji = parsed(metadata, 'emoji', (v) => hasTextFor(v, gestures),
     `a JSON object with an emoji for each of ${gestures.join(', ')}`);
+  const names = parsed(metadata, 'names', (v) => hasTextFor(v, gestures),
+    `a JSON object with a name for each of ${gestures.join(', ')}`);
   const inputSize = parsed(metadata, 'input_size', (v) => Number.isInteger(v) && v > 0, 'a positive integer');
   const mean = parsed(metadata, 'mean', isTriple, 'three numbers');
   const std = parsed(metadata, 'std', (v) => isTriple(v) && v.every((s) => s > 0), 'three positive numbers');
-  if (metadata.output !== undefined && metadata.output !== 'probabilities') {
-    throw new Error(`its metadata "output" is ${metadata.output} (expected "probabilities": the graph ends in softmax)`);
+  if (metadata.output !== 'probabilities') {
+    throw new Error(`its metadata "output" is ${metadata.output ?? 'missing'} `
+      + '(expected "probabilities": the graph ends in softmax)');
   }
-  return {labels, gestures, emoji, inputSize, mean, std};
+  const pipeline = numbers(metadata, 'pipeline', PIPELINE_KEYS);
+  const reactions = numbers(metadata, 'reactions', REACTION_KEYS);
+  return {labels, gestures, emoji, names, inputSize, mean, std, pipeline, reactions};
 }

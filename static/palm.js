@@ -2,8 +2,10 @@
  * From the palm detector's raw outputs to hand boxes in frame pixels: MediaPipe's SSD anchors, box decoding and
  * weighted NMS, the squares of the frame the detector looks at, and the axis-aligned box around each hand.
  *
- * Every constant and step is the Python pipeline's (export/palm_decode.py, export/hand_box.py, export/pipeline.py),
- * which is what the README's figures measure: change them there and here together.
+ * Every step, and every constant here, is the Python pipeline's (runtime/palm_decode.py, runtime/hand_box.py,
+ * runtime/pipeline.py), which is what the README's figures measure: change them there and here together. The
+ * constants here are MediaPipe's palm model's own; the tunable numbers (palm score, hands, hand box) are the
+ * caller's arguments, read from the classifier's metadata (onnx-metadata.js).
  */
 
 // ImageToTensorCalculator: the detector sees a 192 x 192 square, RGB in [0, 1].
@@ -35,13 +37,6 @@ const SCORE_CLIPPING_THRESH = 100.0;
 // NonMaxSuppressionCalculator: weighted, intersection over union.
 export const MIN_SUPPRESSION_THRESHOLD = 0.3;
 
-/** Palm detections below this score are dropped (export/pipeline.py MIN_PALM_SCORE). */
-export const MIN_PALM_SCORE = 0.4;
-/** Hands classified per frame, best palms first (export/pipeline.py MAX_HANDS). */
-export const MAX_HANDS = 2;
-/** Side of the hand box in palm sides, and its shift from wrist towards the middle finger (export/hand_box.py). */
-export const HAND_BOX_SCALE = 1.8;
-export const HAND_BOX_SHIFT = 0.1;
 const WRIST = 0;
 const MIDDLE_FINGER = 2;
 
@@ -150,8 +145,10 @@ export function weightedNms(candidates, threshold = MIN_SUPPRESSION_THRESHOLD) {
  * @param {Float32Array} regressors [NUM_ANCHORS * NUM_COORDS]
  * @param {Float32Array} rawScores [NUM_ANCHORS] logits
  * @param {Float32Array} anchors from ssdAnchors()
+ * @param {number} minScore palms scoring below this (0..1) are dropped (PipelineSettings.minPalmScore)
+ * @returns {Palm[]}
  */
-export function decodeDetections(regressors, rawScores, anchors, minScore = MIN_PALM_SCORE) {
+export function decodeDetections(regressors, rawScores, anchors, minScore) {
   const candidates = [];
   for (let i = 0; i < rawScores.length; i++) {
     // clipped first, as MediaPipe does, so that exp never overflows
@@ -199,8 +196,13 @@ export function squareTiles(width, height) {
 /**
  * [left, top, right, bottom] integer pixels of the hand around `palm` in a width x height frame, clipped to it.
  * Never rotated: orientation is what tells thumbs up from thumbs down.
+ * @param {Palm} palm in frame pixels
+ * @param {number} scale the box's side, in palm box sides (PipelineSettings.handBoxScale)
+ * @param {number} shift how far its centre moves from the palm's, in palm box sides, from wrist to middle finger
+ *   (PipelineSettings.handBoxShift)
+ * @returns {number[]}
  */
-export function handBox(palm, width, height, scale = HAND_BOX_SCALE, shift = HAND_BOX_SHIFT) {
+export function handBox(palm, width, height, scale, shift) {
   const [xmin, ymin, xmax, ymax] = palm.box;
   const side = Math.max(xmax - xmin, ymax - ymin);
   let dx = palm.keypoints[MIDDLE_FINGER][0] - palm.keypoints[WRIST][0];

@@ -1,35 +1,24 @@
 /**
- * One camera frame -> one gesture, as export/pipeline.py's GesturePipeline does it: palm detector on a square view
- * of the frame, an axis-aligned hand box around each palm (at most MAX_HANDS), the crop classifier on the boxes, and
- * the most confident gesture if it reaches MIN_GESTURE_SCORE, else `none`.
+ * One camera frame -> one gesture, as runtime/pipeline.py's GesturePipeline does it: palm detector on a square view
+ * of the frame, an axis-aligned hand box around each palm (at most maxHands), the crop classifier on the boxes, and
+ * the most confident gesture if it reaches minGestureScore, else `none`. These numbers, and redetectMs, are the
+ * classifier's (its metadata "pipeline", read by onnx-metadata.js), as in Python: none is spelt here.
  *
  * Two differences, both to spend less time per frame:
  * - where Python, finding no palm in the letterboxed frame, looks in all the overlapping squares at once, this looks
  *   in one view per frame, moving to the next (letterbox, square 1, square 2, ...) only while it finds nothing and
  *   staying on a view while it keeps finding palms;
  * - palms found on one frame are reused on the next ones: their hand boxes are classified without running the
- *   detector (most of a frame's time) until the detection is REDETECT_MS old, the classifier sees no gesture in
+ *   detector (most of a frame's time) until the detection is redetectMs old, the classifier sees no gesture in
  *   the reused boxes, or the frame size changes (see `#reusable`).
  *
  * The models are behind two functions, so that this runs (and is tested) without onnxruntime.
  */
 
 import {
-  INPUT_SIZE, MAX_HANDS, MIN_PALM_SCORE, decodeDetections, handBox, letterboxView, squareTiles, ssdAnchors,
-  toFramePixels,
+  INPUT_SIZE, decodeDetections, handBox, letterboxView, squareTiles, ssdAnchors, toFramePixels,
 } from './palm.js';
 import {resizeRegion, writeChannelsFirst} from './resample.js';
-
-/** A hand counts as a gesture only at this probability or above (export/pipeline.py MIN_GESTURE_SCORE). */
-export const MIN_GESTURE_SCORE = 0.6;
-
-/**
- * Palms found by the detector are reused, without running it again, on the frames that follow for this long (ms).
- * A reaction needs a gesture held for 700 ms (reactions.js DEFAULTS.hold): with 200 ms, a hand held still is looked
- * for afresh at least twice during a hold, and it moves little in 200 ms against a hand box 1.8 palm sides wide.
- * A hand that moves out of its box reads as `none`, which brings the detector back on the next frame anyway.
- */
-export const REDETECT_MS = 200;
 
 /**
  * @typedef {{box: number[], probabilities: Record<string, number>}} Hand box [left, top, right, bottom] in pixels
@@ -40,9 +29,10 @@ export const REDETECT_MS = 200;
  * GesturePipeline.decide: the most confident gesture over all hands if it reaches `minScore`; else `none`, with
  * the confidence that no gesture is shown (1 - the highest gesture probability).
  * @param {Hand[]} hands @param {string[]} gestures the labels that are gestures (all but 'none')
+ * @param {number} minScore the probability a gesture needs (PipelineSettings.minGestureScore)
  * @returns {Decision}
  */
-export function decide(hands, gestures, minScore = MIN_GESTURE_SCORE) {
+export function decide(hands, gestures, minScore) {
   let gesture = 'none';
   let confidence = 0;
   let box = null;
@@ -61,8 +51,9 @@ export function decide(hands, gestures, minScore = MIN_GESTURE_SCORE) {
 
 export class FramePipeline {
   /**
-   * @param {{labels: string[], gestures: string[], inputSize: number, mean: number[], std: number[]}} classifier
-   *   the classifier's settings (onnx-metadata.js classifierSettings)
+   * @param {import('./onnx-metadata.js').ClassifierSettings} classifier the classifier's settings
+   *   (onnx-metadata.js classifierSettings): its labels, input and normalisation, and `pipeline`, the numbers
+   *   this class uses
    * @param {(input: Float32Array) => Promise<{regressors: Float32Array, scores: Float32Array}>} detectPalms
    *   runs the detector on [1, 3, 192, 192] RGB in [0, 1]
    * @param {(input: Float32Array, count: number) => Promise<Float32Array>} classify
@@ -93,9 +84,13 @@ export class FramePipeline {
     this.detectedAt = -Infinity;
   }
 
-  /** Whether this frame may classify the last detection's boxes instead of running the detector. */
+  /**
+   * Whether this frame may classify the last detection's boxes instead of running the detector: a hand moves little
+   * within redetectMs against its box, and one that moves out of it reads as `none`, which brings the detector back
+   * on the next frame anyway.
+   */
   #reusable(time) {
-    return this.boxes.length > 0 && time - this.detectedAt < REDETECT_MS;
+    return this.boxes.length > 0 && time - this.detectedAt < this.classifier.pipeline.redetectMs;
   }
 
   /**
@@ -110,6 +105,7 @@ export class FramePipeline {
       this.viewIndex = 0;
       this.forget();
     }
+    const {minPalmScore, maxHands, handBoxScale, handBoxShift, minGestureScore} = this.classifier.pipeline;
     const palmStart = this.now();
     const detected = !this.#reusable(palmStart);
     if (detected) {
@@ -118,15 +114,15 @@ export class FramePipeline {
         INPUT_SIZE, INPUT_SIZE);
       writeChannelsFirst(square, this.palmInput);
       const {regressors, scores} = await this.detectPalms(this.palmInput);
-      const palms = decodeDetections(regressors, scores, this.anchors, MIN_PALM_SCORE)
-        .slice(0, MAX_HANDS).map((palm) => toFramePixels(palm, view));
+      const palms = decodeDetections(regressors, scores, this.anchors, minPalmScore)
+        .slice(0, maxHands).map((palm) => toFramePixels(palm, view));
       if (!palms.length) this.viewIndex = (this.viewIndex + 1) % this.views.length;
-      this.boxes = palms.map((palm) => handBox(palm, width, height));
+      this.boxes = palms.map((palm) => handBox(palm, width, height, handBoxScale, handBoxShift));
       this.detectedAt = palmStart;
     }
     const classifierStart = this.now();
     const hands = await this.hands(rgba, width, height, this.boxes);
-    const decision = decide(hands, this.classifier.gestures);
+    const decision = decide(hands, this.classifier.gestures, minGestureScore);
     const end = this.now();
     if (!detected && decision.gesture === 'none') this.forget(); // the hand may have left its box: look again
     return {...decision, detected, timings: {palm: detected ? classifierStart - palmStart : 0,

@@ -7,12 +7,9 @@
  *
  * Pure: time comes from the frames' timestamps, so the same frames always give the same reactions.
  *
- * Defaults, by measurement (`python -m webapp.browser_benchmark`, all 2,294 shared `none` photos as one stream):
- * with a 500 ms hold, one finger-counting pose that the classifier reads as `ok` over four webcam frames in a row
- * fired a reaction; 700 ms fires none and still confirms a deliberate gesture in well under a second.
+ * The widget's defaults for the three numbers are the classifier's (its metadata "reactions", read by
+ * onnx-metadata.js; chosen by measurement, see runtime/settings.py ReactionSettings).
  */
-
-export const DEFAULTS = Object.freeze({threshold: 0.7, hold: 700, cooldown: 2000});
 
 /**
  * @typedef {{phase: 'idle' | 'holding' | 'cooldown', gesture: string | null, progress: number,
@@ -21,14 +18,20 @@ export const DEFAULTS = Object.freeze({threshold: 0.7, hold: 700, cooldown: 2000
  */
 
 export class HoldToConfirm {
-  /** @param {{threshold?: number, hold?: number, cooldown?: number}} options */
-  constructor(options = {}) {
-    this.configure(options);
+  /**
+   * @param {{threshold: number, hold: number, cooldown: number}} options confidence (0..1) a gesture needs in
+   *   every frame of the hold; the hold and the cooldown, in milliseconds
+   */
+  constructor({threshold, hold, cooldown}) {
+    this.configure({threshold, hold, cooldown});
     this.reset();
   }
 
-  configure({threshold = this.threshold ?? DEFAULTS.threshold, hold = this.hold ?? DEFAULTS.hold,
-    cooldown = this.cooldown ?? DEFAULTS.cooldown} = {}) {
+  /**
+   * New numbers for the next frames; those not given stay as they are.
+   * @param {{threshold?: number, hold?: number, cooldown?: number}} options
+   */
+  configure({threshold = this.threshold, hold = this.hold, cooldown = this.cooldown}) {
     this.threshold = threshold;
     this.hold = hold;
     this.cooldown = cooldown;

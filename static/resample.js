@@ -1,6 +1,6 @@
 /**
  * Square regions of an RGBA frame resized to model input tensors, the way Pillow's bilinear resize does it
- * (export/pipeline.py crops and resizes with Pillow): a separable triangle filter widened by the scale factor, so
+ * (runtime/pipeline.py crops and resizes with Pillow): a separable triangle filter widened by the scale factor, so
  * that shrinking averages every source pixel instead of skipping most, in 22-bit fixed point, rounded to 8 bits
  * after the horizontal pass and again after the vertical one.
  */

@@ -1,8 +1,8 @@
 """The widget's pure JavaScript modules (static/) under Node: they must compute what the Python pipeline computes,
 since the README's accuracy figures are measured in Python. Pixel for pixel: the letterboxed detector input and the
 classifier's crops (Pillow's bilinear resize); number for number: anchors, decoded palms and hand boxes on the palm
-detector's real outputs; key for key: the classifier's ONNX metadata. The JavaScript-only tests in tests/js run
-here too."""
+detector's real outputs; key for key: the classifier's ONNX metadata, including the thresholds and hand box both
+sides read from it. The JavaScript-only tests in tests/js run here too."""
 
 from __future__ import annotations
 
@@ -18,15 +18,17 @@ import onnx
 import pytest
 from PIL import Image
 
-from export.hand_box import HAND_BOX_SCALE, HAND_BOX_SHIFT, hand_box
-from export.palm_decode import decode_detections, letterbox, ssd_anchors, to_image_pixels
-from export.pipeline import MAX_HANDS, MIN_GESTURE_SCORE, MIN_PALM_SCORE, square_tiles
-from export.to_onnx import CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR
-from tests.conftest import ROOT, manifest_rows
-from training.inference import OnnxClassifier, onnx_session, preprocess
+from runtime.classifier import OnnxClassifier, preprocess, read_metadata
+from runtime.hand_box import hand_box
+from runtime.onnx_models import onnx_session
+from runtime.palm_decode import PalmDetection, decode_detections, letterbox, ssd_anchors, to_image_pixels
+from runtime.paths import ROOT, classifier_model, palm_model
+from runtime.pipeline import square_tiles
+from tests.conftest import manifest_rows
 
 STATIC = ROOT / "static"
 FRAMES_PER_LABEL = 2
+FRAME_SIDE = 640
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +44,15 @@ def node() -> str:
 
 def run_node(node: str, script: str, folder: Path, **inputs: Any) -> Any:
     """Run an ES module `script` that sees `input` (the JSON of `inputs`), `read(name)` (bytes of a file in
-    `folder`) and the widget's modules as `palm`, `resample`, `metadata`; it returns its answer by printing JSON."""
+    `folder`) and the widget's modules as `palm`, `resample`, `metadata`, `pipeline`; it returns its answer by
+    printing JSON."""
     (folder / "input.json").write_text(json.dumps(inputs))
     prelude = f"""
 import {{readFileSync}} from 'node:fs';
 const palm = await import({json.dumps((STATIC / "palm.js").as_uri())});
 const resample = await import({json.dumps((STATIC / "resample.js").as_uri())});
 const metadata = await import({json.dumps((STATIC / "onnx-metadata.js").as_uri())});
+const pipeline = await import({json.dumps((STATIC / "pipeline.js").as_uri())});
 const folder = {json.dumps(str(folder))};
 const read = (name) => new Uint8Array(readFileSync(`${{folder}}/${{name}}`));
 const floats = (name) => {{ const b = read(name); return new Float32Array(b.buffer, b.byteOffset, b.length / 4); }};
@@ -86,14 +90,60 @@ def test_javascript_unit_tests(node: str) -> None:
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
-def test_pipeline_constants_match_python(node: str, tmp_path: Path) -> None:
+def test_pipeline_numbers_come_from_the_classifier_file_as_in_python(node: str, tmp_path: Path) -> None:
     """The thresholds and the hand box were chosen in Python (export.tune_pipeline) and the classifier was trained
-    on that box: the browser must use the very same numbers."""
-    answer = run_node(node, f"""
-const pipeline = await import({json.dumps((STATIC / "pipeline.js").as_uri())});
-console.log(JSON.stringify([palm.MIN_PALM_SCORE, pipeline.MIN_GESTURE_SCORE, palm.MAX_HANDS, palm.HAND_BOX_SCALE,
-                            palm.HAND_BOX_SHIFT]));""", tmp_path)
-    assert answer == [MIN_PALM_SCORE, MIN_GESTURE_SCORE, MAX_HANDS, HAND_BOX_SCALE, HAND_BOX_SHIFT]
+    on that box: the browser must use the very same numbers, which both read from the classifier file. The JS
+    pipeline is checked to use them, not just to parse them: on a detector output with palms scoring on either
+    side of the palm threshold, more palms than it may classify, and a classifier answer on either side of the
+    gesture threshold (float32 probabilities: not exactly at it)."""
+    path = classifier_model()
+    shutil.copy(path, tmp_path / "classifier.onnx")
+    python = read_metadata(path)
+    answer = run_node(node, """
+const settings = metadata.classifierSettings(metadata.readOnnxMetadata(read('classifier.onnx')));
+const {minPalmScore, minGestureScore, maxHands} = settings.pipeline;
+const logit = (p) => Math.log(p / (1 - p));
+// palms at anchors far apart: maxHands + 1 just above the palm threshold, one just below it
+const anchors = Array.from({length: maxHands + 2}, (_, i) => 2 * (i * 4 * 24 + 12));
+const regressors = new Float32Array(palm.NUM_ANCHORS * palm.NUM_COORDS);
+const scores = new Float32Array(palm.NUM_ANCHORS).fill(-20);
+anchors.forEach((anchor, i) => {
+  regressors.set([0, 0, 20, 20, 0, 5, 0, 0, 0, -5], anchor * palm.NUM_COORDS);
+  scores[anchor] = logit(i <= maxHands ? minPalmScore + 1e-3 : minPalmScore - 1e-3);
+});
+const detectPalms = async () => ({regressors, scores});
+const run = async (gestureScore) => {
+  const {labels} = settings;
+  const row = labels.map((label) => (label === settings.gestures[0] ? gestureScore
+    : label === 'none' ? 1 - gestureScore : 0));
+  const frames = new pipeline.FramePipeline(settings, detectPalms,
+    async (input, count) => Float32Array.from({length: count * labels.length}, (_, i) => row[i % labels.length]));
+  const size = input.size;
+  const palms = palm.decodeDetections(regressors, scores, palm.ssdAnchors(), 0.01)
+    .map((p) => palm.toFramePixels(p, palm.letterboxView(size, size)));
+  const result = await frames.process(new Uint8ClampedArray(size * size * 4), size, size);
+  return {palms, hands: result.hands.map((hand) => hand.box), gesture: result.gesture};
+};
+console.log(JSON.stringify({settings, above: await run(minGestureScore + 1e-3),
+  below: await run(minGestureScore - 1e-3)}));
+""", tmp_path, size=FRAME_SIDE)
+    pipeline, reactions = python.pipeline, python.reactions
+    assert answer["settings"]["pipeline"] == {
+        "minPalmScore": pipeline.min_palm_score, "minGestureScore": pipeline.min_gesture_score,
+        "maxHands": pipeline.max_hands, "handBoxScale": pipeline.hand_box_scale,
+        "handBoxShift": pipeline.hand_box_shift, "redetectMs": pipeline.redetect_ms}
+    assert answer["settings"]["reactions"] == {"threshold": reactions.threshold, "hold": reactions.hold_ms,
+                                               "cooldown": reactions.cooldown_ms}
+    above, below = answer["above"], answer["below"]
+    palms = [PalmDetection(np.asarray(p["box"]), np.asarray(p["keypoints"]), p["score"]) for p in above["palms"]]
+    found = [p for p in palms if p.score >= pipeline.min_palm_score]
+    assert len(palms) == pipeline.max_hands + 2 and len(found) == pipeline.max_hands + 1
+    expected = [list(hand_box(p, FRAME_SIDE, FRAME_SIDE, pipeline.hand_box_scale, pipeline.hand_box_shift))
+                for p in found[:pipeline.max_hands]]
+    assert above["hands"] == expected
+    assert above["gesture"] != "none" and below["gesture"] == "none"
+    # a hand held still is looked for afresh at least twice during the hold a reaction needs
+    assert pipeline.redetect_ms <= reactions.hold_ms / 2
 
 
 def test_anchors_and_tiles_match_python(node: str, tmp_path: Path) -> None:
@@ -117,7 +167,8 @@ def test_detector_input_palms_and_hand_boxes_match_python(node: str, frames: lis
                                                            tmp_path: Path) -> None:
     """On real photos: the letterboxed 192 x 192 input is Pillow's to the pixel, and the palms decoded from the
     detector's outputs, and the hand boxes around them, are Python's."""
-    session = onnx_session(MODELS_DIR / PALM_DETECTOR, "palm detector")
+    session = onnx_session(palm_model(), "palm detector")
+    settings = read_metadata(classifier_model()).pipeline
     cases, expected = [], []
     for i, image in enumerate(frames):
         tensor, placed = letterbox(image)
@@ -127,10 +178,12 @@ def test_detector_input_palms_and_hand_boxes_match_python(node: str, frames: lis
         (tmp_path / f"{i}.scores").write_bytes(scores.astype(np.float32).tobytes())
         np.save(tmp_path / f"{i}.npy", tensor)
         palms = [to_image_pixels(p, placed) for p in decode_detections(regressors[0], scores[0], ssd_anchors(),
-                                                                        MIN_PALM_SCORE)]
+                                                                        settings.min_palm_score)]
         height, width = image.shape[:2]
         cases.append({"width": width, "height": height})
-        expected.append([(p.box, p.keypoints, p.score, hand_box(p, width, height)) for p in palms])
+        expected.append([(p.box, p.keypoints, p.score,
+                          hand_box(p, width, height, settings.hand_box_scale, settings.hand_box_shift))
+                         for p in palms])
     answer = run_node(node, """
 const anchors = palm.ssdAnchors();
 const out = input.cases.map(({width, height}, i) => {
@@ -139,11 +192,13 @@ const out = input.cases.map(({width, height}, i) => {
     {x: view.x, y: view.y, width: view.side, height: view.side}, 192, 192);
   const tensor = new Float32Array(3 * 192 * 192);
   resample.writeChannelsFirst(square, tensor);
-  const palms = palm.decodeDetections(floats(`${i}.regressors`), floats(`${i}.scores`), anchors, palm.MIN_PALM_SCORE)
+  const palms = palm.decodeDetections(floats(`${i}.regressors`), floats(`${i}.scores`), anchors, input.minPalmScore)
     .map((p) => palm.toFramePixels(p, view));
-  return {tensor: Array.from(tensor), palms: palms.map((p) => ({...p, hand: palm.handBox(p, width, height)}))};
+  const hand = (p) => palm.handBox(p, width, height, input.handBoxScale, input.handBoxShift);
+  return {tensor: Array.from(tensor), palms: palms.map((p) => ({...p, hand: hand(p)}))};
 });
-console.log(JSON.stringify(out));""", tmp_path, cases=cases)
+console.log(JSON.stringify(out));""", tmp_path, cases=cases, minPalmScore=settings.min_palm_score,
+                      handBoxScale=settings.hand_box_scale, handBoxShift=settings.hand_box_shift)
     found = 0
     for i, (result, palms) in enumerate(zip(answer, expected, strict=True)):
         python_tensor = np.load(tmp_path / f"{i}.npy").reshape(-1)
@@ -159,8 +214,8 @@ console.log(JSON.stringify(out));""", tmp_path, cases=cases)
 
 
 def test_classifier_crops_match_python(node: str, frames: list[np.ndarray], tmp_path: Path) -> None:
-    """Hand crops, resized and normalised for the classifier: the same numbers as export/pipeline.py's."""
-    classifier = OnnxClassifier(MODELS_DIR / CLASSIFIER_INT8)
+    """Hand crops, resized and normalised for the classifier: the same numbers as runtime/pipeline.py's."""
+    classifier = OnnxClassifier(classifier_model())
     size = classifier.input_size
     rng = np.random.default_rng(0)
     cases, expected = [], []
@@ -170,7 +225,7 @@ def test_classifier_crops_match_python(node: str, frames: list[np.ndarray], tmp_
         side = int(rng.integers(20, min(width - left, height - top)))
         box = (left, top, left + side, top + side)
         crop = np.array(Image.fromarray(image).crop(box).resize((size, size), Image.Resampling.BILINEAR))
-        expected.append(preprocess(crop[None], size, classifier.mean, classifier.std).numpy().reshape(-1))
+        expected.append(preprocess(crop[None], size, classifier.metadata.mean, classifier.metadata.std).reshape(-1))
         write_rgba(image, tmp_path / f"{i}.rgba")
         cases.append({"width": width, "height": height, "box": box})
     answer = run_node(node, """
@@ -181,23 +236,23 @@ const out = input.cases.map(({width, height, box: [l, t, r, b]}, i) => {
   resample.writeChannelsFirst(crop, tensor, 0, input.mean, input.std);
   return Array.from(tensor);
 });
-console.log(JSON.stringify(out));""", tmp_path, cases=cases, size=size, mean=list(classifier.mean),
-                      std=list(classifier.std))
+console.log(JSON.stringify(out));""", tmp_path, cases=cases, size=size, mean=list(classifier.metadata.mean),
+                      std=list(classifier.metadata.std))
     for js, python in zip(answer, expected, strict=True):
         np.testing.assert_allclose(np.asarray(js, np.float32), python, atol=1e-6)
 
 
 def test_classifier_metadata_read_from_the_onnx_file(node: str, tmp_path: Path) -> None:
-    path = MODELS_DIR / CLASSIFIER_INT8
+    path = classifier_model()
     shutil.copy(path, tmp_path / "classifier.onnx")
     answer = run_node(node, """
 const props = metadata.readOnnxMetadata(read('classifier.onnx'));
 console.log(JSON.stringify({props, settings: metadata.classifierSettings(props)}));""", tmp_path)
     assert answer["props"] == {p.key: p.value for p in onnx.load(str(path)).metadata_props}
-    classifier = OnnxClassifier(path)
+    python = read_metadata(path)
     settings = answer["settings"]
-    assert settings["labels"] == classifier.labels
-    assert settings["gestures"] == [label for label in classifier.labels if label != "none"]
-    assert settings["inputSize"] == classifier.input_size
-    assert settings["mean"] == list(classifier.mean) and settings["std"] == list(classifier.std)
-    assert set(settings["emoji"]) == set(settings["gestures"])
+    assert settings["labels"] == list(python.labels)
+    assert settings["gestures"] == list(python.gestures)
+    assert settings["emoji"] == python.emoji
+    assert settings["inputSize"] == python.input_size
+    assert settings["mean"] == list(python.mean) and settings["std"] == list(python.std)

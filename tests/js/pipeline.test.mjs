@@ -1,29 +1,35 @@
 // The worker's per-frame logic without onnxruntime (static/pipeline.js, static/palm.js, static/onnx-metadata.js):
-// the decision rule, the search over views, when palms are reused instead of detected again, and the metadata
-// reader. Parity with the Python pipeline on real images is tested from Python (tests/test_widget_modules.py).
+// the decision rule, the search over views, when palms are reused instead of detected again, that the numbers
+// come from the classifier's settings, and the metadata reader. Parity with the Python pipeline on real images is
+// tested from Python (tests/test_widget_modules.py).
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
 
 import {classifierSettings, readOnnxMetadata} from '../../static/onnx-metadata.js';
-import {FramePipeline, MIN_GESTURE_SCORE, REDETECT_MS, decide} from '../../static/pipeline.js';
-import {DEFAULTS} from '../../static/reactions.js';
+import {FramePipeline, decide} from '../../static/pipeline.js';
 import {NUM_ANCHORS, NUM_COORDS, roundHalfEven, squareTiles} from '../../static/palm.js';
+import {onnxModel} from './onnx-model.mjs';
 
 const GESTURES = ['like', 'dislike', 'ok'];
+/** The pipeline's numbers, as classifierSettings returns them: a test's own, not the shipped classifier's. */
+const PIPELINE = {minPalmScore: 0.5, minGestureScore: 0.6, maxHands: 2, handBoxScale: 1.8, handBoxShift: 0.1,
+  redetectMs: 250};
+const REDETECT = PIPELINE.redetectMs;
 const hand = (box, like, dislike, ok) => ({box, probabilities: {like, dislike, ok, none: 1 - like - dislike - ok}});
 
 test('decide: the most confident gesture over all hands wins', () => {
   const hands = [hand([0, 0, 10, 10], 0.6, 0.1, 0.1), hand([20, 20, 40, 40], 0.05, 0.05, 0.8)];
-  assert.deepEqual(decide(hands, GESTURES), {gesture: 'ok', confidence: 0.8, box: [20, 20, 40, 40], hands});
+  assert.deepEqual(decide(hands, GESTURES, 0.6), {gesture: 'ok', confidence: 0.8, box: [20, 20, 40, 40], hands});
 });
 
-test('decide: below MIN_GESTURE_SCORE it is none, with the confidence that no gesture is shown', () => {
-  assert.equal(MIN_GESTURE_SCORE, 0.6);
-  const result = decide([hand([0, 0, 1, 1], 0.55, 0.1, 0.05)], GESTURES);
+test('decide: below the minimum score it is none, with the confidence that no gesture is shown', () => {
+  const hands = [hand([0, 0, 1, 1], 0.55, 0.1, 0.05)];
+  const result = decide(hands, GESTURES, 0.6);
   assert.equal(result.gesture, 'none');
   assert.equal(result.box, null);
   assert.ok(Math.abs(result.confidence - 0.45) < 1e-12);
-  assert.equal(decide([], GESTURES).confidence, 1);
+  assert.equal(decide(hands, GESTURES, 0.55).gesture, 'like'); // at the minimum score counts
+  assert.equal(decide([], GESTURES, 0.6).confidence, 1);
 });
 
 test('Python rounding: halves to even', () => {
@@ -40,11 +46,18 @@ test('square tiles cover a wide and a tall frame like export/pipeline.py', () =>
 const LIKE = [0.9, 0.05, 0.03, 0.02];
 const NONE = [0.1, 0.05, 0.05, 0.8];
 
+/** Anchors of the detector's first layer (24 x 24 cells, two anchors each) far enough apart not to merge. */
+const TOP_LEFT = 0;
+const TOP_MIDDLE = 2 * 12;
+const CENTRE = 2 * (12 * 24 + 12);
+
 /**
- * A pipeline whose detector finds one palm on the calls `palmOnCall` accepts, whose classifier answers each crop
- * with `answer(call)` (default: `like`), and whose clock is `clock.now`, moved by the test.
+ * A pipeline whose detector finds a palm (a 40-unit square, wrist below, middle finger above) at each of `anchors`
+ * with the logit `logit` on the calls `palmOnCall` accepts, whose classifier answers each crop with
+ * `answer(call)` (default: `like`), and whose clock is `clock.now`, moved by the test. `pipeline`: numbers that
+ * replace PIPELINE's.
  */
-function fakePipeline(palmOnCall, answer = () => LIKE) {
+function fakePipeline(palmOnCall, answer = () => LIKE, {pipeline = {}, anchors = [TOP_LEFT], logit = 10} = {}) {
   const detections = []; // the clock at each detector run
   const classified = []; // boxes per classifier run
   const clock = {now: 0};
@@ -52,8 +65,10 @@ function fakePipeline(palmOnCall, answer = () => LIKE) {
     const regressors = new Float32Array(NUM_ANCHORS * NUM_COORDS);
     const scores = new Float32Array(NUM_ANCHORS).fill(-10);
     if (palmOnCall(detections.length)) {
-      scores[0] = 10; // anchor 0: a palm at the view's top-left corner
-      regressors.set([0, 0, 40, 40, 0, 10, 0, 0, 0, -10], 0);
+      for (const anchor of anchors) {
+        scores[anchor] = logit;
+        regressors.set([0, 0, 40, 40, 0, 10, 0, 0, 0, -10], anchor * NUM_COORDS);
+      }
     }
     detections.push(clock.now);
     return {regressors, scores};
@@ -64,7 +79,7 @@ function fakePipeline(palmOnCall, answer = () => LIKE) {
     return Float32Array.from({length: count * 4}, (_, i) => probabilities[i % 4]);
   };
   const settings = {labels: [...GESTURES, 'none'], gestures: GESTURES, inputSize: 8, mean: [0.5, 0.5, 0.5],
-    std: [0.5, 0.5, 0.5]};
+    std: [0.5, 0.5, 0.5], pipeline: {...PIPELINE, ...pipeline}};
   return {pipeline: new FramePipeline(settings, detect, classify, () => clock.now), detections, classified, clock};
 }
 
@@ -87,7 +102,7 @@ test('no palm: the next frame looks in the next view; a palm keeps it on its vie
   const views = [];
   for (let i = 0; i < 5; i++) {
     views.push(fake.pipeline.viewIndex);
-    fake.clock.now = i * REDETECT_MS; // every frame runs the detector
+    fake.clock.now = i * REDETECT; // every frame runs the detector
     const result = await fake.pipeline.process(frame(), WIDTH, HEIGHT);
     assert.equal(result.detected, true);
     assert.equal(result.gesture, i >= 2 ? 'like' : 'none');
@@ -108,11 +123,6 @@ test('the search wraps around from the last square to the letterboxed frame', as
   assert.deepEqual(views, [0, 1, 2, 3, 0, 1]);
 });
 
-test('REDETECT_MS is short against the hold a reaction needs', () => {
-  assert.equal(REDETECT_MS, 200);
-  assert.ok(REDETECT_MS <= DEFAULTS.hold / 2);
-});
-
 test('no palm known: every frame runs the detector', async () => {
   const fake = fakePipeline(() => false);
   const {detected, gestures} = await play(fake, [0, 10, 20, 30]);
@@ -121,11 +131,12 @@ test('no palm known: every frame runs the detector', async () => {
   assert.deepEqual(fake.classified, []); // no box, nothing to classify
 });
 
-test('palms found: their boxes are classified without the detector until REDETECT_MS has passed', async () => {
+test('palms found: their boxes are classified without the detector until redetectMs has passed', async () => {
   const fake = fakePipeline(() => true);
-  const {detected, gestures, results} = await play(fake, [0, 50, 150, REDETECT_MS - 1, REDETECT_MS, 300, 399, 400]);
+  const times = [0, 50, 150, REDETECT - 1, REDETECT, REDETECT + 100, 2 * REDETECT - 1, 2 * REDETECT];
+  const {detected, gestures, results} = await play(fake, times);
   assert.deepEqual(detected, [true, false, false, false, true, false, false, true]);
-  assert.deepEqual(fake.detections, [0, REDETECT_MS, 400]);
+  assert.deepEqual(fake.detections, [0, REDETECT, 2 * REDETECT]);
   assert.deepEqual(gestures, Array(8).fill('like'));
   assert.deepEqual(fake.classified, Array(8).fill(1)); // the one hand's box, every frame
   for (const result of results) assert.deepEqual(result.box, results[0].box);
@@ -155,26 +166,102 @@ test('a new frame size or a reset: the next frame runs the detector', async () =
   assert.deepEqual((await play(fake, [40, 50], [HEIGHT, WIDTH])).detected, [true, false]);
 });
 
-/** A protobuf ModelProto with a graph field to skip and two metadata_props entries. */
-function tinyModel(entries) {
-  const text = (s) => [...new TextEncoder().encode(s)];
-  const field = (number, bytes) => [(number << 3) | 2, bytes.length, ...bytes];
-  const bytes = [0x08, 0x08, ...field(7, [1, 2, 3, 4]), 0x4a, 0x02, 0x05, 0x00]; // ir_version, graph, a varint field 9
-  for (const [key, value] of Object.entries(entries)) bytes.push(...field(14, [...field(1, text(key)), ...field(2, text(value))]));
-  return Uint8Array.from(bytes);
-}
-
-test('metadata_props are read from the ModelProto, other fields skipped', () => {
-  assert.deepEqual(readOnnxMetadata(tinyModel({a: '1', emoji: '👍'})), {a: '1', emoji: '👍'});
+test('the settings\' redetectMs decides how long palms are reused', async () => {
+  const fake = fakePipeline(() => true, () => LIKE, {pipeline: {redetectMs: 40}});
+  assert.deepEqual((await play(fake, [0, 39, 40, 79, 80])).detected, [true, false, true, false, true]);
 });
 
+test('palms below the settings\' minPalmScore are dropped', async () => {
+  const score = 1 / (1 + Math.exp(-1)); // logit 1
+  const above = fakePipeline(() => true, () => LIKE, {logit: 1, pipeline: {minPalmScore: score - 0.01}});
+  assert.deepEqual((await play(above, [0])).gestures, ['like']);
+  const below = fakePipeline(() => true, () => LIKE, {logit: 1, pipeline: {minPalmScore: score + 0.01}});
+  assert.deepEqual((await play(below, [0])).gestures, ['none']);
+  assert.deepEqual(below.classified, []);
+});
+
+test('at most the settings\' maxHands palms are classified', async () => {
+  const anchors = [TOP_LEFT, TOP_MIDDLE, CENTRE];
+  for (const maxHands of [1, 2, 3]) {
+    const fake = fakePipeline(() => true, () => LIKE, {anchors, pipeline: {maxHands}});
+    const {results} = await play(fake, [0]);
+    assert.equal(results[0].hands.length, maxHands);
+    assert.deepEqual(fake.classified, [maxHands]);
+  }
+});
+
+test('hand boxes are the settings\' handBoxScale palm sides wide, shifted by handBoxShift', async () => {
+  const box = async (pipeline) => (await play(fakePipeline(() => true, () => LIKE, {anchors: [CENTRE], pipeline}),
+    [0])).results[0].box;
+  // the palm: 40 / 192 of the 64-pixel letterboxed view, about 13.3 pixels
+  const [left, top, right, bottom] = await box({handBoxScale: 3, handBoxShift: 0});
+  assert.ok(Math.abs(right - left - 40) <= 1 && Math.abs(bottom - top - 40) <= 1, `${[left, top, right, bottom]}`);
+  const narrow = await box({handBoxScale: 1.5, handBoxShift: 0});
+  assert.ok(Math.abs(narrow[2] - narrow[0] - 20) <= 1, `${narrow}`);
+  const shifted = await box({handBoxScale: 3, handBoxShift: 0.3}); // towards the middle finger: up
+  assert.equal(shifted[0], left);
+  assert.ok(Math.abs(top - shifted[1] - 4) <= 1, `${shifted}`);
+});
+
+test('metadata_props are read from the ModelProto, other fields skipped', () => {
+  assert.deepEqual(readOnnxMetadata(onnxModel({a: '1', emoji: '👍'})), {a: '1', emoji: '👍'});
+  const long = 'x'.repeat(300); // a length past one varint byte
+  assert.equal(readOnnxMetadata(onnxModel({long})).long, long);
+});
+
+const METADATA = {labels: '["like", "dislike", "ok", "none"]', emoji: '{"like": "1", "dislike": "2", "ok": "3"}',
+  names: '{"like": "one", "dislike": "two", "ok": "three"}',
+  input_size: '112', mean: '[0.5, 0.5, 0.5]', std: '[0.5, 0.5, 0.5]', output: 'probabilities',
+  pipeline: JSON.stringify({min_palm_score: 0.5, min_gesture_score: 0.65, max_hands: 3, hand_box_scale: 2,
+    hand_box_shift: 0.2, redetect_ms: 150}),
+  reactions: JSON.stringify({threshold: 0.8, hold_ms: 500, cooldown_ms: 1000})};
+
 test('classifier settings: parsed, or an error naming the missing key', () => {
-  const metadata = {labels: '["like", "dislike", "ok", "none"]', emoji: '{"like": "1", "dislike": "2", "ok": "3"}',
-    input_size: '112', mean: '[0.5, 0.5, 0.5]', std: '[0.5, 0.5, 0.5]', output: 'probabilities'};
-  const settings = classifierSettings(metadata);
+  const settings = classifierSettings(METADATA);
   assert.deepEqual(settings.gestures, GESTURES);
   assert.equal(settings.inputSize, 112);
-  assert.throws(() => classifierSettings({...metadata, std: undefined}), /no "std"/);
-  assert.throws(() => classifierSettings({...metadata, std: '[0.5, 0]'}), /"std" is \[0.5, 0\]/);
-  assert.throws(() => classifierSettings({...metadata, emoji: '{"like": "1"}'}), /"emoji"/);
+  assert.throws(() => classifierSettings({...METADATA, std: undefined}), /no "std"/);
+  assert.throws(() => classifierSettings({...METADATA, std: '[0.5, 0]'}), /"std" is \[0.5, 0\]/);
+  assert.throws(() => classifierSettings({...METADATA, emoji: '{"like": "1"}'}), /"emoji"/);
+  assert.deepEqual(settings.names, {like: 'one', dislike: 'two', ok: 'three'});
+  assert.throws(() => classifierSettings({...METADATA, names: undefined}), /no "names"/);
+  assert.throws(() => classifierSettings({...METADATA, names: '{"like": "one", "dislike": "", "ok": "x"}'}), /"names"/);
+});
+
+test('classifier settings: the pipeline\'s and the reactions\' numbers, camel-cased', () => {
+  const settings = classifierSettings(METADATA);
+  assert.deepEqual(settings.pipeline, {minPalmScore: 0.5, minGestureScore: 0.65, maxHands: 3, handBoxScale: 2,
+    handBoxShift: 0.2, redetectMs: 150});
+  assert.deepEqual(settings.reactions, {threshold: 0.8, hold: 500, cooldown: 1000});
+});
+
+test('classifier settings: "output" must say probabilities, and is required', () => {
+  const expected = '(expected "probabilities": the graph ends in softmax)';
+  assert.throws(() => classifierSettings({...METADATA, output: undefined}),
+    {message: `its metadata "output" is missing ${expected}`});
+  assert.throws(() => classifierSettings({...METADATA, output: 'logits'}),
+    {message: `its metadata "output" is logits ${expected}`});
+});
+
+test('classifier settings: "pipeline" and "reactions" need exactly their keys, all numbers', () => {
+  const expected = {
+    pipeline: '(expected a JSON object of numbers: min_palm_score, min_gesture_score, max_hands, hand_box_scale, '
+      + 'hand_box_shift, redetect_ms)',
+    reactions: '(expected a JSON object of numbers: threshold, hold_ms, cooldown_ms)',
+  };
+  for (const key of ['pipeline', 'reactions']) {
+    const valid = JSON.parse(METADATA[key]);
+    const [first] = Object.keys(valid);
+    const {[first]: _, ...missing} = valid;
+    assert.throws(() => classifierSettings({...METADATA, [key]: undefined}),
+      {message: `its metadata has no "${key}" ${expected[key]}`});
+    assert.throws(() => classifierSettings({...METADATA, [key]: '{"threshold": 0.7'}),
+      {message: `its metadata "${key}" is not JSON ${expected[key]}`});
+    for (const wrong of [missing, {...valid, extra: 1}, {...valid, [first]: '0.5'}, {...valid, [first]: true},
+      {...valid, [first]: null}, Object.values(valid), 0.7]) {
+      const raw = JSON.stringify(wrong);
+      assert.throws(() => classifierSettings({...METADATA, [key]: raw}),
+        {message: `its metadata "${key}" is ${raw} ${expected[key]}`});
+    }
+  }
 });

@@ -1,0 +1,138 @@
+// A browser just big enough for static/gesture-controller.js under Node, installed as globals: a camera that opens
+// or fails as the test says, a recognition worker that loads the test's classifier settings and answers each frame
+// with the test's result, animation frames on a timer, and a page that can be hidden.
+import {classifierSettings} from '../../static/onnx-metadata.js';
+import {onnxModel} from './onnx-model.mjs';
+
+/** A classifier's metadata_props with the test's own numbers (not the shipped classifier's). */
+export const METADATA = {
+  labels: '["like", "dislike", "ok", "none"]', emoji: '{"like": "👍", "dislike": "👎", "ok": "👌"}',
+  names: '{"like": "thumbs up", "dislike": "thumbs down", "ok": "OK sign"}',
+  input_size: '8', mean: '[0.5, 0.5, 0.5]', std: '[0.5, 0.5, 0.5]', output: 'probabilities',
+  pipeline: JSON.stringify({min_palm_score: 0.5, min_gesture_score: 0.6, max_hands: 2, hand_box_scale: 1.8,
+    hand_box_shift: 0.1, redetect_ms: 100}),
+  reactions: JSON.stringify({threshold: 0.8, hold_ms: 60, cooldown_ms: 300}),
+};
+
+export const ASSETS = {
+  worker: new URL('http://page.test/static/gesture-worker.js'),
+  palm: new URL('http://page.test/static/models/palm.onnx'),
+  classifier: new URL('http://page.test/static/models/classifier.onnx'),
+  ort: new URL('http://page.test/ort/'),
+};
+
+/** A frame's result from the worker, showing `gesture` (or nothing, with 'none'). */
+export function result(gesture, confidence = 0.9) {
+  const box = gesture === 'none' ? null : [8, 8, 24, 24];
+  return {gesture, confidence, box, hands: box ? [{box, probabilities: {[gesture]: confidence}}] : [],
+    detected: true, timings: {palm: 1, classifier: 1, total: 2}};
+}
+
+class FakeTrack {
+  constructor(constraints) {
+    this.constraints = constraints;
+    this.stopped = false;
+  }
+
+  stop() { this.stopped = true; }
+
+  getSettings() { return {width: 64, height: 48, frameRate: 100}; }
+}
+
+class FakeVideo {
+  muted = false;
+  playsInline = false;
+  srcObject = null;
+  readyState = 4; // HAVE_ENOUGH_DATA
+  videoWidth = 64;
+  videoHeight = 48;
+
+  async play() {}
+}
+
+/**
+ * Install the fake browser as globals.
+ * @returns the test's handle: `camera` (`opened`: each stream's track, `error`: what the next opening throws),
+ *   `worker` (`answer()`: the next frame's result, `error`: what the next load answers, `received`: the messages),
+ *   `metadata` (of the classifier file the page downloads), `videos` (the video elements created), `hide()` and
+ *   `show()` the page, and `reset()`
+ */
+export function installFakeBrowser() {
+  const fake = {
+    camera: {opened: [], error: null},
+    worker: {answer: () => result('none'), error: null, received: []},
+    metadata: METADATA,
+    videos: [],
+    reset() {
+      this.camera = {opened: [], error: null};
+      this.worker = {answer: () => result('none'), error: null, received: []};
+      this.metadata = METADATA;
+      this.videos = [];
+      document.hidden = false;
+    },
+    hide() { setHidden(true); },
+    show() { setHidden(false); },
+  };
+
+  const document = Object.assign(new EventTarget(), {
+    hidden: false,
+    createElement(tag) {
+      if (tag !== 'video') throw new Error(`the fake document makes only videos, not ${tag}`);
+      const video = new FakeVideo();
+      fake.videos.push(video);
+      return video;
+    },
+  });
+  function setHidden(hidden) {
+    document.hidden = hidden;
+    document.dispatchEvent(new Event('visibilitychange'));
+  }
+
+  class FakeWorker extends EventTarget {
+    postMessage(message) {
+      fake.worker.received.push(message.type);
+      let answer = null;
+      if (message.type === 'load') {
+        answer = fake.worker.error ? {type: 'error', message: fake.worker.error}
+          : {type: 'loaded', threads: 1, settings: classifierSettings(METADATA)};
+      } else if (message.type === 'frame') {
+        answer = {type: 'result', ...fake.worker.answer()};
+      }
+      if (answer) setTimeout(() => this.dispatchEvent(Object.assign(new Event('message'), {data: answer})), 1);
+    }
+
+    terminate() {}
+  }
+
+  const globals = {
+    self: globalThis,
+    window: globalThis,
+    isSecureContext: true,
+    crossOriginIsolated: false,
+    location: {origin: ASSETS.worker.origin},
+    navigator: {
+      hardwareConcurrency: 2,
+      mediaDevices: {
+        async getUserMedia(constraints) {
+          if (fake.camera.error) throw fake.camera.error;
+          const track = new FakeTrack(constraints);
+          fake.camera.opened.push(track);
+          return {getVideoTracks: () => [track], getTracks: () => [track]};
+        },
+      },
+    },
+    document,
+    Worker: FakeWorker,
+    OffscreenCanvas: class {},
+    HTMLMediaElement: {HAVE_CURRENT_DATA: 2},
+    createImageBitmap: async (video) => ({width: video.videoWidth, height: video.videoHeight, close() {}}),
+    requestAnimationFrame: (callback) => setTimeout(() => callback(performance.now()), 4),
+    cancelAnimationFrame: (id) => clearTimeout(id),
+    fetch: async (url) => (String(url) === ASSETS.classifier.href ? new Response(onnxModel(fake.metadata))
+      : new Response('', {status: 404})),
+  };
+  for (const [name, value] of Object.entries(globals)) {
+    Object.defineProperty(globalThis, name, {value, configurable: true, writable: true});
+  }
+  return fake;
+}
