@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from runtime.images import resize_square
 from runtime.onnx_models import ModelFileError, onnx_session
-from runtime.settings import PipelineSettings, ReactionSettings, from_json_dict
+from runtime.settings import PipelineSettings, ReactionSettings, Settings, settings_from
 
 EXPECTED = ("the gesture classifier as ONNX, with labels, emoji, names, input_size, mean, std, output, pipeline "
             "and reactions in its metadata (written by `python -m export.to_onnx`)")
@@ -68,16 +68,10 @@ def _is_triple(value: object) -> bool:
     return isinstance(value, list) and len(value) == 3 and all(map(_is_number, value))
 
 
-def _settings(metadata: dict[str, str], key: str, kind: type) -> PipelineSettings | ReactionSettings:
-    def valid(value: object) -> bool:
-        try:
-            from_json_dict(kind, value)
-        except (TypeError, ValueError):
-            return False
-        return True
-
-    names = ", ".join(kind.__dataclass_fields__)
-    return from_json_dict(kind, _parsed(metadata, key, valid, f"a JSON object of numbers: {names}"))
+def _settings(metadata: dict[str, str], key: str, kind: type[Settings]) -> Settings:
+    names = ", ".join(f.name for f in fields(kind))
+    value = _parsed(metadata, key, lambda v: settings_from(kind, v) is not None, f"a JSON object of numbers: {names}")
+    return settings_from(kind, value)
 
 
 def parse_metadata(metadata: dict[str, str]) -> ClassifierMetadata:

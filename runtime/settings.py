@@ -8,6 +8,7 @@ Labels, emoji, input size and normalisation travel the same way, from `training/
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import TypeVar
 
@@ -57,11 +58,11 @@ class ReactionSettings:
 Settings = TypeVar("Settings", PipelineSettings, ReactionSettings)
 
 
-def from_json_dict(kind: type[Settings], values: object) -> Settings:
-    """`kind` from a JSON object with exactly its fields, all numbers; ValueError saying what is wrong."""
-    names = [f.name for f in fields(kind)]
-    if not isinstance(values, dict) or sorted(values) != sorted(names):
-        raise ValueError(f"expected a JSON object with the keys {', '.join(names)}")
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values.values()):
-        raise ValueError(f"expected numbers for {', '.join(names)}")
+def settings_from(kind: type[Settings], values: object) -> Settings | None:
+    """`kind` from a JSON object with exactly its fields, all finite numbers; None for anything else."""
+    names = {f.name for f in fields(kind)}
+    if not isinstance(values, dict) or set(values) != names:
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values.values()):
+        return None
     return kind(**values)

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from export import pipeline_benchmark, predict
+from export import pipeline_benchmark, predict, tune_pipeline
 from runtime.hand_box import hand_box
 from runtime.images import read_rgb
 from runtime.palm_decode import PalmDetection
 from runtime.paths import classifier_model, palm_model
 from runtime.pipeline import GesturePipeline
-from tests.conftest import manifest_rows
+from tests.conftest import make_small_dataset, manifest_rows
 from training import evaluate
 
 PER_LABEL = 6
@@ -112,3 +112,15 @@ def test_pipeline_benchmark_times_each_part_on_real_frames(data_dir: Path, capsy
     assert set(rows) == {"palm detection", "hand boxes + classifier", "whole pipeline"}
     assert all(0 < median <= p95 for median, p95 in rows.values())
     assert rows["whole pipeline"][0] >= rows["palm detection"][0]
+
+
+def test_tune_pipeline_prints_the_grid_best_first(data_dir: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    small = make_small_dataset(data_dir, tmp_path, {}, frames=3)
+    tune_pipeline.main(["--data", str(small), "--split", "train", "--top", "6"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split(" train frames;")[0].isdigit() and "of the gesture frames" in lines[0]
+    assert lines[1].split() == ["macro-F1", "scale", "shift", "palm", "gesture", "like", "dislike", "ok", "none"]
+    rows = [[float(x) for x in line.split()] for line in lines[2:]]
+    assert len(rows) == 6 and [r[0] for r in rows] == sorted((r[0] for r in rows), reverse=True)
+    assert all(r[1] in tune_pipeline.BOX_SCALES and r[4] in tune_pipeline.GESTURE_SCORES for r in rows)

@@ -15,7 +15,7 @@ import torch
 from export.classifier_onnx import export_fp32, metadata
 from runtime.paths import ROOT
 from tests.conftest import make_small_dataset
-from training import evaluate, train
+from training import benchmark, evaluate, ship, train
 from training.checkpoint import CheckpointError, load_checkpoint
 from training.gestures import LABELS
 
@@ -110,3 +110,22 @@ def test_evaluate_gives_the_same_report_for_a_checkpoint_and_its_onnx_export(sma
     from_onnx = evaluate.evaluate(small_data, "test", "crop", onnx_file)
     assert from_onnx["confusion"] == from_torch["confusion"]
     assert from_onnx["macro_f1"] == pytest.approx(from_torch["macro_f1"])
+
+
+def test_ship_writes_half_precision_weights_and_the_test_report(small_data: Path, trained: Path,
+                                                                tmp_path: Path) -> None:
+    out = tmp_path / "classifier.pt"
+    ship.main([str(trained / "best.pt"), "--data", str(small_data), "--out", str(out)])
+    shipped = torch.load(out, map_location="cpu", weights_only=True)["state_dict"]
+    assert {v.dtype for v in shipped.values() if v.is_floating_point()} == {torch.float16}
+    report = json.loads(out.with_suffix(".test.json").read_text())
+    assert report["n"] == 8 * len(LABELS) and report["split"] == "test" and report["model_file"] == out.name
+    assert json.loads(out.with_suffix(".run.json").read_text()) == json.loads((trained / "run.json").read_text())
+
+
+def test_benchmark_prints_the_results_table(small_data: Path, trained: Path, capsys: pytest.CaptureFixture) -> None:
+    benchmark.main([str(trained / "best.pt"), "--data", str(small_data), "--repeats", "3"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{8 * len(LABELS)} test crops") and lines[1].startswith("| model | input |")
+    cells = [cell.strip() for cell in lines[3].split("|")[1:-1]]
+    assert cells[0] == "mobilenet_v3_small" and cells[1] == "112" and 0 <= float(cells[2]) <= 1
