@@ -23,8 +23,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/python -m export.palm_weights
-	$(BIN)/python -m export.to_onnx --only palm
+	$(BIN)/python -m export.mediapipe_weights
+	$(BIN)/python -m export.to_onnx --only palm --only landmarks
 	touch $@
 
 # onnxruntime-web, which the server serves to the browser itself (no CDN)

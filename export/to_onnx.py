@@ -1,13 +1,13 @@
 """Write the models the browser runs into `static/models/`.
 
-    python -m export.to_onnx                 # classifier (int8 + fp32) and palm detector
-    python -m export.to_onnx --only palm     # the palm detector alone (set-up: no dataset needed)
+    python -m export.to_onnx                 # classifier (int8 + fp32), palm detector, hand landmark model
+    python -m export.to_onnx --only palm --only landmarks   # MediaPipe's two (set-up: no dataset needed)
     python -m export.to_onnx --check         # measure the classifier files already there, write nothing
 
 The classifier comes from the shipped checkpoint, calibrated on real training crops and checked on
 the validation crops as the browser runs it (onnxruntime with graph optimizations off: its fused int8
-kernels on CPUs without VNNI differ from the browser's). The palm detector is rebuilt from MediaPipe's
-.tflite file. Two runs write the same bytes.
+kernels on CPUs without VNNI differ from the browser's). The palm detector and the hand landmark model
+are rebuilt from MediaPipe's .tflite files. Two runs write the same bytes.
 """
 
 from __future__ import annotations
@@ -22,12 +22,16 @@ import numpy as np
 import torch
 
 from export.classifier_onnx import calibration_crops, export_fp32, metadata, quantize_int8
+from export.hand_landmarks import export_onnx as export_landmarks
+from export.hand_landmarks import load_hand_landmarks
 from export.palm_detector import export_onnx as export_palm
 from export.palm_detector import load_palm_detector
 from runtime.classifier import OnnxClassifier
 from runtime.paths import (
     CLASSIFIER_FP32,
     CLASSIFIER_INT8,
+    HAND_LANDMARKS,
+    LANDMARK_VARIANT,
     MODELS_DIR,
     PALM_DETECTOR,
     PALM_VARIANT,
@@ -40,6 +44,8 @@ from training.datasets import load_samples
 from training.inference import torch_probabilities
 from training.metrics import classification_report
 
+MODELS = ("classifier", "palm", "landmarks")
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -47,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=data_dir(), help="shared dataset: training crops calibrate, "
                                                                       "validation crops check")
     p.add_argument("--out", type=Path, default=MODELS_DIR)
-    p.add_argument("--only", choices=("classifier", "palm"), help="write one of the two models")
+    p.add_argument("--only", choices=MODELS, action="append", help="write this model only (repeatable)")
     p.add_argument("--check", action="store_true",
                    help="write nothing: measure the classifier files already in --out against the checkpoint")
     return p.parse_args(argv)
@@ -88,11 +94,16 @@ def main(argv: list[str] | None = None) -> None:
         exports = {"fp32": args.out / CLASSIFIER_FP32, "int8": args.out / CLASSIFIER_INT8}
         print_parity(parity(args.checkpoint, args.data, exports), exports, args.checkpoint)
         return
-    if args.only != "classifier":
+    only = set(args.only or MODELS)
+    if "palm" in only:
         palm = export_palm(load_palm_detector(variant=PALM_VARIANT), args.out / PALM_DETECTOR,
                            f"palm_detection_{PALM_VARIANT}.tflite")
         print(f"{palm}: {palm.stat().st_size / 1e6:.2f} MB")
-    if args.only == "palm":
+    if "landmarks" in only:
+        landmarks = export_landmarks(load_hand_landmarks(variant=LANDMARK_VARIANT), args.out / HAND_LANDMARKS,
+                                     f"hand_landmark_{LANDMARK_VARIANT}.tflite")
+        print(f"{landmarks}: {landmarks.stat().st_size / 1e6:.2f} MB")
+    if "classifier" not in only:
         return
     result = export_classifier(args.checkpoint, args.data, args.out)
     print_parity(result, {"fp32": args.out / CLASSIFIER_FP32, "int8": args.out / CLASSIFIER_INT8}, args.checkpoint)

@@ -16,6 +16,8 @@ CLASSIFIER_INT8 = "classifier.int8.onnx"
 CLASSIFIER_FP32 = "classifier.fp32.onnx"
 PALM_VARIANT = "lite"
 PALM_DETECTOR = f"palm_detection_{PALM_VARIANT}.onnx"
+LANDMARK_VARIANT = "lite"
+HAND_LANDMARKS = f"hand_landmark_{LANDMARK_VARIANT}.onnx"
 
 SHIPPED_CHECKPOINT = ROOT / "training" / "weights" / "classifier.pt"
 """The classifier the project ships, in PyTorch: what evaluation and the export use when given no other."""
@@ -45,3 +47,8 @@ def classifier_model() -> Path:
 def palm_model() -> Path:
     """The palm detector the browser runs (built at set-up)."""
     return MODELS_DIR / PALM_DETECTOR
+
+
+def landmark_model() -> Path:
+    """MediaPipe's hand landmark model (built at set-up)."""
+    return MODELS_DIR / HAND_LANDMARKS

@@ -14,8 +14,8 @@ import pytest
 import torch
 from PIL import Image
 
+from export.mediapipe_weights import MediaPipeWeightsError, extract_model, palm_model_path
 from export.palm_detector import detect_palms, export_onnx, load_palm_detector
-from export.palm_weights import MEMBER_FOLDER, PalmWeightsError, extract_model, palm_model_path
 from runtime.palm_decode import (
     INPUT_SIZE,
     NUM_ANCHORS,
@@ -126,11 +126,12 @@ def test_wheel_without_the_model_says_what_was_expected_where(tmp_path: Path) ->
     wheel = tmp_path / "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("mediapipe/__init__.py", "")
-        archive.writestr(f"{MEMBER_FOLDER}/palm_detection_full.tflite", b"not the pinned model")
-    with pytest.raises(PalmWeightsError, match=f"{re.escape(str(wheel))} has no {MEMBER_FOLDER}/palm_detection_lite"):
-        extract_model(wheel, "lite", tmp_path / "out.tflite")
-    with pytest.raises(PalmWeightsError, match="SHA-256"):
-        extract_model(wheel, "full", tmp_path / "out.tflite")
+        archive.writestr("mediapipe/modules/palm_detection/palm_detection_full.tflite", b"not the pinned model")
+    with pytest.raises(MediaPipeWeightsError,
+                       match=f"{re.escape(str(wheel))} has no mediapipe/modules/palm_detection/palm_detection_lite"):
+        extract_model(wheel, "palm_detection_lite.tflite", tmp_path / "out.tflite")
+    with pytest.raises(MediaPipeWeightsError, match="SHA-256"):
+        extract_model(wheel, "palm_detection_full.tflite", tmp_path / "out.tflite")
     assert not (tmp_path / "out.tflite").exists()
 
 

@@ -1,0 +1,67 @@
+"""MediaPipe's hand landmark model rebuilt as a PyTorch module from its .tflite graph (`export.tflite_graph`), to
+export it to ONNX with float16 weights.
+
+It looks at one hand: the region of interest around a palm (or around the last frame's landmarks), rotated
+upright and resized to 224 x 224, RGB in [0, 1] (mediapipe/modules/hand_landmark/hand_landmark_cpu.pbtxt).
+Its outputs, in the graph's order: 21 landmarks (x, y in input pixels, z relative depth) as [N, 63], the hand
+presence score [N, 1] and the handedness score [N, 1] (both probabilities: the graph ends in sigmoids), and
+21 world landmarks in metres [N, 63].
+
+`python -m export.hand_landmarks OUT.onnx [--variant lite|full]` writes the ONNX file.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from export.float16_onnx import export_float16_onnx
+from export.mediapipe_weights import MEDIAPIPE_VERSION, hand_landmark_model_path
+from export.tflite_graph import TFLiteNet, read_graph
+
+INPUT_SIZE = 224
+INPUT_SHAPE = (1, INPUT_SIZE, INPUT_SIZE, 3)
+NUM_LANDMARKS = 21
+OUTPUT_SHAPES = ((1, 3 * NUM_LANDMARKS), (1, 1), (1, 1), (1, 3 * NUM_LANDMARKS))
+OUTPUT_NAMES = ("landmarks", "presence", "handedness", "world_landmarks")
+
+
+class HandLandmarks(TFLiteNet):
+    """Image [N, 3, 224, 224], RGB in [0, 1] -> landmarks [N, 63], presence [N, 1], handedness [N, 1] and world
+    landmarks [N, 63]."""
+
+
+def load_hand_landmarks(path: Path | None = None, variant: str = "lite") -> HandLandmarks:
+    """The landmark model built from a .tflite file; by default MediaPipe's, fetched and cached on first use."""
+    path = Path(path) if path is not None else hand_landmark_model_path(variant)
+    graph = read_graph(path, "hand landmark model")
+    shapes = [graph.shapes[i] for i in graph.inputs], [graph.shapes[i] for i in graph.outputs]
+    if shapes != ([INPUT_SHAPE], list(OUTPUT_SHAPES)):
+        raise ValueError(f"{path} is not a MediaPipe hand landmark model: inputs and outputs have shapes {shapes}, "
+                         f"expected [{INPUT_SHAPE}] and {list(OUTPUT_SHAPES)}")
+    return HandLandmarks(graph).eval()
+
+
+def export_onnx(model: HandLandmarks, path: Path, source: str = "hand_landmark_lite.tflite") -> Path:
+    """Writes the model as ONNX (input `image` [1, 3, 224, 224], float16 weights) with its input and outputs
+    described in the metadata."""
+    metadata = {"input_size": str(INPUT_SIZE), "input_range": "[0.0, 1.0]", "layout": "NCHW RGB",
+                "outputs": ", ".join(OUTPUT_NAMES), "num_landmarks": str(NUM_LANDMARKS),
+                "source": f"MediaPipe {MEDIAPIPE_VERSION} {source} (Apache-2.0), rebuilt in PyTorch"}
+    return export_float16_onnx(model, path, (1, 3, INPUT_SIZE, INPUT_SIZE), OUTPUT_NAMES, metadata)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path, help="ONNX file to write")
+    parser.add_argument("--variant", choices=("lite", "full"), default="lite")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    export_onnx(load_hand_landmarks(variant=args.variant), args.out, f"hand_landmark_{args.variant}.tflite")
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()
