@@ -11,15 +11,25 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from runtime.hand_box import landmark_box
+from runtime.hand_landmarks import HandLandmarker, roi_from_palm
 from runtime.onnx_models import ModelFileError
-from runtime.paths import palm_model
+from runtime.paths import landmark_model, palm_model
 from runtime.pipeline import PalmFinder
 from runtime.settings import PipelineSettings
 from tests.conftest import make_small_dataset
 from training import train
 from training.datasets import Sample, load_samples
 from training.gestures import CACHE_SIZE, LABELS
-from training.pipeline_crops import CUT_PALM_SCORE, cut_hand, frame_halves, hard_negatives, paste, pipeline_crops
+from training.pipeline_crops import (
+    CUT_PALM_SCORE,
+    LANDMARK_MARGIN,
+    cut_hand,
+    frame_halves,
+    hard_negatives,
+    paste,
+    pipeline_crops,
+)
 
 PALM_MODEL = palm_model()
 PIPELINE = PipelineSettings()
@@ -66,6 +76,31 @@ def test_cut_hand_takes_the_palm_inside_the_region(data_dir: Path) -> None:
     palm = finder.palms(np.asarray(image))[0]
     assert len(cut_hand(finder, image, tuple(palm.box))) == 1
     assert cut_hand(finder, image, (0, 0, 1, 1)) == []
+
+
+def test_landmark_box_is_the_square_around_the_hand_plus_its_margin() -> None:
+    points = np.array([[100, 100, 0], [140, 180, 5], [120, 150, -3]], dtype=np.float32)
+    # extent 40 x 80 around (120, 140): a square of 80 + 2 x 10% of it
+    assert landmark_box(points, 640, 480, 0.1) == (72, 92, 168, 188)
+    assert landmark_box(points, 150, 170, 0.1) == (72, 92, 150, 170)  # clipped to the image
+
+
+def test_cut_hand_around_the_landmarks_holds_the_whole_hand(data_dir: Path) -> None:
+    finder = PalmFinder(PALM_MODEL, CUT_PALM_SCORE, PIPELINE.max_hands)
+    landmarker = HandLandmarker(landmark_model())
+    frame = next(f for f in load_samples(data_dir, "test", "frame") if f.label == "like")
+    image = Image.open(frame.path).convert("RGB")
+    palm = finder.palms(np.asarray(image))[0]
+    [crop] = cut_hand(finder, image, tuple(palm.box), landmarker=landmarker)
+    hand = landmarker(image, roi_from_palm(palm))
+    left, top, right, bottom = landmark_box(hand.points, image.width, image.height, LANDMARK_MARGIN)
+    assert hand.present and crop.shape == (CACHE_SIZE, CACHE_SIZE, 3)
+    assert (hand.points[:, 0] >= left).all() and (hand.points[:, 0] <= right).all()
+    assert (hand.points[:, 1] >= top).all() and (hand.points[:, 1] <= bottom).all()
+    expected = image.crop((left, top, right, bottom)).resize((CACHE_SIZE, CACHE_SIZE), Image.Resampling.BILINEAR)
+    assert np.array_equal(crop, np.asarray(expected))
+    # no hand in the region the landmark model looks at: nothing is cut
+    assert cut_hand(finder, Image.new("RGB", image.size, (128, 128, 128)), None, landmarker=landmarker) == []
 
 
 def test_pipeline_crops_find_hands_and_are_cached(small_data: Path) -> None:
@@ -126,6 +161,10 @@ def test_training_mixes_in_pipeline_crops_from_a_checkpoint(small_data: Path, tm
     config = json.loads((tuned / "run.json").read_text())["config"]
     assert config["init"] == str(first / "best.pt") and config["pipeline_share"] == 0.5
     assert (tuned / "best.pt").is_file()
+    around_landmarks = tmp_path / "landmarks"
+    train.main([*common, "--out", str(around_landmarks), "--init", str(first / "best.pt"), "--pipeline-share", "0.5",
+                "--hard-negatives", "0.3", "--pipeline-box", "landmarks"])
+    assert json.loads((around_landmarks / "run.json").read_text())["config"]["pipeline_box"] == "landmarks"
 
 
 def test_samples_in_hagrid_layout_are_cut_from_their_own_frame(data_dir: Path, tmp_path: Path) -> None:

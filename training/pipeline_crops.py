@@ -11,6 +11,10 @@ tight crops misses many of those hands, so training also draws inputs made by th
   frame is the context, and the palm must lie inside its annotated box.
 * hard negatives: the pipeline's hand crops from the context frames.
 
+Hands are cut with the pipeline's square around the palm, or, given the hand landmark model, with the
+square around the hand's 21 landmarks (`runtime.hand_box.landmark_box`), which holds the raised thumb that
+the palm square often cuts off; a palm whose region the landmark model finds no hand in is then dropped.
+
 The training frames are split in two (`frame_halves`): half of the `none` frames are context, giving
 backgrounds and hard negatives; the rest is held out for measuring the whole pipeline
 (`export.tune_pipeline`). Both are cached like the decoded crops, keyed by their inputs, the
@@ -34,8 +38,10 @@ import numpy as np
 from PIL import Image, ImageFilter
 from tqdm import tqdm
 
-from runtime.hand_box import hand_box
+from runtime.hand_box import hand_box, landmark_box
+from runtime.hand_landmarks import HandLandmarker, roi_from_palm
 from runtime.onnx_models import onnx_session
+from runtime.palm_decode import PalmDetection
 from runtime.paths import cache_dir
 from runtime.pipeline import PalmFinder
 from runtime.settings import PipelineSettings
@@ -59,6 +65,10 @@ FEATHER = 1 / 16
 CUT_PALM_SCORE = 0.3
 """Palm score from which a hand is cut for training: below the pipeline's own threshold, so that the
 classifier also learns from hands the detector is unsure of (the shipped model was trained so)."""
+
+LANDMARK_MARGIN = 0.1
+"""Margin of the landmark box on each side, as a share of the landmarks' extent (0 and 0.1 were even on the
+held-out training frames with the palm-box classifier; the margin keeps fingertips' edges in)."""
 
 LARGE_GROUP = 100
 """A group with more frames than this (one person filmed at length) is split between the halves by file."""
@@ -112,9 +122,9 @@ def paste(crop: Image.Image, background: Image.Image, rng: random.Random) -> tup
 
 
 def cut_hand(finder: PalmFinder, image: Image.Image, region: tuple[float, ...] | None,
-             size: int = CACHE_SIZE) -> list[np.ndarray]:
+             size: int = CACHE_SIZE, landmarker: HandLandmarker | None = None) -> list[np.ndarray]:
     """The pipeline's hand crops in `image`, resized to `size`: for each palm found, or only the first palm
-    whose centre lies inside `region` when one is given."""
+    whose centre lies inside `region` when one is given; with `landmarker`, cut around the hand's landmarks."""
     pixels = np.asarray(image)
     crops = []
     for palm in finder.palms(pixels):
@@ -122,19 +132,30 @@ def cut_hand(finder: PalmFinder, image: Image.Image, region: tuple[float, ...] |
             x, y = (palm.box[0] + palm.box[2]) / 2, (palm.box[1] + palm.box[3]) / 2
             if not (region[0] <= x <= region[2] and region[1] <= y <= region[3]):
                 continue
-        box = hand_box(palm, image.width, image.height, PIPELINE.hand_box_scale, PIPELINE.hand_box_shift)
-        crops.append(np.asarray(image.crop(box).resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8))
+        box = _box(image, palm, landmarker)
+        if box is not None:
+            crops.append(np.asarray(image.crop(box).resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8))
         if region is not None:
             break
     return crops
 
 
+def _box(image: Image.Image, palm: PalmDetection, landmarker: HandLandmarker | None) -> tuple[int, ...] | None:
+    """The hand box around `palm`: the palm square, or the landmark box (None when no hand is there)."""
+    if landmarker is None:
+        return hand_box(palm, image.width, image.height, PIPELINE.hand_box_scale, PIPELINE.hand_box_shift)
+    hand = landmarker(image, roi_from_palm(palm))
+    return landmark_box(hand.points, image.width, image.height, LANDMARK_MARGIN) if hand.present else None
+
+
 _finder: PalmFinder | None = None
+_landmarker: HandLandmarker | None = None
 
 
-def _start_worker(palm_model: Path) -> None:
-    global _finder
+def _start_worker(palm_model: Path, landmark_model: Path | None) -> None:
+    global _finder, _landmarker
     _finder = PalmFinder(palm_model, CUT_PALM_SCORE, PIPELINE.max_hands, threads=1)
+    _landmarker = HandLandmarker(landmark_model, threads=1) if landmark_model is not None else None
 
 
 def _pipeline_crop(task: tuple[int, Sample], backgrounds: list[Path], seed: int) -> np.ndarray | str | None:
@@ -154,7 +175,7 @@ def _pipeline_crop(task: tuple[int, Sample], backgrounds: list[Path], seed: int)
                 image, region = paste(image, opened.convert("RGB"), rng)
     except (OSError, ValueError, SyntaxError):
         return str(reading)
-    crops = cut_hand(_finder, image, region)
+    crops = cut_hand(_finder, image, region, landmarker=_landmarker)
     return crops[0] if crops else None
 
 
@@ -165,15 +186,20 @@ def _hard_negatives(frame: Sample) -> list[np.ndarray] | str:
             image = opened.convert("RGB")
     except (OSError, ValueError, SyntaxError):
         return str(frame.path)
-    return cut_hand(_finder, image, None)
+    return cut_hand(_finder, image, None, landmarker=_landmarker)
 
 
-def _cache_key(kind: str, samples: list[Sample], frames: list[Sample], palm_model: Path, seed: int) -> str:
-    onnx_session(Path(palm_model), "palm detector", threads=1)  # a bad file fails here, with its path, not in workers
-    palm_digest = hashlib.sha1(Path(palm_model).read_bytes()).hexdigest()
+def _cache_key(kind: str, samples: list[Sample], frames: list[Sample], palm_model: Path, seed: int,
+               landmark_model: Path | None) -> str:
+    # a bad file fails here, with its path, not in the workers
+    models = [(palm_model, "palm detector"), *([(landmark_model, "hand landmark model")] if landmark_model else [])]
+    digests = []
+    for model, what in models:
+        onnx_session(Path(model), what, threads=1)
+        digests.append(hashlib.sha1(Path(model).read_bytes()).hexdigest())
     settings = json.dumps([PIPELINE.hand_box_scale, PIPELINE.hand_box_shift, CUT_PALM_SCORE, PASTE_GROWTH,
-                           MAX_HAND_SHARE, FEATHER])
-    parts = [kind, str(PASTE_FORMAT), str(seed), palm_digest, settings, cache_key(samples, CACHE_SIZE),
+                           MAX_HAND_SHARE, FEATHER] + ([LANDMARK_MARGIN] if landmark_model else []))
+    parts = [kind, str(PASTE_FORMAT), str(seed), *digests, settings, cache_key(samples, CACHE_SIZE),
              cache_key(frames, CACHE_SIZE)]
     return "pipeline-" + hashlib.sha1("|".join(parts).encode()).hexdigest()[:20]
 
@@ -183,15 +209,16 @@ def _report_unreadable(paths: list[str]) -> None:
         log.warning("skipped %d unreadable image(s), e.g. %s", len(paths), sorted(set(paths))[0])
 
 
-def _pool(palm_model: Path, workers: int | None) -> Pool:
-    return Pool(workers or os.cpu_count() or 1, initializer=_start_worker, initargs=(palm_model,))
+def _pool(palm_model: Path, landmark_model: Path | None, workers: int | None) -> Pool:
+    return Pool(workers or os.cpu_count() or 1, initializer=_start_worker, initargs=(palm_model, landmark_model))
 
 
-def pipeline_crops(samples: list[Sample], data: Path, palm_model: Path, seed: int = 0,
-                   workers: int | None = None) -> PipelineCrops:
-    """The pipeline-cut version of each sample (pass the readable ones, as `load_cached` keeps them), cached."""
+def pipeline_crops(samples: list[Sample], data: Path, palm_model: Path, seed: int = 0, workers: int | None = None,
+                   landmark_model: Path | None = None) -> PipelineCrops:
+    """The pipeline-cut version of each sample (pass the readable ones, as `load_cached` keeps them), cached;
+    cut around the landmarks when a `landmark_model` is given."""
     backgrounds = context_frames(data)
-    key = _cache_key("pasted", samples, backgrounds, palm_model, seed)
+    key = _cache_key("pasted", samples, backgrounds, palm_model, seed, landmark_model)
     images_file, found_file = cache_dir() / f"{key}.npy", cache_dir() / f"{key}.found.npy"
     if images_file.is_file() and found_file.is_file():
         return PipelineCrops(np.load(images_file, mmap_mode="r"), np.load(found_file))
@@ -201,7 +228,7 @@ def pipeline_crops(samples: list[Sample], data: Path, palm_model: Path, seed: in
     found = np.zeros(len(samples), dtype=bool)
     work = partial(_pipeline_crop, backgrounds=[f.path for f in backgrounds], seed=seed)
     unreadable = []
-    with _pool(palm_model, workers) as pool:
+    with _pool(palm_model, landmark_model, workers) as pool:
         results = pool.imap(work, enumerate(samples), chunksize=32)
         for i, crop in enumerate(tqdm(results, total=len(samples), desc=f"pipeline crops {seed}", leave=False)):
             if isinstance(crop, str):
@@ -216,14 +243,16 @@ def pipeline_crops(samples: list[Sample], data: Path, palm_model: Path, seed: in
     return PipelineCrops(images, found)
 
 
-def hard_negatives(data: Path, palm_model: Path, workers: int | None = None) -> np.ndarray:
-    """The pipeline's hand crops [N, S, S, 3] from the context frames (all `none`), cached."""
+def hard_negatives(data: Path, palm_model: Path, workers: int | None = None,
+                   landmark_model: Path | None = None) -> np.ndarray:
+    """The pipeline's hand crops [N, S, S, 3] from the context frames (all `none`), cached; cut around the
+    landmarks when a `landmark_model` is given."""
     frames = context_frames(data)
-    key = _cache_key("negatives", [], frames, palm_model, 0)
+    key = _cache_key("negatives", [], frames, palm_model, 0, landmark_model)
     file = cache_dir() / f"{key}.npy"
     if file.is_file():
         return np.load(file)
-    with _pool(palm_model, workers) as pool:
+    with _pool(palm_model, landmark_model, workers) as pool:
         results = list(pool.imap(_hard_negatives, frames, chunksize=8))
     _report_unreadable([r for r in results if isinstance(r, str)])
     crops = [crop for found in results if not isinstance(found, str) for crop in found]

@@ -39,7 +39,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from tqdm import tqdm
 
-from runtime.paths import data_dir, palm_model
+from runtime.paths import data_dir, landmark_model, palm_model
 from training.cache import CachedImages, load_cached
 from training.checkpoint import load_checkpoint, save_checkpoint
 from training.datasets import Sample, load_samples
@@ -75,6 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pipeline-share", type=float, default=0.0,
                    help="share of draws that take the crop as the pipeline cuts it from a frame, when it finds it")
     p.add_argument("--pipeline-variants", type=int, default=1, help="pipeline-cut versions per crop (pasting seeds)")
+    p.add_argument("--pipeline-box", choices=("palm", "landmarks"), default="palm",
+                   help="cut pipeline inputs and hard negatives with the palm square or around the hand's landmarks")
     p.add_argument("--hard-negatives", type=float, default=0.0,
                    help="share of the none draws taken from the pipeline's hand crops in training none frames")
     p.add_argument("--palm", type=Path, help="palm detector ONNX for pipeline-cut inputs (default: the exported one)")
@@ -193,15 +195,16 @@ def pipeline_inputs(args: argparse.Namespace, samples: list[Sample], train_set: 
                     ) -> tuple[list[PipelineCrops], np.ndarray]:
     """The pipeline-cut versions of the training crops and the hard negatives the options ask for."""
     versions, negatives = [], np.zeros((0, *train_set.images.shape[1:]), dtype=np.uint8)
+    landmarks = landmark_model() if args.pipeline_box == "landmarks" else None
     if args.pipeline_share > 0:
         if args.limit is not None:
             raise SystemExit("--pipeline-share cannot be combined with --limit")
         skipped = set(train_set.skipped)
         readable = [s for s in samples if str(s.path) not in skipped]
-        versions = [pipeline_crops(readable, args.data, args.palm or palm_model(), seed)
+        versions = [pipeline_crops(readable, args.data, args.palm or palm_model(), seed, landmark_model=landmarks)
                     for seed in range(args.pipeline_variants)]
     if args.hard_negatives > 0:
-        negatives = hard_negatives(args.data, args.palm or palm_model())
+        negatives = hard_negatives(args.data, args.palm or palm_model(), landmark_model=landmarks)
         if not len(negatives):
             log.warning("%s: no training none frames to take hard negatives from; training without them", args.data)
     return versions, negatives
