@@ -1,9 +1,9 @@
 """`python -m benchmarks.browser [--json PATH]`: what a participant's browser pays for the widget, measured in
 headless Chromium on this machine with the widget's default options (those of the shipped classifier's metadata).
 
-- Per-frame time: the whole pipeline in the worker (palm detector, hand boxes, classifier), from the `gesture`
-  events' `timings`, over the `none` stream below; median and 95th percentile, over all frames and apart for the
-  frames that ran the palm detector and those that reused the last detection's hand boxes.
+- Per-frame time: the whole pipeline in the worker (palm detector, hand landmarks, classifier), from the `gesture`
+  events' `timings`, over the `none` stream below, the frames counted as they come; median and 95th percentile,
+  over all frames and apart for the frames that ran the palm detector and those that only tracked hands.
 - Load to first prediction: `/?enabled=1` opened in a fresh browser context (empty cache: a first visit), and
   reloaded (a return visit); the first `gesture` event's time since navigation start.
 - Download: the bytes of the models and the runtime (onnxruntime-web) as they went over the wire on the first
@@ -12,6 +12,10 @@ headless Chromium on this machine with the widget's default options (those of th
   stream, each held for 2 frames at 15 fps (133 ms: a new photo every few processed frames, so a reaction can
   only come from several different photos misread as the same gesture, as a moving hand in a call would be);
   the reactions that fire in one pass over the clip, and how many frames were labelled a gesture.
+- Held poses: photos each held still for 1.5 s with 0.2 s of black between them (a participant holding a pose,
+  then the next): `--held-none` `none` photos spread evenly over all of them, then every gesture photo (all
+  splits); per label shown, how many photos fired each reaction. A `none` photo must fire nothing, a gesture
+  photo its own reaction. One clip per kind (a clip frame is 460 KB of raw video: 200 photos are 2.2 GB).
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ from tests.camera_clips import FPS, Clip, write_clip
 from tests.server_process import running_server
 
 LOAD_TIMEOUT_S = 120
+HOLD_SECONDS = 1.5
+GAP_SECONDS = 0.2
 RUNTIME_AND_MODELS = ("/ort/", "/static/models/")
 """URL paths of what the widget downloads besides its own code: onnxruntime-web and the two ONNX models."""
 
@@ -85,9 +91,20 @@ class StreamFigures:
     """gesture, confidence and the photo shown when it fired."""
     total_ms: list[float]
     palm_ms: list[float]
+    landmarks_ms: list[float]
     classifier_ms: list[float]
     detected: list[bool]
-    """Whether the palm detector ran on the frame (else the widget reused the last detection's hand boxes)."""
+    """Whether the palm detector ran on the frame (else the widget only tracked the hands it had)."""
+
+
+@dataclass(frozen=True)
+class HeldFigures:
+    seconds_per_photo: float
+    gap_seconds: float
+    photos: dict[str, int]
+    """Photos held, per label shown."""
+    reactions: dict[str, dict[str, int]]
+    """Per label shown: how many of its photos fired each reaction."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -97,14 +114,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--frames-per-photo", type=int, default=2, help=f"frames each none photo is held, at {FPS} fps")
     p.add_argument("--limit", type=int, help="play only the first N none photos (a quick try, not the benchmark)")
     p.add_argument("--first-visits", type=int, default=3, help="fresh-context loads to take the median of")
+    p.add_argument("--held-none", type=int, default=200, help="none photos held still, spread over all of them")
+    p.add_argument("--held-gestures", type=int, help="gesture photos held still (default: all)")
     return p.parse_args(argv)
 
 
-def none_photos(data: Path) -> list[Path]:
-    """Every whole photo labelled none, all splits, sorted by path (the webcam sequences stay in order)."""
+def frame_photos(data: Path, label: str) -> list[Path]:
+    """Every whole photo labelled `label`, all splits, sorted by path (the webcam sequences stay in order)."""
     with (data / "manifest.csv").open(newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["kind"] == "frame" and r["label"] == "none"]
+        rows = [r for r in csv.DictReader(f) if r["kind"] == "frame" and r["label"] == label]
     return sorted(data / r["path"] for r in rows)
+
+
+def spread(items: list[Path], count: int | None) -> list[Path]:
+    """`count` of `items`, evenly spaced (all of them when count is None or larger)."""
+    if count is None or count >= len(items):
+        return items
+    return [items[i * len(items) // count] for i in range(count)]
 
 
 def first_prediction_ms(page: Page, path: str) -> float:
@@ -166,19 +192,62 @@ def measure_stream(browser: FakeCameraBrowser, base_url: str, clip: Clip) -> Str
         false_reactions=[{"gesture": r["gesture"], "confidence": r["confidence"], "photo": clip.images[n].name}
                          for r, n in zip(reactions, photos, strict=True)],
         total_ms=[g["timings"]["total"] for g in gestures], palm_ms=[g["timings"]["palm"] for g in gestures],
+        landmarks_ms=[g["timings"]["landmarks"] for g in gestures],
         classifier_ms=[g["timings"]["classifier"] for g in gestures], detected=[g["detected"] for g in gestures])
+
+
+def play_once(browser: FakeCameraBrowser, base_url: str, clip: Clip) -> list[tuple[str, int]]:
+    """(gesture, clip photo number) of each camera reaction in one pass over `clip`, from the first prediction."""
+    context = browser.new_context()
+    page = context.new_page()
+    start = first_prediction_ms(page, f"{base_url}/?enabled=1")
+    end = start + clip.duration * 1000
+    while (left := end - page_time_ms(page)) > 0:
+        page.wait_for_timeout(min(10_000, left + 100))
+    reactions = [e["detail"] for e in recorded_events(page, "reaction")
+                 if start <= e["at"] < end and e["detail"]["source"] == "camera"]
+    photos = photos_shown(page, [r["timestamp"] for r in reactions])
+    context.close()
+    return [(r["gesture"], n) for r, n in zip(reactions, photos, strict=True)]
+
+
+def measure_held(browser: FakeCameraBrowser, base_url: str, workdir: Path,
+                 photos: dict[str, list[Path]]) -> HeldFigures:
+    """Each label's photos held still in a clip of their own; per label, the photos that fired each reaction."""
+    counts: dict[str, dict[str, int]] = {}
+    for label, paths in photos.items():
+        print(f"holding {len(paths)} {label} photos ...", file=sys.stderr)
+        clip = write_clip(paths, workdir / "held.y4m", HOLD_SECONDS, gap_seconds=GAP_SECONDS)
+        browser.show(clip)
+        fired = {(gesture, number) for gesture, number in play_once(browser, base_url, clip)}
+        counts[label] = dict(Counter(gesture for gesture, _ in fired))
+        clip.path.unlink()
+    return HeldFigures(HOLD_SECONDS, GAP_SECONDS, {label: len(paths) for label, paths in photos.items()}, counts)
 
 
 def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-def medians(timings: list[tuple[float, float, float]]) -> str:
-    """Median total, palm detector and classifier times of some frames' (total, palm, classifier) timings."""
+def medians(timings: list[tuple[float, float, float, float]]) -> str:
+    """Median total, palm detector, landmark model and classifier times of some frames' timings."""
     if not timings:
         return "-"
-    total, palm, classifier = (statistics.median(column) for column in zip(*timings, strict=True))
-    return f"median {total:.1f} ms (palm detector {palm:.1f}, classifier {classifier:.1f})"
+    total, palm, landmarks, classifier = (statistics.median(column) for column in zip(*timings, strict=True))
+    return (f"median {total:.1f} ms (palm detector {palm:.1f}, hand landmarks {landmarks:.1f}, "
+            f"classifier {classifier:.1f})")
+
+
+def held_rows(held: HeldFigures) -> list[str]:
+    """A table row per label shown: photos, and those that fired each reaction."""
+    rows = []
+    for label, count in held.photos.items():
+        fired = held.reactions.get(label, {})
+        right = fired.get(label, 0) if label != "none" else count - sum(fired.values())
+        rows.append(f"| held {held.seconds_per_photo} s + {held.gap_seconds} s gap: {label} | {count} photos, "
+                    f"{'fired ' + label if label != 'none' else 'fired nothing'}: {right} "
+                    f"({100 * right / max(count, 1):.0f}%); reactions per gesture {fired} |")
+    return rows
 
 
 def cpu_name() -> str:
@@ -192,13 +261,13 @@ def mb(n: float) -> str:
     return f"{n / 1e6:.2f} MB"
 
 
-def report(load: LoadFigures, stream: StreamFigures, reactions: ReactionSettings, browser_version: str,
-           load_average: float) -> str:
+def report(load: LoadFigures, stream: StreamFigures, held: HeldFigures, reactions: ReactionSettings,
+           browser_version: str, load_average: float) -> str:
     runtime = [d for d in load.downloads if d.path.startswith(RUNTIME_AND_MODELS)]
     uncompressed = {d.path: d.body_bytes for d in runtime}  # a file fetched twice (cached the second time) once
-    timings = list(zip(stream.total_ms, stream.palm_ms, stream.classifier_ms, strict=True))
+    timings = list(zip(stream.total_ms, stream.palm_ms, stream.landmarks_ms, stream.classifier_ms, strict=True))
     detector = [t for t, ran in zip(timings, stream.detected, strict=True) if ran]
-    reused = [t for t, ran in zip(timings, stream.detected, strict=True) if not ran]
+    tracked = [t for t, ran in zip(timings, stream.detected, strict=True) if not ran]
     lines = [
         f"headless Chromium {browser_version} on {cpu_name()}; wasm threads: {load.threads} "
         f"(cross-origin isolated: {load.cross_origin_isolated}); widget defaults (threshold {reactions.threshold}, "
@@ -210,7 +279,7 @@ def report(load: LoadFigures, stream: StreamFigures, reactions: ReactionSettings
         f"| per-frame time, median | {statistics.median(stream.total_ms):.1f} ms |",
         f"| per-frame time, p95 | {percentile(stream.total_ms, 95):.1f} ms |",
         f"| frames that ran the palm detector | {len(detector)} of {len(stream.detected)}: {medians(detector)} |",
-        f"| frames that reused hand boxes | {len(reused)}: {medians(reused)} |",
+        f"| frames that only tracked hands | {len(tracked)}: {medians(tracked)} |",
         f"| load to first prediction, first visit | {statistics.median(load.first_visit_ms):.0f} ms (median of "
         f"{', '.join(f'{t:.0f}' for t in load.first_visit_ms)}) |",
         f"| load to first prediction, return visit | {load.return_visit_ms:.0f} ms |",
@@ -223,6 +292,7 @@ def report(load: LoadFigures, stream: StreamFigures, reactions: ReactionSettings
         f"| false reactions | {len(stream.false_reactions)} "
         f"{dict(Counter(r['gesture'] for r in stream.false_reactions))} |",
         *(f"| false reaction | {r['gesture']} {r['confidence']:.2f} on {r['photo']} |" for r in stream.false_reactions),
+        *held_rows(held),
         "",
         "| file | status | encoding | over the wire (bytes) | Content-Length | uncompressed (bytes) |",
         "|---|---|---|---|---|---|",
@@ -238,8 +308,11 @@ def main(argv: list[str] | None = None) -> int:
     if missing := missing_system_tools():
         print(f"not installed: {', '.join(missing)} (`make setup` installs them)", file=sys.stderr)
         return 2
-    photos = none_photos(args.data)[:args.limit]
-    reactions = read_metadata(classifier_model()).reactions  # what the widget's hold-to-confirm runs with
+    photos = frame_photos(args.data, "none")[:args.limit]
+    classifier = read_metadata(classifier_model())
+    held_photos = {"none": spread(frame_photos(args.data, "none"), args.held_none),
+                   **{g: spread(frame_photos(args.data, g), args.held_gestures) for g in classifier.gestures}}
+    reactions = classifier.reactions  # what the widget's hold-to-confirm runs with
     load_average = os.getloadavg()[0]  # other work on the machine slows every figure
     with (tempfile.TemporaryDirectory() as workdir, running_server() as server,
           fake_camera_browser(Path(workdir)) as browser):
@@ -250,12 +323,14 @@ def main(argv: list[str] | None = None) -> int:
         load = measure_load(browser, server.url, args.first_visits)
         print(f"playing the clip ({clip.duration:.0f} s) ...", file=sys.stderr)
         stream = measure_stream(browser, server.url, clip)
+        clip.path.unlink()
+        held = measure_held(browser, server.url, Path(workdir), held_photos)
         version = browser.browser.version
-    print(report(load, stream, reactions, version, load_average))
+    print(report(load, stream, held, reactions, version, load_average))
     if args.json:
         args.json.write_text(json.dumps({"browser": version, "cpu": cpu_name(), "load_average": load_average,
                                          "reactions": asdict(reactions), "load": asdict(load),
-                                         "stream": asdict(stream)}, indent=2))
+                                         "stream": asdict(stream), "held": asdict(held)}, indent=2))
     return 0
 
 

@@ -16,21 +16,36 @@ import argparse
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from export.float16_onnx import export_float16_onnx
 from export.mediapipe_weights import MEDIAPIPE_VERSION, hand_landmark_model_path
 from export.tflite_graph import TFLiteNet, read_graph
+from runtime.hand_landmarks import INPUT_SIZE, NUM_LANDMARKS, landmark_metadata
 
-INPUT_SIZE = 224
 INPUT_SHAPE = (1, INPUT_SIZE, INPUT_SIZE, 3)
-NUM_LANDMARKS = 21
 OUTPUT_SHAPES = ((1, 3 * NUM_LANDMARKS), (1, 1), (1, 1), (1, 3 * NUM_LANDMARKS))
 OUTPUT_NAMES = ("landmarks", "presence", "handedness", "world_landmarks")
+SHIPPED_OUTPUTS = 3
+"""The ONNX file keeps the first three: the pipeline has no use for world landmarks, whose head is 85 KB of
+weights every participant's browser would download for nothing."""
 
 
 class HandLandmarks(TFLiteNet):
     """Image [N, 3, 224, 224], RGB in [0, 1] -> landmarks [N, 63], presence [N, 1], handedness [N, 1] and world
     landmarks [N, 63]."""
+
+
+class ShippedOutputs(nn.Module):
+    """The landmark model with only the outputs the pipeline reads (`SHIPPED_OUTPUTS`); tracing it leaves the rest
+    of the graph out."""
+
+    def __init__(self, model: HandLandmarks) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(self.model(image)[:SHIPPED_OUTPUTS])
 
 
 def load_hand_landmarks(path: Path | None = None, variant: str = "lite") -> HandLandmarks:
@@ -45,12 +60,14 @@ def load_hand_landmarks(path: Path | None = None, variant: str = "lite") -> Hand
 
 
 def export_onnx(model: HandLandmarks, path: Path, source: str = "hand_landmark_lite.tflite") -> Path:
-    """Writes the model as ONNX (input `image` [1, 3, 224, 224], float16 weights) with its input and outputs
-    described in the metadata."""
-    metadata = {"input_size": str(INPUT_SIZE), "input_range": "[0.0, 1.0]", "layout": "NCHW RGB",
-                "outputs": ", ".join(OUTPUT_NAMES), "num_landmarks": str(NUM_LANDMARKS),
+    """Writes the model as ONNX (input `image` [1, 3, 224, 224], float16 weights, the outputs the pipeline reads)
+    with its input and outputs described in the metadata, and the regions both runtimes place it with
+    (`runtime.hand_landmarks`)."""
+    outputs = OUTPUT_NAMES[:SHIPPED_OUTPUTS]
+    metadata = {**landmark_metadata(), "input_range": "[0.0, 1.0]", "layout": "NCHW RGB",
+                "outputs": ", ".join(outputs), "num_landmarks": str(NUM_LANDMARKS),
                 "source": f"MediaPipe {MEDIAPIPE_VERSION} {source} (Apache-2.0), rebuilt in PyTorch"}
-    return export_float16_onnx(model, path, (1, 3, INPUT_SIZE, INPUT_SIZE), OUTPUT_NAMES, metadata)
+    return export_float16_onnx(ShippedOutputs(model), path, (1, 3, INPUT_SIZE, INPUT_SIZE), outputs, metadata)
 
 
 def main() -> None:

@@ -2,10 +2,12 @@
 
     python -m export.pipeline_benchmark [--frames 200] [--split test]
 
-Times palm detection (with the tiled retry when the letterboxed frame has no palm), hand boxes,
-the int8 classifier (with onnxruntime's graph optimizations on) and the decision, on real whole
-frames, after a warm-up; prints the median and 95th percentile of each part. The browser's own
-figures come from `python -m benchmarks.browser`.
+Times a frame the palm detector runs on (`GesturePipeline`: the letterboxed frame, and the square
+tiles when it has no hand there; hand landmarks in each palm's region; the int8 classifier with
+onnxruntime's graph optimizations on) and the time each model takes in it, on real whole frames
+after a warm-up; and a tracked frame: the same frame again once `runtime.tracking` has found its
+hands, which needs no palm detector. Prints the median and 95th percentile of each. The browser's
+own figures come from `python -m benchmarks.browser`.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 
 from runtime.classifier import OnnxClassifier
 from runtime.images import read_rgb
-from runtime.paths import classifier_model, data_dir, palm_model
+from runtime.paths import classifier_model, data_dir, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline
+from runtime.tracking import HandTracker
 from training.datasets import load_samples
 
 WARM_UP = 5
@@ -33,22 +37,51 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--frames", type=int, default=200, help="frames timed (every n-th of the split, all labels)")
     p.add_argument("--classifier", type=Path, default=classifier_model())
     p.add_argument("--palm", type=Path, default=palm_model())
+    p.add_argument("--landmarks", type=Path, default=landmark_model(), help="hand landmark model ONNX")
     p.add_argument("--threads", type=int, default=1)
     return p.parse_args(argv)
 
 
-def time_frames(pipeline: GesturePipeline, images: list[np.ndarray]) -> dict[str, np.ndarray]:
-    """Milliseconds per frame for palm detection, classification (crop, resize, classifier) and the whole."""
-    palm_ms, classify_ms = [], []
-    for image in images:
+class Timed:
+    """An onnxruntime session that adds up the time its runs take: the pipeline decides itself which models run
+    on a frame (the tiles when the letterboxed frame has no hand), and this counts what it ran."""
+
+    def __init__(self, session: ort.InferenceSession) -> None:
+        self.session = session
+        self.seconds = 0.0
+
+    def run(self, outputs: list[str] | None, feeds: dict[str, np.ndarray]) -> list:
         started = time.perf_counter()
-        palms = pipeline.palms(image)
-        found = time.perf_counter()
-        pipeline.decide(pipeline.classify(image, palms))
-        palm_ms.append(1000 * (found - started))
-        classify_ms.append(1000 * (time.perf_counter() - found))
-    palm, classify = np.asarray(palm_ms), np.asarray(classify_ms)
-    return {"palm detection": palm, "hand boxes + classifier": classify, "whole pipeline": palm + classify}
+        try:
+            return self.session.run(outputs, feeds)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.session, name)
+
+
+def time_frames(pipeline: GesturePipeline, images: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Milliseconds per frame in each model and in the whole of a detected frame (`GesturePipeline`), and in a
+    tracked frame: the frame again after `runtime.tracking` found hands in it, which runs no palm detector."""
+    timers = {"palm detector": Timed(pipeline.palm), "hand landmarks": Timed(pipeline.landmarker.session),
+              "classifier": Timed(pipeline.classifier.session)}
+    pipeline.palm, pipeline.landmarker.session, pipeline.classifier.session = timers.values()
+    parts: dict[str, list[float]] = {name: [] for name in (*timers, "detected frame", "tracked frame")}
+    for image in images:
+        for timer in timers.values():
+            timer.seconds = 0.0
+        started = time.perf_counter()
+        pipeline(image)
+        parts["detected frame"].append(1000 * (time.perf_counter() - started))
+        for name, timer in timers.items():
+            parts[name].append(1000 * timer.seconds)
+        tracker = HandTracker(pipeline)
+        if tracker(image, 0.0).prediction.hands:
+            started = time.perf_counter()
+            tracker(image, 1.0)  # the same hands, well within redetect_ms: landmarks and classifier only
+            parts["tracked frame"].append(1000 * (time.perf_counter() - started))
+    return {name: np.asarray(ms) for name, ms in parts.items()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -60,14 +93,14 @@ def main(argv: list[str] | None = None) -> None:
     images = [read_rgb(s.path) for s in samples]
     # timed with onnxruntime's fused int8 kernels, as a deployment would run it (accuracy is measured without)
     classifier = OnnxClassifier(args.classifier, threads=args.threads, optimize=True)
-    pipeline = GesturePipeline(args.palm, classifier, threads=args.threads)
+    pipeline = GesturePipeline(args.palm, args.landmarks, classifier, threads=args.threads)
     time_frames(pipeline, images[:WARM_UP])
     timings = time_frames(pipeline, images)
     machine = platform.processor() or platform.machine()
     print(f"{len(images)} {args.split} frames, onnxruntime {args.threads} thread(s), {machine}")
     print(f"{'':24} {'median ms':>10} {'p95 ms':>8}")
     for name, ms in timings.items():
-        print(f"{name:24} {np.median(ms):10.1f} {np.percentile(ms, 95):8.1f}")
+        print(f"{name:24} {np.median(ms):10.1f} {np.percentile(ms, 95):8.1f}  ({len(ms)} frames)")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from PIL import UnidentifiedImageError
 
 from runtime.images import read_rgb
 from runtime.onnx_models import ModelFileError
-from runtime.paths import classifier_model, palm_model
+from runtime.paths import classifier_model, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline
 
 
@@ -26,6 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("images", type=Path, nargs="+")
     p.add_argument("--classifier", type=Path, default=classifier_model())
     p.add_argument("--palm", type=Path, default=palm_model())
+    p.add_argument("--landmarks", type=Path, default=landmark_model(), help="hand landmark model ONNX")
     p.add_argument("--min-palm-score", type=float, help="default: the classifier file's")
     p.add_argument("--min-gesture-score", type=float, help="default: the classifier file's")
     return p.parse_args(argv)
@@ -34,7 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        pipeline = GesturePipeline(args.palm, args.classifier)
+        pipeline = GesturePipeline(args.palm, args.landmarks, args.classifier)
     except ModelFileError as error:
         print(error, file=sys.stderr)
         return 2

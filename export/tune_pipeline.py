@@ -1,37 +1,39 @@
-"""Choose the pipeline's hand box and thresholds by measurement on whole frames (never on the test split).
+"""Choose the pipeline's thresholds by measurement on whole frames (never on the test split).
 
     python -m export.tune_pipeline --split train
 
 On the training split it uses the held-out frames only: the others gave the classifier its
 backgrounds and hard negatives (`training.pipeline_crops.frame_halves`).
 
-Runs the palm detector once per frame at the lowest palm score tried, then, for each hand box
-(scale, shift) and each pair of palm and gesture thresholds, the frame macro-F1 the pipeline would
-reach. Prints the grid, best first; the chosen values are `runtime.settings.PipelineSettings`'
-defaults, which the export writes into the classifier's metadata.
+Runs the whole pipeline (`GesturePipeline.hands`: where it looks depends on what it finds) once per
+palm score and hand presence tried, answering repeated model runs from memory, and for each gesture
+threshold, the frame macro-F1 it would reach. Prints the grid, best first; the chosen values are
+`runtime.settings.PipelineSettings`' defaults, which the export writes into the classifier's metadata.
+The hand box's margin is the one the classifier was trained for (`training.pipeline_crops`).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 from tqdm import tqdm
 
 from runtime.images import read_rgb
-from runtime.paths import classifier_model, data_dir, palm_model
+from runtime.paths import classifier_model, data_dir, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline
 from training.datasets import load_samples
 from training.gestures import LABELS
 from training.metrics import classification_report
 from training.pipeline_crops import frame_halves
 
-BOX_SCALES = (1.6, 1.8, 2.0)
-BOX_SHIFTS = (0.1, 0.2, 0.3)
-PALM_SCORES = (0.3, 0.4, 0.5, 0.6)
+PALM_SCORES = (0.1, 0.15, 0.2, 0.3, 0.4)
+PRESENCES = (0.3, 0.5, 0.7, 0.9)
 GESTURE_SCORES = (0.4, 0.5, 0.6, 0.7, 0.8)
 
 
@@ -41,8 +43,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--split", choices=("train", "val"), default="train")
     p.add_argument("--classifier", type=Path, default=classifier_model())
     p.add_argument("--palm", type=Path, default=palm_model())
+    p.add_argument("--landmarks", type=Path, default=landmark_model(), help="hand landmark model ONNX")
     p.add_argument("--top", type=int, default=15, help="rows of the grid to print")
     return p.parse_args(argv)
+
+
+class RunOnce:
+    """An onnxruntime session that answers an input it has seen from memory: the grid runs the whole pipeline once
+    per setting on the same frames, and most model runs repeat."""
+
+    def __init__(self, session: ort.InferenceSession) -> None:
+        self.session = session
+        self.known: dict[bytes, list] = {}
+
+    def run(self, outputs: list[str] | None, feeds: dict[str, np.ndarray]) -> list:
+        key = hashlib.sha1(b"".join(np.ascontiguousarray(v).tobytes() for v in feeds.values())).digest()
+        if key not in self.known:
+            self.known[key] = self.session.run(outputs, feeds)
+        return self.known[key]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.session, name)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,30 +73,32 @@ def main(argv: list[str] | None = None) -> None:
         samples = frame_halves(samples)[1]
     if not samples:
         raise SystemExit(f"{args.data}: no frames in split {args.split!r}")
-    pipeline = GesturePipeline(args.palm, args.classifier)
-    pipeline.settings = replace(pipeline.settings, min_palm_score=min(PALM_SCORES))
+    pipeline = GesturePipeline(args.palm, args.landmarks, args.classifier)
+    pipeline.palm = RunOnce(pipeline.palm)
+    pipeline.landmarker.session = RunOnce(pipeline.landmarker.session)
+    pipeline.classifier.session = RunOnce(pipeline.classifier.session)
     images = [read_rgb(s.path) for s in tqdm(samples, desc="decoding", leave=False)]
-    palms = [pipeline.palms(image) for image in tqdm(images, desc="palms", leave=False)]
     truth = np.asarray([LABELS.index(s.label) for s in samples])
-    found = np.mean([bool(p) for p, s in zip(palms, samples, strict=True) if s.label != "none"])
-    print(f"{len(samples)} {args.split} frames; a palm (score >= {min(PALM_SCORES)}) in {100 * found:.1f}% "
-          "of the gesture frames")
-    rows = []
-    for scale, shift in tqdm(list(itertools.product(BOX_SCALES, BOX_SHIFTS)), desc="hand boxes", leave=False):
-        pipeline.settings = replace(pipeline.settings, hand_box_scale=scale, hand_box_shift=shift)
-        hands = [pipeline.classify(image, p) for image, p in zip(images, palms, strict=True)]
-        for palm_score, gesture_score in itertools.product(PALM_SCORES, GESTURE_SCORES):
+    rows, found = [], {}
+    for palm_score, presence in tqdm(list(itertools.product(PALM_SCORES, PRESENCES)), desc="settings", leave=False):
+        pipeline.settings = replace(pipeline.settings, min_palm_score=palm_score, min_presence=presence)
+        hands = [pipeline.hands(image) for image in images]
+        found[palm_score, presence] = np.mean([bool(h) for h, s in zip(hands, samples, strict=True)
+                                               if s.label != "none"])
+        for gesture_score in GESTURE_SCORES:
             pipeline.settings = replace(pipeline.settings, min_gesture_score=gesture_score)
-            decided = [pipeline.decide([h for h in frame if h.palm_score >= palm_score]) for frame in hands]
-            predicted = np.asarray([LABELS.index(d.label) for d in decided])
+            predicted = np.asarray([LABELS.index(pipeline.decide(frame).label) for frame in hands])
             report = classification_report(truth, predicted)
-            rows.append((report["macro_f1"], scale, shift, palm_score, gesture_score,
+            rows.append((report["macro_f1"], palm_score, presence, gesture_score,
                          [report["per_class"][label]["f1"] for label in LABELS]))
+    lowest = (min(PALM_SCORES), min(PRESENCES))
+    print(f"{len(samples)} {args.split} frames; a hand (palm score >= {lowest[0]}, presence >= {lowest[1]}) in "
+          f"{100 * found[lowest]:.1f}% of the gesture frames")
     rows.sort(key=lambda row: -row[0])
-    header = f"{'macro-F1':>8} {'scale':>6} {'shift':>6} {'palm':>5} {'gesture':>8}  "
+    header = f"{'macro-F1':>8} {'palm':>5} {'presence':>8} {'gesture':>8}  "
     print(header + " ".join(f"{x:>7}" for x in LABELS))
-    for f1, scale, shift, palm_score, gesture_score, per_class in rows[:args.top]:
-        print(f"{f1:8.4f} {scale:6.1f} {shift:6.1f} {palm_score:5.1f} {gesture_score:8.1f}  "
+    for f1, palm_score, presence, gesture_score, per_class in rows[:args.top]:
+        print(f"{f1:8.4f} {palm_score:5.2f} {presence:8.1f} {gesture_score:8.1f}  "
               + " ".join(f"{x:7.3f}" for x in per_class))
 
 

@@ -7,16 +7,16 @@ metadata: a file without one of the keys is refused by both readers, with the sa
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from runtime.images import resize_square
+from runtime.metadata import MetadataError, is_number, is_positive_integer, parsed, settings_value
 from runtime.onnx_models import ModelFileError, onnx_session
-from runtime.settings import PipelineSettings, ReactionSettings, Settings, settings_from
+from runtime.settings import PipelineSettings, ReactionSettings
 
 EXPECTED = ("the gesture classifier as ONNX, with labels, emoji, names, input_size, mean, std, output, pipeline "
             "and reactions in its metadata (written by `python -m export.to_onnx`)")
@@ -40,59 +40,32 @@ class ClassifierMetadata:
         return tuple(label for label in self.labels if label != "none")
 
 
-class MetadataError(ValueError):
-    """A metadata key is missing or does not hold what the readers expect."""
-
-
-def _parsed(metadata: dict[str, str], key: str, check: Callable[[object], bool], expected: str) -> object:
-    if key not in metadata:
-        raise MetadataError(f'its metadata has no "{key}" (expected {expected})')
-    try:
-        value = json.loads(metadata[key])
-    except json.JSONDecodeError:
-        raise MetadataError(f'its metadata "{key}" is not JSON (expected {expected})') from None
-    if not check(value):
-        raise MetadataError(f'its metadata "{key}" is {metadata[key]} (expected {expected})')
-    return value
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
-
-
 def _has_text_for(value: object, gestures: list[str]) -> bool:
     return isinstance(value, dict) and all(isinstance(value.get(g), str) and value[g] for g in gestures)
 
 
 def _is_triple(value: object) -> bool:
-    return isinstance(value, list) and len(value) == 3 and all(map(_is_number, value))
-
-
-def _settings(metadata: dict[str, str], key: str, kind: type[Settings]) -> Settings:
-    names = ", ".join(f.name for f in fields(kind))
-    value = _parsed(metadata, key, lambda v: settings_from(kind, v) is not None, f"a JSON object of numbers: {names}")
-    return settings_from(kind, value)
+    return isinstance(value, list) and len(value) == 3 and all(map(is_number, value))
 
 
 def parse_metadata(metadata: dict[str, str]) -> ClassifierMetadata:
     """The classifier's metadata_props, checked; MetadataError saying which key is missing or wrong."""
-    labels = _parsed(metadata, "labels", lambda v: isinstance(v, list) and "none" in v and len(v) > 1
-                     and all(isinstance(label, str) for label in v), 'a JSON list of class names including "none"')
+    labels = parsed(metadata, "labels", lambda v: isinstance(v, list) and "none" in v and len(v) > 1
+                    and all(isinstance(label, str) for label in v), 'a JSON list of class names including "none"')
     gestures = [label for label in labels if label != "none"]
-    emoji = _parsed(metadata, "emoji", lambda v: _has_text_for(v, gestures),
-                    f"a JSON object with an emoji for each of {', '.join(gestures)}")
-    names = _parsed(metadata, "names", lambda v: _has_text_for(v, gestures),
-                    f"a JSON object with a name for each of {', '.join(gestures)}")
-    input_size = _parsed(metadata, "input_size", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
-                         "a positive integer")
-    mean = _parsed(metadata, "mean", _is_triple, "three numbers")
-    std = _parsed(metadata, "std", lambda v: _is_triple(v) and all(s > 0 for s in v), "three positive numbers")
+    emoji = parsed(metadata, "emoji", lambda v: _has_text_for(v, gestures),
+                   f"a JSON object with an emoji for each of {', '.join(gestures)}")
+    names = parsed(metadata, "names", lambda v: _has_text_for(v, gestures),
+                   f"a JSON object with a name for each of {', '.join(gestures)}")
+    input_size = parsed(metadata, "input_size", is_positive_integer, "a positive integer")
+    mean = parsed(metadata, "mean", _is_triple, "three numbers")
+    std = parsed(metadata, "std", lambda v: _is_triple(v) and all(s > 0 for s in v), "three positive numbers")
     if metadata.get("output") != "probabilities":
         raise MetadataError(f'its metadata "output" is {metadata.get("output", "missing")} '
                             '(expected "probabilities": the graph ends in softmax)')
     return ClassifierMetadata(tuple(labels), dict(emoji), dict(names), input_size, tuple(mean), tuple(std),
-                              _settings(metadata, "pipeline", PipelineSettings),
-                              _settings(metadata, "reactions", ReactionSettings))
+                              settings_value(metadata, "pipeline", PipelineSettings),
+                              settings_value(metadata, "reactions", ReactionSettings))
 
 
 def preprocess(images: np.ndarray, size: int, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:

@@ -10,27 +10,49 @@ only: the classifier's crop is never rotated (orientation is what tells thumbs u
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from runtime.hand_box import MIDDLE_FINGER, WRIST
-from runtime.onnx_models import onnx_session
+from runtime.metadata import MetadataError, is_positive_integer, parsed, settings_value
+from runtime.onnx_models import ModelFileError, onnx_session
 from runtime.palm_decode import PalmDetection
+from runtime.settings import RegionSettings
 
 INPUT_SIZE = 224
 """Side of the landmark model's square input, in pixels."""
 
-PALM_ROI_SCALE = 2.6
-PALM_ROI_SHIFT = -0.5
-"""RectTransformationCalculator in palm_detection_detection_to_roi.pbtxt: the square's side in palm box sides, and
-its shift along the hand's axis in those sides (negative: towards the fingers)."""
+NUM_LANDMARKS = 21
+"""Landmarks per hand, each (x, y, z)."""
 
-MIN_PRESENCE = 0.5
-"""hand_landmark_cpu.pbtxt's ThresholdingCalculator: below this presence score there is no hand in the region."""
+OUTPUTS = ["landmarks", "presence", "handedness"]
+"""The model's outputs the pipeline reads: 21 x (x, y, z) in its input's pixels, and two probabilities."""
+
+EXPECTED = (f"MediaPipe's hand landmark model as ONNX, input [1, 3, {INPUT_SIZE}, {INPUT_SIZE}], with input_size, "
+            "palm_region and landmark_region in its metadata (built by `make setup`: "
+            "`python -m export.to_onnx --only landmarks`)")
+
+PALM_REGION = RegionSettings(scale=2.6, shift=-0.5)
+"""Around a palm (RectTransformationCalculator in palm_detection_detection_to_roi.pbtxt): the palm box's long side
+times 2.6, moved half the box's height towards the fingers."""
+
+LANDMARK_REGION = RegionSettings(scale=2.0, shift=-0.1)
+"""Around the last frame's landmarks, to track a hand (RectTransformationCalculator in
+hand_landmark_landmarks_to_roi.pbtxt): the rotated rectangle around them, its long side doubled, moved a tenth of
+its height towards the fingers."""
+
+ROI_LANDMARKS = (0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18)
+"""HandLandmarksToRectCalculator's partial landmarks: the wrist, the thumb's base and each finger's two lowest
+joints; the fingertips move most between frames and are left out."""
+
+WRIST_LANDMARK, INDEX_BASE, MIDDLE_BASE, RING_BASE = 0, 5, 9, 13
+"""Landmarks that give the hand's axis (HandLandmarksToRectCalculator: wrist -> the middle finger's base averaged
+with the mean of the index and ring fingers' bases)."""
 
 
 @dataclass(frozen=True)
@@ -43,35 +65,58 @@ class RegionOfInterest:
     side: float
     rotation: float
 
-    def to_image(self, points: np.ndarray) -> np.ndarray:
-        """[K, 2] points in the model's 224 x 224 input -> image pixels (LandmarkProjectionCalculator)."""
+    def to_image(self, points: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
+        """[K, 2] points in the model's `size` x `size` input -> image pixels (LandmarkProjectionCalculator)."""
         cos, sin = math.cos(self.rotation), math.sin(self.rotation)
-        local = (points / INPUT_SIZE - 0.5) * self.side
+        local = (points / size - 0.5) * self.side
         return np.stack([cos * local[:, 0] - sin * local[:, 1] + self.x,
                          sin * local[:, 0] + cos * local[:, 1] + self.y], axis=1)
 
-    def crop(self, image: Image.Image) -> Image.Image:
-        """The region cut out of `image`, upright, INPUT_SIZE pixels square (black beyond the image's edges)."""
+    def crop(self, image: Image.Image, size: int = INPUT_SIZE) -> Image.Image:
+        """The region cut out of `image`, upright, `size` pixels square (black beyond the image's edges)."""
         cos, sin = math.cos(self.rotation), math.sin(self.rotation)
-        step = self.side / INPUT_SIZE  # Pillow samples input (a x + b y + c, d x + e y + f) for output (x, y)
+        step = self.side / size  # Pillow samples input (a x + b y + c, d x + e y + f) for output (x, y)
         half = self.side / 2
         affine = (step * cos, -step * sin, self.x - half * cos + half * sin,
                   step * sin, step * cos, self.y - half * sin - half * cos)
-        return image.transform((INPUT_SIZE, INPUT_SIZE), Image.Transform.AFFINE, affine,
+        return image.transform((size, size), Image.Transform.AFFINE, affine,
                                resample=Image.Resampling.BILINEAR)
 
 
-def roi_from_palm(palm: PalmDetection) -> RegionOfInterest:
+def roi_from_palm(palm: PalmDetection, region: RegionSettings) -> RegionOfInterest:
     """MediaPipe's region of interest around a palm (in image pixels): DetectionsToRectsCalculator's rotation,
-    then RectTransformationCalculator's shift, square and scale."""
+    then RectTransformationCalculator's shift, square and scale (`PALM_REGION`)."""
     xmin, ymin, xmax, ymax = (float(v) for v in palm.box)
     width, height = xmax - xmin, ymax - ymin
     (x0, y0), (x1, y1) = palm.keypoints[WRIST], palm.keypoints[MIDDLE_FINGER]
     rotation = _normalized(math.pi / 2 - math.atan2(-(y1 - y0), x1 - x0))
-    shift = PALM_ROI_SHIFT * height
+    shift = region.shift * height
     x = (xmin + xmax) / 2 - math.sin(rotation) * shift
     y = (ymin + ymax) / 2 + math.cos(rotation) * shift
-    return RegionOfInterest(x, y, max(width, height) * PALM_ROI_SCALE, rotation)
+    return RegionOfInterest(x, y, max(width, height) * region.scale, rotation)
+
+
+def roi_from_landmarks(points: np.ndarray, region: RegionSettings) -> RegionOfInterest:
+    """MediaPipe's region of interest for the next frame from a hand's landmarks [21, 2+] in image pixels
+    (hand_landmark_landmarks_to_roi.pbtxt): the rectangle around the partial landmarks, turned with the hand's
+    axis, shifted along it, made square on its long side and scaled (`LANDMARK_REGION`). How a hand is tracked
+    without the palm detector."""
+    x0, y0 = points[WRIST_LANDMARK, :2]
+    x1, y1 = (points[INDEX_BASE, :2] + points[RING_BASE, :2]) / 2
+    x1, y1 = (x1 + points[MIDDLE_BASE, 0]) / 2, (y1 + points[MIDDLE_BASE, 1]) / 2
+    rotation = _normalized(math.pi / 2 - math.atan2(-(y1 - y0), x1 - x0))
+    partial = points[list(ROI_LANDMARKS), :2].astype(np.float64)
+    centre = (partial.min(axis=0) + partial.max(axis=0)) / 2
+    cos, sin = math.cos(rotation), math.sin(rotation)
+    local = partial - centre  # turned by -rotation: the hand upright
+    upright = np.stack([cos * local[:, 0] + sin * local[:, 1], -sin * local[:, 0] + cos * local[:, 1]], axis=1)
+    (left, top), (right, bottom) = upright.min(axis=0), upright.max(axis=0)
+    mid_x, mid_y = (left + right) / 2, (top + bottom) / 2
+    width, height = right - left, bottom - top
+    mid_y += region.shift * height
+    x = centre[0] + cos * mid_x - sin * mid_y
+    y = centre[1] + sin * mid_x + cos * mid_y
+    return RegionOfInterest(float(x), float(y), float(max(width, height) * region.scale), rotation)
 
 
 def _normalized(angle: float) -> float:
@@ -82,36 +127,74 @@ def _normalized(angle: float) -> float:
 @dataclass(frozen=True)
 class HandLandmarks:
     """21 landmarks: x, y in image pixels and z (depth relative to the wrist, in the same scale); the presence
-    score (a hand is there when it is at least MIN_PRESENCE), the handedness score, and the region looked at."""
+    score (a hand is there when it reaches `PipelineSettings.min_presence`), the handedness score, and the region
+    looked at."""
 
     points: np.ndarray
     presence: float
     handedness: float
     roi: RegionOfInterest
 
-    @property
-    def present(self) -> bool:
-        return self.presence >= MIN_PRESENCE
+
+def landmark_metadata() -> dict[str, str]:
+    """What the export writes into the landmark model's metadata for both runtimes to read: its input side and
+    the two regions."""
+    return {"input_size": json.dumps(INPUT_SIZE), "palm_region": json.dumps(asdict(PALM_REGION)),
+            "landmark_region": json.dumps(asdict(LANDMARK_REGION))}
+
+
+@dataclass(frozen=True)
+class LandmarkModelMetadata:
+    """What a landmark model file says about itself: the side of its square input, and where it looks for a hand
+    around a palm and around the last frame's landmarks."""
+
+    input_size: int
+    palm_region: RegionSettings
+    landmark_region: RegionSettings
+
+
+def parse_landmark_metadata(metadata: dict[str, str]) -> LandmarkModelMetadata:
+    """The landmark model's metadata_props, checked as the browser's worker checks them (`static/onnx-metadata.js`
+    landmarkSettings); MetadataError saying which key is missing or wrong."""
+    return LandmarkModelMetadata(parsed(metadata, "input_size", is_positive_integer, "a positive integer"),
+                                 settings_value(metadata, "palm_region", RegionSettings),
+                                 settings_value(metadata, "landmark_region", RegionSettings))
 
 
 class HandLandmarker:
-    """The exported landmark model (`python -m export.to_onnx --only landmarks`) run on regions of interest."""
+    """The exported landmark model (`python -m export.to_onnx --only landmarks`) run on regions of interest, which
+    it places with the regions in its own metadata."""
 
     def __init__(self, model: Path, threads: int = 0) -> None:
-        self.session = onnx_session(Path(model), "hand landmark model", threads=threads)
+        self.path = Path(model)
+        self.session = onnx_session(self.path, "hand landmark model", threads=threads)
         self.input_name = self.session.get_inputs()[0].name
+        try:
+            self.metadata = parse_landmark_metadata(self.session.get_modelmeta().custom_metadata_map)
+        except MetadataError as error:
+            raise ModelFileError(f"{self.path}: {error}; expected {EXPECTED}") from error
+
+    def around_palm(self, palm: PalmDetection) -> RegionOfInterest:
+        """Where to look for the hand of a palm the detector found."""
+        return roi_from_palm(palm, self.metadata.palm_region)
+
+    def around_hand(self, points: np.ndarray) -> RegionOfInterest:
+        """Where to look for a hand on the next frame, from its landmarks on this one."""
+        return roi_from_landmarks(points, self.metadata.landmark_region)
 
     @staticmethod
-    def model_input(image: Image.Image, roi: RegionOfInterest) -> np.ndarray:
-        """float32 [1, 3, 224, 224], RGB in [0, 1]: the region, upright."""
-        pixels = np.asarray(roi.crop(image), dtype=np.float32) / 255.0
+    def model_input(image: Image.Image, roi: RegionOfInterest, size: int = INPUT_SIZE) -> np.ndarray:
+        """float32 [1, 3, size, size], RGB in [0, 1]: the region, upright."""
+        pixels = np.asarray(roi.crop(image, size), dtype=np.float32) / 255.0
         return np.ascontiguousarray(pixels.transpose(2, 0, 1)[None])
 
     def __call__(self, image: Image.Image | np.ndarray, roi: RegionOfInterest) -> HandLandmarks:
         picture = image if isinstance(image, Image.Image) else Image.fromarray(image)
-        landmarks, presence, handedness, _ = self.session.run(None, {self.input_name: self.model_input(picture, roi)})
+        size = self.metadata.input_size
+        model_input = self.model_input(picture, roi, size)
+        landmarks, presence, handedness = self.session.run(OUTPUTS, {self.input_name: model_input})
         points = landmarks.reshape(-1, 3)
-        xy = roi.to_image(points[:, :2])
-        z = points[:, 2:] * roi.side / INPUT_SIZE
+        xy = roi.to_image(points[:, :2], size)
+        z = points[:, 2:] * roi.side / size
         return HandLandmarks(np.concatenate([xy, z], axis=1), float(presence.ravel()[0]),
                              float(handedness.ravel()[0]), roi)

@@ -28,6 +28,12 @@ def data_dir() -> Path:
     return Path(os.environ.get("GESTURE_DATA", ROOT.parent / "shared" / "data" / "gestures"))
 
 
+def recorded(path: Path) -> str:
+    """`path` as the run records and reports keep it: an absolute path relative to the repository, so that no
+    machine's own folders land in committed files."""
+    return os.path.relpath(path, ROOT) if Path(path).is_absolute() else str(path)
+
+
 def cache_dir() -> Path:
     """Decoded images and pipeline-cut crops: `$GESTURE_REACTIONS_CACHE`, else `~/.cache/gesture-reactions`."""
     return Path(os.environ.get("GESTURE_REACTIONS_CACHE", Path.home() / ".cache" / "gesture-reactions"))

@@ -1,10 +1,13 @@
 """The whole recognition pipeline on one image, in Python with onnxruntime: the same steps, numbers and decisions
 as the browser's worker (`static/pipeline.js`), so that what we measure here is what a participant gets.
 
-    image -> palm detector -> palms -> hand boxes (axis-aligned) -> crop classifier -> one gesture per image
+    image -> palm detector -> palms -> hand landmarks in each palm's region -> the square around each hand's
+          landmarks (axis-aligned, never rotated) -> crop classifier -> one gesture per image
 
-Several hands: the most confident gesture wins. No hand, or no gesture at `min_gesture_score` or above: `none`.
-The numbers (`runtime.settings.PipelineSettings`) come from the classifier file's metadata, as in the browser.
+A palm whose region the landmark model finds no hand in (presence below `min_presence`) is dropped. Several
+hands: the most confident gesture wins. No hand, or no gesture at `min_gesture_score` or above: `none`. The
+numbers (`runtime.settings.PipelineSettings`) come from the classifier file's metadata, as in the browser. On a
+stream of frames, `runtime.tracking.HandTracker` follows the hands from frame to frame with the same steps.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import numpy as np
 from PIL import Image
 
 from runtime.classifier import OnnxClassifier
-from runtime.hand_box import hand_box
+from runtime.hand_box import landmark_box
+from runtime.hand_landmarks import HandLandmarker, HandLandmarks, RegionOfInterest
 from runtime.images import resize_square
 from runtime.onnx_models import onnx_session
 from runtime.palm_decode import (
@@ -45,9 +49,14 @@ class Classifier(Protocol):
 
 @dataclass(frozen=True)
 class Hand:
+    """One hand: the classifier's box around its landmarks, its probabilities, the landmarks themselves (with the
+    presence score and the region they were found in), and the score of the palm that led to it (1.0 for a hand
+    tracked from an earlier frame)."""
+
     box: tuple[int, int, int, int]
     palm_score: float
     probabilities: dict[str, float]
+    landmarks: HandLandmarks
 
     @property
     def label(self) -> str:
@@ -81,13 +90,16 @@ class PalmFinder:
         tall or wide frame is small; when it finds nothing there, it looks again in overlapping
         squares along the frame's long side.
         """
-        palms = self.detect_in_view(image)
-        if not palms:
-            for offset, tile in square_tiles(image):
-                palms += [PalmDetection(p.box + np.tile(offset, 2), p.keypoints + offset, p.score)
-                          for p in self.detect_in_view(tile)]
-            palms = _suppress_overlaps(sorted(palms, key=lambda p: -p.score))
-        return palms[:self.max_hands]
+        return self.detect_in_view(image)[:self.max_hands] or self.palms_in_tiles(image)
+
+    def palms_in_tiles(self, image: np.ndarray) -> list[PalmDetection]:
+        """Palms in the overlapping squares along the frame's long side, in `image` pixels, best first, at most
+        `max_hands` (a palm seen in two squares counts once)."""
+        palms = []
+        for offset, tile in square_tiles(image):
+            palms += [PalmDetection(p.box + np.tile(offset, 2), p.keypoints + offset, p.score)
+                      for p in self.detect_in_view(tile)]
+        return _suppress_overlaps(sorted(palms, key=lambda p: -p.score))[:self.max_hands]
 
     def detect_in_view(self, image: np.ndarray) -> list[PalmDetection]:
         """Palms in one view (the frame or one tile), letterboxed to the detector's input: what the browser runs
@@ -99,18 +111,19 @@ class PalmFinder:
 
 
 class GesturePipeline(PalmFinder):
-    """Palm detector + hand box + crop classifier, on uint8 RGB images [H, W, 3].
+    """Palm detector + hand landmarks + hand box + crop classifier, on uint8 RGB images [H, W, 3].
 
     `classifier` is an exported classifier file (or an object with the same face, see `Classifier`); `settings`
     default to the ones it carries, and may be replaced later (`export.tune_pipeline` tries others).
     """
 
-    def __init__(self, palm_model: Path, classifier: Path | Classifier, settings: PipelineSettings | None = None,
-                 threads: int = 0) -> None:
+    def __init__(self, palm_model: Path, landmark_model: Path, classifier: Path | Classifier,
+                 settings: PipelineSettings | None = None, threads: int = 0) -> None:
         self.classifier = OnnxClassifier(Path(classifier), threads=threads) if isinstance(classifier, str | Path) \
             else classifier
         chosen = settings or self.classifier.settings
         super().__init__(palm_model, chosen.min_palm_score, chosen.max_hands, threads)
+        self.landmarker = HandLandmarker(landmark_model, threads=threads)
         self.settings = chosen
 
     @property
@@ -122,22 +135,43 @@ class GesturePipeline(PalmFinder):
         self._settings = settings
         self.min_palm_score, self.max_hands = settings.min_palm_score, settings.max_hands
 
-    def classify(self, image: np.ndarray, palms: list[PalmDetection]) -> list[Hand]:
-        """The classifier's probabilities for the hand around each palm."""
-        if not palms:
+    def landmarks(self, image: np.ndarray, regions: list[RegionOfInterest]) -> list[HandLandmarks | None]:
+        """The landmark model in each region, in order. None where it finds no hand (presence below
+        `min_presence`) or the hand of an earlier region (their landmarks' extents overlap by IoU > 0.5: two
+        palms, or a tracked region and a new palm, on one hand)."""
+        picture = Image.fromarray(image)
+        found: list[HandLandmarks | None] = []
+        for region in regions:
+            hand = self.landmarker(picture, region)
+            kept = [other for other in found if other is not None]
+            found.append(hand if hand.presence >= self.settings.min_presence and not _same_hand_as_any(hand, kept)
+                         else None)
+        return found
+
+    def classify(self, image: np.ndarray, hands: list[HandLandmarks], palm_scores: list[float]) -> list[Hand]:
+        """The classifier's probabilities for the square around each hand's landmarks (`hand_box_margin`)."""
+        if not hands:
             return []
         height, width = image.shape[:2]
-        scale, shift = self.settings.hand_box_scale, self.settings.hand_box_shift
-        boxes = [hand_box(palm, width, height, scale, shift) for palm in palms]
+        boxes = [landmark_box(hand.points, width, height, self.settings.hand_box_margin) for hand in hands]
         picture = Image.fromarray(image)
         crops = np.stack([resize_square(picture.crop(box), self.classifier.input_size) for box in boxes])
         probabilities = self.classifier.probabilities(crops)
-        return [Hand(box, palm.score, dict(zip(self.classifier.labels, map(float, p), strict=True)))
-                for box, palm, p in zip(boxes, palms, probabilities, strict=True)]
+        return [Hand(box, score, dict(zip(self.classifier.labels, map(float, p), strict=True)), hand)
+                for box, score, hand, p in zip(boxes, palm_scores, hands, probabilities, strict=True)]
+
+    def hands_at(self, image: np.ndarray, palms: list[PalmDetection]) -> list[Hand]:
+        """The hands around `palms`: landmarks in each palm's region, then the classifier on their boxes."""
+        found = self.landmarks(image, [self.landmarker.around_palm(palm) for palm in palms])
+        kept = [(hand, palm.score) for hand, palm in zip(found, palms, strict=True) if hand is not None]
+        return self.classify(image, [hand for hand, _ in kept], [score for _, score in kept])
 
     def hands(self, image: np.ndarray) -> list[Hand]:
-        """Every hand found (at most `max_hands`, best palms first), with the classifier's probabilities."""
-        return self.classify(image, self.palms(image))
+        """Every hand found (at most `max_hands`, best palms first), with the classifier's probabilities: in the
+        letterboxed frame, and when no palm there is a hand (none, or only palm-like things the landmark model
+        finds no hand in), in the squares along its long side."""
+        return (self.hands_at(image, self.detect_in_view(image)[:self.max_hands])
+                or self.hands_at(image, self.palms_in_tiles(image)))
 
     def decide(self, hands: list[Hand]) -> Prediction:
         """The most confident gesture over all hands, if any reaches `min_gesture_score`; else `none`."""
@@ -171,6 +205,22 @@ def square_tiles(image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         else:
             tiles.append((np.asarray([start, 0], dtype=np.float32), image[:, start:start + side]))
     return tiles
+
+
+SAME_HAND_IOU = 0.5
+"""Two landmark boxes overlapping by more than this are one hand (MediaPipe's hand tracking associates a new palm
+with a tracked hand at a similarity of 0.5, AssociationNormRectCalculator)."""
+
+
+def _same_hand_as_any(hand: HandLandmarks, others: list[HandLandmarks]) -> bool:
+    if not others:
+        return False
+    box = _extent(hand.points)
+    return bool(iou(box, np.stack([_extent(other.points) for other in others])).max() > SAME_HAND_IOU)
+
+
+def _extent(points: np.ndarray) -> np.ndarray:
+    return np.concatenate([points[:, :2].min(axis=0), points[:, :2].max(axis=0)])
 
 
 def _suppress_overlaps(palms: list[PalmDetection]) -> list[PalmDetection]:

@@ -17,25 +17,29 @@ from typing import TypeVar
 class PipelineSettings:
     """How one frame becomes one gesture (`runtime.pipeline`, `static/pipeline.js`).
 
-    The box and both scores were chosen on the held-out training frames (`python -m export.tune_pipeline`);
-    the classifier was fine-tuned on crops cut with this very box (`training.pipeline_crops`), so changing
-    the box means cutting those crops again.
+    The scores were chosen on the held-out training frames (`python -m export.tune_pipeline`); the classifier was
+    fine-tuned on crops cut with this very box (`training.pipeline_crops`), so changing the box means cutting
+    those crops again.
     """
 
-    min_palm_score: float = 0.4
-    """Palm detections below this score are dropped."""
+    min_palm_score: float = 0.2
+    """Palm detections below this score are dropped; the landmark model's presence score then drops palms that
+    are not hands, so the detector may be less strict than it had to be alone (0.4 before landmarks)."""
+    min_presence: float = 0.5
+    """The landmark model's hand presence score a hand needs: below it, the palm was not a hand, or a tracked hand
+    has left its region (MediaPipe's hand_landmark_cpu.pbtxt thresholds it at 0.5)."""
     min_gesture_score: float = 0.6
     """A hand counts as a gesture only at this probability or above; hold-to-confirm comes on top."""
     max_hands: int = 2
-    """Hands classified per frame, best palms first: a participant in a call shows at most two."""
-    hand_box_scale: float = 1.8
-    """Side of the axis-aligned hand box, in palm box sides (MediaPipe's rotated square uses 2.6)."""
-    hand_box_shift: float = 0.1
-    """How far the hand box's centre moves from the palm's, in palm box sides, from wrist to middle finger."""
-    redetect_ms: float = 200
-    """The browser reuses a detection's hand boxes for this long before running the palm detector again: a hand
-    held still is looked for afresh at least twice during a hold (`ReactionSettings.hold_ms`), and moves little
-    in 200 ms against a box 1.8 palm sides wide."""
+    """Hands classified per frame, best first: a participant in a call shows at most two."""
+    hand_box_margin: float = 0.1
+    """The classifier's box: the square on the long side of the 21 landmarks' extent, plus this much of that side
+    on each side (`runtime.hand_box.landmark_box`); the classifier was fine-tuned on crops cut this way."""
+    redetect_ms: float = 800
+    """While fewer than `max_hands` hands are tracked, the palm detector runs again after this long to find another
+    one; tracked hands need no detector (their landmarks give the next frame's region), and with none tracked it
+    runs on every frame. A second hand raised is found within this long, then held for `ReactionSettings.hold_ms`
+    before it fires."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,18 @@ class ReactionSettings:
     """After a reaction, nothing fires for this long."""
 
 
-Settings = TypeVar("Settings", PipelineSettings, ReactionSettings)
+@dataclass(frozen=True)
+class RegionSettings:
+    """Where the hand landmark model looks for a hand (MediaPipe's RectTransformationCalculator): a square of
+    `scale` times the long side of the rectangle it starts from, moved `shift` of that rectangle's height along the
+    hand's axis (negative: towards the fingers). `runtime.hand_landmarks` gives the two MediaPipe uses, around a
+    palm and around the last frame's landmarks; the export writes them into the landmark model's metadata."""
+
+    scale: float
+    shift: float
+
+
+Settings = TypeVar("Settings", PipelineSettings, ReactionSettings, RegionSettings)
 
 
 def settings_from(kind: type[Settings], values: object) -> Settings | None:

@@ -69,8 +69,9 @@ widget.addEventListener('gesture', ({detail}) => {
   byId('current-emoji').textContent = widget.emoji[gesture] ?? '';
   byId('current-confidence').value = confidence;
   byId('current-confidence-text').textContent = `${Math.round(confidence * 100)}%`;
-  // frames that reuse the last detection's palms do not run the detector
-  byId('timing-palm').textContent = detected === false ? 'reused' : `${timings.palm.toFixed(1)} ms`;
+  // frames that track the hands by their landmarks do not run the detector
+  byId('timing-palm').textContent = detected === false ? 'tracking' : `${timings.palm.toFixed(1)} ms`;
+  byId('timing-landmarks').textContent = `${timings.landmarks.toFixed(1)} ms`;
   byId('timing-classifier').textContent = `${timings.classifier.toFixed(1)} ms`;
   byId('timing-total').textContent = `${timings.total.toFixed(1)} ms`;
 });

@@ -7,7 +7,8 @@
  *   await controller.start();
  *
  * Events: `reaction` {gesture, emoji, confidence, timestamp, source}; `gesture`, one per processed frame
- * {gesture, confidence, box, hands, detected, timings, timestamp}; `statechange` {state, message, threads} (message:
+ * {gesture, confidence, box, hands, detected, regions, timings, timestamp} (hands: box, probabilities, presence and
+ * 21 landmarks each; regions: where the landmark model looked); `statechange` {state, message, threads} (message:
  * what the participant must know, empty when running or off), as the element's. Besides: `hold` {phase, gesture,
  * progress} per frame and when a hold is dropped (hold-to-confirm's progress, reactions.js); `settings` (detail:
  * the classifier's settings) once its metadata is read; `failure` {state, message} when the controller stops by
@@ -42,8 +43,8 @@ function detachedVideo() {
 }
 
 /**
- * @typedef {{worker: URL, palm: URL, classifier: URL, ort: URL}} Assets the worker module (gesture-worker.js),
- *   the two models, and the folder of onnxruntime-web's files
+ * @typedef {{worker: URL, palm: URL, landmarks: URL, classifier: URL, ort: URL}} Assets the worker module
+ *   (gesture-worker.js), the three models, and the folder of onnxruntime-web's files
  * @typedef {{assets: Assets, video?: HTMLVideoElement, deviceId?: string, threshold?: number | null,
  *   hold?: number | null, cooldown?: number | null, emoji?: Record<string, string>}} ControllerOptions
  *   video: where the camera plays (a detached muted one when not given); deviceId: a camera from
@@ -289,7 +290,8 @@ export class GestureController extends EventTarget {
       const engine = new GestureEngine(this.#assets.worker);
       this.#engine = engine;
       this.#engineLoad = engine.load({
-        ortUrl: this.#assets.ort, palmUrl: this.#assets.palm, classifierUrl: this.#assets.classifier,
+        ortUrl: this.#assets.ort, palmUrl: this.#assets.palm, landmarksUrl: this.#assets.landmarks,
+        classifierUrl: this.#assets.classifier,
         threads: plannedThreads(),
       }).then((loaded) => {
         this.#useSettings(loaded.settings);
@@ -344,8 +346,8 @@ export class GestureController extends EventTarget {
     }
   }
 
-  #recognised({gesture, confidence, box, hands, detected, timings}, timestamp) {
-    this.#emit('gesture', {gesture, confidence, box, hands, detected, timings, timestamp});
+  #recognised({gesture, confidence, box, hands, detected, regions, timings}, timestamp) {
+    this.#emit('gesture', {gesture, confidence, box, hands, detected, regions, timings, timestamp});
     const {phase, gesture: held, progress, reaction} = this.#gate.update(gesture, confidence, timestamp);
     this.#emit('hold', {phase, gesture: held, progress});
     if (reaction) this.#fire(reaction.gesture, reaction.confidence, timestamp, 'camera');

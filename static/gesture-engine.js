@@ -42,8 +42,8 @@ export class GestureEngine {
    * Load onnxruntime-web and the models.
    * @returns {Promise<{threads: number, settings: object}>} threads actually used; the classifier's settings
    */
-  load({ortUrl, palmUrl, classifierUrl, threads}) {
-    return this.#request({type: 'load', ortUrl: ortUrl.href, palmUrl: palmUrl.href,
+  load({ortUrl, palmUrl, landmarksUrl, classifierUrl, threads}) {
+    return this.#request({type: 'load', ortUrl: ortUrl.href, palmUrl: palmUrl.href, landmarksUrl: landmarksUrl.href,
       classifierUrl: classifierUrl.href, threads});
   }
 

@@ -26,6 +26,7 @@ import {widgetStyles} from './widget-style.js';
 const ASSETS = {
   worker: new URL('./gesture-worker.js', import.meta.url),
   palm: new URL('./models/palm_detection_lite.onnx', import.meta.url),
+  landmarks: new URL('./models/hand_landmark_lite.onnx', import.meta.url),
   classifier: new URL('./models/classifier.int8.onnx', import.meta.url),
   ort: new URL('../ort/', import.meta.url),
 };

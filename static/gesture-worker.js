@@ -1,20 +1,24 @@
 /**
- * The Web Worker that recognises gestures, off the page's main thread: it loads onnxruntime-web and the two models,
+ * The Web Worker that recognises gestures, off the page's main thread: it loads onnxruntime-web and the three models,
  * then turns each frame it is sent into one gesture. Frames arrive as ImageBitmaps and never leave this worker.
  *
- * Messages in:  {type: 'load', ortUrl, palmUrl, classifierUrl, threads}
+ * Messages in:  {type: 'load', ortUrl, palmUrl, landmarksUrl, classifierUrl, threads}
  *               {type: 'frame', frame: ImageBitmap}   (one at a time: the page waits for the answer)
  *               {type: 'reset'}                        (new camera or a pause: search the whole frame again)
- * Messages out: {type: 'loaded', threads, settings} | {type: 'result', ...Decision, detected, timings}
+ * Messages out: {type: 'loaded', threads, settings} | {type: 'result', ...Decision, detected, regions, timings}
  *               | {type: 'error', message}            (detected: whether the palm detector ran on this frame)
  */
 
-import {classifierSettings, readOnnxMetadata} from './onnx-metadata.js';
+import {NUM_LANDMARKS} from './landmarks.js';
+import {classifierSettings, landmarkSettings, readOnnxMetadata} from './onnx-metadata.js';
 import {FramePipeline} from './pipeline.js';
 import {INPUT_SIZE, NUM_ANCHORS, NUM_COORDS} from './palm.js';
 
 const PALM_EXPECTED = `MediaPipe's palm detector as ONNX, input [1, 3, ${INPUT_SIZE}, ${INPUT_SIZE}], outputs `
   + `regressors [1, ${NUM_ANCHORS}, ${NUM_COORDS}] and scores [1, ${NUM_ANCHORS}, 1] (built by "make setup")`;
+const LANDMARKS_EXPECTED = 'MediaPipe\'s hand landmark model as ONNX, input [1, 3, size, size], outputs landmarks '
+  + `[1, ${3 * NUM_LANDMARKS}], presence [1, 1] and handedness [1, 1], with input_size, palm_region `
+  + 'and landmark_region in its metadata (built by "make setup")';
 const CLASSIFIER_EXPECTED = 'the gesture classifier as ONNX, with labels, emoji, input_size, mean, std, output, '
   + 'pipeline and reactions in its metadata (written by "python -m export.to_onnx")';
 
@@ -65,42 +69,64 @@ async function loadRuntime(ortUrl, threads) {
   ort.env.logLevel = 'error';
 }
 
-async function load({ortUrl, palmUrl, classifierUrl, threads}) {
-  const [palmBytes, classifierBytes] = await Promise.all([
+/** A model's settings from its metadata, or a LoadError naming the file and what was expected there. */
+function readSettings(bytes, read, url, what, expected) {
+  try {
+    return read(readOnnxMetadata(bytes));
+  } catch (error) {
+    throw new LoadError(`The ${what} at ${url} cannot be used: ${error.message}. Expected ${expected}.`);
+  }
+}
+
+async function load({ortUrl, palmUrl, landmarksUrl, classifierUrl, threads}) {
+  const [palmBytes, landmarkBytes, classifierBytes] = await Promise.all([
     download(palmUrl, 'palm detector', PALM_EXPECTED),
+    download(landmarksUrl, 'hand landmark model', LANDMARKS_EXPECTED),
     download(classifierUrl, 'gesture classifier', CLASSIFIER_EXPECTED),
     loadRuntime(ortUrl, threads),
   ]);
-  let settings;
-  try {
-    settings = classifierSettings(readOnnxMetadata(classifierBytes));
-  } catch (error) {
-    throw new LoadError(`The gesture classifier at ${classifierUrl} cannot be used: ${error.message}. `
-      + `Expected ${CLASSIFIER_EXPECTED}.`);
-  }
+  const settings = {
+    classifier: readSettings(classifierBytes, classifierSettings, classifierUrl, 'gesture classifier',
+      CLASSIFIER_EXPECTED),
+    landmarks: readSettings(landmarkBytes, landmarkSettings, landmarksUrl, 'hand landmark model',
+      LANDMARKS_EXPECTED),
+  };
+  const {inputSize} = settings.classifier;
+  const landmarkSize = settings.landmarks.inputSize;
   const palm = await openSession(palmBytes, palmUrl, 'palm detector', PALM_EXPECTED, ortUrl);
+  const landmarkModel = await openSession(landmarkBytes, landmarksUrl, 'hand landmark model', LANDMARKS_EXPECTED,
+    ortUrl);
   const classifier = await openSession(classifierBytes, classifierUrl, 'gesture classifier', CLASSIFIER_EXPECTED,
     ortUrl);
   const [regressorsName, scoresName] = ['regressors', 'scores'].map((name, i) =>
     palm.outputNames.includes(name) ? name : palm.outputNames[i]);
   const palmShape = [1, 3, INPUT_SIZE, INPUT_SIZE];
-  const crop = [1, 3, settings.inputSize, settings.inputSize];
+  const landmarkShape = [1, 3, landmarkSize, landmarkSize];
+  const crop = [1, 3, inputSize, inputSize];
   // a session's first run prepares its kernels (hundreds of ms): do it now, while the camera starts
   await palm.run({[palm.inputNames[0]]: new ort.Tensor('float32', new Float32Array(3 * INPUT_SIZE ** 2), palmShape)});
+  await landmarkModel.run({[landmarkModel.inputNames[0]]: new ort.Tensor('float32',
+    new Float32Array(3 * landmarkSize ** 2), landmarkShape)});
   await classifier.run({[classifier.inputNames[0]]: new ort.Tensor('float32', new Float32Array(3 * crop[2] ** 2), crop)});
-  pipeline = new FramePipeline(
-    settings,
-    async (input) => {
+  const [landmarksName, presenceName] = ['landmarks', 'presence'].map((name, i) =>
+    landmarkModel.outputNames.includes(name) ? name : landmarkModel.outputNames[i]);
+  pipeline = new FramePipeline(settings, {
+    detectPalms: async (input) => {
       const outputs = await palm.run({[palm.inputNames[0]]: new ort.Tensor('float32', input, palmShape)});
       return {regressors: outputs[regressorsName].data, scores: outputs[scoresName].data};
     },
-    async (input, count) => {
-      const shape = [count, 3, settings.inputSize, settings.inputSize];
+    markHand: async (input) => {
+      const outputs = await landmarkModel.run({[landmarkModel.inputNames[0]]: new ort.Tensor('float32', input,
+        landmarkShape)});
+      return {landmarks: outputs[landmarksName].data, presence: outputs[presenceName].data[0]};
+    },
+    classify: async (input, count) => {
+      const shape = [count, 3, inputSize, inputSize];
       const outputs = await classifier.run({[classifier.inputNames[0]]: new ort.Tensor('float32', input, shape)});
       return outputs[classifier.outputNames[0]].data;
     },
-  );
-  return {threads: ort.env.wasm.numThreads, settings};
+  });
+  return {threads: ort.env.wasm.numThreads, settings: settings.classifier};
 }
 
 function pixels(frame) {

@@ -1,8 +1,9 @@
 /**
  * The classifier's settings (labels, default emoji, gesture names, input size, normalisation, and the pipeline's
- * and hold-to-confirm's numbers) read from its ONNX file's metadata_props, which the export writes
- * (export/classifier_onnx.py) and onnxruntime-web does not expose. The Python runtime reads the same keys with
- * the same checks and words (runtime/classifier.py), so no number shared with Python is spelt in JavaScript.
+ * and hold-to-confirm's numbers) and the hand landmark model's (input size, regions) read from their ONNX files'
+ * metadata_props, which the export writes (export/classifier_onnx.py, export/hand_landmarks.py) and
+ * onnxruntime-web does not expose. The Python runtime reads the same keys with the same checks and words
+ * (runtime/classifier.py, runtime/hand_landmarks.py), so no number shared with Python is spelt in JavaScript.
  *
  * An ONNX file is a protobuf ModelProto; metadata_props is its field 14, a repeated StringStringEntryProto
  * (key = field 1, value = field 2). Only the top level is walked: the graph (field 7) is skipped by its length.
@@ -106,10 +107,11 @@ const hasTextFor = (v, gestures) => v !== null && typeof v === 'object'
 
 /** The metadata's JSON keys of the pipeline's and hold-to-confirm's numbers -> the names the widget uses. */
 const PIPELINE_KEYS = {
-  min_palm_score: 'minPalmScore', min_gesture_score: 'minGestureScore', max_hands: 'maxHands',
-  hand_box_scale: 'handBoxScale', hand_box_shift: 'handBoxShift', redetect_ms: 'redetectMs',
+  min_palm_score: 'minPalmScore', min_presence: 'minPresence', min_gesture_score: 'minGestureScore',
+  max_hands: 'maxHands', hand_box_margin: 'handBoxMargin', redetect_ms: 'redetectMs',
 };
 const REACTION_KEYS = {threshold: 'threshold', hold_ms: 'hold', cooldown_ms: 'cooldown'};
+const REGION_KEYS = {scale: 'scale', shift: 'shift'};
 
 /** A JSON object with exactly the keys of `names`, all numbers, renamed to its values. */
 function numbers(metadata, key, names) {
@@ -121,8 +123,8 @@ function numbers(metadata, key, names) {
 }
 
 /**
- * @typedef {{minPalmScore: number, minGestureScore: number, maxHands: number, handBoxScale: number,
- *   handBoxShift: number, redetectMs: number}} PipelineSettings how one frame becomes one gesture (pipeline.js)
+ * @typedef {{minPalmScore: number, minPresence: number, minGestureScore: number, maxHands: number,
+ *   handBoxMargin: number, redetectMs: number}} PipelineSettings how one frame becomes one gesture (pipeline.js)
  * @typedef {{threshold: number, hold: number, cooldown: number}} ReactionSettings hold-to-confirm's defaults
  *   (reactions.js): confidence 0..1, hold and cooldown in milliseconds
  * @typedef {{labels: string[], gestures: string[], emoji: Record<string, string>, names: Record<string, string>,
@@ -153,4 +155,17 @@ export function classifierSettings(metadata) {
   const pipeline = numbers(metadata, 'pipeline', PIPELINE_KEYS);
   const reactions = numbers(metadata, 'reactions', REACTION_KEYS);
   return {labels, gestures, emoji, names, inputSize, mean, std, pipeline, reactions};
+}
+
+/**
+ * What the worker needs from the hand landmark model's metadata (runtime/hand_landmarks.py
+ * parse_landmark_metadata): its input side and where it looks for a hand around a palm and around the last frame's
+ * landmarks; throws an Error saying which key is missing or wrong.
+ * @param {Record<string, string>} metadata from readOnnxMetadata
+ * @returns {import('./landmarks.js').LandmarkSettings}
+ */
+export function landmarkSettings(metadata) {
+  const inputSize = parsed(metadata, 'input_size', (v) => Number.isInteger(v) && v > 0, 'a positive integer');
+  return {inputSize, palm: numbers(metadata, 'palm_region', REGION_KEYS),
+    landmarks: numbers(metadata, 'landmark_region', REGION_KEYS)};
 }

@@ -37,8 +37,6 @@ const SCORE_CLIPPING_THRESH = 100.0;
 // NonMaxSuppressionCalculator: weighted, intersection over union.
 export const MIN_SUPPRESSION_THRESHOLD = 0.3;
 
-const WRIST = 0;
-const MIDDLE_FINGER = 2;
 
 /**
  * @typedef {{box: number[], keypoints: number[][], score: number}} Palm
@@ -191,30 +189,4 @@ export function squareTiles(width, height) {
     tiles.push(height > width ? {x: 0, y: start, side} : {x: start, y: 0, side});
   }
   return tiles;
-}
-
-/**
- * [left, top, right, bottom] integer pixels of the hand around `palm` in a width x height frame, clipped to it.
- * Never rotated: orientation is what tells thumbs up from thumbs down.
- * @param {Palm} palm in frame pixels
- * @param {number} scale the box's side, in palm box sides (PipelineSettings.handBoxScale)
- * @param {number} shift how far its centre moves from the palm's, in palm box sides, from wrist to middle finger
- *   (PipelineSettings.handBoxShift)
- * @returns {number[]}
- */
-export function handBox(palm, width, height, scale, shift) {
-  const [xmin, ymin, xmax, ymax] = palm.box;
-  const side = Math.max(xmax - xmin, ymax - ymin);
-  let dx = palm.keypoints[MIDDLE_FINGER][0] - palm.keypoints[WRIST][0];
-  let dy = palm.keypoints[MIDDLE_FINGER][1] - palm.keypoints[WRIST][1];
-  const length = Math.hypot(dx, dy);
-  [dx, dy] = length > 0 ? [dx / length, dy / length] : [0, 0];
-  const cx = (xmin + xmax) / 2 + shift * side * dx;
-  const cy = (ymin + ymax) / 2 + shift * side * dy;
-  const half = scale * side / 2;
-  const left = Math.max(0, roundHalfEven(cx - half));
-  const top = Math.max(0, roundHalfEven(cy - half));
-  const right = Math.min(width, roundHalfEven(cx + half));
-  const bottom = Math.min(height, roundHalfEven(cy + half));
-  return [left, top, Math.max(right, left + 1), Math.max(bottom, top + 1)];
 }

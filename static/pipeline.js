@@ -1,27 +1,34 @@
 /**
- * One camera frame -> one gesture, as runtime/pipeline.py's GesturePipeline does it: palm detector on a square view
- * of the frame, an axis-aligned hand box around each palm (at most maxHands), the crop classifier on the boxes, and
- * the most confident gesture if it reaches minGestureScore, else `none`. These numbers, and redetectMs, are the
- * classifier's (its metadata "pipeline", read by onnx-metadata.js), as in Python: none is spelt here.
- *
- * Two differences, both to spend less time per frame:
- * - where Python, finding no palm in the letterboxed frame, looks in all the overlapping squares at once, this looks
- *   in one view per frame, moving to the next (letterbox, square 1, square 2, ...) only while it finds nothing and
- *   staying on a view while it keeps finding palms;
- * - palms found on one frame are reused on the next ones: their hand boxes are classified without running the
- *   detector (most of a frame's time) until the detection is redetectMs old, the classifier sees no gesture in
- *   the reused boxes, or the frame size changes (see `#reusable`).
- *
- * The models are behind two functions, so that this runs (and is tested) without onnxruntime.
+ * One camera frame -> one gesture, as runtime/pipeline.py's GesturePipeline does it, following the hands from frame
+ * to frame as runtime/tracking.py's HandTracker does, step for step:
+ * - the palm detector runs when no hand is tracked, or when fewer than maxHands are and the last detection is
+ *   redetectMs old; it looks in one view of the frame per run (the letterboxed frame, then each square tile in turn,
+ *   moving on while no new hand is found there), and each palm adds its region of interest (MediaPipe's,
+ *   landmarks.js);
+ * - the hand landmark model runs in every region (tracked ones first); a hand below minPresence is lost, and one
+ *   found twice (a new palm on a tracked hand) is kept once;
+ * - the square around each hand's landmarks (handBoxMargin; axis-aligned, never rotated) goes to the classifier,
+ *   and the most confident gesture wins if it reaches minGestureScore, else `none`;
+ * - each hand's landmarks give its region on the next frame, so a hand held up needs no palm detector.
+ * These numbers are the classifier's (its metadata "pipeline"), and the regions' the landmark model's (its metadata
+ * "palm_region" and "landmark_region"), read by onnx-metadata.js as Python reads them: none is spelt here. The
+ * models are behind three functions, so that this runs (and is tested) without onnxruntime.
  */
 
 import {
-  INPUT_SIZE, decodeDetections, handBox, letterboxView, squareTiles, ssdAnchors, toFramePixels,
+  INPUT_SIZE, decodeDetections, iou, letterboxView, squareTiles, ssdAnchors, toFramePixels,
 } from './palm.js';
+import {cropRegion, landmarkBox, landmarksFromOutput, roiFromLandmarks, roiFromPalm} from './landmarks.js';
 import {resizeRegion, writeChannelsFirst} from './resample.js';
 
+/** Two hands whose landmarks' extents overlap by more than this are one (runtime/pipeline.py SAME_HAND_IOU). */
+const SAME_HAND_IOU = 0.5;
+
 /**
- * @typedef {{box: number[], probabilities: Record<string, number>}} Hand box [left, top, right, bottom] in pixels
+ * @typedef {import('./landmarks.js').Region} Region
+ * @typedef {{box: number[], probabilities: Record<string, number>, presence: number, landmarks: number[][],
+ *   region: Region}} Hand box [left, top, right, bottom] in pixels; landmarks: 21 [x, y, z] in frame pixels;
+ *   region: where the landmark model looked
  * @typedef {{gesture: string, confidence: number, box: number[] | null, hands: Hand[]}} Decision
  */
 
@@ -49,28 +56,43 @@ export function decide(hands, gestures, minScore) {
   return {gesture, confidence, box, hands};
 }
 
+/** [xmin, ymin, xmax, ymax] of landmarks' x, y. */
+function extent(landmarks) {
+  const xs = landmarks.map(([x]) => x);
+  const ys = landmarks.map(([, y]) => y);
+  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+}
+
+/**
+ * @typedef {{classifier: import('./onnx-metadata.js').ClassifierSettings,
+ *   landmarks: import('./landmarks.js').LandmarkSettings}} Settings the classifier's settings (onnx-metadata.js
+ *   classifierSettings: labels, input, normalisation, and `pipeline`, the numbers this class uses) and the
+ *   landmark model's (landmarkSettings: its input side and regions)
+ * @typedef {{
+ *   detectPalms: (input: Float32Array) => Promise<{regressors: Float32Array, scores: Float32Array}>,
+ *   markHand: (input: Float32Array) => Promise<{landmarks: Float32Array, presence: number}>,
+ *   classify: (input: Float32Array, count: number) => Promise<Float32Array>}} Models
+ *   detectPalms runs the palm detector on [1, 3, 192, 192] RGB in [0, 1]; markHand the hand landmark model on
+ *   [1, 3, size, size] RGB in [0, 1] (21 x (x, y, z) in its input's pixels, and the hand presence score); classify
+ *   the classifier on [count, 3, size, size] normalised crops ([count, labels] probabilities)
+ */
+
 export class FramePipeline {
-  /**
-   * @param {import('./onnx-metadata.js').ClassifierSettings} classifier the classifier's settings
-   *   (onnx-metadata.js classifierSettings): its labels, input and normalisation, and `pipeline`, the numbers
-   *   this class uses
-   * @param {(input: Float32Array) => Promise<{regressors: Float32Array, scores: Float32Array}>} detectPalms
-   *   runs the detector on [1, 3, 192, 192] RGB in [0, 1]
-   * @param {(input: Float32Array, count: number) => Promise<Float32Array>} classify
-   *   runs the classifier on [count, 3, size, size] normalised crops; returns [count, labels] probabilities
-   * @param {() => number} now the clock, in ms (a test's own)
-   */
-  constructor(classifier, detectPalms, classify, now = () => performance.now()) {
+  /** @param {Settings} settings @param {Models} models @param {() => number} now the clock, in ms (a test's own) */
+  constructor({classifier, landmarks}, {detectPalms, markHand, classify}, now = () => performance.now()) {
     this.classifier = classifier;
+    this.landmarkModel = landmarks;
     this.detectPalms = detectPalms;
+    this.markHand = markHand;
     this.classify = classify;
     this.now = now;
     this.anchors = ssdAnchors();
     this.palmInput = new Float32Array(3 * INPUT_SIZE * INPUT_SIZE);
+    this.landmarkInput = new Float32Array(3 * landmarks.inputSize * landmarks.inputSize);
     this.reset();
   }
 
-  /** Start the search for palms over from the letterboxed frame (new camera, frames after a pause). */
+  /** Track nothing and search from the letterboxed frame (new camera, frames after a pause). */
   reset() {
     this.views = [];
     this.viewIndex = 0;
@@ -78,25 +100,17 @@ export class FramePipeline {
     this.forget();
   }
 
-  /** No palms to reuse: the next frame runs the detector. */
+  /** No hand tracked: the next frame runs the detector. */
   forget() {
-    this.boxes = []; // hand boxes of the last detection's palms, in frame pixels
+    this.regions = []; // where the tracked hands are expected on the next frame
     this.detectedAt = -Infinity;
   }
 
   /**
-   * Whether this frame may classify the last detection's boxes instead of running the detector: a hand moves little
-   * within redetectMs against its box, and one that moves out of it reads as `none`, which brings the detector back
-   * on the next frame anyway.
-   */
-  #reusable(time) {
-    return this.boxes.length > 0 && time - this.detectedAt < this.classifier.pipeline.redetectMs;
-  }
-
-  /**
    * @param {Uint8ClampedArray} rgba the frame, 4 bytes per pixel
-   * @returns {Promise<Decision & {detected: boolean, timings: {palm: number, classifier: number}}>}
-   *   detected: whether the palm detector ran on this frame (timings.palm is 0 when not); timings in milliseconds
+   * @returns {Promise<Decision & {detected: boolean, regions: Region[],
+   *   timings: {palm: number, landmarks: number, classifier: number}}>} detected: whether the palm detector ran
+   *   on this frame (timings.palm is 0 when not); regions: where the landmark model looked; timings in ms
    */
   async process(rgba, width, height) {
     if (this.frameSize !== `${width}x${height}`) {
@@ -105,45 +119,80 @@ export class FramePipeline {
       this.viewIndex = 0;
       this.forget();
     }
-    const {minPalmScore, maxHands, handBoxScale, handBoxShift, minGestureScore} = this.classifier.pipeline;
+    const {maxHands, redetectMs, minGestureScore} = this.classifier.pipeline;
     const palmStart = this.now();
-    const detected = !this.#reusable(palmStart);
+    const detected = this.regions.length === 0
+      || (this.regions.length < maxHands && palmStart - this.detectedAt >= redetectMs);
+    const regions = [...this.regions];
     if (detected) {
-      const view = this.views[this.viewIndex];
-      const square = resizeRegion(rgba, width, height, {x: view.x, y: view.y, width: view.side, height: view.side},
-        INPUT_SIZE, INPUT_SIZE);
-      writeChannelsFirst(square, this.palmInput);
-      const {regressors, scores} = await this.detectPalms(this.palmInput);
-      const palms = decodeDetections(regressors, scores, this.anchors, minPalmScore)
-        .slice(0, maxHands).map((palm) => toFramePixels(palm, view));
-      if (!palms.length) this.viewIndex = (this.viewIndex + 1) % this.views.length;
-      this.boxes = palms.map((palm) => handBox(palm, width, height, handBoxScale, handBoxShift));
+      const palms = await this.#detectInView(rgba, width, height);
+      regions.push(...palms.map((palm) => roiFromPalm(palm, this.landmarkModel)));
       this.detectedAt = palmStart;
     }
+    const landmarksStart = this.now();
+    const found = await this.landmarks(rgba, width, height, regions);
+    if (detected && !found.some((hand) => hand.index >= this.regions.length)) {
+      this.viewIndex = (this.viewIndex + 1) % this.views.length; // no new hand here: look in the next view
+    }
     const classifierStart = this.now();
-    const hands = await this.hands(rgba, width, height, this.boxes);
+    const hands = await this.hands(rgba, width, height, found.slice(0, maxHands));
     const decision = decide(hands, this.classifier.gestures, minGestureScore);
     const end = this.now();
-    if (!detected && decision.gesture === 'none') this.forget(); // the hand may have left its box: look again
-    return {...decision, detected, timings: {palm: detected ? classifierStart - palmStart : 0,
-      classifier: end - classifierStart}};
+    this.regions = hands.map((hand) => roiFromLandmarks(hand.landmarks, this.landmarkModel));
+    return {...decision, detected, regions, timings: {palm: landmarksStart - palmStart,
+      landmarks: classifierStart - landmarksStart, classifier: end - classifierStart}};
   }
 
-  /** The classifier's probabilities for each hand box [left, top, right, bottom]. */
-  async hands(rgba, width, height, boxes) {
-    if (!boxes.length) return [];
-    const {labels, inputSize, mean, std} = this.classifier;
+  /** Palms in the current view, in frame pixels, at most maxHands. */
+  async #detectInView(rgba, width, height) {
+    const {minPalmScore, maxHands} = this.classifier.pipeline;
+    const view = this.views[this.viewIndex];
+    const square = resizeRegion(rgba, width, height, {x: view.x, y: view.y, width: view.side, height: view.side},
+      INPUT_SIZE, INPUT_SIZE);
+    writeChannelsFirst(square, this.palmInput);
+    const {regressors, scores} = await this.detectPalms(this.palmInput);
+    return decodeDetections(regressors, scores, this.anchors, minPalmScore)
+      .slice(0, maxHands).map((palm) => toFramePixels(palm, view));
+  }
+
+  /**
+   * GesturePipeline.landmarks: the landmark model in each region, in order, keeping the hands at minPresence or
+   * above that are not a hand already kept.
+   * @returns {Promise<{landmarks: number[][], presence: number, region: Region, index: number}[]>} index: the
+   *   region the hand was found in
+   */
+  async landmarks(rgba, width, height, regions) {
+    const found = [];
+    for (const [index, region] of regions.entries()) {
+      const size = this.landmarkModel.inputSize;
+      writeChannelsFirst(cropRegion(rgba, width, height, region, size), this.landmarkInput);
+      const {landmarks, presence} = await this.markHand(this.landmarkInput);
+      if (presence < this.classifier.pipeline.minPresence) continue;
+      const points = landmarksFromOutput(region, landmarks, size);
+      const box = extent(points);
+      if (found.some((hand) => iou(box, extent(hand.landmarks)) > SAME_HAND_IOU)) continue;
+      found.push({landmarks: points, presence, region, index});
+    }
+    return found;
+  }
+
+  /** The classifier's probabilities for the square around each hand's landmarks. */
+  async hands(rgba, width, height, found) {
+    if (!found.length) return [];
+    const {labels, inputSize, mean, std, pipeline} = this.classifier;
     const plane = 3 * inputSize * inputSize;
-    const input = new Float32Array(boxes.length * plane);
+    const input = new Float32Array(found.length * plane);
+    const boxes = found.map((hand) => landmarkBox(hand.landmarks, width, height, pipeline.handBoxMargin));
     boxes.forEach(([left, top, right, bottom], i) => {
       const crop = resizeRegion(rgba, width, height, {x: left, y: top, width: right - left, height: bottom - top},
         inputSize, inputSize);
       writeChannelsFirst(crop, input, i * plane, mean, std);
     });
-    const probabilities = await this.classify(input, boxes.length);
-    return boxes.map((box, i) => ({
-      box,
+    const probabilities = await this.classify(input, found.length);
+    return found.map(({landmarks, presence, region}, i) => ({
+      box: boxes[i],
       probabilities: Object.fromEntries(labels.map((label, j) => [label, probabilities[i * labels.length + j]])),
+      landmarks, presence, region,
     }));
   }
 }

@@ -87,10 +87,13 @@ class Clip:
     fps: int
     frames_per_image: int
     size: tuple[int, int]
+    gap_frames: int = 0
+    """Black frames after each image, marked with its number."""
 
     @property
     def seconds_per_image(self) -> float:
-        return self.frames_per_image / self.fps
+        """How long each image is held, its gap included."""
+        return (self.frames_per_image + self.gap_frames) / self.fps
 
     @property
     def duration(self) -> float:
@@ -98,13 +101,30 @@ class Clip:
 
 
 def write_clip(images: Sequence[Path], path: Path, seconds_per_image: float, fps: int = FPS,
-               size: tuple[int, int] = FRAME_SIZE) -> Clip:
+               size: tuple[int, int] = FRAME_SIZE, gap_seconds: float = 0.0) -> Clip:
     """A .y4m (yuv420p, what Chromium's fake camera reads) showing `images` in order, each frame marked with its
-    photo's number."""
+    photo's number; each photo is followed by `gap_seconds` of black (marked with the same number), as when a
+    participant lowers one hand before raising the next pose."""
     frames_per_image = max(1, round(seconds_per_image * fps))
-    _ffmpeg(["-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe"], _frames_rgb(images, size), frames_per_image, size, fps,
-            output=path)
-    return Clip(path, tuple(images), fps, frames_per_image, size)
+    gap_frames = round(gap_seconds * fps)
+    frames = _frames_rgb(images, size)
+    if gap_frames:
+        frames = _with_gaps(frames, frames_per_image, gap_frames, size)
+        repeat = 1
+    else:
+        repeat = frames_per_image
+    _ffmpeg(["-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe"], frames, repeat, size, fps, output=path)
+    return Clip(path, tuple(images), fps, frames_per_image, size, gap_frames)
+
+
+def _with_gaps(frames: Iterator[bytes], hold: int, gap: int, size: tuple[int, int]) -> Iterator[bytes]:
+    """Each frame `hold` times, then `gap` black frames carrying its marker strip."""
+    strip = MARKER_BLOCK * size[0] * 3  # the marker rows, whole
+    for frame in frames:
+        yield from [frame] * hold
+        black = bytearray(len(frame))
+        black[:strip] = frame[:strip]
+        yield from [bytes(black)] * gap
 
 
 def camera_view(images: Sequence[Path], size: tuple[int, int] = FRAME_SIZE) -> list[np.ndarray]:

@@ -27,6 +27,18 @@ def data_dir() -> Path:
     return DATA
 
 
+@pytest.fixture(scope="session")
+def node() -> str:
+    """Node.js, which runs the widget's modules in tests; missing, the tests skip (fail under CI)."""
+    path = shutil.which("node")
+    if path is None:
+        message = "Node.js not found: the widget's module tests need it (`make setup` installs the npm packages)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test session decodes into its own cache, so tests never depend on a developer's cache."""

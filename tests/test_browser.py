@@ -4,15 +4,17 @@ participant when the camera is blocked, and sends nothing anywhere but its own s
 
 Python is the reference step by step, not frame by frame. It looks for palms in the letterboxed frame and, only
 when it finds none there, in all the square tiles at once; the browser (static/pipeline.js) looks in one view per
-frame, stays on a view while it finds palms there, and reuses a detection's hand boxes on the next frames for a
-moment. So photos are chosen by Python's decision in every view, a browser detection is checked against Python's
-in the same view, and a browser label against Python's classifier on the very boxes the browser used.
+frame, stays on a view while it finds palms there, and tracks a hand it found by its landmarks. So photos are
+chosen by Python's decision in every view, the regions a browser detection adds are checked against Python's palms
+in the same view, and a browser frame's hand boxes and label against Python's landmark model, classifier and
+decision in the very regions the browser looked in.
 
 One server and one browser serve the whole module; every test opens its own browser context.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 from collections.abc import Iterator
@@ -22,13 +24,13 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
-from PIL import Image
 from playwright.sync_api import Page, Request, WebSocket
 
 from runtime.classifier import read_metadata
+from runtime.hand_landmarks import RegionOfInterest
 from runtime.palm_decode import PalmDetection
-from runtime.paths import ROOT, classifier_model, palm_model
-from runtime.pipeline import GesturePipeline, Hand, Prediction, square_tiles
+from runtime.paths import ROOT, classifier_model, landmark_model, palm_model
+from runtime.pipeline import GesturePipeline, Prediction, square_tiles
 from runtime.settings import ReactionSettings
 from tests.browser_harness import (
     FakeCameraBrowser,
@@ -60,6 +62,8 @@ MIN_AGREEMENT = 0.9
 CANDIDATE_BATCH = 8
 BOX_TOLERANCE_PX = 3
 """Browser and Python hand boxes may differ by this much: the browser's frame went through its own YUV -> RGB."""
+REGION_TOLERANCE = 0.03
+"""... and the regions around palms by this share of their side (centre and side) or radians (rotation)."""
 MAX_MEDIAN_PROBABILITY_GAP = 0.02
 """Typical largest difference between the browser's and Python's class probabilities for the same hand box
 (measured: a median of 0.004; single crops differ by up to 0.16, small hands most)."""
@@ -98,9 +102,11 @@ def clips_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @dataclass(frozen=True)
 class ViewResult:
-    """The Python pipeline's decision on one view of a frame: the hand boxes (best palms first), label, score."""
+    """The Python pipeline's decision on one view of a frame: the regions around its palms (best first), the hand
+    boxes, label and score."""
 
     view: str
+    regions: list[RegionOfInterest]
     boxes: list[tuple[int, int, int, int]]
     label: str
     score: float
@@ -108,16 +114,16 @@ class ViewResult:
 
 def python_per_view(pipeline: GesturePipeline, frame: np.ndarray) -> list[ViewResult]:
     """The Python pipeline's decision for each view the browser may look at: the letterboxed frame, then each
-    square tile (runtime/pipeline.py's own steps, one view at a time; the hands of all views classified at once)."""
+    square tile (runtime/pipeline.py's own steps, one view at a time)."""
     views = [("letterbox", np.zeros(2, dtype=np.float32), frame)]
     views += [(f"tile at {offset.astype(int).tolist()}", offset, tile) for offset, tile in square_tiles(frame)]
-    palms_per_view = [[PalmDetection(p.box + np.tile(offset, 2), p.keypoints + offset, p.score)
-                       for p in pipeline.detect_in_view(image)][:pipeline.max_hands] for _, offset, image in views]
-    hands = iter(pipeline.classify(frame, [palm for palms in palms_per_view for palm in palms]))
     results = []
-    for (name, _, _), palms in zip(views, palms_per_view, strict=True):
-        prediction = pipeline.decide([next(hands) for _ in palms])
-        results.append(ViewResult(name, [hand.box for hand in prediction.hands], prediction.label, prediction.score))
+    for name, offset, image in views:
+        palms = [PalmDetection(p.box + np.tile(offset, 2), p.keypoints + offset, p.score)
+                 for p in pipeline.detect_in_view(image)][:pipeline.max_hands]
+        prediction = pipeline.decide(pipeline.hands_at(frame, palms))
+        results.append(ViewResult(name, [pipeline.landmarker.around_palm(palm) for palm in palms],
+                                  [hand.box for hand in prediction.hands], prediction.label, prediction.score))
     return results
 
 
@@ -125,7 +131,7 @@ class PythonReference:
     """Python's decisions per view on photos as the fake camera delivers them, computed once per photo."""
 
     def __init__(self, threshold: float) -> None:
-        self.pipeline = GesturePipeline(palm_model(), classifier_model())
+        self.pipeline = GesturePipeline(palm_model(), landmark_model(), classifier_model())
         self.threshold = threshold
         self.known: dict[Path, list[ViewResult]] = {}
         self.decided: dict[tuple[Path, str], Prediction] = {}
@@ -136,17 +142,13 @@ class PythonReference:
             self.known[photo] = python_per_view(self.pipeline, frame)
         return [self.known[photo] for photo in photos]
 
-    def decision_on_boxes(self, photo: Path, frame: np.ndarray, boxes: list[list[int]]) -> Prediction:
-        """Python's classifier and decision on the hands in exactly these boxes of the photo's frame."""
-        key = (photo, repr(boxes))
+    def decision_in_regions(self, photo: Path, frame: np.ndarray, regions: list[dict]) -> Prediction:
+        """Python's landmark model, classifier and decision in exactly these regions of the photo's frame."""
+        key = (photo, repr(regions))
         if key not in self.decided:
-            size, picture = self.pipeline.classifier.input_size, Image.fromarray(frame)
-            crops = [np.asarray(picture.crop(tuple(box)).resize((size, size), Image.Resampling.BILINEAR))
-                     for box in boxes]
-            probabilities = self.pipeline.classifier.probabilities(np.stack(crops)) if crops else []
-            self.decided[key] = self.pipeline.decide(
-                [Hand(tuple(box), 1.0, dict(zip(self.pipeline.classifier.labels, map(float, p), strict=True)))
-                 for box, p in zip(boxes, probabilities, strict=True)])
+            found = self.pipeline.landmarks(frame, [RegionOfInterest(**region) for region in regions])
+            kept = [hand for hand in found if hand is not None][:self.pipeline.max_hands]
+            self.decided[key] = self.pipeline.decide(self.pipeline.classify(frame, kept, [1.0] * len(kept)))
         return self.decided[key]
 
     def first_recognised(self, candidates: list[Path], label: str, count: int) -> list[Path]:
@@ -228,13 +230,23 @@ def same_boxes(found: list[list[int]], expected: list[tuple[int, int, int, int]]
         for box, reference in zip(found, expected, strict=True))
 
 
+def same_regions(found: list[dict], expected: list[RegionOfInterest]) -> bool:
+    """The same regions around palms, in the same order, to within REGION_TOLERANCE."""
+    return len(found) == len(expected) and all(
+        max(abs(region["x"] - theirs.x), abs(region["y"] - theirs.y), abs(region["side"] - theirs.side))
+        <= REGION_TOLERANCE * theirs.side
+        and abs(math.remainder(region["rotation"] - theirs.rotation, 2 * math.pi)) <= REGION_TOLERANCE
+        for region, theirs in zip(found, expected, strict=True))
+
+
 def test_browser_frames_match_the_python_pipeline_step_by_step(
         browser: FakeCameraBrowser, server: str, reference: PythonReference,
         photos_by_label: dict[str, list[Path]], clips_dir: Path) -> None:
-    """The JS port against Python on every processed frame: a detection (palm detector, anchors, decoding,
-    weighted NMS, hand box) gives the hand boxes Python finds in one of the views; the label (crop resize,
-    normalisation, classifier, decision) is the one Python gives the same boxes. Not every frame: a classifier
-    probability near the gesture threshold (`min_gesture_score`) can tip either way."""
+    """The JS port against Python on every processed frame: the regions a detection adds (palm detector, anchors,
+    decoding, weighted NMS, MediaPipe's region around a palm) are the ones Python finds in one of the views; in
+    the regions the browser looked in (tracked or new), Python's landmark model, landmark box, classifier and
+    decision give the browser's hand boxes and label. Not every frame: a classifier probability near the gesture
+    threshold (`min_gesture_score`) can tip either way."""
     photos = [photo for label in (*GESTURES, "none") for photo in photos_by_label[label][:AGREEMENT_PHOTOS_PER_LABEL]]
     views, frames_seen = reference.views(photos), camera_view(photos)
     clip = write_clip(photos, clips_dir / "agreement.y4m", seconds_per_image=0.7)
@@ -244,18 +256,28 @@ def test_browser_frames_match_the_python_pipeline_step_by_step(
     shown = photos_shown(page, [frame["timestamp"] for frame in frames])
     page.context.close()
     assert set(shown) == set(range(len(photos))), "the browser processed no frame of some photos"
-    other_boxes, other_label, probability_gaps = [], [], []
+    other_regions, other_boxes, other_label, probability_gaps, tracked = [], [], [], [], 0
+    hands_before = 0
     for frame, number in zip(frames, shown, strict=True):
+        regions = frame["regions"]
+        if frame["detected"]:
+            new = regions[hands_before:]  # the regions the last frame's hands gave come first
+            if new and not any(same_regions(new, view.regions[:len(new)]) for view in views[number]):
+                other_regions.append((photos[number].name, new, views[number]))
+        tracked += not frame["detected"] and bool(regions)
         boxes = [hand["box"] for hand in frame["hands"]]
-        if frame["detected"] and not any(same_boxes(boxes, view.boxes) for view in views[number]):
-            other_boxes.append((photos[number].name, boxes, views[number]))
-        python = reference.decision_on_boxes(photos[number], frames_seen[number], boxes)
+        python = reference.decision_in_regions(photos[number], frames_seen[number], regions)
+        if not same_boxes(boxes, [hand.box for hand in python.hands]):
+            other_boxes.append((photos[number].name, boxes, [hand.box for hand in python.hands]))
         if frame["gesture"] != python.label:
-            other_label.append((photos[number].name, boxes, frame["gesture"], frame["confidence"], python))
+            other_label.append((photos[number].name, boxes, frame["gesture"], frame["confidence"], python.label))
         probability_gaps += [max(abs(hand["probabilities"][label] - p) for label, p in theirs.probabilities.items())
-                             for hand, theirs in zip(frame["hands"], python.hands, strict=True)]
+                             for hand, theirs in zip(frame["hands"], python.hands, strict=False)]
+        hands_before = len(frame["hands"])
     detections = sum(frame["detected"] for frame in frames)
-    assert len(other_boxes) <= (1 - MIN_AGREEMENT) * detections, other_boxes
+    assert tracked >= 0.3 * len(frames), f"only {tracked} of {len(frames)} frames tracked a hand"
+    assert len(other_regions) <= (1 - MIN_AGREEMENT) * detections, other_regions
+    assert len(other_boxes) <= (1 - MIN_AGREEMENT) * len(frames), other_boxes
     assert len(other_label) <= (1 - MIN_AGREEMENT) * len(frames), other_label
     assert statistics.median(probability_gaps) <= MAX_MEDIAN_PROBABILITY_GAP
 

@@ -15,7 +15,14 @@ from export import to_onnx
 from export.classifier_onnx import calibration_crops, export_fp32, metadata, quantize_int8
 from runtime.classifier import OnnxClassifier
 from runtime.onnx_models import ModelFileError
-from runtime.paths import CLASSIFIER_FP32, CLASSIFIER_INT8, MODELS_DIR, PALM_DETECTOR, SHIPPED_CHECKPOINT
+from runtime.paths import (
+    CLASSIFIER_FP32,
+    CLASSIFIER_INT8,
+    MODELS_DIR,
+    PALM_DETECTOR,
+    SHIPPED_CHECKPOINT,
+    landmark_model,
+)
 from runtime.pipeline import GesturePipeline
 from runtime.settings import PipelineSettings, ReactionSettings
 from tests.conftest import make_small_dataset
@@ -94,16 +101,18 @@ def test_export_is_deterministic(data_dir: Path, tmp_path: Path) -> None:
 def test_missing_model_file_names_the_path_and_what_was_expected(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "classifier.int8.onnx"
     with pytest.raises(ModelFileError, match=f"{missing}.*gesture classifier"):
-        GesturePipeline(MODELS_DIR / PALM_DETECTOR, missing)
+        GesturePipeline(MODELS_DIR / PALM_DETECTOR, landmark_model(), missing)
     with pytest.raises(ModelFileError, match=f"{missing}.*palm detector"):
-        GesturePipeline(missing, MODELS_DIR / CLASSIFIER_INT8)
+        GesturePipeline(missing, landmark_model(), MODELS_DIR / CLASSIFIER_INT8)
+    with pytest.raises(ModelFileError, match=f"{missing}.*hand landmark model"):
+        GesturePipeline(MODELS_DIR / PALM_DETECTOR, missing, MODELS_DIR / CLASSIFIER_INT8)
 
 
 def test_corrupt_model_file_names_the_path(tmp_path: Path) -> None:
     corrupt = tmp_path / "classifier.int8.onnx"
     corrupt.write_bytes((MODELS_DIR / CLASSIFIER_INT8).read_bytes()[:5000])
     with pytest.raises(ModelFileError, match=f"{corrupt}: not a readable ONNX model"):
-        GesturePipeline(MODELS_DIR / PALM_DETECTOR, corrupt)
+        GesturePipeline(MODELS_DIR / PALM_DETECTOR, landmark_model(), corrupt)
 
 
 def test_check_measures_the_files_there_and_writes_nothing(data_dir: Path, tmp_path: Path,

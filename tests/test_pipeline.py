@@ -1,6 +1,6 @@
-"""The whole pipeline in Python (palm detector -> hand box -> classifier) on real whole frames, the hand box's
-geometry, the `export.predict` command and frame evaluation through `training.evaluate`, and that both run
-where PyTorch cannot be imported."""
+"""The whole pipeline in Python (palm detector -> hand landmarks -> hand box -> classifier) on real whole frames,
+the hand boxes' geometry, the `export.predict` command and frame evaluation through `training.evaluate`, and that
+both run where PyTorch cannot be imported."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from export import pipeline_benchmark, predict, tune_pipeline
 from runtime.hand_box import hand_box
 from runtime.images import read_rgb
 from runtime.palm_decode import PalmDetection
-from runtime.paths import classifier_model, palm_model
+from runtime.paths import classifier_model, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline
 from tests.conftest import make_small_dataset, manifest_rows
 from training import evaluate
@@ -34,7 +34,7 @@ def first_test_frames(data_dir: Path) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def pipeline() -> GesturePipeline:
-    return GesturePipeline(palm_model(), classifier_model())
+    return GesturePipeline(palm_model(), landmark_model(), classifier_model())
 
 
 def test_pipeline_labels_real_test_frames(data_dir: Path, pipeline: GesturePipeline) -> None:
@@ -50,6 +50,11 @@ def test_pipeline_labels_real_test_frames(data_dir: Path, pipeline: GesturePipel
             left, top, right, bottom = hand.box
             assert 0 <= left < right <= image.shape[1] and 0 <= top < bottom <= image.shape[0]
             assert abs(sum(hand.probabilities.values()) - 1) < 1e-3
+            assert hand.landmarks.presence >= pipeline.settings.min_presence
+            # the whole hand, thumb and fingertips included, is in the classifier's square box
+            xs = hand.landmarks.points[:, 0].clip(0, image.shape[1])
+            ys = hand.landmarks.points[:, 1].clip(0, image.shape[0])
+            assert left - 1 <= xs.min() and xs.max() <= right + 1 and top - 1 <= ys.min() and ys.max() <= bottom + 1
     assert correct >= 0.75 * len(rows)
 
 
@@ -108,10 +113,11 @@ def test_pipeline_benchmark_times_each_part_on_real_frames(data_dir: Path, capsy
     pipeline_benchmark.main(["--data", str(data_dir), "--frames", "8"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("8 test frames, onnxruntime 1 thread(s)")
-    rows = {line[:24].strip(): [float(x) for x in line[24:].split()] for line in lines[2:]}
-    assert set(rows) == {"palm detection", "hand boxes + classifier", "whole pipeline"}
+    rows = {line[:24].strip(): [float(x) for x in line[24:].split()[:2]] for line in lines[2:]}
+    assert set(rows) == {"palm detector", "hand landmarks", "classifier", "detected frame", "tracked frame"}
     assert all(0 < median <= p95 for median, p95 in rows.values())
-    assert rows["whole pipeline"][0] >= rows["palm detection"][0]
+    assert rows["detected frame"][0] >= rows["palm detector"][0] + rows["hand landmarks"][0]
+    assert rows["tracked frame"][0] < rows["detected frame"][0]  # no palm detector
 
 
 def test_tune_pipeline_prints_the_grid_best_first(data_dir: Path, tmp_path: Path,
@@ -120,7 +126,8 @@ def test_tune_pipeline_prints_the_grid_best_first(data_dir: Path, tmp_path: Path
     tune_pipeline.main(["--data", str(small), "--split", "train", "--top", "6"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split(" train frames;")[0].isdigit() and "of the gesture frames" in lines[0]
-    assert lines[1].split() == ["macro-F1", "scale", "shift", "palm", "gesture", "like", "dislike", "ok", "none"]
+    assert lines[1].split() == ["macro-F1", "palm", "presence", "gesture", "like", "dislike", "ok", "none"]
     rows = [[float(x) for x in line.split()] for line in lines[2:]]
     assert len(rows) == 6 and [r[0] for r in rows] == sorted((r[0] for r in rows), reverse=True)
-    assert all(r[1] in tune_pipeline.BOX_SCALES and r[4] in tune_pipeline.GESTURE_SCORES for r in rows)
+    assert all(r[1] in tune_pipeline.PALM_SCORES and r[2] in tune_pipeline.PRESENCES
+               and r[3] in tune_pipeline.GESTURE_SCORES for r in rows)

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from runtime.hand_box import landmark_box
-from runtime.hand_landmarks import HandLandmarker, roi_from_palm
+from runtime.hand_landmarks import HandLandmarker
 from runtime.onnx_models import ModelFileError
 from runtime.paths import landmark_model, palm_model
 from runtime.pipeline import PalmFinder
@@ -23,7 +23,6 @@ from training.datasets import Sample, load_samples
 from training.gestures import CACHE_SIZE, LABELS
 from training.pipeline_crops import (
     CUT_PALM_SCORE,
-    LANDMARK_MARGIN,
     cut_hand,
     frame_halves,
     hard_negatives,
@@ -92,9 +91,9 @@ def test_cut_hand_around_the_landmarks_holds_the_whole_hand(data_dir: Path) -> N
     image = Image.open(frame.path).convert("RGB")
     palm = finder.palms(np.asarray(image))[0]
     [crop] = cut_hand(finder, image, tuple(palm.box), landmarker=landmarker)
-    hand = landmarker(image, roi_from_palm(palm))
-    left, top, right, bottom = landmark_box(hand.points, image.width, image.height, LANDMARK_MARGIN)
-    assert hand.present and crop.shape == (CACHE_SIZE, CACHE_SIZE, 3)
+    hand = landmarker(image, landmarker.around_palm(palm))
+    left, top, right, bottom = landmark_box(hand.points, image.width, image.height, PIPELINE.hand_box_margin)
+    assert hand.presence >= PIPELINE.min_presence and crop.shape == (CACHE_SIZE, CACHE_SIZE, 3)
     assert (hand.points[:, 0] >= left).all() and (hand.points[:, 0] <= right).all()
     assert (hand.points[:, 1] >= top).all() and (hand.points[:, 1] <= bottom).all()
     expected = image.crop((left, top, right, bottom)).resize((CACHE_SIZE, CACHE_SIZE), Image.Resampling.BILINEAR)

@@ -16,6 +16,8 @@ import pytest
 
 from export.classifier_onnx import export_fp32, metadata
 from runtime.classifier import read_metadata
+from runtime.hand_landmarks import INPUT_SIZE as LANDMARK_INPUT_SIZE
+from runtime.hand_landmarks import LANDMARK_REGION, PALM_REGION
 from runtime.onnx_models import ModelFileError
 from runtime.paths import ROOT, SHIPPED_CHECKPOINT
 from runtime.settings import PipelineSettings, ReactionSettings
@@ -23,8 +25,8 @@ from training.checkpoint import load_checkpoint
 from training.gestures import EMOJI, GESTURES, INPUT_SIZE, LABELS, MEAN, NAMES, STD
 
 # numbers no production file uses, so that a reader that ignores the file and uses its own cannot pass
-FRESH_PIPELINE = PipelineSettings(min_palm_score=0.37, min_gesture_score=0.61, max_hands=3, hand_box_scale=1.9,
-                                  hand_box_shift=0.15, redetect_ms=250)
+FRESH_PIPELINE = PipelineSettings(min_palm_score=0.37, min_presence=0.55, min_gesture_score=0.61, max_hands=3,
+                                  hand_box_margin=0.13, redetect_ms=850)
 FRESH_REACTIONS = ReactionSettings(threshold=0.72, hold_ms=650, cooldown_ms=1500)
 
 READ_IN_JAVASCRIPT = """
@@ -113,10 +115,12 @@ def test_both_readers_refuse_a_broken_file_with_the_same_words(fresh_export: Pat
 
 
 def test_no_javascript_file_spells_a_shared_value() -> None:
-    """Numbers (but 0, 1 and 2, which mean other things everywhere), gesture labels (as a string or a key) and
-    emoji: a JavaScript file that needs one reads it from the classifier's settings."""
-    shared_numbers = {*asdict(PipelineSettings()).values(), *asdict(ReactionSettings()).values(), INPUT_SIZE}
-    numbers = {float(n) for n in shared_numbers if n not in (0, 1, 2)}
+    """Numbers (but 0, 0.5, 1 and 2, which mean other things everywhere: pixel centres, halves), gesture labels (as
+    a string or a key) and emoji: a JavaScript file that needs one reads it from the classifier's settings or the
+    landmark model's (its input side and regions)."""
+    shared_numbers = {*asdict(PipelineSettings()).values(), *asdict(ReactionSettings()).values(), INPUT_SIZE,
+                      LANDMARK_INPUT_SIZE, *asdict(PALM_REGION).values(), *asdict(LANDMARK_REGION).values()}
+    numbers = {abs(float(n)) for n in shared_numbers if abs(n) not in (0, 0.5, 1, 2)}
     files = sorted((ROOT / "static").glob("*.js"))
     assert files
     for file in files:

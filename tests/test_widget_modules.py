@@ -1,15 +1,16 @@
 """The widget's pure JavaScript modules (static/) under Node: they must compute what the Python pipeline computes,
 since the README's accuracy figures are measured in Python. Pixel for pixel: the letterboxed detector input and the
-classifier's crops (Pillow's bilinear resize); number for number: anchors, decoded palms and hand boxes on the palm
-detector's real outputs; key for key: the classifier's ONNX metadata, including the thresholds and hand box both
-sides read from it. The JavaScript-only tests in tests/js run here too."""
+classifier's crops (Pillow's bilinear resize); number for number: anchors and decoded palms on the palm detector's
+real outputs; key for key: the classifier's ONNX metadata, including the thresholds and hand box margin both sides
+read from it (the landmark model's geometry: tests/test_widget_landmarks.py). The JavaScript-only tests in tests/js
+run here too."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,11 @@ import pytest
 from PIL import Image
 
 from runtime.classifier import OnnxClassifier, preprocess, read_metadata
-from runtime.hand_box import hand_box
+from runtime.hand_box import landmark_box
+from runtime.hand_landmarks import HandLandmarker
 from runtime.onnx_models import onnx_session
 from runtime.palm_decode import PalmDetection, decode_detections, letterbox, ssd_anchors, to_image_pixels
-from runtime.paths import ROOT, classifier_model, palm_model
+from runtime.paths import ROOT, classifier_model, landmark_model, palm_model
 from runtime.pipeline import square_tiles
 from tests.conftest import manifest_rows
 
@@ -31,21 +33,10 @@ FRAMES_PER_LABEL = 2
 FRAME_SIDE = 640
 
 
-@pytest.fixture(scope="module")
-def node() -> str:
-    path = shutil.which("node")
-    if path is None:
-        message = "Node.js not found: the widget's module tests need it (`make setup` installs the npm packages)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 def run_node(node: str, script: str, folder: Path, **inputs: Any) -> Any:
     """Run an ES module `script` that sees `input` (the JSON of `inputs`), `read(name)` (bytes of a file in
-    `folder`) and the widget's modules as `palm`, `resample`, `metadata`, `pipeline`; it returns its answer by
-    printing JSON."""
+    `folder`) and the widget's modules as `palm`, `resample`, `metadata`, `pipeline`, `landmarks`; it returns its
+    answer by printing JSON."""
     (folder / "input.json").write_text(json.dumps(inputs))
     prelude = f"""
 import {{readFileSync}} from 'node:fs';
@@ -53,6 +44,7 @@ const palm = await import({json.dumps((STATIC / "palm.js").as_uri())});
 const resample = await import({json.dumps((STATIC / "resample.js").as_uri())});
 const metadata = await import({json.dumps((STATIC / "onnx-metadata.js").as_uri())});
 const pipeline = await import({json.dumps((STATIC / "pipeline.js").as_uri())});
+const landmarks = await import({json.dumps((STATIC / "landmarks.js").as_uri())});
 const folder = {json.dumps(str(folder))};
 const read = (name) => new Uint8Array(readFileSync(`${{folder}}/${{name}}`));
 const floats = (name) => {{ const b = read(name); return new Float32Array(b.buffer, b.byteOffset, b.length / 4); }};
@@ -91,17 +83,20 @@ def test_javascript_unit_tests(node: str) -> None:
 
 
 def test_pipeline_numbers_come_from_the_classifier_file_as_in_python(node: str, tmp_path: Path) -> None:
-    """The thresholds and the hand box were chosen in Python (export.tune_pipeline) and the classifier was trained
-    on that box: the browser must use the very same numbers, which both read from the classifier file. The JS
-    pipeline is checked to use them, not just to parse them: on a detector output with palms scoring on either
-    side of the palm threshold, more palms than it may classify, and a classifier answer on either side of the
-    gesture threshold (float32 probabilities: not exactly at it)."""
+    """The thresholds and the hand box's margin were chosen in Python (export.tune_pipeline) and the classifier was
+    trained on that box: the browser must use the very same numbers, which both read from the classifier file. The
+    JS pipeline is checked to use them, not just to parse them: on a detector output with palms scoring on either
+    side of the palm threshold, more palms than it may classify, a landmark model's presence on either side of
+    its threshold, and a classifier answer on either side of the gesture threshold (float32 probabilities: not
+    exactly at it)."""
     path = classifier_model()
     shutil.copy(path, tmp_path / "classifier.onnx")
+    shutil.copy(landmark_model(), tmp_path / "landmarks.onnx")
     python = read_metadata(path)
     answer = run_node(node, """
 const settings = metadata.classifierSettings(metadata.readOnnxMetadata(read('classifier.onnx')));
-const {minPalmScore, minGestureScore, maxHands} = settings.pipeline;
+const regions = metadata.landmarkSettings(metadata.readOnnxMetadata(read('landmarks.onnx')));
+const {minPalmScore, minPresence, minGestureScore, maxHands} = settings.pipeline;
 const logit = (p) => Math.log(p / (1 - p));
 // palms at anchors far apart: maxHands + 1 just above the palm threshold, one just below it
 const anchors = Array.from({length: maxHands + 2}, (_, i) => 2 * (i * 4 * 24 + 12));
@@ -112,38 +107,48 @@ anchors.forEach((anchor, i) => {
   scores[anchor] = logit(i <= maxHands ? minPalmScore + 1e-3 : minPalmScore - 1e-3);
 });
 const detectPalms = async () => ({regressors, scores});
-const run = async (gestureScore) => {
+// a hand spread over the middle of the landmark model's input
+const hand = Float32Array.from({length: 63}, (_, i) => (i % 3 === 2 ? 0 : 62 + ((i * 37) % 100)));
+const run = async (gestureScore, presence) => {
   const {labels} = settings;
   const row = labels.map((label) => (label === settings.gestures[0] ? gestureScore
     : label === 'none' ? 1 - gestureScore : 0));
-  const frames = new pipeline.FramePipeline(settings, detectPalms,
-    async (input, count) => Float32Array.from({length: count * labels.length}, (_, i) => row[i % labels.length]));
+  const frames = new pipeline.FramePipeline({classifier: settings, landmarks: regions}, {detectPalms,
+    markHand: async () => ({landmarks: hand, presence}),
+    classify: async (input, count) => Float32Array.from({length: count * labels.length},
+      (_, i) => row[i % labels.length])});
   const size = input.size;
   const palms = palm.decodeDetections(regressors, scores, palm.ssdAnchors(), 0.01)
     .map((p) => palm.toFramePixels(p, palm.letterboxView(size, size)));
   const result = await frames.process(new Uint8ClampedArray(size * size * 4), size, size);
-  return {palms, hands: result.hands.map((hand) => hand.box), gesture: result.gesture};
+  return {palms, regions: result.regions, hands: result.hands.map((h) => ({box: h.box, landmarks: h.landmarks})),
+    gesture: result.gesture};
 };
-console.log(JSON.stringify({settings, above: await run(minGestureScore + 1e-3),
-  below: await run(minGestureScore - 1e-3)}));
+console.log(JSON.stringify({settings, above: await run(minGestureScore + 1e-3, minPresence + 1e-3),
+  below: await run(minGestureScore - 1e-3, minPresence + 1e-3),
+  absent: await run(minGestureScore + 1e-3, minPresence - 1e-3)}));
 """, tmp_path, size=FRAME_SIDE)
     pipeline, reactions = python.pipeline, python.reactions
     assert answer["settings"]["pipeline"] == {
-        "minPalmScore": pipeline.min_palm_score, "minGestureScore": pipeline.min_gesture_score,
-        "maxHands": pipeline.max_hands, "handBoxScale": pipeline.hand_box_scale,
-        "handBoxShift": pipeline.hand_box_shift, "redetectMs": pipeline.redetect_ms}
+        "minPalmScore": pipeline.min_palm_score, "minPresence": pipeline.min_presence,
+        "minGestureScore": pipeline.min_gesture_score, "maxHands": pipeline.max_hands,
+        "handBoxMargin": pipeline.hand_box_margin, "redetectMs": pipeline.redetect_ms}
     assert answer["settings"]["reactions"] == {"threshold": reactions.threshold, "hold": reactions.hold_ms,
                                                "cooldown": reactions.cooldown_ms}
-    above, below = answer["above"], answer["below"]
+    above, below, absent = answer["above"], answer["below"], answer["absent"]
     palms = [PalmDetection(np.asarray(p["box"]), np.asarray(p["keypoints"]), p["score"]) for p in above["palms"]]
     found = [p for p in palms if p.score >= pipeline.min_palm_score]
     assert len(palms) == pipeline.max_hands + 2 and len(found) == pipeline.max_hands + 1
-    expected = [list(hand_box(p, FRAME_SIDE, FRAME_SIDE, pipeline.hand_box_scale, pipeline.hand_box_shift))
-                for p in found[:pipeline.max_hands]]
-    assert above["hands"] == expected
+    # the regions around the palms are the landmark model file's, as in Python
+    landmarker = HandLandmarker(landmark_model())
+    for region, palm_found in zip(above["regions"], found, strict=False):
+        assert region == pytest.approx(asdict(landmarker.around_palm(palm_found)), abs=1e-3)
+    assert len(above["regions"]) == pipeline.max_hands and len(above["hands"]) == pipeline.max_hands
+    for hand in above["hands"]:
+        points = np.asarray(hand["landmarks"])
+        assert tuple(hand["box"]) == landmark_box(points, FRAME_SIDE, FRAME_SIDE, pipeline.hand_box_margin)
     assert above["gesture"] != "none" and below["gesture"] == "none"
-    # a hand held still is looked for afresh at least twice during the hold a reaction needs
-    assert pipeline.redetect_ms <= reactions.hold_ms / 2
+    assert absent["hands"] == [] and absent["gesture"] == "none"
 
 
 def test_anchors_and_tiles_match_python(node: str, tmp_path: Path) -> None:
@@ -163,10 +168,9 @@ console.log(JSON.stringify({
         assert view == {"x": -placed.left, "y": -placed.top, "side": placed.side}
 
 
-def test_detector_input_palms_and_hand_boxes_match_python(node: str, frames: list[np.ndarray],
-                                                           tmp_path: Path) -> None:
+def test_detector_input_and_palms_match_python(node: str, frames: list[np.ndarray], tmp_path: Path) -> None:
     """On real photos: the letterboxed 192 x 192 input is Pillow's to the pixel, and the palms decoded from the
-    detector's outputs, and the hand boxes around them, are Python's."""
+    detector's outputs are Python's."""
     session = onnx_session(palm_model(), "palm detector")
     settings = read_metadata(classifier_model()).pipeline
     cases, expected = [], []
@@ -181,9 +185,7 @@ def test_detector_input_palms_and_hand_boxes_match_python(node: str, frames: lis
                                                                         settings.min_palm_score)]
         height, width = image.shape[:2]
         cases.append({"width": width, "height": height})
-        expected.append([(p.box, p.keypoints, p.score,
-                          hand_box(p, width, height, settings.hand_box_scale, settings.hand_box_shift))
-                         for p in palms])
+        expected.append([(p.box, p.keypoints, p.score) for p in palms])
     answer = run_node(node, """
 const anchors = palm.ssdAnchors();
 const out = input.cases.map(({width, height}, i) => {
@@ -194,21 +196,18 @@ const out = input.cases.map(({width, height}, i) => {
   resample.writeChannelsFirst(square, tensor);
   const palms = palm.decodeDetections(floats(`${i}.regressors`), floats(`${i}.scores`), anchors, input.minPalmScore)
     .map((p) => palm.toFramePixels(p, view));
-  const hand = (p) => palm.handBox(p, width, height, input.handBoxScale, input.handBoxShift);
-  return {tensor: Array.from(tensor), palms: palms.map((p) => ({...p, hand: hand(p)}))};
+  return {tensor: Array.from(tensor), palms};
 });
-console.log(JSON.stringify(out));""", tmp_path, cases=cases, minPalmScore=settings.min_palm_score,
-                      handBoxScale=settings.hand_box_scale, handBoxShift=settings.hand_box_shift)
+console.log(JSON.stringify(out));""", tmp_path, cases=cases, minPalmScore=settings.min_palm_score)
     found = 0
     for i, (result, palms) in enumerate(zip(answer, expected, strict=True)):
         python_tensor = np.load(tmp_path / f"{i}.npy").reshape(-1)
         np.testing.assert_array_equal(np.asarray(result["tensor"], np.float32), python_tensor)
         assert len(result["palms"]) == len(palms)
-        for js, (box, keypoints, score, hand) in zip(result["palms"], palms, strict=True):
+        for js, (box, keypoints, score) in zip(result["palms"], palms, strict=True):
             np.testing.assert_allclose(js["box"], box, atol=1e-3)
             np.testing.assert_allclose(js["keypoints"], keypoints, atol=1e-3)
             assert js["score"] == pytest.approx(score, abs=1e-6)
-            assert tuple(js["hand"]) == hand
             found += 1
     assert found >= len(frames) // 2, "too few palms found to compare"
 

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from runtime.classifier import OnnxClassifier
 from runtime.images import read_rgb
-from runtime.paths import SHIPPED_CHECKPOINT, classifier_model, data_dir, palm_model
+from runtime.paths import SHIPPED_CHECKPOINT, classifier_model, data_dir, landmark_model, palm_model, recorded
 from runtime.pipeline import Classifier, GesturePipeline
 from training.cache import load_cached
 from training.datasets import KINDS, SPLITS, Sample, load_samples
@@ -89,13 +89,13 @@ def evaluate(data: Path, split: str, kind: str, model: Path | None = None, palm:
     model = Path(model or (classifier_model() if kind == "frame" else SHIPPED_CHECKPOINT))
     classifier, model_name = load_classifier(model)
     if kind == "frame":
-        report = evaluate_frames(samples, GesturePipeline(palm or palm_model(), classifier))
+        report = evaluate_frames(samples, GesturePipeline(palm or palm_model(), landmark_model(), classifier))
         report["palm_model"] = Path(palm or palm_model()).name
     else:
         cached = load_cached(samples, desc=f"decoding {split}")
         report = classification_report(cached.labels, classifier.probabilities(cached.images).argmax(1))
         report["skipped"] = cached.skipped
-    report.update(model=model_name, model_file=model.name, data=str(data), split=split, kind=kind)
+    report.update(model=model_name, model_file=model.name, data=recorded(data), split=split, kind=kind)
     return report
 
 

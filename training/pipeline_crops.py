@@ -39,7 +39,7 @@ from PIL import Image, ImageFilter
 from tqdm import tqdm
 
 from runtime.hand_box import hand_box, landmark_box
-from runtime.hand_landmarks import HandLandmarker, roi_from_palm
+from runtime.hand_landmarks import HandLandmarker
 from runtime.onnx_models import onnx_session
 from runtime.palm_decode import PalmDetection
 from runtime.paths import cache_dir
@@ -51,7 +51,12 @@ from training.gestures import CACHE_SIZE
 
 PASTE_FORMAT = 1
 PIPELINE = PipelineSettings()
-"""The pipeline whose crops are cut: its hand box and number of hands."""
+"""The pipeline whose crops are cut: its landmark box margin and number of hands."""
+
+PALM_BOX_SCALE = 1.8
+PALM_BOX_SHIFT = 0.1
+"""The palm square (`runtime.hand_box.hand_box`) the pipeline used before hand landmarks, in palm box sides:
+`--pipeline-box palm` reproduces the classifier trained for it."""
 
 PASTE_GROWTH = (0.9, 1.8)
 """A pasted crop's side is its own times a random factor in this range (frames show hands larger than the crops)."""
@@ -63,12 +68,10 @@ FEATHER = 1 / 16
 """Width of the pasted crop's soft edge, as a share of its short side: no hard seam for the detector to see."""
 
 CUT_PALM_SCORE = 0.3
-"""Palm score from which a hand is cut for training: below the pipeline's own threshold, so that the
-classifier also learns from hands the detector is unsure of (the shipped model was trained so)."""
-
-LANDMARK_MARGIN = 0.1
-"""Margin of the landmark box on each side, as a share of the landmarks' extent (0 and 0.1 were even on the
-held-out training frames with the palm-box classifier; the margin keeps fingertips' edges in)."""
+"""Palm score from which a hand is cut around its palm square (`--pipeline-box palm`): below that pipeline's own
+threshold (0.4), so that the classifier also learns from hands the detector is unsure of. Around landmarks, hands
+are cut from the pipeline's own palm score (`PipelineSettings.min_palm_score`): the landmark model's presence
+score already keeps only real hands."""
 
 LARGE_GROUP = 100
 """A group with more frames than this (one person filmed at length) is split between the halves by file."""
@@ -123,29 +126,39 @@ def paste(crop: Image.Image, background: Image.Image, rng: random.Random) -> tup
 
 def cut_hand(finder: PalmFinder, image: Image.Image, region: tuple[float, ...] | None,
              size: int = CACHE_SIZE, landmarker: HandLandmarker | None = None) -> list[np.ndarray]:
-    """The pipeline's hand crops in `image`, resized to `size`: for each palm found, or only the first palm
-    whose centre lies inside `region` when one is given; with `landmarker`, cut around the hand's landmarks."""
+    """The pipeline's hand crops in `image`, resized to `size`: for each hand found, or only the first whose palm's
+    centre lies inside `region` when one is given. With `landmarker`, cut around the hand's landmarks where the
+    pipeline finds hands (`GesturePipeline.hands`: the letterboxed frame, and the square tiles when no palm there
+    is a hand); else the palm square around each palm `finder.palms` finds."""
     pixels = np.asarray(image)
-    crops = []
-    for palm in finder.palms(pixels):
-        if region is not None:
-            x, y = (palm.box[0] + palm.box[2]) / 2, (palm.box[1] + palm.box[3]) / 2
-            if not (region[0] <= x <= region[2] and region[1] <= y <= region[3]):
-                continue
-        box = _box(image, palm, landmarker)
-        if box is not None:
-            crops.append(np.asarray(image.crop(box).resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8))
-        if region is not None:
-            break
-    return crops
+    searches = ([lambda: finder.detect_in_view(pixels)[:finder.max_hands], lambda: finder.palms_in_tiles(pixels)]
+                if landmarker is not None else [lambda: finder.palms(pixels)])
+    for search in searches:
+        boxes = []
+        for palm in search():
+            if region is not None:
+                x, y = (palm.box[0] + palm.box[2]) / 2, (palm.box[1] + palm.box[3]) / 2
+                if not (region[0] <= x <= region[2] and region[1] <= y <= region[3]):
+                    continue
+            box = _box(image, palm, landmarker)
+            if box is not None:
+                boxes.append(box)
+                if region is not None:
+                    break
+        if boxes:
+            return [np.asarray(image.crop(box).resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
+                    for box in boxes]
+    return []
 
 
 def _box(image: Image.Image, palm: PalmDetection, landmarker: HandLandmarker | None) -> tuple[int, ...] | None:
     """The hand box around `palm`: the palm square, or the landmark box (None when no hand is there)."""
     if landmarker is None:
-        return hand_box(palm, image.width, image.height, PIPELINE.hand_box_scale, PIPELINE.hand_box_shift)
-    hand = landmarker(image, roi_from_palm(palm))
-    return landmark_box(hand.points, image.width, image.height, LANDMARK_MARGIN) if hand.present else None
+        return hand_box(palm, image.width, image.height, PALM_BOX_SCALE, PALM_BOX_SHIFT)
+    hand = landmarker(image, landmarker.around_palm(palm))
+    if hand.presence < PIPELINE.min_presence:
+        return None
+    return landmark_box(hand.points, image.width, image.height, PIPELINE.hand_box_margin)
 
 
 _finder: PalmFinder | None = None
@@ -154,7 +167,8 @@ _landmarker: HandLandmarker | None = None
 
 def _start_worker(palm_model: Path, landmark_model: Path | None) -> None:
     global _finder, _landmarker
-    _finder = PalmFinder(palm_model, CUT_PALM_SCORE, PIPELINE.max_hands, threads=1)
+    _finder = PalmFinder(palm_model, PIPELINE.min_palm_score if landmark_model is not None else CUT_PALM_SCORE,
+                         PIPELINE.max_hands, threads=1)
     _landmarker = HandLandmarker(landmark_model, threads=1) if landmark_model is not None else None
 
 
@@ -197,8 +211,9 @@ def _cache_key(kind: str, samples: list[Sample], frames: list[Sample], palm_mode
     for model, what in models:
         onnx_session(Path(model), what, threads=1)
         digests.append(hashlib.sha1(Path(model).read_bytes()).hexdigest())
-    settings = json.dumps([PIPELINE.hand_box_scale, PIPELINE.hand_box_shift, CUT_PALM_SCORE, PASTE_GROWTH,
-                           MAX_HAND_SHARE, FEATHER] + ([LANDMARK_MARGIN] if landmark_model else []))
+    settings = json.dumps([PALM_BOX_SCALE, PALM_BOX_SHIFT, CUT_PALM_SCORE, PASTE_GROWTH, MAX_HAND_SHARE, FEATHER]
+                          + ([PIPELINE.hand_box_margin, PIPELINE.min_palm_score, PIPELINE.min_presence, "hands"]
+                             if landmark_model else []))
     parts = [kind, str(PASTE_FORMAT), str(seed), *digests, settings, cache_key(samples, CACHE_SIZE),
              cache_key(frames, CACHE_SIZE)]
     return "pipeline-" + hashlib.sha1("|".join(parts).encode()).hexdigest()[:20]

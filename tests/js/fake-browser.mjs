@@ -9,14 +9,15 @@ export const METADATA = {
   labels: '["like", "dislike", "ok", "none"]', emoji: '{"like": "👍", "dislike": "👎", "ok": "👌"}',
   names: '{"like": "thumbs up", "dislike": "thumbs down", "ok": "OK sign"}',
   input_size: '8', mean: '[0.5, 0.5, 0.5]', std: '[0.5, 0.5, 0.5]', output: 'probabilities',
-  pipeline: JSON.stringify({min_palm_score: 0.5, min_gesture_score: 0.6, max_hands: 2, hand_box_scale: 1.8,
-    hand_box_shift: 0.1, redetect_ms: 100}),
+  pipeline: JSON.stringify({min_palm_score: 0.5, min_presence: 0.5, min_gesture_score: 0.6, max_hands: 2,
+    hand_box_margin: 0.1, redetect_ms: 100}),
   reactions: JSON.stringify({threshold: 0.8, hold_ms: 60, cooldown_ms: 300}),
 };
 
 export const ASSETS = {
   worker: new URL('http://page.test/static/gesture-worker.js'),
   palm: new URL('http://page.test/static/models/palm.onnx'),
+  landmarks: new URL('http://page.test/static/models/landmarks.onnx'),
   classifier: new URL('http://page.test/static/models/classifier.onnx'),
   ort: new URL('http://page.test/ort/'),
 };
@@ -25,7 +26,7 @@ export const ASSETS = {
 export function result(gesture, confidence = 0.9) {
   const box = gesture === 'none' ? null : [8, 8, 24, 24];
   return {gesture, confidence, box, hands: box ? [{box, probabilities: {[gesture]: confidence}}] : [],
-    detected: true, timings: {palm: 1, classifier: 1, total: 2}};
+    detected: true, regions: [], timings: {palm: 1, landmarks: 1, classifier: 1, total: 3}};
 }
 
 class FakeTrack {

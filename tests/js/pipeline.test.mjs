@@ -1,20 +1,27 @@
 // The worker's per-frame logic without onnxruntime (static/pipeline.js, static/palm.js, static/onnx-metadata.js):
-// the decision rule, the search over views, when palms are reused instead of detected again, that the numbers
-// come from the classifier's settings, and the metadata reader. Parity with the Python pipeline on real images is
-// tested from Python (tests/test_widget_modules.py).
+// the decision rule, the search over views, when hands are tracked by their landmarks instead of detected again, that
+// the numbers come from the classifier's settings, and the metadata reader. Parity with the Python pipeline on real images
+// is tested from Python (tests/test_widget_modules.py, tests/test_widget_landmarks.py).
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
 
 import {classifierSettings, readOnnxMetadata} from '../../static/onnx-metadata.js';
 import {FramePipeline, decide} from '../../static/pipeline.js';
+import {landmarkBox, roiFromLandmarks} from '../../static/landmarks.js';
 import {NUM_ANCHORS, NUM_COORDS, roundHalfEven, squareTiles} from '../../static/palm.js';
 import {onnxModel} from './onnx-model.mjs';
 
 const GESTURES = ['like', 'dislike', 'ok'];
 /** The pipeline's numbers, as classifierSettings returns them: a test's own, not the shipped classifier's. */
-const PIPELINE = {minPalmScore: 0.5, minGestureScore: 0.6, maxHands: 2, handBoxScale: 1.8, handBoxShift: 0.1,
+const PIPELINE = {minPalmScore: 0.5, minPresence: 0.5, minGestureScore: 0.6, maxHands: 2, handBoxMargin: 0.1,
   redetectMs: 250};
 const REDETECT = PIPELINE.redetectMs;
+/**
+ * The landmark model's input and regions, as landmarkSettings returns them: MediaPipe's, for which HAND below stays
+ * put when tracked (that the browser uses the model file's own numbers is tested from Python,
+ * tests/test_widget_modules.py).
+ */
+const LANDMARKS = {inputSize: 224, palm: {scale: 2.6, shift: -0.5}, landmarks: {scale: 2, shift: -0.1}};
 const hand = (box, like, dislike, ok) => ({box, probabilities: {like, dislike, ok, none: 1 - like - dislike - ok}});
 
 test('decide: the most confident gesture over all hands wins', () => {
@@ -52,13 +59,25 @@ const TOP_MIDDLE = 2 * 12;
 const CENTRE = 2 * (12 * 24 + 12);
 
 /**
- * A pipeline whose detector finds a palm (a 40-unit square, wrist below, middle finger above) at each of `anchors`
- * with the logit `logit` on the calls `palmOnCall` accepts, whose classifier answers each crop with
- * `answer(call)` (default: `like`), and whose clock is `clock.now`, moved by the test. `pipeline`: numbers that
- * replace PIPELINE's.
+ * An upright open hand in the landmark model's 224 x 224 input: wrist, thumb, then each finger base to tip. Placed so
+ * that the region its landmarks give (roiFromLandmarks, LANDMARKS) is the region it was found in: a hand held still.
  */
-function fakePipeline(palmOnCall, answer = () => LIKE, {pipeline = {}, anchors = [TOP_LEFT], logit = 10} = {}) {
+const HAND = Float32Array.from([
+  [112, 172], [80, 160], [60, 140], [56, 125], [45, 110], [84, 110], [82, 80], [80, 55], [80, 40],
+  [112, 105], [112, 72], [112, 50], [112, 30], [140, 110], [140, 78], [142, 55], [144, 38],
+  [160, 118], [168, 95], [172, 78], [176, 62],
+].flatMap(([x, y]) => [x, y, 0]));
+
+/**
+ * A pipeline whose detector finds a palm (a 40-unit square, wrist below, middle finger above) at each of `anchors`
+ * with the logit `logit` on the calls `palmOnCall` accepts, whose landmark model sees HAND with the presence
+ * `presence(call)` (default 0.9), whose classifier answers each crop with `answer(call)` (default: `like`), and
+ * whose clock is `clock.now`, moved by the test. `pipeline`: numbers that replace PIPELINE's.
+ */
+function fakePipeline(palmOnCall, answer = () => LIKE,
+  {pipeline = {}, anchors = [TOP_LEFT], logit = 10, presence = () => 0.9} = {}) {
   const detections = []; // the clock at each detector run
+  const marked = []; // the clock at each landmark model run
   const classified = []; // boxes per classifier run
   const clock = {now: 0};
   const detect = async () => {
@@ -73,6 +92,11 @@ function fakePipeline(palmOnCall, answer = () => LIKE, {pipeline = {}, anchors =
     detections.push(clock.now);
     return {regressors, scores};
   };
+  const markHand = async () => {
+    const result = {landmarks: HAND, presence: presence(marked.length)};
+    marked.push(clock.now);
+    return result;
+  };
   const classify = async (input, count) => {
     const probabilities = answer(classified.length);
     classified.push(count);
@@ -80,11 +104,13 @@ function fakePipeline(palmOnCall, answer = () => LIKE, {pipeline = {}, anchors =
   };
   const settings = {labels: [...GESTURES, 'none'], gestures: GESTURES, inputSize: 8, mean: [0.5, 0.5, 0.5],
     std: [0.5, 0.5, 0.5], pipeline: {...PIPELINE, ...pipeline}};
-  return {pipeline: new FramePipeline(settings, detect, classify, () => clock.now), detections, classified, clock};
+  return {pipeline: new FramePipeline({classifier: settings, landmarks: LANDMARKS}, {detectPalms: detect, markHand,
+    classify}, () => clock.now), detections, marked,
+    classified, clock};
 }
 
-const WIDTH = 64;
-const HEIGHT = 48;
+const WIDTH = 640;
+const HEIGHT = 480;
 const frame = (width = WIDTH, height = HEIGHT) => new Uint8ClampedArray(width * height * 4);
 
 /** Frames at the given times (ms); whether the detector ran on each, and the gestures. */
@@ -97,18 +123,22 @@ async function play(fake, times, size = [WIDTH, HEIGHT]) {
   return {detected: results.map((r) => r.detected), gestures: results.map((r) => r.gesture), results};
 }
 
-test('no palm: the next frame looks in the next view; a palm keeps it on its view', async () => {
-  const fake = fakePipeline((call) => call >= 2); // palms from the third detector run on
+test('no hand found: the next frame looks in the next view; a hand found keeps it on its view', async () => {
+  // palms on the first two detector runs whose regions hold no hand, then a hand on the third
+  const fake = fakePipeline((call) => call !== 1, () => LIKE, {presence: (call) => (call >= 1 ? 0.9 : 0)});
   const views = [];
+  const detected = [];
   for (let i = 0; i < 5; i++) {
     views.push(fake.pipeline.viewIndex);
-    fake.clock.now = i * REDETECT; // every frame runs the detector
+    fake.clock.now = i * 10;
     const result = await fake.pipeline.process(frame(), WIDTH, HEIGHT);
-    assert.equal(result.detected, true);
-    assert.equal(result.gesture, i >= 2 ? 'like' : 'none');
-    assert.ok(result.timings.palm >= 0 && result.timings.classifier >= 0);
+    detected.push(result.detected);
+    assert.equal(result.regions.length, i === 1 ? 0 : 1); // the palm's region was looked in
+    assert.ok(result.timings.palm >= 0 && result.timings.landmarks >= 0 && result.timings.classifier >= 0);
   }
+  // a palm with no hand moves on like no palm at all; the hand found on the third frame is then tracked there
   assert.deepEqual(views, [0, 1, 2, 2, 2]);
+  assert.deepEqual(detected, [true, true, true, false, false]);
   fake.pipeline.reset();
   assert.equal(fake.pipeline.viewIndex, 0);
 });
@@ -123,38 +153,56 @@ test('the search wraps around from the last square to the letterboxed frame', as
   assert.deepEqual(views, [0, 1, 2, 3, 0, 1]);
 });
 
-test('no palm known: every frame runs the detector', async () => {
+test('no hand: every frame runs the detector, and nothing else runs', async () => {
   const fake = fakePipeline(() => false);
   const {detected, gestures} = await play(fake, [0, 10, 20, 30]);
   assert.deepEqual(detected, [true, true, true, true]);
   assert.deepEqual(gestures, ['none', 'none', 'none', 'none']);
-  assert.deepEqual(fake.classified, []); // no box, nothing to classify
+  assert.deepEqual(fake.marked, []);
+  assert.deepEqual(fake.classified, []);
 });
 
-test('palms found: their boxes are classified without the detector until redetectMs has passed', async () => {
+test('a hand found is tracked by its landmarks; the detector looks for another every redetectMs', async () => {
   const fake = fakePipeline(() => true);
   const times = [0, 50, 150, REDETECT - 1, REDETECT, REDETECT + 100, 2 * REDETECT - 1, 2 * REDETECT];
-  const {detected, gestures, results} = await play(fake, times);
+  // a square frame: one view, which the detector looks in again after finding only the tracked hand there
+  const {detected, gestures, results} = await play(fake, times, [HEIGHT, HEIGHT]);
   assert.deepEqual(detected, [true, false, false, false, true, false, false, true]);
   assert.deepEqual(fake.detections, [0, REDETECT, 2 * REDETECT]);
   assert.deepEqual(gestures, Array(8).fill('like'));
-  assert.deepEqual(fake.classified, Array(8).fill(1)); // the one hand's box, every frame
-  for (const result of results) assert.deepEqual(result.box, results[0].box);
+  // one hand every frame: on a redetection, the palm found again on the tracked hand counts once
+  assert.deepEqual(fake.classified, Array(8).fill(1));
+  assert.deepEqual(fake.marked, [0, 50, 150, REDETECT - 1, REDETECT, REDETECT, REDETECT + 100, 2 * REDETECT - 1,
+    2 * REDETECT, 2 * REDETECT]);
   for (const result of results.filter((r) => !r.detected)) assert.equal(result.timings.palm, 0);
+  // each frame's region is the one the last frame's landmarks gave
+  for (let i = 1; i < results.length; i++) {
+    assert.deepEqual(results[i].regions[0], roiFromLandmarks(results[i - 1].hands[0].landmarks, LANDMARKS));
+  }
 });
 
-test('a none on reused boxes: the next frame runs the detector', async () => {
-  // classifier runs: 0 like (detected), 1 like (reused), 2 none (reused), 3 like (detected), 4 like (reused)
-  const fake = fakePipeline(() => true, (call) => (call === 2 ? NONE : LIKE));
+test('maxHands hands tracked: the detector does not run at all', async () => {
+  const fake = fakePipeline(() => true, () => LIKE, {pipeline: {maxHands: 1}});
+  const {detected} = await play(fake, [0, REDETECT, 5 * REDETECT]);
+  assert.deepEqual(detected, [true, false, false]);
+});
+
+test('a hand below minPresence is lost: the next frame runs the detector', async () => {
+  // landmark runs: 0 found (detected), 1 tracked, 2 gone (tracked), then found again on the detector's palm
+  const fake = fakePipeline(() => true, () => LIKE, {presence: (call) => (call === 2 ? 0.2 : 0.9)});
   const {detected, gestures} = await play(fake, [0, 10, 20, 30, 40]);
-  assert.deepEqual(gestures, ['like', 'like', 'none', 'like', 'like']);
   assert.deepEqual(detected, [true, false, false, true, false]);
+  assert.deepEqual(gestures, ['like', 'like', 'none', 'like', 'like']);
+  const strict = fakePipeline(() => true, () => LIKE, {pipeline: {minPresence: 0.95}});
+  assert.deepEqual((await play(strict, [0, 10])).gestures, ['none', 'none']);
+  assert.deepEqual(strict.classified, []);
 });
 
-test('a none on a detector frame: the next frame still classifies its palms, and looks again after', async () => {
-  const fake = fakePipeline(() => true, () => NONE); // a hand that shows no gesture
-  const {detected} = await play(fake, [0, 10, 20, 30]);
-  assert.deepEqual(detected, [true, false, true, false]);
+test('a hand showing no gesture stays tracked', async () => {
+  const fake = fakePipeline(() => true, () => NONE);
+  const {detected, gestures} = await play(fake, [0, 10, 20, 30]);
+  assert.deepEqual(detected, [true, false, false, false]);
+  assert.deepEqual(gestures, ['none', 'none', 'none', 'none']);
 });
 
 test('a new frame size or a reset: the next frame runs the detector', async () => {
@@ -166,21 +214,17 @@ test('a new frame size or a reset: the next frame runs the detector', async () =
   assert.deepEqual((await play(fake, [40, 50], [HEIGHT, WIDTH])).detected, [true, false]);
 });
 
-test('the settings\' redetectMs decides how long palms are reused', async () => {
-  const fake = fakePipeline(() => true, () => LIKE, {pipeline: {redetectMs: 40}});
-  assert.deepEqual((await play(fake, [0, 39, 40, 79, 80])).detected, [true, false, true, false, true]);
-});
-
 test('palms below the settings\' minPalmScore are dropped', async () => {
   const score = 1 / (1 + Math.exp(-1)); // logit 1
   const above = fakePipeline(() => true, () => LIKE, {logit: 1, pipeline: {minPalmScore: score - 0.01}});
   assert.deepEqual((await play(above, [0])).gestures, ['like']);
   const below = fakePipeline(() => true, () => LIKE, {logit: 1, pipeline: {minPalmScore: score + 0.01}});
   assert.deepEqual((await play(below, [0])).gestures, ['none']);
+  assert.deepEqual(below.marked, []);
   assert.deepEqual(below.classified, []);
 });
 
-test('at most the settings\' maxHands palms are classified', async () => {
+test('at most the settings\' maxHands hands are classified', async () => {
   const anchors = [TOP_LEFT, TOP_MIDDLE, CENTRE];
   for (const maxHands of [1, 2, 3]) {
     const fake = fakePipeline(() => true, () => LIKE, {anchors, pipeline: {maxHands}});
@@ -190,17 +234,19 @@ test('at most the settings\' maxHands palms are classified', async () => {
   }
 });
 
-test('hand boxes are the settings\' handBoxScale palm sides wide, shifted by handBoxShift', async () => {
-  const box = async (pipeline) => (await play(fakePipeline(() => true, () => LIKE, {anchors: [CENTRE], pipeline}),
-    [0])).results[0].box;
-  // the palm: 40 / 192 of the 64-pixel letterboxed view, about 13.3 pixels
-  const [left, top, right, bottom] = await box({handBoxScale: 3, handBoxShift: 0});
-  assert.ok(Math.abs(right - left - 40) <= 1 && Math.abs(bottom - top - 40) <= 1, `${[left, top, right, bottom]}`);
-  const narrow = await box({handBoxScale: 1.5, handBoxShift: 0});
-  assert.ok(Math.abs(narrow[2] - narrow[0] - 20) <= 1, `${narrow}`);
-  const shifted = await box({handBoxScale: 3, handBoxShift: 0.3}); // towards the middle finger: up
-  assert.equal(shifted[0], left);
-  assert.ok(Math.abs(top - shifted[1] - 4) <= 1, `${shifted}`);
+test('the classifier\'s box is the square around the landmarks, handBoxMargin wider on each side', async () => {
+  const hand = async (pipeline) => (await play(fakePipeline(() => true, () => LIKE, {anchors: [CENTRE], pipeline}),
+    [0])).results[0].hands[0];
+  const tight = await hand({handBoxMargin: 0});
+  const xs = tight.landmarks.map(([x]) => x);
+  const ys = tight.landmarks.map(([, y]) => y);
+  const side = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
+  const [left, top, right, bottom] = tight.box;
+  assert.ok(Math.abs(right - left - side) <= 1 && Math.abs(bottom - top - side) <= 1, `${tight.box} ${side}`);
+  assert.ok(left <= Math.min(...xs) + 1 && Math.max(...xs) <= right + 1, 'every landmark is inside');
+  const wide = (await hand({handBoxMargin: 0.25})).box;
+  assert.ok(Math.abs(wide[2] - wide[0] - 1.5 * side) <= 1, `${wide}`);
+  assert.deepEqual(tight.box, landmarkBox(tight.landmarks, WIDTH, HEIGHT, 0));
 });
 
 test('metadata_props are read from the ModelProto, other fields skipped', () => {
@@ -212,8 +258,8 @@ test('metadata_props are read from the ModelProto, other fields skipped', () => 
 const METADATA = {labels: '["like", "dislike", "ok", "none"]', emoji: '{"like": "1", "dislike": "2", "ok": "3"}',
   names: '{"like": "one", "dislike": "two", "ok": "three"}',
   input_size: '112', mean: '[0.5, 0.5, 0.5]', std: '[0.5, 0.5, 0.5]', output: 'probabilities',
-  pipeline: JSON.stringify({min_palm_score: 0.5, min_gesture_score: 0.65, max_hands: 3, hand_box_scale: 2,
-    hand_box_shift: 0.2, redetect_ms: 150}),
+  pipeline: JSON.stringify({min_palm_score: 0.5, min_presence: 0.6, min_gesture_score: 0.65, max_hands: 3,
+    hand_box_margin: 0.2, redetect_ms: 150}),
   reactions: JSON.stringify({threshold: 0.8, hold_ms: 500, cooldown_ms: 1000})};
 
 test('classifier settings: parsed, or an error naming the missing key', () => {
@@ -230,8 +276,8 @@ test('classifier settings: parsed, or an error naming the missing key', () => {
 
 test('classifier settings: the pipeline\'s and the reactions\' numbers, camel-cased', () => {
   const settings = classifierSettings(METADATA);
-  assert.deepEqual(settings.pipeline, {minPalmScore: 0.5, minGestureScore: 0.65, maxHands: 3, handBoxScale: 2,
-    handBoxShift: 0.2, redetectMs: 150});
+  assert.deepEqual(settings.pipeline, {minPalmScore: 0.5, minPresence: 0.6, minGestureScore: 0.65, maxHands: 3,
+    handBoxMargin: 0.2, redetectMs: 150});
   assert.deepEqual(settings.reactions, {threshold: 0.8, hold: 500, cooldown: 1000});
 });
 
@@ -245,8 +291,8 @@ test('classifier settings: "output" must say probabilities, and is required', ()
 
 test('classifier settings: "pipeline" and "reactions" need exactly their keys, all numbers', () => {
   const expected = {
-    pipeline: '(expected a JSON object of numbers: min_palm_score, min_gesture_score, max_hands, hand_box_scale, '
-      + 'hand_box_shift, redetect_ms)',
+    pipeline: '(expected a JSON object of numbers: min_palm_score, min_presence, min_gesture_score, max_hands, '
+      + 'hand_box_margin, redetect_ms)',
     reactions: '(expected a JSON object of numbers: threshold, hold_ms, cooldown_ms)',
   };
   for (const key of ['pipeline', 'reactions']) {

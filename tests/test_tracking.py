@@ -1,0 +1,109 @@
+"""Hands followed from frame to frame (runtime.tracking) on real photos shown as a stream: a hand found once is
+tracked without the palm detector, keeps its label and box, is lost when it leaves, and the detector comes back
+for a second hand only every `redetect_ms`. Also MediaPipe's region from landmarks, on real hands."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from runtime.hand_landmarks import LANDMARK_REGION, roi_from_landmarks
+from runtime.images import read_rgb
+from runtime.paths import classifier_model, landmark_model, palm_model
+from runtime.pipeline import GesturePipeline
+from runtime.tracking import HandTracker
+from tests.conftest import manifest_rows
+
+FRAME_MS = 66
+"""About 15 frames a second, as the widget processes them."""
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> GesturePipeline:
+    return GesturePipeline(palm_model(), landmark_model(), classifier_model())
+
+
+@pytest.fixture(scope="module")
+def photos(data_dir: Path, pipeline: GesturePipeline) -> dict[str, np.ndarray]:
+    """One test photo per gesture that the single-image pipeline labels right, and one with no hand found, at the
+    size of the 👍 photo (a stream's frames all have one size)."""
+    rows = sorted((r for r in manifest_rows(data_dir) if r["kind"] == "frame" and r["split"] == "test"),
+                  key=lambda r: r["path"])
+    chosen: dict[str, np.ndarray] = {}
+    for row in rows:
+        key = row["label"] if row["label"] != "none" else "no hand"
+        if key in chosen or (key == "no hand" and "like" not in chosen):
+            continue
+        image = read_rgb(data_dir / row["path"])
+        if key == "no hand" and "like" in chosen:
+            height, width = chosen["like"].shape[:2]
+            image = np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BILINEAR))
+        prediction = pipeline(image)
+        if (key == "no hand" and not prediction.hands) or (key != "no hand" and prediction.label == key):
+            chosen[key] = image
+        if len(chosen) == 4:
+            return chosen
+    raise AssertionError(f"test photos found only for {sorted(chosen)}")
+
+
+def test_a_found_hand_is_tracked_without_the_detector(pipeline: GesturePipeline,
+                                                      photos: dict[str, np.ndarray]) -> None:
+    for gesture in ("like", "dislike", "ok"):
+        tracker, image = HandTracker(pipeline), photos[gesture]
+        first = tracker(image, 0)
+        assert first.detected and first.prediction.label == gesture
+        for step in range(1, 6):  # the same photo held still: tracked, same label, box steady
+            frame = tracker(image, step * FRAME_MS)
+            assert frame.prediction.label == gesture
+            assert len(frame.prediction.hands) >= 1
+            # a second hand is looked for only every redetect_ms (the max_hands default is 2)
+            assert frame.detected == (len(tracker.regions) < pipeline.settings.max_hands
+                                      and step * FRAME_MS >= pipeline.settings.redetect_ms)
+            box, before = np.array(frame.prediction.box), np.array(first.prediction.box)
+            assert np.abs(box - before).max() <= 0.1 * (before[2] - before[0]), (gesture, step, box, before)
+
+
+def test_a_hand_that_leaves_is_lost_and_the_detector_runs_again(pipeline: GesturePipeline,
+                                                                photos: dict[str, np.ndarray]) -> None:
+    tracker = HandTracker(pipeline)
+    tracker(photos["like"], 0)
+    assert tracker.regions
+    empty = tracker(photos["no hand"], FRAME_MS)  # tracked regions looked at, no hand there any more
+    assert not empty.detected and empty.prediction.label == "none" and not tracker.regions
+    back = tracker(photos["like"], 2 * FRAME_MS)
+    assert back.detected  # nothing tracked: the detector looks in every frame
+    assert back.prediction.label == "like" or not back.prediction.hands  # the view may have moved on to a tile
+
+
+def test_redetection_finds_nothing_twice(pipeline: GesturePipeline, photos: dict[str, np.ndarray]) -> None:
+    """With redetection on every frame, a tracked hand and the palm found on it again count as one hand."""
+    single = len(pipeline(photos["ok"]).hands)
+    every_frame = replace(pipeline.settings, redetect_ms=0, max_hands=single + 1)  # room for one more: look again
+    tracker = HandTracker(GesturePipeline(palm_model(), landmark_model(), classifier_model(), every_frame))
+    for step in range(4):
+        frame = tracker(photos["ok"], step * FRAME_MS)
+        assert frame.detected and len(frame.prediction.hands) == single
+
+
+def test_region_from_landmarks_is_mediapipes_around_a_real_hand(pipeline: GesturePipeline,
+                                                                 photos: dict[str, np.ndarray]) -> None:
+    hand = pipeline(photos["ok"]).hands[0].landmarks
+    region = roi_from_landmarks(hand.points, LANDMARK_REGION)
+    # the hand is inside, and the region is about twice the size of the hand without its fingertips
+    points = hand.points[:, :2]
+    assert np.hypot(points[:, 0] - region.x, points[:, 1] - region.y).max() <= region.side / math.sqrt(2)
+    extent = (points.max(axis=0) - points.min(axis=0)).max()
+    assert 0.5 * extent <= region.side / LANDMARK_REGION.scale <= 1.2 * extent
+    # the landmarks found again in that region are where they were: a held hand stays put
+    again = pipeline.landmarker(photos["ok"], region)
+    assert np.abs(again.points[:, :2] - points).max() <= 0.1 * extent
+    # turning the hand turns the region with it
+    turned = roi_from_landmarks(np.stack([-hand.points[:, 1], hand.points[:, 0], hand.points[:, 2]], axis=1),
+                                LANDMARK_REGION)
+    assert math.isclose(math.remainder(turned.rotation - region.rotation - math.pi / 2, 2 * math.pi), 0,
+                        abs_tol=1e-6)
