@@ -28,10 +28,12 @@ def data_dir() -> Path:
     return Path(os.environ.get("GESTURE_DATA", ROOT.parent / "shared" / "data" / "gestures"))
 
 
-def recorded(path: Path) -> str:
-    """`path` as the run records and reports keep it: an absolute path relative to the repository, so that no
-    machine's own folders land in committed files."""
-    return os.path.relpath(path, ROOT) if Path(path).is_absolute() else str(path)
+def recorded(path: str | Path) -> str:
+    """`path` as the shipped model's records keep it: beside the repository (the shared data, `runs/`), relative
+    to it, so that no machine's own folders land in committed files."""
+    if Path(path).is_absolute() and Path(path).is_relative_to(ROOT.parent):
+        return os.path.relpath(path, ROOT)
+    return str(path)
 
 
 def cache_dir() -> Path:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 import os
 import statistics
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +31,7 @@ from playwright.sync_api import Page, Request, WebSocket
 from runtime.classifier import read_metadata
 from runtime.hand_landmarks import RegionOfInterest
 from runtime.palm_decode import PalmDetection
-from runtime.paths import ROOT, classifier_model, landmark_model, palm_model
+from runtime.paths import CLASSIFIER_INT8, HAND_LANDMARKS, ROOT, classifier_model, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline, Prediction, square_tiles
 from runtime.settings import ReactionSettings
 from tests.browser_harness import (
@@ -345,3 +347,17 @@ def test_screenshots_of_the_running_pages(running_pages: NetworkLog) -> None:
     for name in ("index", "embed"):
         screenshot = ARTIFACTS / f"{name}.png"
         assert screenshot.read_bytes().startswith(b"\x89PNG") and screenshot.stat().st_size > 10_000, screenshot
+
+
+def test_model_times_benchmark_runs_each_model_in_the_browser() -> None:
+    """`python -m benchmarks.model_times`, which compared the landmark model's variants: one timed line per file,
+    from onnxruntime-web running in a cross-origin isolated page (run as a user runs it: the benchmarks build on
+    the tests' harness, not the other way round)."""
+    files = [CLASSIFIER_INT8, HAND_LANDMARKS]
+    result = subprocess.run([sys.executable, "-m", "benchmarks.model_times", *files, "--runs", "3"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "2 thread(s) (cross-origin isolated: True)" in lines[0]
+    times = {line.split()[0]: float(line.split()[1]) for line in lines[1:]}
+    assert set(times) == set(files) and all(ms > 0 for ms in times.values())

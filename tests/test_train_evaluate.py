@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from export.classifier_onnx import export_fp32, metadata
-from runtime.paths import ROOT
+from runtime.paths import ROOT, recorded
 from tests.conftest import make_small_dataset
 from training import benchmark, evaluate, ship, train
 from training.checkpoint import CheckpointError, load_checkpoint
@@ -121,6 +121,15 @@ def test_ship_writes_half_precision_weights_and_the_test_report(small_data: Path
     report = json.loads(out.with_suffix(".test.json").read_text())
     assert report["n"] == 8 * len(LABELS) and report["split"] == "test" and report["model_file"] == out.name
     assert json.loads(out.with_suffix(".run.json").read_text()) == json.loads((trained / "run.json").read_text())
+
+
+def test_shipped_records_keep_paths_beside_the_repository_relative(tmp_path: Path) -> None:
+    """The shipped run record and test report are committed: the shared data's folder goes in relative to the
+    repository, not as this machine's absolute path; other paths stay as given."""
+    assert recorded(ROOT.parent / "shared" / "data" / "gestures") == "../shared/data/gestures"
+    assert recorded(ROOT / "runs" / "slim" / "best.pt") == "runs/slim/best.pt"
+    assert recorded("runs/slim/best.pt") == "runs/slim/best.pt"
+    assert recorded(tmp_path) == str(tmp_path)
 
 
 def test_benchmark_prints_the_results_table(small_data: Path, trained: Path, capsys: pytest.CaptureFixture) -> None:

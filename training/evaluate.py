@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from runtime.classifier import OnnxClassifier
 from runtime.images import read_rgb
-from runtime.paths import SHIPPED_CHECKPOINT, classifier_model, data_dir, landmark_model, palm_model, recorded
+from runtime.paths import SHIPPED_CHECKPOINT, classifier_model, data_dir, landmark_model, palm_model
 from runtime.pipeline import Classifier, GesturePipeline
 from training.cache import load_cached
 from training.datasets import KINDS, SPLITS, Sample, load_samples
@@ -95,7 +95,7 @@ def evaluate(data: Path, split: str, kind: str, model: Path | None = None, palm:
         cached = load_cached(samples, desc=f"decoding {split}")
         report = classification_report(cached.labels, classifier.probabilities(cached.images).argmax(1))
         report["skipped"] = cached.skipped
-    report.update(model=model_name, model_file=model.name, data=recorded(data), split=split, kind=kind)
+    report.update(model=model_name, model_file=model.name, data=str(data), split=split, kind=kind)
     return report
 
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
 import torch
 
-from runtime.paths import SHIPPED_CHECKPOINT, data_dir
+from runtime.paths import SHIPPED_CHECKPOINT, data_dir, recorded
 from training import evaluate
 from training.checkpoint import load_checkpoint
 
@@ -30,6 +29,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+PATH_OPTIONS = ("data", "init", "teacher", "palm", "out")
+"""The run's options that are paths, kept in the shipped record relative to the repository (`recorded`)."""
+
+
 def ship(checkpoint: Path, data: Path, out: Path) -> dict:
     """Copy `checkpoint` to `out` in float16 with its records; returns the shipped file's test report."""
     load_checkpoint(checkpoint)  # fail early, with the path, on anything that is not one of ours
@@ -39,8 +42,12 @@ def ship(checkpoint: Path, data: Path, out: Path) -> dict:
     torch.save(raw, out)
     run_record = checkpoint.parent / "run.json"
     if run_record.is_file():
-        shutil.copyfile(run_record, out.with_suffix(".run.json"))
+        record = json.loads(run_record.read_text())
+        record["config"] = {key: recorded(value) if key in PATH_OPTIONS and value else value
+                            for key, value in record["config"].items()}
+        out.with_suffix(".run.json").write_text(json.dumps(record, indent=2))
     report = evaluate.evaluate(data, "test", "crop", out)
+    report["data"] = recorded(report["data"])
     out.with_suffix(".test.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 

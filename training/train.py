@@ -39,7 +39,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from tqdm import tqdm
 
-from runtime.paths import data_dir, landmark_model, palm_model, recorded
+from runtime.paths import data_dir, landmark_model, palm_model
 from training.cache import CachedImages, load_cached
 from training.checkpoint import load_checkpoint, save_checkpoint
 from training.datasets import Sample, load_samples
@@ -296,7 +296,7 @@ def evaluate(model: nn.Module, val_set: CachedImages, size: int) -> dict:
 
 def new_record(args: argparse.Namespace, model: nn.Module, data: TrainingData, size: int) -> dict:
     """The run record before its first epoch: the settings to resume with, the data and model sizes."""
-    return {"config": {k: recorded(v) if isinstance(v, Path) else v for k, v in vars(args).items()
+    return {"config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
                        if k not in RUN_LOCAL_OPTIONS},
             "model": args.model, "input_size": size,
             "parameters": sum(p.numel() for p in model.parameters()),
