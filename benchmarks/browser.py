@@ -15,7 +15,7 @@ headless Chromium on this machine with the widget's default options (those of th
 - Held poses: photos each held still for 1.5 s with 0.2 s of black between them (a participant holding a pose,
   then the next): `--held-none` `none` photos spread evenly over all of them, then every gesture photo (all
   splits); per label shown, how many photos fired each reaction. A `none` photo must fire nothing, a gesture
-  photo its own reaction. One clip per kind (a clip frame is 460 KB of raw video: 200 photos are 2.2 GB).
+  photo its own reaction. Clips of at most 200 photos each (`HELD_PHOTOS_PER_CLIP`).
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ from tests.server_process import running_server
 LOAD_TIMEOUT_S = 120
 HOLD_SECONDS = 1.5
 GAP_SECONDS = 0.2
+HELD_PHOTOS_PER_CLIP = 200
+"""Held photos per camera clip: a clip frame is 460 KB of raw video, so 200 photos make 2.2 GB."""
 RUNTIME_AND_MODELS = ("/ort/", "/static/models/")
 """URL paths of what the widget downloads besides its own code: onnxruntime-web and the two ONNX models."""
 
@@ -114,7 +116,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--frames-per-photo", type=int, default=2, help=f"frames each none photo is held, at {FPS} fps")
     p.add_argument("--limit", type=int, help="play only the first N none photos (a quick try, not the benchmark)")
     p.add_argument("--first-visits", type=int, default=3, help="fresh-context loads to take the median of")
-    p.add_argument("--held-none", type=int, default=200, help="none photos held still, spread over all of them")
+    p.add_argument("--held-none", type=int, default=200,
+                   help="none photos held still, spread over all of them (0: all)")
     p.add_argument("--held-gestures", type=int, help="gesture photos held still (default: all)")
     return p.parse_args(argv)
 
@@ -216,12 +219,15 @@ def measure_held(browser: FakeCameraBrowser, base_url: str, workdir: Path,
     """Each label's photos held still in a clip of their own; per label, the photos that fired each reaction."""
     counts: dict[str, dict[str, int]] = {}
     for label, paths in photos.items():
-        print(f"holding {len(paths)} {label} photos ...", file=sys.stderr)
-        clip = write_clip(paths, workdir / "held.y4m", HOLD_SECONDS, gap_seconds=GAP_SECONDS)
-        browser.show(clip)
-        fired = {(gesture, number) for gesture, number in play_once(browser, base_url, clip)}
-        counts[label] = dict(Counter(gesture for gesture, _ in fired))
-        clip.path.unlink()
+        fired: Counter[str] = Counter()
+        for start in range(0, len(paths), HELD_PHOTOS_PER_CLIP):
+            part = paths[start:start + HELD_PHOTOS_PER_CLIP]
+            print(f"holding {label} photos {start + 1}-{start + len(part)} of {len(paths)} ...", file=sys.stderr)
+            clip = write_clip(part, workdir / "held.y4m", HOLD_SECONDS, gap_seconds=GAP_SECONDS)
+            browser.show(clip)
+            fired.update(gesture for gesture, _ in set(play_once(browser, base_url, clip)))  # a photo once per reaction
+            clip.path.unlink()
+        counts[label] = dict(fired)
     return HeldFigures(HOLD_SECONDS, GAP_SECONDS, {label: len(paths) for label, paths in photos.items()}, counts)
 
 
@@ -310,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     photos = frame_photos(args.data, "none")[:args.limit]
     classifier = read_metadata(classifier_model())
-    held_photos = {"none": spread(frame_photos(args.data, "none"), args.held_none),
+    held_photos = {"none": spread(frame_photos(args.data, "none"), args.held_none or None),
                    **{g: spread(frame_photos(args.data, g), args.held_gestures) for g in classifier.gestures}}
     reactions = classifier.reactions  # what the widget's hold-to-confirm runs with
     load_average = os.getloadavg()[0]  # other work on the machine slows every figure

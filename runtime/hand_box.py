@@ -1,10 +1,10 @@
-"""From a palm detection to the axis-aligned box around the whole hand that the classifier sees.
+"""The axis-aligned box around a hand that the classifier sees, never rotated: orientation is what tells thumbs up
+from thumbs down.
 
-The box is never rotated: orientation is what tells thumbs up from thumbs down. It is a square of
-`scale` palm sides, moved `shift` palm sides from the wrist towards the middle finger's base; the
-numbers are `PipelineSettings.hand_box_scale` and `hand_box_shift` (`runtime.settings`). A tight hand
-box's long side is about 2.1 palm sides, and MediaPipe uses 2.6; ours is tighter because the
-classifier first learnt from tight annotator crops.
+The pipeline's box is `landmark_box`: the square around the hand's 21 landmarks plus a margin
+(`PipelineSettings.hand_box_margin`), which holds the raised thumb. `hand_box`, a square of `scale` palm sides
+moved `shift` palm sides towards the fingers, is the box of the design before landmarks; it remains for
+`training.train --pipeline-box palm`, which reproduces that design's fine-tuning.
 """
 
 from __future__ import annotations

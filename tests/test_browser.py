@@ -64,8 +64,10 @@ MIN_AGREEMENT = 0.9
 CANDIDATE_BATCH = 8
 BOX_TOLERANCE_PX = 3
 """Browser and Python hand boxes may differ by this much: the browser's frame went through its own YUV -> RGB."""
-REGION_TOLERANCE = 0.03
-"""... and the regions around palms by this share of their side (centre and side) or radians (rotation)."""
+REGION_TOLERANCE = 0.1
+"""... and the regions around palms by this share of their side (centre and side) or radians (rotation): weak
+palms (from score 0.2) move with the frame's colour conversion (measured: 27 of 32 detections within 0.03, all but
+one within 0.1). The same image gives the same regions to 1e-3 pixels (tests/test_widget_landmarks.py)."""
 MAX_MEDIAN_PROBABILITY_GAP = 0.02
 """Typical largest difference between the browser's and Python's class probabilities for the same hand box
 (measured: a median of 0.004; single crops differ by up to 0.16, small hands most)."""
@@ -232,13 +234,15 @@ def same_boxes(found: list[list[int]], expected: list[tuple[int, int, int, int]]
         for box, reference in zip(found, expected, strict=True))
 
 
-def same_regions(found: list[dict], expected: list[RegionOfInterest]) -> bool:
-    """The same regions around palms, in the same order, to within REGION_TOLERANCE."""
-    return len(found) == len(expected) and all(
-        max(abs(region["x"] - theirs.x), abs(region["y"] - theirs.y), abs(region["side"] - theirs.side))
-        <= REGION_TOLERANCE * theirs.side
-        and abs(math.remainder(region["rotation"] - theirs.rotation, 2 * math.pi)) <= REGION_TOLERANCE
-        for region, theirs in zip(found, expected, strict=True))
+def region_gap(found: list[dict], expected: list[RegionOfInterest]) -> float:
+    """How far apart two lists of regions around palms are, in the same order: the largest of their centres' and
+    sides' differences (in region sides) and rotations' differences (in radians); infinite if they differ in
+    number."""
+    if len(found) != len(expected):
+        return math.inf
+    return max((max(max(abs(region["x"] - theirs.x), abs(region["y"] - theirs.y), abs(region["side"] - theirs.side))
+                    / theirs.side, abs(math.remainder(region["rotation"] - theirs.rotation, 2 * math.pi)))
+                for region, theirs in zip(found, expected, strict=True)), default=0.0)
 
 
 def test_browser_frames_match_the_python_pipeline_step_by_step(
@@ -264,8 +268,9 @@ def test_browser_frames_match_the_python_pipeline_step_by_step(
         regions = frame["regions"]
         if frame["detected"]:
             new = regions[hands_before:]  # the regions the last frame's hands gave come first
-            if new and not any(same_regions(new, view.regions[:len(new)]) for view in views[number]):
-                other_regions.append((photos[number].name, new, views[number]))
+            gap = min(region_gap(new, view.regions[:len(new)]) for view in views[number]) if new else 0.0
+            if gap > REGION_TOLERANCE:
+                other_regions.append((photos[number].name, len(new), round(gap, 3)))
         tracked += not frame["detected"] and bool(regions)
         boxes = [hand["box"] for hand in frame["hands"]]
         python = reference.decision_in_regions(photos[number], frames_seen[number], regions)
@@ -278,7 +283,7 @@ def test_browser_frames_match_the_python_pipeline_step_by_step(
         hands_before = len(frame["hands"])
     detections = sum(frame["detected"] for frame in frames)
     assert tracked >= 0.3 * len(frames), f"only {tracked} of {len(frames)} frames tracked a hand"
-    assert len(other_regions) <= (1 - MIN_AGREEMENT) * detections, other_regions
+    assert len(other_regions) <= (1 - MIN_AGREEMENT) * detections, f"regions unlike Python's: {other_regions}"
     assert len(other_boxes) <= (1 - MIN_AGREEMENT) * len(frames), other_boxes
     assert len(other_label) <= (1 - MIN_AGREEMENT) * len(frames), other_label
     assert statistics.median(probability_gaps) <= MAX_MEDIAN_PROBABILITY_GAP
