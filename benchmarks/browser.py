@@ -14,8 +14,9 @@ headless Chromium on this machine with the widget's default options (those of th
   the reactions that fire in one pass over the clip, and how many frames were labelled a gesture.
 - Held poses: photos each held still for 1.5 s with 0.2 s of black between them (a participant holding a pose,
   then the next): `--held-none` `none` photos spread evenly over all of them, then every gesture photo (all
-  splits); per label shown, how many photos fired each reaction. A `none` photo must fire nothing, a gesture
-  photo its own reaction. Clips of at most 200 photos each (`HELD_PHOTOS_PER_CLIP`).
+  splits), the gesture photos further apart by the widget's cooldown (`held_gap`); per label shown, how many
+  photos fired each reaction. A `none` photo must fire nothing, a gesture photo its own reaction. Clips of at
+  most `HELD_PHOTOS_PER_CLIP` photos each.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ from tests.server_process import running_server
 LOAD_TIMEOUT_S = 120
 HOLD_SECONDS = 1.5
 GAP_SECONDS = 0.2
-HELD_PHOTOS_PER_CLIP = 200
-"""Held photos per camera clip: a clip frame is 460 KB of raw video, so 200 photos make 2.2 GB."""
+"""Black between held `none` photos; between gesture photos the widget's cooldown comes on top (`held_gap`)."""
+HELD_PHOTOS_PER_CLIP = 100
+"""Held photos per camera clip: a clip frame is 460 KB of raw video, so 100 gesture photos make 2.4 GB."""
 RUNTIME_AND_MODELS = ("/ort/", "/static/models/")
 """URL paths of what the widget downloads besides its own code: onnxruntime-web and the two ONNX models."""
 
@@ -102,7 +104,8 @@ class StreamFigures:
 @dataclass(frozen=True)
 class HeldFigures:
     seconds_per_photo: float
-    gap_seconds: float
+    gap_seconds: dict[str, float]
+    """Per label shown: the black between its photos."""
     photos: dict[str, int]
     """Photos held, per label shown."""
     reactions: dict[str, dict[str, int]]
@@ -175,9 +178,10 @@ def measure_load(browser: FakeCameraBrowser, base_url: str, first_visits: int) -
     return LoadFigures(first_visit_ms, return_visit_ms, running["threads"], isolated, files)
 
 
-def measure_stream(browser: FakeCameraBrowser, base_url: str, clip: Clip) -> StreamFigures:
-    """One pass over `clip`, from the first processed frame: the clip loops, so the photos shown while the
-    models loaded come round again at its end."""
+def play_clip(browser: FakeCameraBrowser, base_url: str, clip: Clip) -> tuple[list[dict], list[tuple[dict, int]]]:
+    """The widget's events over one pass of `clip`, from the first prediction (the clip loops, so the photos shown
+    while the models loaded come round again at its end), and each camera reaction's detail with the number of
+    the clip photo it fired on."""
     context = browser.new_context()
     page = context.new_page()
     start = first_prediction_ms(page, f"{base_url}/?enabled=1")
@@ -185,37 +189,35 @@ def measure_stream(browser: FakeCameraBrowser, base_url: str, clip: Clip) -> Str
     while (left := end - page_time_ms(page)) > 0:
         page.wait_for_timeout(min(10_000, left + 100))
     events = [e for e in recorded_events(page) if start <= e["at"] < end]
-    gestures = [e["detail"] for e in events if e["type"] == "gesture"]
     reactions = [e["detail"] for e in events if e["type"] == "reaction" and e["detail"]["source"] == "camera"]
     photos = photos_shown(page, [r["timestamp"] for r in reactions])
     context.close()
+    return events, list(zip(reactions, photos, strict=True))
+
+
+def measure_stream(browser: FakeCameraBrowser, base_url: str, clip: Clip) -> StreamFigures:
+    """The per-frame figures and false reactions of one pass over `clip`."""
+    events, reactions = play_clip(browser, base_url, clip)
+    gestures = [e["detail"] for e in events if e["type"] == "gesture"]
     return StreamFigures(
         photos=len(clip.images), seconds_per_photo=clip.seconds_per_image, frames_processed=len(gestures),
         frames_per_gesture=dict(Counter(g["gesture"] for g in gestures if g["gesture"] != "none")),
         false_reactions=[{"gesture": r["gesture"], "confidence": r["confidence"], "photo": clip.images[n].name}
-                         for r, n in zip(reactions, photos, strict=True)],
+                         for r, n in reactions],
         total_ms=[g["timings"]["total"] for g in gestures], palm_ms=[g["timings"]["palm"] for g in gestures],
         landmarks_ms=[g["timings"]["landmarks"] for g in gestures],
         classifier_ms=[g["timings"]["classifier"] for g in gestures], detected=[g["detected"] for g in gestures])
 
 
-def play_once(browser: FakeCameraBrowser, base_url: str, clip: Clip) -> list[tuple[str, int]]:
-    """(gesture, clip photo number) of each camera reaction in one pass over `clip`, from the first prediction."""
-    context = browser.new_context()
-    page = context.new_page()
-    start = first_prediction_ms(page, f"{base_url}/?enabled=1")
-    end = start + clip.duration * 1000
-    while (left := end - page_time_ms(page)) > 0:
-        page.wait_for_timeout(min(10_000, left + 100))
-    reactions = [e["detail"] for e in recorded_events(page, "reaction")
-                 if start <= e["at"] < end and e["detail"]["source"] == "camera"]
-    photos = photos_shown(page, [r["timestamp"] for r in reactions])
-    context.close()
-    return [(r["gesture"], n) for r, n in zip(reactions, photos, strict=True)]
+def held_gap(label: str, reactions: ReactionSettings) -> float:
+    """Seconds of black after each held photo of `label`: a gesture photo's reaction starts the cooldown, in which
+    nothing fires, so its next photo comes once the cooldown is over, as a participant's next reaction would
+    (otherwise only every other photo could fire, and the figure would measure the cooldown)."""
+    return GAP_SECONDS + (reactions.cooldown_ms / 1000 if label != "none" else 0.0)
 
 
-def measure_held(browser: FakeCameraBrowser, base_url: str, workdir: Path,
-                 photos: dict[str, list[Path]]) -> HeldFigures:
+def measure_held(browser: FakeCameraBrowser, base_url: str, workdir: Path, photos: dict[str, list[Path]],
+                 reactions: ReactionSettings) -> HeldFigures:
     """Each label's photos held still in a clip of their own; per label, the photos that fired each reaction."""
     counts: dict[str, dict[str, int]] = {}
     for label, paths in photos.items():
@@ -223,12 +225,14 @@ def measure_held(browser: FakeCameraBrowser, base_url: str, workdir: Path,
         for start in range(0, len(paths), HELD_PHOTOS_PER_CLIP):
             part = paths[start:start + HELD_PHOTOS_PER_CLIP]
             print(f"holding {label} photos {start + 1}-{start + len(part)} of {len(paths)} ...", file=sys.stderr)
-            clip = write_clip(part, workdir / "held.y4m", HOLD_SECONDS, gap_seconds=GAP_SECONDS)
+            clip = write_clip(part, workdir / "held.y4m", HOLD_SECONDS, gap_seconds=held_gap(label, reactions))
             browser.show(clip)
-            fired.update(gesture for gesture, _ in set(play_once(browser, base_url, clip)))  # a photo once per reaction
+            _, camera_reactions = play_clip(browser, base_url, clip)
+            fired.update(gesture for gesture, _ in {(r["gesture"], n) for r, n in camera_reactions})  # once per photo
             clip.path.unlink()
         counts[label] = dict(fired)
-    return HeldFigures(HOLD_SECONDS, GAP_SECONDS, {label: len(paths) for label, paths in photos.items()}, counts)
+    return HeldFigures(HOLD_SECONDS, {label: held_gap(label, reactions) for label in photos},
+                       {label: len(paths) for label, paths in photos.items()}, counts)
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -250,7 +254,8 @@ def held_rows(held: HeldFigures) -> list[str]:
     for label, count in held.photos.items():
         fired = held.reactions.get(label, {})
         right = fired.get(label, 0) if label != "none" else count - sum(fired.values())
-        rows.append(f"| held {held.seconds_per_photo} s + {held.gap_seconds} s gap: {label} | {count} photos, "
+        rows.append(f"| held {held.seconds_per_photo} s + {held.gap_seconds[label]:.1f} s gap: {label} | "
+                    f"{count} photos, "
                     f"{'fired ' + label if label != 'none' else 'fired nothing'}: {right} "
                     f"({100 * right / max(count, 1):.0f}%); reactions per gesture {fired} |")
     return rows
@@ -330,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"playing the clip ({clip.duration:.0f} s) ...", file=sys.stderr)
         stream = measure_stream(browser, server.url, clip)
         clip.path.unlink()
-        held = measure_held(browser, server.url, Path(workdir), held_photos)
+        held = measure_held(browser, server.url, Path(workdir), held_photos, reactions)
         version = browser.browser.version
     print(report(load, stream, held, reactions, version, load_average))
     if args.json:

@@ -51,11 +51,7 @@ class ShippedOutputs(nn.Module):
 def load_hand_landmarks(path: Path | None = None, variant: str = "lite") -> HandLandmarks:
     """The landmark model built from a .tflite file; by default MediaPipe's, fetched and cached on first use."""
     path = Path(path) if path is not None else hand_landmark_model_path(variant)
-    graph = read_graph(path, "hand landmark model")
-    shapes = [graph.shapes[i] for i in graph.inputs], [graph.shapes[i] for i in graph.outputs]
-    if shapes != ([INPUT_SHAPE], list(OUTPUT_SHAPES)):
-        raise ValueError(f"{path} is not a MediaPipe hand landmark model: inputs and outputs have shapes {shapes}, "
-                         f"expected [{INPUT_SHAPE}] and {list(OUTPUT_SHAPES)}")
+    graph = read_graph(path, "hand landmark model", INPUT_SHAPE, OUTPUT_SHAPES)
     return HandLandmarks(graph).eval()
 
 

@@ -42,11 +42,7 @@ class PalmDetector(TFLiteNet):
 def load_palm_detector(path: Path | None = None, variant: str = "lite") -> PalmDetector:
     """The palm detector built from a .tflite file; by default MediaPipe's, fetched and cached on first use."""
     path = Path(path) if path is not None else palm_model_path(variant)
-    graph = read_graph(path, "palm detection model")
-    shapes = [graph.shapes[i] for i in graph.inputs], [graph.shapes[i] for i in graph.outputs]
-    if shapes != ([INPUT_SHAPE], list(OUTPUT_SHAPES)):
-        raise ValueError(f"{path} is not a MediaPipe palm detection model: inputs and outputs have shapes {shapes}, "
-                         f"expected [{INPUT_SHAPE}] and {list(OUTPUT_SHAPES)}")
+    graph = read_graph(path, "palm detection model", INPUT_SHAPE, OUTPUT_SHAPES)
     return PalmDetector(graph).eval()
 
 

@@ -132,18 +132,24 @@ class TFLiteNet(nn.Module):
         return tuple(values[i] for i in self.output_ids)
 
 
-def read_graph(path: Path, what: str) -> Graph:
-    """The operators and constants of a .tflite file; a missing or unreadable file is an error naming it and
-    `what` it should be (e.g. "palm detection model")."""
+def read_graph(path: Path, what: str, input_shape: tuple[int, ...], output_shapes: tuple[tuple[int, ...], ...]
+               ) -> Graph:
+    """The operators and constants of a .tflite file; a missing or unreadable file, or one whose input and outputs
+    do not have these shapes, is an error naming it and `what` it should be (e.g. "palm detection model")."""
     if not path.is_file():
         raise FileNotFoundError(f"{what} not found: {path} (expected a .tflite file from MediaPipe's wheel)")
     data = path.read_bytes()
     if data[4:8] != b"TFL3":
         raise ValueError(f"{path} is not a TFLite model (no TFL3 file identifier at byte 4)")
     try:
-        return _read_graph(tflite.Model.GetRootAsModel(data, 0))
+        graph = _read_graph(tflite.Model.GetRootAsModel(data, 0))
     except (struct.error, IndexError, ValueError, TypeError) as error:
         raise ValueError(f"{path} is a damaged TFLite model: {type(error).__name__}: {error}") from error
+    shapes = [graph.shapes[i] for i in graph.inputs], [graph.shapes[i] for i in graph.outputs]
+    if shapes != ([input_shape], list(output_shapes)):
+        raise ValueError(f"{path} is not a MediaPipe {what}: inputs and outputs have shapes {shapes}, "
+                         f"expected [{input_shape}] and {list(output_shapes)}")
+    return graph
 
 
 def _read_graph(model: tflite.Model) -> Graph:
