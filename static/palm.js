@@ -1,11 +1,12 @@
 /**
- * From the palm detector's raw outputs to hand boxes in frame pixels: MediaPipe's SSD anchors, box decoding and
- * weighted NMS, the squares of the frame the detector looks at, and the axis-aligned box around each hand.
+ * From the palm detector's raw outputs to palms in frame pixels: MediaPipe's SSD anchors, box decoding and
+ * weighted NMS, and the views of the frame the detector looks at (the letterbox and the square tiles). The hand's
+ * region and box around a palm are landmarks.js's.
  *
- * Every step, and every constant here, is the Python pipeline's (runtime/palm_decode.py, runtime/hand_box.py,
- * runtime/pipeline.py), which is what the README's figures measure: change them there and here together. The
- * constants here are MediaPipe's palm model's own; the tunable numbers (palm score, hands, hand box) are the
- * caller's arguments, read from the classifier's metadata (onnx-metadata.js).
+ * Every step, and every constant here, is the Python pipeline's (runtime/palm_decode.py, runtime/pipeline.py),
+ * which is what the README's figures measure: change them there and here together. The constants here are
+ * MediaPipe's palm model's own; the tunable numbers (palm score, hands) are the caller's arguments, read from the
+ * classifier's metadata (onnx-metadata.js).
  */
 
 // ImageToTensorCalculator: the detector sees a 192 x 192 square, RGB in [0, 1].
@@ -46,7 +47,7 @@ export const MIN_SUPPRESSION_THRESHOLD = 0.3;
  *   frame's edges, where the detector sees black.
  */
 
-/** Python's round(): halves go to the even neighbour (hand boxes and tile offsets must match the Python pipeline). */
+/** Python's round(): halves go to the even neighbour (boxes and tile offsets must match the Python pipeline). */
 export function roundHalfEven(value) {
   const floor = Math.floor(value);
   const fraction = value - floor;
