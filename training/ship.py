@@ -29,10 +29,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-PATH_OPTIONS = ("data", "init", "teacher", "palm", "out")
-"""The run's options that are paths, kept in the shipped record relative to the repository (`recorded`)."""
-
-
 def ship(checkpoint: Path, data: Path, out: Path) -> dict:
     """Copy `checkpoint` to `out` in float16 with its records; returns the shipped file's test report."""
     load_checkpoint(checkpoint)  # fail early, with the path, on anything that is not one of ours
@@ -43,7 +39,8 @@ def ship(checkpoint: Path, data: Path, out: Path) -> dict:
     run_record = checkpoint.parent / "run.json"
     if run_record.is_file():
         record = json.loads(run_record.read_text())
-        record["config"] = {key: recorded(value) if key in PATH_OPTIONS and value else value
+        # paths beside the repository go in relative to it; other values, and other paths, stay as they are
+        record["config"] = {key: recorded(value) if isinstance(value, str) else value
                             for key, value in record["config"].items()}
         out.with_suffix(".run.json").write_text(json.dumps(record, indent=2))
     report = evaluate.evaluate(data, "test", "crop", out)
