@@ -29,9 +29,10 @@ def data_dir() -> Path:
 
 
 def recorded(path: str | Path) -> str:
-    """`path` as the shipped model's records keep it: beside the repository (the shared data, `runs/`), relative
-    to it, so that no machine's own folders land in committed files."""
-    if Path(path).is_absolute() and Path(path).is_relative_to(ROOT.parent):
+    """`path` as the shipped model's records keep it: inside the repository (`runs/`) or the shared folder beside
+    it, relative to the repository, so that no machine's own folders land in committed files; any other path as
+    given."""
+    if any(Path(path).is_absolute() and Path(path).is_relative_to(base) for base in (ROOT, ROOT.parent / "shared")):
         return os.path.relpath(path, ROOT)
     return str(path)
 
