@@ -84,21 +84,25 @@ class PalmFinder:
         self.min_palm_score, self.max_hands = min_palm_score, max_hands
 
     def palms(self, image: np.ndarray) -> list[PalmDetection]:
-        """Palms in `image` pixels, best first, at most `max_hands`.
+        """Palms in `image` pixels, best first, at most `max_hands`: in the letterboxed frame, else in the first level
+        of `tile_levels` that has any.
 
         The detector sees the frame squeezed into 192 x 192 pixels, where a hand at arm's length in a
-        tall or wide frame is small; when it finds nothing there, it looks again in overlapping
-        squares along the frame's long side.
+        tall or wide frame is small, and a person across the room smaller still.
         """
-        return self.detect_in_view(image)[:self.max_hands] or self.palms_in_tiles(image)
+        found = self.detect_in_view(image)[:self.max_hands]
+        for level in tile_levels(*image.shape[1::-1]):
+            if found:
+                break
+            found = self.palms_in_tiles(image, level)
+        return found
 
-    def palms_in_tiles(self, image: np.ndarray) -> list[PalmDetection]:
-        """Palms in the overlapping squares along the frame's long side, in `image` pixels, best first, at most
-        `max_hands` (a palm seen in two squares counts once)."""
+    def palms_in_tiles(self, image: np.ndarray, tiles: list[Tile]) -> list[PalmDetection]:
+        """Palms in the squares `tiles` of the frame, in `image` pixels, best first, at most `max_hands` (a palm seen
+        in two overlapping squares counts once)."""
         palms = []
-        for offset, tile in square_tiles(image):
-            palms += [PalmDetection(p.box + np.tile(offset, 2), p.keypoints + offset, p.score)
-                      for p in self.detect_in_view(tile)]
+        for tile in tiles:
+            palms += [tile.to_frame(palm) for palm in self.detect_in_view(tile.of(image))]
         return _suppress_overlaps(sorted(palms, key=lambda p: -p.score))[:self.max_hands]
 
     def detect_in_view(self, image: np.ndarray) -> list[PalmDetection]:
@@ -135,15 +139,16 @@ class GesturePipeline(PalmFinder):
         self._settings = settings
         self.min_palm_score, self.max_hands = settings.min_palm_score, settings.max_hands
 
-    def landmarks(self, image: np.ndarray, regions: list[RegionOfInterest]) -> list[HandLandmarks | None]:
+    def landmarks(self, image: np.ndarray, regions: list[RegionOfInterest],
+                  known: list[HandLandmarks] = ()) -> list[HandLandmarks | None]:
         """The landmark model in each region, in order. None where it finds no hand (presence below
-        `min_presence`) or the hand of an earlier region (their landmarks' extents overlap by IoU > 0.5: two
-        palms, or a tracked region and a new palm, on one hand)."""
+        `min_presence`) or a hand already found, in an earlier region or among `known` (their landmarks' extents
+        overlap by IoU > 0.5: two palms, or a tracked hand and a new palm, on one hand)."""
         picture = Image.fromarray(image)
         found: list[HandLandmarks | None] = []
         for region in regions:
             hand = self.landmarker(picture, region)
-            kept = [other for other in found if other is not None]
+            kept = [*known, *(other for other in found if other is not None)]
             found.append(hand if hand.presence >= self.settings.min_presence and not _same_hand_as_any(hand, kept)
                          else None)
         return found
@@ -169,9 +174,13 @@ class GesturePipeline(PalmFinder):
     def hands(self, image: np.ndarray) -> list[Hand]:
         """Every hand found (at most `max_hands`, best palms first), with the classifier's probabilities: in the
         letterboxed frame, and when no palm there is a hand (none, or only palm-like things the landmark model
-        finds no hand in), in the squares along its long side."""
-        return (self.hands_at(image, self.detect_in_view(image)[:self.max_hands])
-                or self.hands_at(image, self.palms_in_tiles(image)))
+        finds no hand in), in the squares of each level of `tile_levels` in turn, until one has a hand."""
+        found = self.hands_at(image, self.detect_in_view(image)[:self.max_hands])
+        for level in tile_levels(*image.shape[1::-1]):
+            if found:
+                break
+            found = self.hands_at(image, self.palms_in_tiles(image, level))
+        return found
 
     def decide(self, hands: list[Hand]) -> Prediction:
         """The most confident gesture over all hands, if any reaches `min_gesture_score`; else `none`."""
@@ -190,21 +199,42 @@ class GesturePipeline(PalmFinder):
         return self.decide(self.hands(image))
 
 
-def square_tiles(image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Overlapping squares (side: the frame's short side) covering a non-square frame, with their (x, y) offsets."""
-    height, width = image.shape[:2]
-    side, long_side = min(height, width), max(height, width)
-    if long_side == side:
-        return []
-    count = -(-long_side // side) + 1
-    tiles = []
-    for i in range(count):
-        start = round(i * (long_side - side) / (count - 1))
-        if height > width:
-            tiles.append((np.asarray([0, start], dtype=np.float32), image[start:start + side]))
-        else:
-            tiles.append((np.asarray([start, 0], dtype=np.float32), image[:, start:start + side]))
-    return tiles
+@dataclass(frozen=True)
+class Tile:
+    """A square of the frame the palm detector looks in by itself: left, top and side in frame pixels."""
+
+    x: int
+    y: int
+    side: int
+
+    def of(self, image: np.ndarray) -> np.ndarray:
+        return image[self.y:self.y + self.side, self.x:self.x + self.side]
+
+    def to_frame(self, palm: PalmDetection) -> PalmDetection:
+        """A palm found in this tile, in frame pixels."""
+        offset = np.asarray([self.x, self.y], dtype=np.float32)
+        return PalmDetection(palm.box + np.tile(offset, 2), palm.keypoints + offset, palm.score)
+
+
+def tile_levels(width: int, height: int) -> list[list[Tile]]:
+    """The squares the detector looks in when the letterboxed frame has no hand, coarse to fine: squares of the
+    frame's short side along its long side (none for a square frame: that is the letterbox), then squares of half
+    the short side over the whole frame, overlapping their neighbours by about half, where a hand across the room
+    is large enough for the detector (its input is 192 pixels)."""
+    short = min(width, height)
+    along = [Tile(x, y, short) for x in _starts(width, short) for y in _starts(height, short)]
+    half = short // 2
+    fine = [Tile(x, y, half) for y in _starts(height, half) for x in _starts(width, half)] if half else []
+    return [along if len(along) > 1 else [], fine]
+
+
+def _starts(length: int, side: int) -> list[int]:
+    """Evenly spaced starts of squares of `side` covering `length`, neighbours overlapping: one more square than
+    it takes to cover it (one square when it fits exactly)."""
+    if length <= side:
+        return [0]
+    count = -(-length // side) + 1
+    return [round(i * (length - side) / (count - 1)) for i in range(count)]
 
 
 SAME_HAND_IOU = 0.5

@@ -1,16 +1,22 @@
 """Hands followed from frame to frame, as MediaPipe's hand tracking does it and as the browser's worker does it
 (`static/pipeline.js`, step for step): a frame's landmarks give the next frame's region of interest
-(`HandLandmarker.around_hand`), so the palm detector, most of a frame's time, runs only to find hands.
+(`HandLandmarker.around_hand`), so the palm detector, most of a frame's time, runs only to find hands; and what
+has not moved since the models last looked at it is not looked at again.
 
 On each frame:
+- a tracked hand whose box looks as it did when the landmark model last ran on it (`unchanged`: a participant
+  holding a pose) keeps its landmarks and probabilities, and no model runs on it;
 - the palm detector runs when no hand is tracked, or when fewer than `max_hands` are and the last detection is
-  `redetect_ms` old; it looks in one view of the frame (the letterboxed frame, then each square tile in turn,
-  moving on while no new hand is found there, as `GesturePipeline.hands` looks in the tiles when the letterboxed
-  frame has no hand), and each palm it finds adds its region (`HandLandmarker.around_palm`);
-- the landmark model runs in every region; a hand below `min_presence` is lost, and one found twice (a new palm
-  on a tracked hand) is kept once (`GesturePipeline.landmarks`);
-- the hands left, at most `max_hands`, are classified and decided as on a single image, and their landmarks
-  give the regions tracked on the next frame.
+  `redetect_ms` old; it looks in one view of the frame (`search_views`: the letterboxed frame every other time,
+  and in between each square of `tile_levels` in turn, moving on while no new hand is found there, as
+  `GesturePipeline.hands` looks in the tiles when the letterboxed frame has no hand), and each palm it finds adds
+  its region (`HandLandmarker.around_palm`); a view unchanged since the detector last found nothing new in it is
+  passed over, and the next frame looks in the next one;
+- the landmark model runs in the regions of the hands that moved and of the new palms; a hand below
+  `min_presence` is lost, and one found twice (a new palm on a tracked hand) is kept once
+  (`GesturePipeline.landmarks`);
+- the hands left, at most `max_hands` (the still ones first), are classified if they moved or are new, and
+  decided as on a single image; their landmarks give the regions tracked on the next frame.
 """
 
 from __future__ import annotations
@@ -19,20 +25,23 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from runtime.hand_landmarks import RegionOfInterest
 from runtime.palm_decode import PalmDetection
-from runtime.pipeline import GesturePipeline, Prediction, square_tiles
+from runtime.pipeline import GesturePipeline, Hand, Prediction, Tile, tile_levels
+from runtime.settings import PipelineSettings
 
 
 @dataclass(frozen=True)
 class TrackedFrame:
-    """One frame's decision, whether the palm detector ran on it, and the regions the landmark model looked in
-    (tracked ones first)."""
+    """One frame's decision; whether the palm detector ran on it; the regions the landmark model looked in (tracked
+    hands that moved first, then new palms); and how many hands were kept as they were, with no model run."""
 
     prediction: Prediction
     detected: bool
     regions: list[RegionOfInterest]
+    still: int
 
 
 class HandTracker:
@@ -46,39 +55,95 @@ class HandTracker:
         """Track nothing and search from the letterboxed frame (a new camera, frames after a pause)."""
         self.frame_size: tuple[int, int] | None = None
         self.view_index = 0
+        self.searched: dict[Tile | None, np.ndarray] = {}
+        """Each view's signature when the detector last found no new hand in it (None: the letterboxed frame)."""
         self.forget()
 
     def forget(self) -> None:
-        self.regions: list[RegionOfInterest] = []
+        self.hands: list[Hand] = []
+        self.signatures: list[np.ndarray] = []
+        """Each tracked hand's box, as it looked when the landmark model last ran on it."""
         self.detected_at = -math.inf
+
+    @property
+    def regions(self) -> list[RegionOfInterest]:
+        """Where the tracked hands are looked for on the next frame."""
+        return [self.pipeline.landmarker.around_hand(hand.landmarks.points) for hand in self.hands]
 
     def __call__(self, image: np.ndarray, time_ms: float) -> TrackedFrame:
         if image.shape[:2] != self.frame_size:
+            self.reset()
             self.frame_size = image.shape[:2]
-            self.view_index = 0
-            self.forget()
         settings = self.pipeline.settings
-        detected = not self.regions or (len(self.regions) < settings.max_hands
-                                        and time_ms - self.detected_at >= settings.redetect_ms)
-        tracked = len(self.regions)
-        regions, scores = list(self.regions), [1.0] * tracked
+        picture = Image.fromarray(image)
+        still, kept_signatures, moved = [], [], []
+        for hand, seen in zip(self.hands, self.signatures, strict=True):
+            if unchanged(signature(picture, hand.box, settings), seen, settings):
+                still.append(hand)
+                kept_signatures.append(seen)
+            else:
+                moved.append(hand)
+        regions = [self.pipeline.landmarker.around_hand(hand.landmarks.points) for hand in moved]
+        scores = [hand.palm_score for hand in moved]
+        due = not self.hands or (len(self.hands) < settings.max_hands
+                                 and time_ms - self.detected_at >= settings.redetect_ms)
+        view, view_signature, detected = None, None, False
+        if due:
+            views = search_views(*image.shape[1::-1])
+            view = views[self.view_index % len(views)]
+            view_signature = signature(picture, _square(view, *image.shape[1::-1]), settings)
+            if view in self.searched and unchanged(view_signature, self.searched[view], settings):
+                self.view_index += 1  # nothing new can be there: the next frame looks in the next view
+            else:
+                detected = True
+                self.detected_at = time_ms
+                palms = self._detect_in_view(image, view)
+                regions += [self.pipeline.landmarker.around_palm(palm) for palm in palms]
+                scores += [palm.score for palm in palms]
+        found = self.pipeline.landmarks(image, regions, [hand.landmarks for hand in still])
         if detected:
-            palms = self._detect_in_view(image)
-            self.detected_at = time_ms
-            regions += [self.pipeline.landmarker.around_palm(palm) for palm in palms]
-            scores += [palm.score for palm in palms]
-        found = self.pipeline.landmarks(image, regions)
-        if detected and not any(hand is not None for hand in found[tracked:]):
-            self.view_index += 1  # no new hand in this view: the next detection looks in the next one
+            if any(hand is not None for hand in found[len(moved):]):
+                self.searched.pop(view, None)
+            else:  # no new hand in this view: the next detection looks in the next one
+                self.searched[view] = view_signature
+                self.view_index += 1
         kept = [(hand, score) for hand, score in zip(found, scores, strict=True) if hand is not None]
-        kept = kept[:settings.max_hands]
-        hands = self.pipeline.classify(image, [hand for hand, _ in kept], [score for _, score in kept])
-        self.regions = [self.pipeline.landmarker.around_hand(hand.landmarks.points) for hand in hands]
-        return TrackedFrame(self.pipeline.decide(hands), detected, regions)
+        kept = kept[:settings.max_hands - len(still)]
+        looked = self.pipeline.classify(image, [hand for hand, _ in kept], [score for _, score in kept])
+        self.hands = still + looked
+        self.signatures = kept_signatures + [signature(picture, hand.box, settings) for hand in looked]
+        return TrackedFrame(self.pipeline.decide(self.hands), detected, regions, len(still))
 
-    def _detect_in_view(self, image: np.ndarray) -> list[PalmDetection]:
-        """Palms in the current view, in frame pixels, at most `max_hands`."""
-        views = [(np.zeros(2, dtype=np.float32), image), *square_tiles(image)]
-        offset, view = views[self.view_index % len(views)]
-        return [PalmDetection(p.box + np.tile(offset, 2), p.keypoints + offset, p.score)
-                for p in self.pipeline.detect_in_view(view)][:self.pipeline.max_hands]
+    def _detect_in_view(self, image: np.ndarray, view: Tile | None) -> list[PalmDetection]:
+        """Palms in one view, in frame pixels, at most `max_hands`."""
+        palms = self.pipeline.detect_in_view(image if view is None else view.of(image))
+        return [palm if view is None else view.to_frame(palm) for palm in palms][:self.pipeline.max_hands]
+
+
+def search_views(width: int, height: int) -> list[Tile | None]:
+    """The views the detector looks in, one per detection, in turn (None: the letterboxed frame): every square of
+    `tile_levels`, coarse to fine, with the letterboxed frame between each two, so that a hand at arm's length is
+    found within two detections and one across the room within a round of them."""
+    return [view for tile in (tile for level in tile_levels(width, height) for tile in level) for view in (None, tile)]
+
+
+def signature(picture: Image.Image, box: tuple[int, int, int, int], settings: PipelineSettings) -> np.ndarray:
+    """A region of the frame (black beyond its edges) shrunk to `signature_size` squared with Pillow's bilinear
+    filter, which averages every pixel in it (`static/resample.js` reproduces it to the bit): what `unchanged`
+    compares."""
+    size = settings.signature_size
+    return np.asarray(picture.crop(box).resize((size, size), Image.Resampling.BILINEAR), dtype=np.int16)
+
+
+def unchanged(now: np.ndarray, before: np.ndarray, settings: PipelineSettings) -> bool:
+    """No value of the signature moved by more than `still_change`: only noise, no movement."""
+    return bool(np.abs(now - before).max() <= settings.still_change)
+
+
+def _square(view: Tile | None, width: int, height: int) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of a view: a tile, or the letterboxed frame's square (centred on the frame)."""
+    if view is not None:
+        return view.x, view.y, view.x + view.side, view.y + view.side
+    side = max(width, height)
+    left, top = -((side - width) // 2), -((side - height) // 2)
+    return left, top, left + side, top + side

@@ -7,8 +7,9 @@
  *   await controller.start();
  *
  * Events: `reaction` {gesture, emoji, confidence, timestamp, source}; `gesture`, one per processed frame
- * {gesture, confidence, box, hands, detected, regions, timings, timestamp} (hands: box, probabilities, presence and
- * 21 landmarks each; regions: where the landmark model looked); `statechange` {state, message, threads} (message:
+ * {gesture, confidence, box, hands, detected, regions, still, timings, timestamp} (hands: box, probabilities,
+ * presence and 21 landmarks each; regions: where the landmark model looked; still: how many of the hands, first in
+ * `hands`, had not moved and were kept without running a model); `statechange` {state, message, threads} (message:
  * what the participant must know, empty when running or off), as the element's. Besides: `hold` {phase, gesture,
  * progress} per frame and when a hold is dropped (hold-to-confirm's progress, reactions.js); `settings` (detail:
  * the classifier's settings) once its metadata is read; `failure` {state, message} when the controller stops by
@@ -211,36 +212,44 @@ export class GestureController extends EventTarget {
         + 'The reaction buttons still work.');
     }
     this.#setState('loading', 'Starting the camera and loading the gesture models…');
-    const [camera, engine] = await Promise.allSettled([openCamera(this.#options.deviceId), this.#loadEngine()]);
-    if (session !== this.#session) {
-      if (camera.status === 'fulfilled') releaseCamera(camera.value);
-      return this.#state;
-    }
+    const [camera, engine] = await Promise.allSettled([this.#playCamera(session), this.#loadEngine()]);
+    if (session !== this.#session) return this.#state;
     if (camera.status === 'rejected') {
       const {state, message} = cameraFailure(camera.reason);
       return this.#fail(state, message);
     }
-    if (engine.status === 'rejected') {
-      releaseCamera(camera.value);
-      return this.#fail('error', engine.reason.message);
+    if (camera.value.playError) {
+      return this.#fail('error', `The camera picture could not be played (${camera.value.playError.message}).`);
     }
-    this.#stream = camera.value;
+    if (engine.status === 'rejected') return this.#fail('error', engine.reason.message);
     this.#threads = engine.value.threads;
-    const frameRate = this.#stream.getVideoTracks()[0]?.getSettings().frameRate;
-    this.#frameInterval = frameRate ? 1000 / frameRate : 0;
-    this.#video.srcObject = this.#stream;
-    try {
-      await this.#video.play();
-    } catch (error) {
-      if (session !== this.#session) return this.#state;
-      return this.#fail('error', `The camera picture could not be played (${error.message}).`);
-    }
-    if (session !== this.#session) return this.#state;
     this.#engine.reset();
     this.#gate.reset();
     document.addEventListener('visibilitychange', this.#onVisibilityChange);
     this.#onVisibilityChange();
     return this.#state;
+  }
+
+  /**
+   * Opens the camera and plays it in the video while the models load, so that its first frame is there when they
+   * are; resolves to {playError} when the picture cannot be played, and rejects as getUserMedia does.
+   */
+  async #playCamera(session) {
+    const stream = await openCamera(this.#options.deviceId);
+    if (session !== this.#session) { // stopped or restarted meanwhile
+      releaseCamera(stream);
+      return {};
+    }
+    this.#stream = stream;
+    const frameRate = stream.getVideoTracks()[0]?.getSettings().frameRate;
+    this.#frameInterval = frameRate ? 1000 / frameRate : 0;
+    this.#video.srcObject = stream;
+    try {
+      await this.#video.play();
+      return {};
+    } catch (playError) {
+      return {playError};
+    }
   }
 
   #restart() {
@@ -346,8 +355,8 @@ export class GestureController extends EventTarget {
     }
   }
 
-  #recognised({gesture, confidence, box, hands, detected, regions, timings}, timestamp) {
-    this.#emit('gesture', {gesture, confidence, box, hands, detected, regions, timings, timestamp});
+  #recognised({gesture, confidence, box, hands, detected, regions, still, timings}, timestamp) {
+    this.#emit('gesture', {gesture, confidence, box, hands, detected, regions, still, timings, timestamp});
     const {phase, gesture: held, progress, reaction} = this.#gate.update(gesture, confidence, timestamp);
     this.#emit('hold', {phase, gesture: held, progress});
     if (reaction) this.#fire(reaction.gesture, reaction.confidence, timestamp, 'camera');

@@ -108,7 +108,8 @@ const hasTextFor = (v, gestures) => v !== null && typeof v === 'object'
 /** The metadata's JSON keys of the pipeline's and hold-to-confirm's numbers -> the names the widget uses. */
 const PIPELINE_KEYS = {
   min_palm_score: 'minPalmScore', min_presence: 'minPresence', min_gesture_score: 'minGestureScore',
-  max_hands: 'maxHands', hand_box_margin: 'handBoxMargin', redetect_ms: 'redetectMs',
+  max_hands: 'maxHands', hand_box_margin: 'handBoxMargin', still_change: 'stillChange',
+  signature_size: 'signatureSize', redetect_ms: 'redetectMs',
 };
 const REACTION_KEYS = {threshold: 'threshold', hold_ms: 'hold', cooldown_ms: 'cooldown'};
 const REGION_KEYS = {scale: 'scale', shift: 'shift'};
@@ -124,7 +125,8 @@ function numbers(metadata, key, names) {
 
 /**
  * @typedef {{minPalmScore: number, minPresence: number, minGestureScore: number, maxHands: number,
- *   handBoxMargin: number, redetectMs: number}} PipelineSettings how one frame becomes one gesture (pipeline.js)
+ *   handBoxMargin: number, stillChange: number, signatureSize: number, redetectMs: number}} PipelineSettings how
+ *   one frame becomes one gesture (pipeline.js)
  * @typedef {{threshold: number, hold: number, cooldown: number}} ReactionSettings hold-to-confirm's defaults
  *   (reactions.js): confidence 0..1, hold and cooldown in milliseconds
  * @typedef {{labels: string[], gestures: string[], emoji: Record<string, string>, names: Record<string, string>,

@@ -175,19 +175,32 @@ export function letterboxView(width, height) {
 }
 
 /**
- * Overlapping squares (side: the frame's short side) covering a non-square frame, where a hand at arm's length is
- * bigger than in the letterboxed frame; none for a square frame.
+ * The squares the detector looks in when the letterboxed frame has no hand, coarse to fine (runtime/pipeline.py
+ * tile_levels): squares of the frame's short side along its long side (none for a square frame), then squares of
+ * half the short side over the whole frame, overlapping their neighbours by about half.
+ * @returns {View[][]}
+ */
+export function tileLevels(width, height) {
+  const short = Math.min(width, height);
+  const along = starts(width, short).flatMap((x) => starts(height, short).map((y) => ({x, y, side: short})));
+  const half = Math.floor(short / 2);
+  const fine = half ? starts(height, half).flatMap((y) => starts(width, half).map((x) => ({x, y, side: half}))) : [];
+  return [along.length > 1 ? along : [], fine];
+}
+
+/** Evenly spaced starts of squares of `side` covering `length`, one more than it takes (one when it fits). */
+function starts(length, side) {
+  if (length <= side) return [0];
+  const count = Math.ceil(length / side) + 1;
+  return Array.from({length: count}, (_, i) => roundHalfEven(i * (length - side) / (count - 1)));
+}
+
+/**
+ * The views the detector looks in, one per detection, in turn (runtime/tracking.py search_views): every square of
+ * tileLevels, coarse to fine, with the letterboxed frame between each two.
  * @returns {View[]}
  */
-export function squareTiles(width, height) {
-  const side = Math.min(width, height);
-  const longSide = Math.max(width, height);
-  if (longSide === side) return [];
-  const count = Math.ceil(longSide / side) + 1;
-  const tiles = [];
-  for (let i = 0; i < count; i++) {
-    const start = roundHalfEven(i * (longSide - side) / (count - 1));
-    tiles.push(height > width ? {x: 0, y: start, side} : {x: start, y: 0, side});
-  }
-  return tiles;
+export function searchViews(width, height) {
+  const letterbox = letterboxView(width, height);
+  return tileLevels(width, height).flat().flatMap((tile) => [letterbox, tile]);
 }

@@ -2,9 +2,9 @@
  * One camera frame -> one gesture, as runtime/pipeline.py's GesturePipeline does it, following the hands from frame
  * to frame as runtime/tracking.py's HandTracker does, step for step:
  * - the palm detector runs when no hand is tracked, or when fewer than maxHands are and the last detection is
- *   redetectMs old; it looks in one view of the frame per run (the letterboxed frame, then each square tile in turn,
- *   moving on while no new hand is found there), and each palm adds its region of interest (MediaPipe's,
- *   landmarks.js);
+ *   redetectMs old; it looks in one view of the frame per run (palm.js searchViews: the letterboxed frame every
+ *   other run, and in between each square tile in turn, coarse to fine, moving on while no new hand is found there),
+ *   and each palm adds its region of interest (MediaPipe's, landmarks.js);
  * - the hand landmark model runs in every region (tracked ones first); a hand below minPresence is lost, and one
  *   found twice (a new palm on a tracked hand) is kept once;
  * - the square around each hand's landmarks (handBoxMargin; axis-aligned, never rotated) goes to the classifier,
@@ -16,7 +16,7 @@
  */
 
 import {
-  INPUT_SIZE, decodeDetections, iou, letterboxView, squareTiles, ssdAnchors, toFramePixels,
+  INPUT_SIZE, decodeDetections, iou, searchViews, ssdAnchors, toFramePixels,
 } from './palm.js';
 import {cropRegion, landmarkBox, landmarksFromOutput, roiFromLandmarks, roiFromPalm} from './landmarks.js';
 import {resizeRegion, writeChannelsFirst} from './resample.js';
@@ -63,6 +63,16 @@ function extent(landmarks) {
   return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
 }
 
+/** A [left, top, right, bottom] box as a region. */
+function boxRegion([left, top, right, bottom]) {
+  return {x: left, y: top, width: right - left, height: bottom - top};
+}
+
+/** A view's key in the record of views searched in vain (the letterbox recurs in the search: one key). */
+function viewKey({x, y, side}) {
+  return `${x},${y},${side}`;
+}
+
 /**
  * @typedef {{classifier: import('./onnx-metadata.js').ClassifierSettings,
  *   landmarks: import('./landmarks.js').LandmarkSettings}} Settings the classifier's settings (onnx-metadata.js
@@ -97,56 +107,97 @@ export class FramePipeline {
     this.views = [];
     this.viewIndex = 0;
     this.frameSize = '';
+    this.searched = new Map(); // view key -> its signature when the detector last found no new hand there
     this.forget();
   }
 
   /** No hand tracked: the next frame runs the detector. */
   forget() {
-    this.regions = []; // where the tracked hands are expected on the next frame
+    this.tracked = []; // the hands of the last frame, each with its box's signature at its last landmark run
     this.detectedAt = -Infinity;
+  }
+
+  /** Where the tracked hands are looked for on the next frame. */
+  get regions() {
+    return this.tracked.map(({hand}) => roiFromLandmarks(hand.landmarks, this.landmarkModel));
   }
 
   /**
    * @param {Uint8ClampedArray} rgba the frame, 4 bytes per pixel
-   * @returns {Promise<Decision & {detected: boolean, regions: Region[],
+   * @returns {Promise<Decision & {detected: boolean, regions: Region[], still: number,
    *   timings: {palm: number, landmarks: number, classifier: number}}>} detected: whether the palm detector ran
-   *   on this frame (timings.palm is 0 when not); regions: where the landmark model looked; timings in ms
+   *   on this frame (timings.palm is then its time, else the time to decide it need not run); regions: where the
+   *   landmark model looked; still: the hands kept as they were, with no model run on them; timings in ms
    */
   async process(rgba, width, height) {
     if (this.frameSize !== `${width}x${height}`) {
+      this.reset();
       this.frameSize = `${width}x${height}`;
-      this.views = [letterboxView(width, height), ...squareTiles(width, height)];
-      this.viewIndex = 0;
-      this.forget();
+      this.views = searchViews(width, height);
     }
     const {maxHands, redetectMs, minGestureScore} = this.classifier.pipeline;
     const palmStart = this.now();
-    const detected = this.regions.length === 0
-      || (this.regions.length < maxHands && palmStart - this.detectedAt >= redetectMs);
-    const regions = [...this.regions];
-    if (detected) {
-      const palms = await this.#detectInView(rgba, width, height);
-      regions.push(...palms.map((palm) => roiFromPalm(palm, this.landmarkModel)));
-      this.detectedAt = palmStart;
+    const still = [];
+    const moved = [];
+    for (const entry of this.tracked) {
+      (this.#unchanged(this.#signature(rgba, width, height, boxRegion(entry.hand.box)), entry.signature)
+        ? still : moved).push(entry);
+    }
+    const regions = moved.map(({hand}) => roiFromLandmarks(hand.landmarks, this.landmarkModel));
+    const due = this.tracked.length === 0
+      || (this.tracked.length < maxHands && palmStart - this.detectedAt >= redetectMs);
+    let detected = false;
+    let view = null;
+    let viewSignature = null;
+    if (due) {
+      view = this.views[this.viewIndex];
+      viewSignature = this.#signature(rgba, width, height, {x: view.x, y: view.y, width: view.side,
+        height: view.side});
+      const before = this.searched.get(viewKey(view));
+      if (before && this.#unchanged(viewSignature, before)) {
+        this.viewIndex = (this.viewIndex + 1) % this.views.length; // nothing new there: the next frame looks on
+      } else {
+        detected = true;
+        this.detectedAt = palmStart;
+        const palms = await this.#detectInView(rgba, width, height, view);
+        regions.push(...palms.map((palm) => roiFromPalm(palm, this.landmarkModel)));
+      }
     }
     const landmarksStart = this.now();
-    const found = await this.landmarks(rgba, width, height, regions);
-    if (detected && !found.some((hand) => hand.index >= this.regions.length)) {
-      this.viewIndex = (this.viewIndex + 1) % this.views.length; // no new hand here: look in the next view
+    const found = await this.landmarks(rgba, width, height, regions, still.map(({hand}) => hand));
+    if (detected) {
+      if (found.some((hand) => hand.index >= moved.length)) {
+        this.searched.delete(viewKey(view));
+      } else { // no new hand in this view: the next detection looks in the next one
+        this.searched.set(viewKey(view), viewSignature);
+        this.viewIndex = (this.viewIndex + 1) % this.views.length;
+      }
     }
     const classifierStart = this.now();
-    const hands = await this.hands(rgba, width, height, found.slice(0, maxHands));
-    const decision = decide(hands, this.classifier.gestures, minGestureScore);
+    const looked = await this.hands(rgba, width, height, found.slice(0, maxHands - still.length));
+    this.tracked = [...still, ...looked.map((hand) => ({hand,
+      signature: this.#signature(rgba, width, height, boxRegion(hand.box))}))];
+    const decision = decide(this.tracked.map(({hand}) => hand), this.classifier.gestures, minGestureScore);
     const end = this.now();
-    this.regions = hands.map((hand) => roiFromLandmarks(hand.landmarks, this.landmarkModel));
-    return {...decision, detected, regions, timings: {palm: landmarksStart - palmStart,
+    return {...decision, detected, regions, still: still.length, timings: {palm: landmarksStart - palmStart,
       landmarks: classifierStart - landmarksStart, classifier: end - classifierStart}};
   }
 
-  /** Palms in the current view, in frame pixels, at most maxHands. */
-  async #detectInView(rgba, width, height) {
+  /** A region shrunk to signatureSize a side (runtime/tracking.py signature). */
+  #signature(rgba, width, height, region) {
+    const {signatureSize} = this.classifier.pipeline;
+    return resizeRegion(rgba, width, height, region, signatureSize, signatureSize);
+  }
+
+  /** runtime/tracking.py unchanged: no value of the signature moved by more than stillChange. */
+  #unchanged(now, before) {
+    const {stillChange} = this.classifier.pipeline;
+    return now.every((value, i) => Math.abs(value - before[i]) <= stillChange);
+  }
+
+  /** Palms in `view`, in frame pixels, at most maxHands. */
+  async #detectInView(rgba, width, height, view) {
     const {minPalmScore, maxHands} = this.classifier.pipeline;
-    const view = this.views[this.viewIndex];
     const square = resizeRegion(rgba, width, height, {x: view.x, y: view.y, width: view.side, height: view.side},
       INPUT_SIZE, INPUT_SIZE);
     writeChannelsFirst(square, this.palmInput);
@@ -157,11 +208,11 @@ export class FramePipeline {
 
   /**
    * GesturePipeline.landmarks: the landmark model in each region, in order, keeping the hands at minPresence or
-   * above that are not a hand already kept.
+   * above that are not a hand already kept or one of `known`.
    * @returns {Promise<{landmarks: number[][], presence: number, region: Region, index: number}[]>} index: the
    *   region the hand was found in
    */
-  async landmarks(rgba, width, height, regions) {
+  async landmarks(rgba, width, height, regions, known = []) {
     const found = [];
     for (const [index, region] of regions.entries()) {
       const size = this.landmarkModel.inputSize;
@@ -170,7 +221,7 @@ export class FramePipeline {
       if (presence < this.classifier.pipeline.minPresence) continue;
       const points = landmarksFromOutput(region, landmarks, size);
       const box = extent(points);
-      if (found.some((hand) => iou(box, extent(hand.landmarks)) > SAME_HAND_IOU)) continue;
+      if ([...known, ...found].some((hand) => iou(box, extent(hand.landmarks)) > SAME_HAND_IOU)) continue;
       found.push({landmarks: points, presence, region, index});
     }
     return found;

@@ -29,10 +29,9 @@ import pytest
 from playwright.sync_api import Page, Request, WebSocket
 
 from runtime.classifier import read_metadata
-from runtime.hand_landmarks import RegionOfInterest
-from runtime.palm_decode import PalmDetection
+from runtime.hand_landmarks import HandLandmarks, RegionOfInterest
 from runtime.paths import CLASSIFIER_INT8, HAND_LANDMARKS, ROOT, classifier_model, landmark_model, palm_model
-from runtime.pipeline import GesturePipeline, Prediction, square_tiles
+from runtime.pipeline import GesturePipeline, Hand, Prediction, tile_levels
 from runtime.settings import ReactionSettings
 from tests.browser_harness import (
     FakeCameraBrowser,
@@ -119,12 +118,12 @@ class ViewResult:
 def python_per_view(pipeline: GesturePipeline, frame: np.ndarray) -> list[ViewResult]:
     """The Python pipeline's decision for each view the browser may look at: the letterboxed frame, then each
     square tile (runtime/pipeline.py's own steps, one view at a time)."""
-    views = [("letterbox", np.zeros(2, dtype=np.float32), frame)]
-    views += [(f"tile at {offset.astype(int).tolist()}", offset, tile) for offset, tile in square_tiles(frame)]
+    tiles = [tile for level in tile_levels(*frame.shape[1::-1]) for tile in level]
     results = []
-    for name, offset, image in views:
-        palms = [PalmDetection(p.box + np.tile(offset, 2), p.keypoints + offset, p.score)
-                 for p in pipeline.detect_in_view(image)][:pipeline.max_hands]
+    for tile in [None, *tiles]:
+        name = "letterbox" if tile is None else f"tile at {[tile.x, tile.y]}"
+        palms = (pipeline.detect_in_view(frame) if tile is None
+                 else [tile.to_frame(palm) for palm in pipeline.detect_in_view(tile.of(frame))])[:pipeline.max_hands]
         prediction = pipeline.decide(pipeline.hands_at(frame, palms))
         results.append(ViewResult(name, [pipeline.landmarker.around_palm(palm) for palm in palms],
                                   [hand.box for hand in prediction.hands], prediction.label, prediction.score))
@@ -146,23 +145,36 @@ class PythonReference:
             self.known[photo] = python_per_view(self.pipeline, frame)
         return [self.known[photo] for photo in photos]
 
-    def decision_in_regions(self, photo: Path, frame: np.ndarray, regions: list[dict]) -> Prediction:
-        """Python's landmark model, classifier and decision in exactly these regions of the photo's frame."""
-        key = (photo, repr(regions))
+    def decision_in_regions(self, photo: Path, frame: np.ndarray, regions: list[dict], still: list[dict]) -> Prediction:
+        """Python's landmark model, classifier and decision in exactly these regions of the photo's frame, after the
+        hands the browser kept as they were from earlier frames (`still`: its hands, which it decides over too)."""
+        key = (photo, repr(regions), repr(still))
         if key not in self.decided:
-            found = self.pipeline.landmarks(frame, [RegionOfInterest(**region) for region in regions])
-            kept = [hand for hand in found if hand is not None][:self.pipeline.max_hands]
-            self.decided[key] = self.pipeline.decide(self.pipeline.classify(frame, kept, [1.0] * len(kept)))
+            kept_before = [Hand(tuple(hand["box"]), 1.0, hand["probabilities"],
+                                HandLandmarks(np.asarray(hand["landmarks"]), hand["presence"], 0.0,
+                                              RegionOfInterest(**hand["region"]))) for hand in still]
+            found = self.pipeline.landmarks(frame, [RegionOfInterest(**region) for region in regions],
+                                            [hand.landmarks for hand in kept_before])
+            kept = [hand for hand in found if hand is not None][:self.pipeline.max_hands - len(still)]
+            self.decided[key] = self.pipeline.decide(kept_before
+                                                     + self.pipeline.classify(frame, kept, [1.0] * len(kept)))
         return self.decided[key]
 
     def first_recognised(self, candidates: list[Path], label: str, count: int) -> list[Path]:
-        """The first `count` of `candidates` that Python labels `label` in every view (a gesture at or above
-        the widget's threshold), so that the browser must too, whichever view it looks at."""
+        """The first `count` of `candidates` that Python labels `label` in every view that has a hand (a gesture at
+        or above the widget's threshold; at least one view has it), so that the browser must too, whichever view
+        it finds the hand in."""
+
+        def recognised(views: list[ViewResult]) -> bool:
+            if label == "none":
+                return all(v.label == "none" for v in views)
+            return any(v.boxes for v in views) and all(v.label == label and v.score >= self.threshold
+                                                       for v in views if v.boxes)
+
         chosen: list[Path] = []
         for start in range(0, len(candidates), CANDIDATE_BATCH):
             batch = candidates[start:start + CANDIDATE_BATCH]
-            chosen += [photo for photo, views in zip(batch, self.views(batch), strict=True)
-                       if all(v.label == label and (label == "none" or v.score >= self.threshold) for v in views)]
+            chosen += [photo for photo, views in zip(batch, self.views(batch), strict=True) if recognised(views)]
             if len(chosen) >= count:
                 return chosen[:count]
         raise AssertionError(f"only {len(chosen)} test photos that the Python pipeline labels {label} in every view")
@@ -251,8 +263,8 @@ def test_browser_frames_match_the_python_pipeline_step_by_step(
     """The JS port against Python on every processed frame: the regions a detection adds (palm detector, anchors,
     decoding, weighted NMS, MediaPipe's region around a palm) are the ones Python finds in one of the views; in
     the regions the browser looked in (tracked or new), Python's landmark model, landmark box, classifier and
-    decision give the browser's hand boxes and label. Not every frame: a classifier probability near the gesture
-    threshold (`min_gesture_score`) can tip either way."""
+    decision, after the hands it kept as they were, give the browser's hand boxes and label. Not every frame: a
+    classifier probability near the gesture threshold (`min_gesture_score`) can tip either way."""
     photos = [photo for label in (*GESTURES, "none") for photo in photos_by_label[label][:AGREEMENT_PHOTOS_PER_LABEL]]
     views, frames_seen = reference.views(photos), camera_view(photos)
     clip = write_clip(photos, clips_dir / "agreement.y4m", seconds_per_image=0.7)
@@ -265,15 +277,15 @@ def test_browser_frames_match_the_python_pipeline_step_by_step(
     other_regions, other_boxes, other_label, probability_gaps, tracked = [], [], [], [], 0
     hands_before = 0
     for frame, number in zip(frames, shown, strict=True):
-        regions = frame["regions"]
+        regions, still = frame["regions"], frame["hands"][:frame["still"]]
         if frame["detected"]:
-            new = regions[hands_before:]  # the regions the last frame's hands gave come first
+            new = regions[hands_before - len(still):]  # the regions of the last frame's hands that moved come first
             gap = min(region_gap(new, view.regions[:len(new)]) for view in views[number]) if new else 0.0
             if gap > REGION_TOLERANCE:
                 other_regions.append((photos[number].name, len(new), round(gap, 3)))
-        tracked += not frame["detected"] and bool(regions)
+        tracked += not frame["detected"] and bool(regions or still)
         boxes = [hand["box"] for hand in frame["hands"]]
-        python = reference.decision_in_regions(photos[number], frames_seen[number], regions)
+        python = reference.decision_in_regions(photos[number], frames_seen[number], regions, still)
         if not same_boxes(boxes, [hand.box for hand in python.hands]):
             other_boxes.append((photos[number].name, boxes, [hand.box for hand in python.hands]))
         if frame["gesture"] != python.label:

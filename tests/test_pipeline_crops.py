@@ -29,6 +29,7 @@ from training.pipeline_crops import (
     paste,
     pipeline_crops,
 )
+from training.train import add_epoch
 
 PALM_MODEL = palm_model()
 PIPELINE = PipelineSettings()
@@ -163,7 +164,24 @@ def test_training_mixes_in_pipeline_crops_from_a_checkpoint(small_data: Path, tm
     around_landmarks = tmp_path / "landmarks"
     train.main([*common, "--out", str(around_landmarks), "--init", str(first / "best.pt"), "--pipeline-share", "0.5",
                 "--hard-negatives", "0.3", "--pipeline-box", "landmarks"])
-    assert json.loads((around_landmarks / "run.json").read_text())["config"]["pipeline_box"] == "landmarks"
+    record = json.loads((around_landmarks / "run.json").read_text())
+    assert record["config"]["pipeline_box"] == "landmarks"
+    # validated on the validation crops as the pipeline cuts them too
+    assert 0 < record["val_pipeline_crops"] <= record["val_crops"]
+    assert {"val_pipeline_macro_f1", "val_pipeline_f1"} <= set(record["best"])
+
+
+def test_the_best_epoch_is_chosen_on_the_pipeline_cut_validation_crops() -> None:
+    def report(f1: float) -> dict:
+        return {"macro_f1": f1, "per_class": {label: {"f1": f1} for label in LABELS}}
+
+    record = {"epochs": [], "best": None, "wall_seconds": 0.0}
+    assert add_epoch(record, 0, 1.0, report(0.90), 1.0, report(0.80))
+    assert not add_epoch(record, 1, 1.0, report(0.95), 1.0, report(0.79))  # better on the crops, worse as cut
+    assert add_epoch(record, 2, 1.0, report(0.85), 1.0, report(0.81))
+    assert record["best"]["epoch"] == 3
+    plain = {"epochs": [], "best": None, "wall_seconds": 0.0}  # no pipeline-cut crops: chosen on the crops
+    assert add_epoch(plain, 0, 1.0, report(0.90), 1.0) and add_epoch(plain, 1, 1.0, report(0.95), 1.0)
 
 
 def test_samples_in_hagrid_layout_are_cut_from_their_own_frame(data_dir: Path, tmp_path: Path) -> None:

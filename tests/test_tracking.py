@@ -1,6 +1,7 @@
 """Hands followed from frame to frame (runtime.tracking) on real photos shown as a stream: a hand found once is
 tracked without the palm detector, keeps its label and box, is lost when it leaves, and the detector comes back
-for a second hand only every `redetect_ms`. Also MediaPipe's region from landmarks, on real hands."""
+for a second hand only every `redetect_ms`, and a hand too small for the letterboxed frame is found in the tiles.
+Also MediaPipe's region from landmarks, on real hands."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from PIL import Image
 from runtime.hand_landmarks import LANDMARK_REGION, roi_from_landmarks
 from runtime.images import read_rgb
 from runtime.paths import classifier_model, landmark_model, palm_model
-from runtime.pipeline import GesturePipeline
-from runtime.tracking import HandTracker
+from runtime.pipeline import GesturePipeline, tile_levels
+from runtime.tracking import HandTracker, search_views
 from tests.conftest import manifest_rows
 
 FRAME_MS = 66
@@ -81,13 +82,19 @@ def test_a_hand_that_leaves_is_lost_and_the_detector_runs_again(pipeline: Gestur
 
 
 def test_redetection_finds_nothing_twice(pipeline: GesturePipeline, photos: dict[str, np.ndarray]) -> None:
-    """With redetection on every frame, a tracked hand and the palm found on it again count as one hand."""
+    """With redetection on every frame, a tracked hand and the palm found on it again count as one hand; a view
+    searched in vain is passed over while it looks the same."""
     single = len(pipeline(photos["ok"]).hands)
     every_frame = replace(pipeline.settings, redetect_ms=0, max_hands=single + 1)  # room for one more: look again
     tracker = HandTracker(GesturePipeline(palm_model(), landmark_model(), classifier_model(), every_frame))
+    detected = []
     for step in range(4):
         frame = tracker(photos["ok"], step * FRAME_MS)
-        assert frame.detected and len(frame.prediction.hands) == single
+        assert len(frame.prediction.hands) == single
+        detected.append(frame.detected)
+    # the letterboxed frame (where the hand was found, then only found again), the first tile, the letterboxed
+    # frame again: unchanged since it was searched in vain
+    assert detected == [True, True, True, False]
 
 
 def test_region_from_landmarks_is_mediapipes_around_a_real_hand(pipeline: GesturePipeline,
@@ -107,3 +114,44 @@ def test_region_from_landmarks_is_mediapipes_around_a_real_hand(pipeline: Gestur
                                 LANDMARK_REGION)
     assert math.isclose(math.remainder(turned.rotation - region.rotation - math.pi / 2, 2 * math.pi), 0,
                         abs_tol=1e-6)
+
+
+def test_a_hand_across_the_room_is_found_in_the_fine_tiles(pipeline: GesturePipeline, data_dir: Path) -> None:
+    """A training photo whose hand the detector misses in the letterboxed frame and in the squares of its short
+    side: the squares of half that side find it, on a single image and within one round of a stream's search."""
+    rows = sorted((r for r in manifest_rows(data_dir) if r["kind"] == "frame" and r["split"] == "train"
+                   and r["label"] != "none"), key=lambda r: r["path"])
+    for row in rows:
+        image = read_rgb(data_dir / row["path"])
+        coarse, fine = tile_levels(*image.shape[1::-1])
+        if (not pipeline.hands_at(image, pipeline.detect_in_view(image)[:pipeline.max_hands])
+                and not pipeline.hands_at(image, pipeline.palms_in_tiles(image, coarse))
+                and pipeline(image).label == row["label"]):
+            break
+    else:
+        raise AssertionError("no training photo has a gesture found only in the fine tiles")
+    tracker, views = HandTracker(pipeline), search_views(*image.shape[1::-1])
+    for step in range(len(views)):
+        frame = tracker(image, step * FRAME_MS)
+        if frame.prediction.hands:
+            break
+    assert frame.prediction.label == row["label"], row["path"]
+    assert views[step] in fine  # found in a fine tile, and the search stays there while it finds the hand
+    assert views[tracker.view_index % len(views)] == views[step]
+    assert tracker(image, (step + 1) * FRAME_MS).prediction.label == row["label"]
+
+
+def test_a_hand_held_still_is_not_run_again_until_it_moves(pipeline: GesturePipeline,
+                                                          photos: dict[str, np.ndarray]) -> None:
+    """Camera noise below `still_change` leaves a held hand as it was, with no model run on it; moved a few pixels,
+    it is looked at again, and keeps its label."""
+    image = photos["like"]
+    noisy = np.clip(image + np.random.default_rng(0).integers(-3, 4, image.shape), 0, 255).astype(np.uint8)
+    moved = np.roll(image, 6, axis=1)
+    tracker = HandTracker(pipeline)
+    frames = [tracker(picture, step * FRAME_MS) for step, picture in enumerate([image, image, noisy, moved, moved])]
+    assert [frame.still for frame in frames] == [0, 1, 1, 0, 1]
+    assert [bool(frame.regions) for frame in frames] == [True, False, False, True, False]
+    assert all(frame.prediction.label == "like" for frame in frames)
+    assert frames[2].prediction == frames[0].prediction  # kept as it was: same box, same probabilities
+    assert frames[3].prediction.box[0] > frames[0].prediction.box[0]  # looked at again where it moved to

@@ -7,7 +7,11 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import threading
+import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from gzip import compress as gzip_compress
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +21,7 @@ from runtime.paths import ROOT
 from tests.server_process import running_server
 from tests.without_imports import REFUSED
 from training.gestures import EMOJI, GESTURES
+from webapp import assets
 from webapp.app import ORT_RUNTIME, app
 
 STATIC = ROOT / "static"
@@ -173,6 +178,35 @@ def test_big_assets_are_gzipped_once_and_revalidated(client: TestClient) -> None
     head = client.head(url, headers={"accept-encoding": "gzip"})
     assert head.status_code == 200 and head.content == b""
     assert head.headers["content-length"] == response.headers["content-length"]
+
+
+def test_requests_that_arrive_together_compress_a_file_once(client: TestClient,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    compressed = []
+
+    def slow_compress(data: bytes, *args: object, **kwargs: object) -> bytes:
+        compressed.append(len(data))
+        time.sleep(0.2)  # long enough for every request to arrive while the first one compresses
+        return gzip_compress(data, *args, **kwargs)
+
+    assets._gzipped.cache_clear()
+    monkeypatch.setattr(assets.gzip, "compress", slow_compress)
+    url = "/static/models/classifier.int8.onnx"
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda _: client.get(url, headers={"accept-encoding": "gzip"}), range(4)))
+    assert [r.headers["content-encoding"] for r in responses] == ["gzip"] * 4
+    assert len(compressed) == 1
+
+
+def test_the_widgets_assets_are_compressed_at_start_up(ort_installed: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    assets._gzipped.cache_clear()
+    with TestClient(app) as started:
+        for thread in threading.enumerate():
+            if thread.name == "compress-assets":
+                thread.join()
+        monkeypatch.setattr(assets.gzip, "compress", lambda *_, **__: pytest.fail("compressed on request"))
+        for url in (WIDGET, "/static/models/classifier.int8.onnx", "/ort/ort-wasm-simd-threaded.wasm"):
+            assert started.get(url, headers={"accept-encoding": "gzip"}).headers["content-encoding"] == "gzip"
 
 
 def test_pages_are_gzipped(client: TestClient) -> None:

@@ -25,7 +25,7 @@ from runtime.hand_landmarks import HandLandmarker
 from runtime.onnx_models import onnx_session
 from runtime.palm_decode import PalmDetection, decode_detections, letterbox, ssd_anchors, to_image_pixels
 from runtime.paths import ROOT, classifier_model, landmark_model, palm_model
-from runtime.pipeline import square_tiles
+from runtime.tracking import search_views
 from tests.conftest import manifest_rows
 
 STATIC = ROOT / "static"
@@ -132,7 +132,8 @@ console.log(JSON.stringify({settings, above: await run(minGestureScore + 1e-3, m
     assert answer["settings"]["pipeline"] == {
         "minPalmScore": pipeline.min_palm_score, "minPresence": pipeline.min_presence,
         "minGestureScore": pipeline.min_gesture_score, "maxHands": pipeline.max_hands,
-        "handBoxMargin": pipeline.hand_box_margin, "redetectMs": pipeline.redetect_ms}
+        "handBoxMargin": pipeline.hand_box_margin, "stillChange": pipeline.still_change,
+        "signatureSize": pipeline.signature_size, "redetectMs": pipeline.redetect_ms}
     assert answer["settings"]["reactions"] == {"threshold": reactions.threshold, "hold": reactions.hold_ms,
                                                "cooldown": reactions.cooldown_ms}
     above, below, absent = answer["above"], answer["below"], answer["absent"]
@@ -156,16 +157,15 @@ def test_anchors_and_tiles_match_python(node: str, tmp_path: Path) -> None:
     answer = run_node(node, """
 console.log(JSON.stringify({
   anchors: Array.from(palm.ssdAnchors()),
-  tiles: input.sizes.map(([w, h]) => palm.squareTiles(w, h).map((t) => [t.x, t.y, t.side])),
+  views: input.sizes.map(([w, h]) => palm.searchViews(w, h).map((t) => [t.x, t.y, t.side])),
   letterbox: input.sizes.map(([w, h]) => palm.letterboxView(w, h)),
 }));""", tmp_path, sizes=sizes)
     np.testing.assert_allclose(np.asarray(answer["anchors"]).reshape(-1, 4), ssd_anchors(), atol=1e-7)
-    for (width, height), tiles, view in zip(sizes, answer["tiles"], answer["letterbox"], strict=True):
-        image = np.zeros((height, width, 3), np.uint8)
-        expected = [[int(offset[0]), int(offset[1]), min(width, height)] for offset, _ in square_tiles(image)]
-        assert tiles == expected
+    for (width, height), views, view in zip(sizes, answer["views"], answer["letterbox"], strict=True):
         _, placed = letterbox(np.zeros((height, width, 3), np.uint8))
         assert view == {"x": -placed.left, "y": -placed.top, "side": placed.side}
+        assert views == [[-placed.left, -placed.top, placed.side] if tile is None else [tile.x, tile.y, tile.side]
+                         for tile in search_views(width, height)]
 
 
 def test_detector_input_and_palms_match_python(node: str, frames: list[np.ndarray], tmp_path: Path) -> None:

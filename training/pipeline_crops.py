@@ -43,13 +43,13 @@ from runtime.hand_landmarks import HandLandmarker
 from runtime.onnx_models import onnx_session
 from runtime.palm_decode import PalmDetection
 from runtime.paths import cache_dir
-from runtime.pipeline import PalmFinder
+from runtime.pipeline import PalmFinder, tile_levels
 from runtime.settings import PipelineSettings
 from training.cache import cache_key
 from training.datasets import DatasetLayoutError, Sample, load_samples
 from training.gestures import CACHE_SIZE
 
-PASTE_FORMAT = 1
+PASTE_FORMAT = 2
 PIPELINE = PipelineSettings()
 """The pipeline whose crops are cut: its landmark box margin and number of hands."""
 
@@ -128,10 +128,11 @@ def cut_hand(finder: PalmFinder, image: Image.Image, region: tuple[float, ...] |
              size: int = CACHE_SIZE, landmarker: HandLandmarker | None = None) -> list[np.ndarray]:
     """The pipeline's hand crops in `image`, resized to `size`: for each hand found, or only the first whose palm's
     centre lies inside `region` when one is given. With `landmarker`, cut around the hand's landmarks where the
-    pipeline finds hands (`GesturePipeline.hands`: the letterboxed frame, and the square tiles when no palm there
-    is a hand); else the palm square around each palm `finder.palms` finds."""
+    pipeline finds hands (`GesturePipeline.hands`: the letterboxed frame, then each level of square tiles until one
+    has a hand); else the palm square around each palm `finder.palms` finds."""
     pixels = np.asarray(image)
-    searches = ([lambda: finder.detect_in_view(pixels)[:finder.max_hands], lambda: finder.palms_in_tiles(pixels)]
+    searches = ([lambda: finder.detect_in_view(pixels)[:finder.max_hands],
+                 *(partial(finder.palms_in_tiles, pixels, level) for level in tile_levels(image.width, image.height))]
                 if landmarker is not None else [lambda: finder.palms(pixels)])
     for search in searches:
         boxes = []

@@ -178,6 +178,9 @@ class TrainingData:
     val_set: CachedImages
     pipeline_versions: list[PipelineCrops]
     hard_negatives: int
+    val_pipeline: CachedImages | None = None
+    """The validation crops as the running pipeline cuts them (those it finds), when training on such inputs: what
+    the best epoch is chosen on, since it is what the classifier gets in a call."""
 
 
 def load_data(args: argparse.Namespace) -> TrainingData:
@@ -188,7 +191,23 @@ def load_data(args: argparse.Namespace) -> TrainingData:
     log.info("train %d crops, val %d crops, skipped %d unreadable", len(train_set), len(val_set),
              len(train_set.skipped) + len(val_set.skipped))
     versions, negatives = pipeline_inputs(args, train_samples, train_set)
-    return TrainingData(with_negatives(train_set, negatives), val_set, versions, len(negatives))
+    val_pipeline = pipeline_validation(args, load_samples(args.data, "val"), val_set) if versions else None
+    return TrainingData(with_negatives(train_set, negatives), val_set, versions, len(negatives), val_pipeline)
+
+
+VAL_PIPELINE_SEED = 1000
+"""The pasting seed of the pipeline-cut validation crops, apart from the training versions' seeds (0, 1, ...)."""
+
+
+def pipeline_validation(args: argparse.Namespace, samples: list[Sample], val_set: CachedImages) -> CachedImages:
+    """The validation crops the pipeline finds when each is pasted into a training frame, cut as in training."""
+    skipped = set(val_set.skipped)
+    readable = [s for s in samples if str(s.path) not in skipped]
+    cut = pipeline_crops(readable, args.data, args.palm or palm_model(), VAL_PIPELINE_SEED,
+                         landmark_model=landmark_model() if args.pipeline_box == "landmarks" else None)
+    found = np.flatnonzero(cut.found)
+    log.info("pipeline-cut validation: the pipeline finds %d of %d hands", len(found), len(readable))
+    return CachedImages(np.asarray(cut.images)[found], val_set.labels[found], [val_set.paths[i] for i in found])
 
 
 def pipeline_inputs(args: argparse.Namespace, samples: list[Sample], train_set: CachedImages
@@ -300,25 +319,37 @@ def new_record(args: argparse.Namespace, model: nn.Module, data: TrainingData, s
                        if k not in RUN_LOCAL_OPTIONS},
             "model": args.model, "input_size": size,
             "parameters": sum(p.numel() for p in model.parameters()),
-            "train_crops": len(data.train_set), "val_crops": len(data.val_set), "epochs": [], "best": None,
+            "train_crops": len(data.train_set), "val_crops": len(data.val_set),
+            "val_pipeline_crops": len(data.val_pipeline) if data.val_pipeline is not None else 0,
+            "epochs": [], "best": None,
             "skipped_images": data.train_set.skipped + data.val_set.skipped, "wall_seconds": 0.0}
 
 
-def add_epoch(record: dict, epoch: int, train_loss: float, report: dict, seconds: float) -> bool:
-    """Append the epoch's scores to the record; whether it is the best epoch so far, by validation macro-F1."""
+def add_epoch(record: dict, epoch: int, train_loss: float, report: dict, seconds: float,
+              pipeline_report: dict | None = None) -> bool:
+    """Append the epoch's scores to the record; whether it is the best epoch so far, by validation macro-F1 on the
+    pipeline-cut crops when there are any, else on the crops."""
     entry = {"epoch": epoch + 1, "train_loss": train_loss, "val_macro_f1": report["macro_f1"],
              "val_f1": {k: v["f1"] for k, v in report["per_class"].items()}, "seconds": seconds}
+    if pipeline_report is not None:
+        entry |= {"val_pipeline_macro_f1": pipeline_report["macro_f1"],
+                  "val_pipeline_f1": {k: v["f1"] for k, v in pipeline_report["per_class"].items()}}
     record["epochs"].append(entry)
     record["wall_seconds"] += seconds
-    best = record["best"] is None or report["macro_f1"] > record["best"]["val_macro_f1"]
+    key = "val_pipeline_macro_f1" if pipeline_report is not None else "val_macro_f1"
+    best = record["best"] is None or entry[key] > record["best"][key]
     if best:
         record["best"] = entry
     return best
 
 
 def log_epoch(entry: dict) -> None:
-    log.info("epoch %d: loss %.4f, val macro-F1 %.4f (%s), %.0f s", entry["epoch"], entry["train_loss"],
-             entry["val_macro_f1"], ", ".join(f"{k} {v:.3f}" for k, v in entry["val_f1"].items()), entry["seconds"])
+    pipeline = (f", pipeline-cut {entry['val_pipeline_macro_f1']:.4f} ("
+                + ", ".join(f"{k} {v:.3f}" for k, v in entry["val_pipeline_f1"].items()) + ")"
+                if "val_pipeline_f1" in entry else "")
+    log.info("epoch %d: loss %.4f, val macro-F1 %.4f (%s)%s, %.0f s", entry["epoch"], entry["train_loss"],
+             entry["val_macro_f1"], ", ".join(f"{k} {v:.3f}" for k, v in entry["val_f1"].items()), pipeline,
+             entry["seconds"])
 
 
 def save_last(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -362,9 +393,10 @@ def train(args: argparse.Namespace, resumed: dict | None = None) -> dict:
         started = time.time()
         train_loss = train_one_epoch(model, loader, optimizer, scheduler, loss_of, f"epoch {epoch + 1}/{args.epochs}")
         report = evaluate(model, data.val_set, size)
-        if add_epoch(record, epoch, train_loss, report, time.time() - started):
-            save_checkpoint(out / "best.pt", model, args.model, val=report, epoch=epoch + 1,
-                            distilled_from=str(args.teacher) if args.teacher else None)
+        pipeline_report = evaluate(model, data.val_pipeline, size) if data.val_pipeline is not None else None
+        if add_epoch(record, epoch, train_loss, report, time.time() - started, pipeline_report):
+            save_checkpoint(out / "best.pt", model, args.model, val=report, val_pipeline=pipeline_report,
+                            epoch=epoch + 1, distilled_from=str(args.teacher) if args.teacher else None)
         log_epoch(record["epochs"][-1])
         save_last(out / "last.pt", model, optimizer, scheduler, loader.sampler, record, epoch)
         (out / "run.json").write_text(json.dumps(record, indent=2))
@@ -376,7 +408,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     record = train(args, load_resumed(args))
     best = record["best"]
-    print(f"best epoch {best['epoch']}: val macro-F1 {best['val_macro_f1']:.4f}; "
+    pipeline = f", pipeline-cut {best['val_pipeline_macro_f1']:.4f}" if "val_pipeline_macro_f1" in best else ""
+    print(f"best epoch {best['epoch']}: val macro-F1 {best['val_macro_f1']:.4f}{pipeline}; "
           f"{record['wall_seconds'] / 60:.1f} min")
 
 

@@ -1,11 +1,13 @@
 """Static files: the widget, the models and onnxruntime-web's runtime, each with its MIME type, an ETag, and gzip
-for clients that take it (compressed once per file version and kept: the runtime's .wasm is 14 MB, 3.7 MB gzipped)."""
+for clients that take it (compressed once per file version and kept, ahead of the first request for the widget's
+own: the runtime's .wasm is 14 MB, 3.7 MB gzipped)."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import mimetypes
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,9 +37,19 @@ def media_type(path: Path) -> str:
     return MEDIA_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
-@lru_cache(maxsize=32)
+_compressing = threading.Lock()
+"""One compression at a time: requests that arrive together for a file not yet compressed wait for the first one's
+result instead of compressing it again each (the .wasm takes about a second)."""
+
+
+def gzipped(path: Path, mtime_ns: int, size: int) -> bytes | None:
+    """The file gzipped, or None when that does not make it smaller; kept per file version."""
+    with _compressing:
+        return _gzipped(path, mtime_ns, size)
+
+
+@lru_cache(maxsize=64)
 def _gzipped(path: Path, mtime_ns: int, size: int) -> bytes | None:
-    """The file gzipped, or None when that does not make it smaller; keyed by version so an update is seen."""
     data = path.read_bytes()
     packed = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
     return packed if len(packed) < len(data) else None
@@ -49,6 +61,17 @@ class AssetFolder:
     def __init__(self, root: Path, allowed: frozenset[str] | None = None) -> None:
         self.root = root.resolve()
         self.allowed = allowed
+
+    def compress(self, pattern: str = "**/*") -> None:
+        """Compress the files matching `pattern` ahead of their first request (the server does it at start-up, so
+        that its first visitor does not wait for the runtime to be compressed)."""
+        for path in sorted(self.root.glob(pattern)):
+            relative = path.relative_to(self.root).as_posix()
+            if (path.is_file() and path.suffix in COMPRESSIBLE and (self.allowed is None or relative in self.allowed)
+                    and not any(part.startswith(".") for part in path.relative_to(self.root).parts)):
+                stat = path.stat()
+                if stat.st_size >= MIN_COMPRESS_SIZE:
+                    gzipped(path, stat.st_mtime_ns, stat.st_size)
 
     def find(self, relative: str) -> Path:
         """The file for a URL path, or 404: never a folder, a hidden file, or anything outside `root`."""
@@ -68,7 +91,7 @@ class AssetFolder:
         packed = None
         if (path.suffix in COMPRESSIBLE and stat.st_size >= MIN_COMPRESS_SIZE
                 and "gzip" in request.headers.get("accept-encoding", "")):
-            packed = _gzipped(path, stat.st_mtime_ns, stat.st_size)
+            packed = gzipped(path, stat.st_mtime_ns, stat.st_size)
         etag = f'"{version}-gzip"' if packed is not None else f'"{version}"'
         headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
         if etag in request.headers.get("if-none-match", ""):

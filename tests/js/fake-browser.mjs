@@ -10,7 +10,7 @@ export const METADATA = {
   names: '{"like": "thumbs up", "dislike": "thumbs down", "ok": "OK sign"}',
   input_size: '8', mean: '[0.5, 0.5, 0.5]', std: '[0.5, 0.5, 0.5]', output: 'probabilities',
   pipeline: JSON.stringify({min_palm_score: 0.5, min_presence: 0.5, min_gesture_score: 0.6, max_hands: 2,
-    hand_box_margin: 0.1, redetect_ms: 100}),
+    hand_box_margin: 0.1, still_change: 16, signature_size: 16, redetect_ms: 100}),
   reactions: JSON.stringify({threshold: 0.8, hold_ms: 60, cooldown_ms: 300}),
 };
 
@@ -26,7 +26,7 @@ export const ASSETS = {
 export function result(gesture, confidence = 0.9) {
   const box = gesture === 'none' ? null : [8, 8, 24, 24];
   return {gesture, confidence, box, hands: box ? [{box, probabilities: {[gesture]: confidence}}] : [],
-    detected: true, regions: [], timings: {palm: 1, landmarks: 1, classifier: 1, total: 3}};
+    detected: true, regions: [], still: 0, timings: {palm: 1, landmarks: 1, classifier: 1, total: 3}};
 }
 
 class FakeTrack {

@@ -51,7 +51,7 @@ test('start: loading, then running; a gesture event per frame; a gesture held lo
       timestamp: (await reaction).timestamp, source: 'camera'});
     const gestures = events.filter((e) => e.type === 'gesture').map((e) => e.detail);
     assert.deepEqual(Object.keys(gestures[0]),
-      ['gesture', 'confidence', 'box', 'hands', 'detected', 'regions', 'timings', 'timestamp']);
+      ['gesture', 'confidence', 'box', 'hands', 'detected', 'regions', 'still', 'timings', 'timestamp']);
     const held = gestures.at(-1).timestamp - gestures[0].timestamp;
     assert.ok(held >= REACTIONS.hold_ms, `fired after ${held} ms of frames`); // the classifier's default hold
     assert.ok(events.some((e) => e.type === 'hold' && e.detail.phase === 'holding'));

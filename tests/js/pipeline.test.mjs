@@ -8,13 +8,18 @@ import {test} from 'node:test';
 import {classifierSettings, readOnnxMetadata} from '../../static/onnx-metadata.js';
 import {FramePipeline, decide} from '../../static/pipeline.js';
 import {landmarkBox, roiFromLandmarks} from '../../static/landmarks.js';
-import {NUM_ANCHORS, NUM_COORDS, roundHalfEven, squareTiles} from '../../static/palm.js';
+import {
+  NUM_ANCHORS, NUM_COORDS, letterboxView, roundHalfEven, searchViews, tileLevels,
+} from '../../static/palm.js';
 import {onnxModel} from './onnx-model.mjs';
 
 const GESTURES = ['like', 'dislike', 'ok'];
-/** The pipeline's numbers, as classifierSettings returns them: a test's own, not the shipped classifier's. */
+/**
+ * The pipeline's numbers, as classifierSettings returns them: a test's own, not the shipped classifier's. With a
+ * negative stillChange nothing is ever still: the models look at every frame (the tests of stillness set their own).
+ */
 const PIPELINE = {minPalmScore: 0.5, minPresence: 0.5, minGestureScore: 0.6, maxHands: 2, handBoxMargin: 0.1,
-  redetectMs: 250};
+  stillChange: -1, signatureSize: 4, redetectMs: 250};
 const REDETECT = PIPELINE.redetectMs;
 /**
  * The landmark model's input and regions, as landmarkSettings returns them: MediaPipe's, for which HAND below stays
@@ -43,11 +48,23 @@ test('Python rounding: halves to even', () => {
   assert.deepEqual([0.5, 1.5, 2.5, 3.5, 2.4, 2.6].map(roundHalfEven), [0, 2, 2, 4, 2, 3]);
 });
 
-test('square tiles cover a wide and a tall frame like export/pipeline.py', () => {
-  assert.deepEqual(squareTiles(640, 480), [{x: 0, y: 0, side: 480}, {x: 80, y: 0, side: 480},
-    {x: 160, y: 0, side: 480}]);
-  assert.deepEqual(squareTiles(512, 683).map((t) => t.y), [0, 86, 171]);
-  assert.deepEqual(squareTiles(300, 300), []);
+test('tiles cover a wide, a tall and a square frame like runtime/pipeline.py, coarse to fine', () => {
+  const [along, fine] = tileLevels(640, 480);
+  assert.deepEqual(along, [{x: 0, y: 0, side: 480}, {x: 80, y: 0, side: 480}, {x: 160, y: 0, side: 480}]);
+  assert.deepEqual(fine.map((t) => [t.x, t.y, t.side]), [0, 120, 240].flatMap((y) =>
+    [0, 133, 267, 400].map((x) => [x, y, 240])));
+  assert.deepEqual(tileLevels(512, 683)[0].map((t) => t.y), [0, 86, 171]);
+  assert.deepEqual(tileLevels(300, 300)[0], []);
+  assert.deepEqual(tileLevels(300, 300)[1].map((t) => [t.x, t.y]), [0, 75, 150].flatMap((y) =>
+    [0, 75, 150].map((x) => [x, y])));
+});
+
+test('the search looks in the letterboxed frame every other time, and in each tile in turn between', () => {
+  const views = searchViews(640, 480);
+  const letterbox = letterboxView(640, 480);
+  assert.deepEqual([letterbox.y, letterbox.side], [-80, 640]);
+  assert.equal(views.length, 2 * (3 + 12));
+  views.forEach((view, i) => assert.deepEqual(view, i % 2 === 0 ? letterbox : tileLevels(640, 480).flat()[(i - 1) / 2]));
 });
 
 const LIKE = [0.9, 0.05, 0.03, 0.02];
@@ -111,14 +128,15 @@ function fakePipeline(palmOnCall, answer = () => LIKE,
 
 const WIDTH = 640;
 const HEIGHT = 480;
-const frame = (width = WIDTH, height = HEIGHT) => new Uint8ClampedArray(width * height * 4);
+const frame = (width = WIDTH, height = HEIGHT, grey = 0) => new Uint8ClampedArray(width * height * 4).fill(grey);
 
-/** Frames at the given times (ms); whether the detector ran on each, and the gestures. */
-async function play(fake, times, size = [WIDTH, HEIGHT]) {
+/** Frames at the given times (ms), all grey `greys[i]` (default black); whether the detector ran on each, and the
+ * gestures. */
+async function play(fake, times, size = [WIDTH, HEIGHT], greys = []) {
   const results = [];
-  for (const time of times) {
+  for (const [i, time] of times.entries()) {
     fake.clock.now = time;
-    results.push(await fake.pipeline.process(frame(...size), ...size));
+    results.push(await fake.pipeline.process(frame(...size, greys[i] ?? 0), ...size));
   }
   return {detected: results.map((r) => r.detected), gestures: results.map((r) => r.gesture), results};
 }
@@ -146,11 +164,12 @@ test('no hand found: the next frame looks in the next view; a hand found keeps i
 test('the search wraps around from the last square to the letterboxed frame', async () => {
   const {pipeline} = fakePipeline(() => false);
   const views = [];
-  for (let i = 0; i < 6; i++) {
+  const count = searchViews(WIDTH, HEIGHT).length;
+  for (let i = 0; i < count + 2; i++) {
     views.push(pipeline.viewIndex);
     await pipeline.process(frame(), WIDTH, HEIGHT);
   }
-  assert.deepEqual(views, [0, 1, 2, 3, 0, 1]);
+  assert.deepEqual(views, [...Array.from({length: count}, (_, i) => i), 0, 1]);
 });
 
 test('no hand: every frame runs the detector, and nothing else runs', async () => {
@@ -163,22 +182,63 @@ test('no hand: every frame runs the detector, and nothing else runs', async () =
 });
 
 test('a hand found is tracked by its landmarks; the detector looks for another every redetectMs', async () => {
-  const fake = fakePipeline(() => true);
+  // the detector finds the palm in the letterboxed frame, twice; its third run looks in a tile, and finds none
+  const fake = fakePipeline((call) => call < 2);
   const times = [0, 50, 150, REDETECT - 1, REDETECT, REDETECT + 100, 2 * REDETECT - 1, 2 * REDETECT];
-  // a square frame: one view, which the detector looks in again after finding only the tracked hand there
   const {detected, gestures, results} = await play(fake, times, [HEIGHT, HEIGHT]);
   assert.deepEqual(detected, [true, false, false, false, true, false, false, true]);
   assert.deepEqual(fake.detections, [0, REDETECT, 2 * REDETECT]);
   assert.deepEqual(gestures, Array(8).fill('like'));
-  // one hand every frame: on a redetection, the palm found again on the tracked hand counts once
+  // one hand every frame: on a redetection, the palm found again on the tracked hand counts once, and no new hand
+  // there moves the search on to the next view
   assert.deepEqual(fake.classified, Array(8).fill(1));
   assert.deepEqual(fake.marked, [0, 50, 150, REDETECT - 1, REDETECT, REDETECT, REDETECT + 100, 2 * REDETECT - 1,
-    2 * REDETECT, 2 * REDETECT]);
+    2 * REDETECT]);
+  assert.equal(fake.pipeline.viewIndex, 2);
   for (const result of results.filter((r) => !r.detected)) assert.equal(result.timings.palm, 0);
   // each frame's region is the one the last frame's landmarks gave
   for (let i = 1; i < results.length; i++) {
     assert.deepEqual(results[i].regions[0], roiFromLandmarks(results[i - 1].hands[0].landmarks, LANDMARKS));
   }
+});
+
+test('a hand held still keeps its landmarks and probabilities, and no model runs on it until it moves', async () => {
+  const fake = fakePipeline(() => true, () => LIKE, {pipeline: {stillChange: 16, maxHands: 1}});
+  // noise moves the picture by 10 of 255, the hand moving by 40
+  const greys = [0, 0, 0, 10, 40, 40];
+  const {results, gestures} = await play(fake, [0, 10, 20, 30, 40, 50], [WIDTH, HEIGHT], greys);
+  assert.deepEqual(results.map((r) => r.still), [0, 1, 1, 1, 0, 1]);
+  assert.deepEqual(fake.marked, [0, 40]);
+  assert.deepEqual(fake.classified, [1, 1]);
+  assert.deepEqual(gestures, Array(6).fill('like'));
+  for (const [i, result] of results.entries()) {
+    if (result.still) {
+      assert.deepEqual(result.regions, []); // the landmark model looked nowhere
+      assert.deepEqual(result.hands, results[i - 1].hands);
+    }
+  }
+});
+
+test('a view the detector found nothing new in is passed over while it looks the same', async () => {
+  const fake = fakePipeline(() => false, () => LIKE, {pipeline: {stillChange: 16}});
+  const count = searchViews(WIDTH, HEIGHT).length; // the letterbox and a tile in turn
+  const times = Array.from({length: 2 * count}, (_, i) => 10 * i);
+  const {detected} = await play(fake, times);
+  // the first round: each tile once, the letterbox only the first time (it is one view); then nothing at all
+  assert.deepEqual(detected.slice(0, count), Array.from({length: count}, (_, i) => i === 0 || i % 2 === 1));
+  assert.deepEqual(detected.slice(count), Array(count).fill(false));
+  assert.equal(fake.detections.length, 1 + count / 2);
+  // the picture changes: the view the search is at is looked in again
+  assert.deepEqual((await play(fake, [20 * count], [WIDTH, HEIGHT], [40])).detected, [true]);
+});
+
+test('a palm found again on a hand held still counts once', async () => {
+  const fake = fakePipeline(() => true, () => LIKE, {pipeline: {stillChange: 16}});
+  const {results} = await play(fake, [0, 10, REDETECT + 10]);
+  assert.deepEqual(results.map((r) => [r.detected, r.still, r.hands.length]), [[true, 0, 1], [false, 1, 1],
+    [true, 1, 1]]);
+  assert.deepEqual(fake.marked, [0, REDETECT + 10]); // the landmark model ran on the palm, and found the same hand
+  assert.deepEqual(fake.classified, [1]);
 });
 
 test('maxHands hands tracked: the detector does not run at all', async () => {
@@ -259,7 +319,7 @@ const METADATA = {labels: '["like", "dislike", "ok", "none"]', emoji: '{"like": 
   names: '{"like": "one", "dislike": "two", "ok": "three"}',
   input_size: '112', mean: '[0.5, 0.5, 0.5]', std: '[0.5, 0.5, 0.5]', output: 'probabilities',
   pipeline: JSON.stringify({min_palm_score: 0.5, min_presence: 0.6, min_gesture_score: 0.65, max_hands: 3,
-    hand_box_margin: 0.2, redetect_ms: 150}),
+    hand_box_margin: 0.2, still_change: 12, signature_size: 8, redetect_ms: 150}),
   reactions: JSON.stringify({threshold: 0.8, hold_ms: 500, cooldown_ms: 1000})};
 
 test('classifier settings: parsed, or an error naming the missing key', () => {
@@ -277,7 +337,7 @@ test('classifier settings: parsed, or an error naming the missing key', () => {
 test('classifier settings: the pipeline\'s and the reactions\' numbers, camel-cased', () => {
   const settings = classifierSettings(METADATA);
   assert.deepEqual(settings.pipeline, {minPalmScore: 0.5, minPresence: 0.6, minGestureScore: 0.65, maxHands: 3,
-    handBoxMargin: 0.2, redetectMs: 150});
+    handBoxMargin: 0.2, stillChange: 12, signatureSize: 8, redetectMs: 150});
   assert.deepEqual(settings.reactions, {threshold: 0.8, hold: 500, cooldown: 1000});
 });
 
@@ -292,7 +352,7 @@ test('classifier settings: "output" must say probabilities, and is required', ()
 test('classifier settings: "pipeline" and "reactions" need exactly their keys, all numbers', () => {
   const expected = {
     pipeline: '(expected a JSON object of numbers: min_palm_score, min_presence, min_gesture_score, max_hands, '
-      + 'hand_box_margin, redetect_ms)',
+      + 'hand_box_margin, still_change, signature_size, redetect_ms)',
     reactions: '(expected a JSON object of numbers: threshold, hold_ms, cooldown_ms)',
   };
   for (const key of ['pipeline', 'reactions']) {
