@@ -2,8 +2,10 @@
 headless Chromium on this machine with the widget's default options (those of the shipped classifier's metadata).
 
 - Per-frame time: the whole pipeline in the worker (palm detector, hand landmarks, classifier), from the `gesture`
-  events' `timings`, over the `none` stream below, the frames counted as they come; median and 95th percentile,
-  over all frames and apart for the frames that ran the palm detector and those that only tracked hands.
+  events' `timings`, over the `none` stream and over the held poses below, the frames counted as they come; median
+  and 95th percentile, over all frames and apart for the frames that ran the palm detector, those that ran the
+  landmark model without it (tracked hands that moved), and those that ran no model (hands held still, views
+  unchanged since they were searched).
 - Load to first prediction: `/?enabled=1` opened in a fresh browser context (empty cache: a first visit), and
   reloaded (a return visit); the first `gesture` event's time since navigation start.
 - Download: the bytes of the models and the runtime (onnxruntime-web) as they went over the wire on the first
@@ -17,6 +19,8 @@ headless Chromium on this machine with the widget's default options (those of th
   splits), the gesture photos further apart by the widget's cooldown (`held_gap`); per label shown, how many
   photos fired each reaction. A `none` photo must fire nothing, a gesture photo its own reaction. Clips of at
   most `HELD_PHOTOS_PER_CLIP` photos each.
+
+`--parts` measures only some of these (`load stream held`, all by default).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import statistics
 import sys
 import tempfile
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +63,7 @@ GAP_SECONDS = 0.2
 HELD_PHOTOS_PER_CLIP = 100
 """Held photos per camera clip: a clip frame is 460 KB of raw video, so 100 gesture photos make 2.4 GB."""
 RUNTIME_AND_MODELS = ("/ort/", "/static/models/")
+PARTS = ("load", "stream", "held")
 """URL paths of what the widget downloads besides its own code: onnxruntime-web and the two ONNX models."""
 
 
@@ -86,6 +91,30 @@ class LoadFigures:
 
 
 @dataclass(frozen=True)
+class FrameTimes:
+    """The worker's timings of each processed frame, as the `gesture` events report them."""
+
+    total_ms: list[float]
+    palm_ms: list[float]
+    landmarks_ms: list[float]
+    classifier_ms: list[float]
+    detected: list[bool]
+    """Whether the palm detector ran on the frame."""
+    looked: list[bool]
+    """Whether the landmark model ran on the frame (a new palm, or a tracked hand that moved); a frame on which
+    neither ran kept its still hands as they were, or passed over an unchanged view."""
+
+    @classmethod
+    def of(cls, gestures: list[dict]) -> FrameTimes:
+        return cls([g["timings"]["total"] for g in gestures], [g["timings"]["palm"] for g in gestures],
+                   [g["timings"]["landmarks"] for g in gestures], [g["timings"]["classifier"] for g in gestures],
+                   [g["detected"] for g in gestures], [bool(g["regions"]) for g in gestures])
+
+    def __add__(self, other: FrameTimes) -> FrameTimes:
+        return FrameTimes(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
+@dataclass(frozen=True)
 class StreamFigures:
     photos: int
     seconds_per_photo: float
@@ -93,12 +122,7 @@ class StreamFigures:
     frames_per_gesture: dict[str, int]
     false_reactions: list[dict[str, Any]]
     """gesture, confidence and the photo shown when it fired."""
-    total_ms: list[float]
-    palm_ms: list[float]
-    landmarks_ms: list[float]
-    classifier_ms: list[float]
-    detected: list[bool]
-    """Whether the palm detector ran on the frame (else the widget only tracked the hands it had)."""
+    frames: FrameTimes
 
 
 @dataclass(frozen=True)
@@ -110,6 +134,8 @@ class HeldFigures:
     """Photos held, per label shown."""
     reactions: dict[str, dict[str, int]]
     """Per label shown: how many of its photos fired each reaction."""
+    frames: FrameTimes
+    """Every frame processed while the photos were held, all labels."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -122,6 +148,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--held-none", type=int, default=200,
                    help="none photos held still, spread over all of them (0: all)")
     p.add_argument("--held-gestures", type=int, help="gesture photos held still (default: all)")
+    p.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
+                   help="what to measure: page loads and download, the none stream, the held poses (default: all)")
     return p.parse_args(argv)
 
 
@@ -204,9 +232,7 @@ def measure_stream(browser: FakeCameraBrowser, base_url: str, clip: Clip) -> Str
         frames_per_gesture=dict(Counter(g["gesture"] for g in gestures if g["gesture"] != "none")),
         false_reactions=[{"gesture": r["gesture"], "confidence": r["confidence"], "photo": clip.images[n].name}
                          for r, n in reactions],
-        total_ms=[g["timings"]["total"] for g in gestures], palm_ms=[g["timings"]["palm"] for g in gestures],
-        landmarks_ms=[g["timings"]["landmarks"] for g in gestures],
-        classifier_ms=[g["timings"]["classifier"] for g in gestures], detected=[g["detected"] for g in gestures])
+        frames=FrameTimes.of(gestures))
 
 
 def held_gap(label: str, reactions: ReactionSettings) -> float:
@@ -220,6 +246,7 @@ def measure_held(browser: FakeCameraBrowser, base_url: str, workdir: Path, photo
                  reactions: ReactionSettings) -> HeldFigures:
     """Each label's photos held still in a clip of their own; per label, the photos that fired each reaction."""
     counts: dict[str, dict[str, int]] = {}
+    frames = FrameTimes.of([])
     for label, paths in photos.items():
         fired: Counter[str] = Counter()
         for start in range(0, len(paths), HELD_PHOTOS_PER_CLIP):
@@ -227,25 +254,44 @@ def measure_held(browser: FakeCameraBrowser, base_url: str, workdir: Path, photo
             print(f"holding {label} photos {start + 1}-{start + len(part)} of {len(paths)} ...", file=sys.stderr)
             clip = write_clip(part, workdir / "held.y4m", HOLD_SECONDS, gap_seconds=held_gap(label, reactions))
             browser.show(clip)
-            _, camera_reactions = play_clip(browser, base_url, clip)
+            events, camera_reactions = play_clip(browser, base_url, clip)
             fired.update(gesture for gesture, _ in {(r["gesture"], n) for r, n in camera_reactions})  # once per photo
+            frames += FrameTimes.of([e["detail"] for e in events if e["type"] == "gesture"])
             clip.path.unlink()
         counts[label] = dict(fired)
     return HeldFigures(HOLD_SECONDS, {label: held_gap(label, reactions) for label in photos},
-                       {label: len(paths) for label, paths in photos.items()}, counts)
+                       {label: len(paths) for label, paths in photos.items()}, counts, frames)
 
 
 def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-def medians(timings: list[tuple[float, float, float, float]]) -> str:
-    """Median total, palm detector, landmark model and classifier times of some frames' timings."""
+def medians(frames: FrameTimes, chosen: list[bool]) -> str:
+    """How many of the frames are `chosen`, and their median total, palm detector, landmark model and classifier
+    times."""
+    timings = [t for t, keep in zip(zip(frames.total_ms, frames.palm_ms, frames.landmarks_ms, frames.classifier_ms,
+                                        strict=True), chosen, strict=True) if keep]
     if not timings:
-        return "-"
+        return f"0 of {len(chosen)}"
     total, palm, landmarks, classifier = (statistics.median(column) for column in zip(*timings, strict=True))
-    return (f"median {total:.1f} ms (palm detector {palm:.1f}, hand landmarks {landmarks:.1f}, "
-            f"classifier {classifier:.1f})")
+    return (f"{len(timings)} of {len(chosen)}: median {total:.1f} ms (palm detector {palm:.1f}, hand landmarks "
+            f"{landmarks:.1f}, classifier {classifier:.1f})")
+
+
+def frame_rows(name: str, frames: FrameTimes) -> list[str]:
+    """Per-frame time over a stream, and apart for the frames that ran each model."""
+    if not frames.total_ms:
+        return []
+    landmarks_only = [looked and not detected for looked, detected in zip(frames.looked, frames.detected, strict=True)]
+    no_model = [not looked and not detected for looked, detected in zip(frames.looked, frames.detected, strict=True)]
+    return [
+        f"| {name}: per-frame time, median | {statistics.median(frames.total_ms):.1f} ms |",
+        f"| {name}: per-frame time, p95 | {percentile(frames.total_ms, 95):.1f} ms |",
+        f"| {name}: frames that ran the palm detector | {medians(frames, frames.detected)} |",
+        f"| {name}: frames that ran the landmark model, not the detector | {medians(frames, landmarks_only)} |",
+        f"| {name}: frames that ran no model (hands still, views unchanged) | {medians(frames, no_model)} |",
+    ]
 
 
 def held_rows(held: HeldFigures) -> list[str]:
@@ -272,45 +318,54 @@ def mb(n: float) -> str:
     return f"{n / 1e6:.2f} MB"
 
 
-def report(load: LoadFigures, stream: StreamFigures, held: HeldFigures, reactions: ReactionSettings,
-           browser_version: str, load_average: float) -> str:
+def load_rows(load: LoadFigures) -> list[str]:
     runtime = [d for d in load.downloads if d.path.startswith(RUNTIME_AND_MODELS)]
     uncompressed = {d.path: d.body_bytes for d in runtime}  # a file fetched twice (cached the second time) once
-    timings = list(zip(stream.total_ms, stream.palm_ms, stream.landmarks_ms, stream.classifier_ms, strict=True))
-    detector = [t for t, ran in zip(timings, stream.detected, strict=True) if ran]
-    tracked = [t for t, ran in zip(timings, stream.detected, strict=True) if not ran]
-    lines = [
-        f"headless Chromium {browser_version} on {cpu_name()}; wasm threads: {load.threads} "
-        f"(cross-origin isolated: {load.cross_origin_isolated}); widget defaults (threshold {reactions.threshold}, "
-        f"hold {reactions.hold_ms:.0f} ms, cooldown {reactions.cooldown_ms:.0f} ms); "
-        f"load average {load_average:.1f} when it started",
-        "",
-        "| figure | value |",
-        "|---|---|",
-        f"| per-frame time, median | {statistics.median(stream.total_ms):.1f} ms |",
-        f"| per-frame time, p95 | {percentile(stream.total_ms, 95):.1f} ms |",
-        f"| frames that ran the palm detector | {len(detector)} of {len(stream.detected)}: {medians(detector)} |",
-        f"| frames that only tracked hands | {len(tracked)}: {medians(tracked)} |",
+    return [
         f"| load to first prediction, first visit | {statistics.median(load.first_visit_ms):.0f} ms (median of "
         f"{', '.join(f'{t:.0f}' for t in load.first_visit_ms)}) |",
         f"| load to first prediction, return visit | {load.return_visit_ms:.0f} ms |",
         f"| download, models + runtime | {mb(sum(d.wire_bytes for d in runtime))} over the wire "
         f"({mb(sum(uncompressed.values()))} uncompressed) |",
         f"| download, whole page | {mb(sum(d.wire_bytes for d in load.downloads))} over the wire |",
+    ]
+
+
+def stream_rows(stream: StreamFigures) -> list[str]:
+    return [
+        *frame_rows("none stream", stream.frames),
         f"| none photos played | {stream.photos}, {stream.seconds_per_photo * 1000:.0f} ms each |",
         f"| frames processed | {stream.frames_processed} |",
         f"| frames labelled a gesture | {sum(stream.frames_per_gesture.values())} {stream.frames_per_gesture} |",
         f"| false reactions | {len(stream.false_reactions)} "
         f"{dict(Counter(r['gesture'] for r in stream.false_reactions))} |",
         *(f"| false reaction | {r['gesture']} {r['confidence']:.2f} on {r['photo']} |" for r in stream.false_reactions),
-        *held_rows(held),
-        "",
-        "| file | status | encoding | over the wire (bytes) | Content-Length | uncompressed (bytes) |",
-        "|---|---|---|---|---|---|",
-        *(f"| {d.path} | {d.status} | {d.content_encoding or '-'} | {d.wire_bytes:,} | "
-          f"{'-' if d.content_length is None else f'{d.content_length:,}'} | {d.body_bytes:,} |"
-          for d in load.downloads),
     ]
+
+
+def report(load: LoadFigures | None, stream: StreamFigures | None, held: HeldFigures | None,
+           reactions: ReactionSettings, browser_version: str, load_average: float) -> str:
+    lines = [
+        f"headless Chromium {browser_version} on {cpu_name()}"
+        + (f"; wasm threads: {load.threads} (cross-origin isolated: {load.cross_origin_isolated})" if load else "")
+        + f"; widget defaults (threshold {reactions.threshold}, hold {reactions.hold_ms:.0f} ms, cooldown "
+        f"{reactions.cooldown_ms:.0f} ms); load average {load_average:.1f} when it started",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        *(stream_rows(stream) if stream else []),
+        *(load_rows(load) if load else []),
+        *(held_rows(held) + frame_rows("held poses", held.frames) if held else []),
+    ]
+    if load:
+        lines += [
+            "",
+            "| file | status | encoding | over the wire (bytes) | Content-Length | uncompressed (bytes) |",
+            "|---|---|---|---|---|---|",
+            *(f"| {d.path} | {d.status} | {d.content_encoding or '-'} | {d.wire_bytes:,} | "
+              f"{'-' if d.content_length is None else f'{d.content_length:,}'} | {d.body_bytes:,} |"
+              for d in load.downloads),
+        ]
     return "\n".join(lines)
 
 
@@ -325,23 +380,29 @@ def main(argv: list[str] | None = None) -> int:
                    **{g: spread(frame_photos(args.data, g), args.held_gestures) for g in classifier.gestures}}
     reactions = classifier.reactions  # what the widget's hold-to-confirm runs with
     load_average = os.getloadavg()[0]  # other work on the machine slows every figure
+    load = stream = held = None
     with (tempfile.TemporaryDirectory() as workdir, running_server() as server,
           fake_camera_browser(Path(workdir)) as browser):
-        print(f"writing a clip of {len(photos)} none photos ...", file=sys.stderr)
-        clip = write_clip(photos, Path(workdir) / "none.y4m", args.frames_per_photo / FPS)
-        browser.show(clip)
-        print("measuring page loads ...", file=sys.stderr)
-        load = measure_load(browser, server.url, args.first_visits)
-        print(f"playing the clip ({clip.duration:.0f} s) ...", file=sys.stderr)
-        stream = measure_stream(browser, server.url, clip)
-        clip.path.unlink()
-        held = measure_held(browser, server.url, Path(workdir), held_photos, reactions)
+        if {"load", "stream"} & set(args.parts):
+            print(f"writing a clip of {len(photos)} none photos ...", file=sys.stderr)
+            clip = write_clip(photos, Path(workdir) / "none.y4m", args.frames_per_photo / FPS)
+            browser.show(clip)
+            if "load" in args.parts:
+                print("measuring page loads ...", file=sys.stderr)
+                load = measure_load(browser, server.url, args.first_visits)
+            if "stream" in args.parts:
+                print(f"playing the clip ({clip.duration:.0f} s) ...", file=sys.stderr)
+                stream = measure_stream(browser, server.url, clip)
+            clip.path.unlink()
+        if "held" in args.parts:
+            held = measure_held(browser, server.url, Path(workdir), held_photos, reactions)
         version = browser.browser.version
     print(report(load, stream, held, reactions, version, load_average))
     if args.json:
         args.json.write_text(json.dumps({"browser": version, "cpu": cpu_name(), "load_average": load_average,
-                                         "reactions": asdict(reactions), "load": asdict(load),
-                                         "stream": asdict(stream), "held": asdict(held)}, indent=2))
+                                         "reactions": asdict(reactions), "load": load and asdict(load),
+                                         "stream": stream and asdict(stream), "held": held and asdict(held)},
+                                        indent=2))
     return 0
 
 

@@ -6,8 +6,9 @@
 On the training photos' hands (`--split train`; never the test split), the signature of each hand's box
 (`runtime.tracking.signature`) is compared between two copies of the photo that differ only by camera noise
 (Gaussian sensor noise, then JPEG, as a webcam's video compression does), and between the photo and itself moved
-by a few pixels. Prints the largest change per pair, as percentiles: `still_change` must sit above the noise and
-below a hand's movement.
+by a few pixels; and the whole letterboxed frame's signature (the detector's first view) between two noisy
+copies. Prints the largest change per pair, as percentiles: `still_change` must sit above the noise and below a
+hand's movement.
 """
 
 from __future__ import annotations
@@ -53,8 +54,7 @@ def camera_noise(image: np.ndarray, std: float, quality: int, rng: np.random.Gen
 
 def largest_change(first: np.ndarray, second: np.ndarray, box: tuple[int, int, int, int],
                    settings: PipelineSettings) -> int:
-    return int(np.abs(signature(Image.fromarray(first), box, settings)
-                      - signature(Image.fromarray(second), box, settings)).max())
+    return int(np.abs(signature(first, box, settings) - signature(second, box, settings)).max())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,9 +72,15 @@ def main(argv: list[str] | None = None) -> None:
             continue
         box = hands[0].box
         reference = camera_noise(image, *NOISES[1], rng)
+        height, width = image.shape[:2]
+        side = max(width, height)
+        frame = (-((side - width) // 2), -((side - height) // 2), side - (side - width) // 2,
+                 side - (side - height) // 2)  # the letterboxed frame's square, as the detector's first view
         for std, quality in NOISES:
             pair = camera_noise(image, std, quality, rng), camera_noise(image, std, quality, rng)
             changes.setdefault(f"still, noise {std} + JPEG {quality}", []).append(largest_change(*pair, box, settings))
+            changes.setdefault(f"whole frame, noise {std} + JPEG {quality}", []).append(
+                largest_change(*pair, frame, settings))
         for shift in SHIFTS:
             moved = camera_noise(np.roll(image, shift, axis=1), *NOISES[1], rng)
             changes.setdefault(f"moved {shift} px", []).append(largest_change(moved, reference, box, settings))
@@ -84,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{measured} hands in {args.split} photos; signature {settings.signature_size} x {settings.signature_size}; "
           f"largest change per pair (of 255), percentiles 5 / 50 / 95 / 100:")
     for name, values in changes.items():
-        print(f"{name:28} " + " / ".join(f"{v:5.1f}" for v in np.percentile(values, [5, 50, 95, 100])))
+        print(f"{name:34} " + " / ".join(f"{v:5.1f}" for v in np.percentile(values, [5, 50, 95, 100])))
 
 
 if __name__ == "__main__":

@@ -35,14 +35,14 @@ class PipelineSettings:
     hand_box_margin: float = 0.1
     """The classifier's box: the square on the long side of the 21 landmarks' extent, plus this much of that side
     on each side (`runtime.hand_box.landmark_box`); the classifier was fine-tuned on crops cut this way."""
-    still_change: float = 12
+    still_change: float = 15
     """A tracked hand whose box, or a view of the frame whose square, looks as it did when the models last ran on it
-    (no value of its signature, `signature_size` pixels a side, moved by more than this, of 255) is not run again:
-    the hand keeps its landmarks and probabilities, the view has no new hand. On training photos' hands, camera
-    noise moved a still hand's signature by at most 11 (a dim room's noise and compression), a hand moved by 2
-    pixels moved it by 18 (median), by 4 pixels 36 (`python -m export.still_change`)."""
+    (no value of its signature, `signature_size` cells a side, moved by more than this, of 255) is not run again:
+    the hand keeps its landmarks and probabilities, the view has no new hand. On 150 training photos' hands, camera
+    noise moved a still hand's signature by at most 13 (a dim room's noise and compression), a hand moved by 2
+    pixels moved it by 22 (median), by 4 pixels 43 (`python -m export.still_change`)."""
     signature_size: int = 12
-    """Side of the signature: the region shrunk to this many pixels a side, each the average of its part of it."""
+    """Cells a side of a signature (`runtime.tracking.signature`), each the mean of about as many pixels a side."""
     redetect_ms: float = 800
     """While fewer than `max_hands` hands are tracked, the palm detector runs again after this long to find another
     one; tracked hands need no detector (their landmarks give the next frame's region), and with none tracked it

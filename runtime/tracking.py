@@ -25,7 +25,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 from runtime.hand_landmarks import RegionOfInterest
 from runtime.palm_decode import PalmDetection
@@ -75,10 +74,9 @@ class HandTracker:
             self.reset()
             self.frame_size = image.shape[:2]
         settings = self.pipeline.settings
-        picture = Image.fromarray(image)
         still, kept_signatures, moved = [], [], []
         for hand, seen in zip(self.hands, self.signatures, strict=True):
-            if unchanged(signature(picture, hand.box, settings), seen, settings):
+            if unchanged(signature(image, hand.box, settings), seen, settings):
                 still.append(hand)
                 kept_signatures.append(seen)
             else:
@@ -91,7 +89,7 @@ class HandTracker:
         if due:
             views = search_views(*image.shape[1::-1])
             view = views[self.view_index % len(views)]
-            view_signature = signature(picture, _square(view, *image.shape[1::-1]), settings)
+            view_signature = signature(image, _square(view, *image.shape[1::-1]), settings)
             if view in self.searched and unchanged(view_signature, self.searched[view], settings):
                 self.view_index += 1  # nothing new can be there: the next frame looks in the next view
             else:
@@ -111,7 +109,7 @@ class HandTracker:
         kept = kept[:settings.max_hands - len(still)]
         looked = self.pipeline.classify(image, [hand for hand, _ in kept], [score for _, score in kept])
         self.hands = still + looked
-        self.signatures = kept_signatures + [signature(picture, hand.box, settings) for hand in looked]
+        self.signatures = kept_signatures + [signature(image, hand.box, settings) for hand in looked]
         return TrackedFrame(self.pipeline.decide(self.hands), detected, regions, len(still))
 
     def _detect_in_view(self, image: np.ndarray, view: Tile | None) -> list[PalmDetection]:
@@ -127,12 +125,35 @@ def search_views(width: int, height: int) -> list[Tile | None]:
     return [view for tile in (tile for level in tile_levels(width, height) for tile in level) for view in (None, tile)]
 
 
-def signature(picture: Image.Image, box: tuple[int, int, int, int], settings: PipelineSettings) -> np.ndarray:
-    """A region of the frame (black beyond its edges) shrunk to `signature_size` squared with Pillow's bilinear
-    filter, which averages every pixel in it (`static/resample.js` reproduces it to the bit): what `unchanged`
-    compares."""
+def signature(image: np.ndarray, box: tuple[int, int, int, int], settings: PipelineSettings) -> np.ndarray:
+    """A region of the frame as `signature_size` x `signature_size` cells, each the mean (rounded down) of about as
+    many pixels a side spread evenly over it (every pixel of a smaller cell), black beyond the frame's edges: what
+    `unchanged` compares. A mean of many pixels holds still under camera noise, and a sparse one stays cheap for a
+    whole frame (a fraction of a millisecond in the worker, whose `static/pipeline.js` computes the same integers):
+    written here, not taken from an image library, for that, as a resize that averages every pixel costs the
+    browser milliseconds."""
     size = settings.signature_size
-    return np.asarray(picture.crop(box).resize((size, size), Image.Resampling.BILINEAR), dtype=np.int16)
+    left, top, right, bottom = box
+    rows, row_starts = _cell_samples(top, bottom, size)
+    cols, col_starts = _cell_samples(left, right, size)
+    height, width = image.shape[:2]
+    inside = ((rows >= 0) & (rows < height))[:, None] & ((cols >= 0) & (cols < width))[None, :]
+    pixels = image[np.clip(rows, 0, height - 1)][:, np.clip(cols, 0, width - 1)].astype(np.int64)
+    pixels *= inside[:, :, None]
+    sums = np.add.reduceat(np.add.reduceat(pixels, row_starts, axis=0), col_starts, axis=1)
+    counts = np.outer(np.diff([*row_starts, len(rows)]), np.diff([*col_starts, len(cols)]))
+    return sums // counts[:, :, None]
+
+
+def _cell_samples(start: int, end: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The coordinates sampled in `size` cells over [start, end), in order, and where each cell's begin: about `size`
+    per cell, evenly spaced (each one of a cell smaller than that, and at least its first)."""
+    samples, starts = [], []
+    for i in range(size):
+        first, last = start + i * (end - start) // size, start + (i + 1) * (end - start) // size
+        starts.append(len(samples))
+        samples += range(first, max(last, first + 1), max(1, (last - first) // size))
+    return np.asarray(samples), np.asarray(starts)
 
 
 def unchanged(now: np.ndarray, before: np.ndarray, settings: PipelineSettings) -> bool:

@@ -63,9 +63,47 @@ function extent(landmarks) {
   return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
 }
 
-/** A [left, top, right, bottom] box as a region. */
-function boxRegion([left, top, right, bottom]) {
-  return {x: left, y: top, width: right - left, height: bottom - top};
+/**
+ * runtime/tracking.py signature: a box [left, top, right, bottom] of the frame as size x size cells, each the mean
+ * (rounded down) of about as many pixels a side spread evenly over it, black beyond the frame's edges; RGB, row-major.
+ * @returns {Int32Array}
+ */
+export function signature(rgba, width, height, [left, top, right, bottom], size) {
+  const rows = cellSamples(top, bottom, size);
+  const cols = cellSamples(left, right, size);
+  const cells = new Int32Array(size * size * 3);
+  for (let i = 0; i < size; i++) {
+    for (let j = 0; j < size; j++) {
+      let red = 0;
+      let green = 0;
+      let blue = 0;
+      for (const y of rows[i]) {
+        if (y < 0 || y >= height) continue;
+        for (const x of cols[j]) {
+          if (x < 0 || x >= width) continue;
+          const p = (y * width + x) * 4;
+          red += rgba[p];
+          green += rgba[p + 1];
+          blue += rgba[p + 2];
+        }
+      }
+      const count = rows[i].length * cols[j].length;
+      cells.set([red, green, blue].map((sum) => Math.floor(sum / count)), (i * size + j) * 3);
+    }
+  }
+  return cells;
+}
+
+/** The coordinates sampled in each of `size` cells over [start, end) (runtime/tracking.py _cell_samples). */
+function cellSamples(start, end, size) {
+  return Array.from({length: size}, (_, i) => {
+    const first = start + Math.floor(i * (end - start) / size);
+    const last = start + Math.floor((i + 1) * (end - start) / size);
+    const step = Math.max(1, Math.floor((last - first) / size));
+    const samples = [];
+    for (let v = first; v < Math.max(last, first + 1); v += step) samples.push(v);
+    return samples;
+  });
 }
 
 /** A view's key in the record of views searched in vain (the letterbox recurs in the search: one key). */
@@ -140,7 +178,7 @@ export class FramePipeline {
     const still = [];
     const moved = [];
     for (const entry of this.tracked) {
-      (this.#unchanged(this.#signature(rgba, width, height, boxRegion(entry.hand.box)), entry.signature)
+      (this.#unchanged(this.#signature(rgba, width, height, entry.hand.box), entry.signature)
         ? still : moved).push(entry);
     }
     const regions = moved.map(({hand}) => roiFromLandmarks(hand.landmarks, this.landmarkModel));
@@ -151,8 +189,7 @@ export class FramePipeline {
     let viewSignature = null;
     if (due) {
       view = this.views[this.viewIndex];
-      viewSignature = this.#signature(rgba, width, height, {x: view.x, y: view.y, width: view.side,
-        height: view.side});
+      viewSignature = this.#signature(rgba, width, height, [view.x, view.y, view.x + view.side, view.y + view.side]);
       const before = this.searched.get(viewKey(view));
       if (before && this.#unchanged(viewSignature, before)) {
         this.viewIndex = (this.viewIndex + 1) % this.views.length; // nothing new there: the next frame looks on
@@ -176,17 +213,15 @@ export class FramePipeline {
     const classifierStart = this.now();
     const looked = await this.hands(rgba, width, height, found.slice(0, maxHands - still.length));
     this.tracked = [...still, ...looked.map((hand) => ({hand,
-      signature: this.#signature(rgba, width, height, boxRegion(hand.box))}))];
+      signature: this.#signature(rgba, width, height, hand.box)}))];
     const decision = decide(this.tracked.map(({hand}) => hand), this.classifier.gestures, minGestureScore);
     const end = this.now();
     return {...decision, detected, regions, still: still.length, timings: {palm: landmarksStart - palmStart,
       landmarks: classifierStart - landmarksStart, classifier: end - classifierStart}};
   }
 
-  /** A region shrunk to signatureSize a side (runtime/tracking.py signature). */
-  #signature(rgba, width, height, region) {
-    const {signatureSize} = this.classifier.pipeline;
-    return resizeRegion(rgba, width, height, region, signatureSize, signatureSize);
+  #signature(rgba, width, height, box) {
+    return signature(rgba, width, height, box, this.classifier.pipeline.signatureSize);
   }
 
   /** runtime/tracking.py unchanged: no value of the signature moved by more than stillChange. */

@@ -25,7 +25,7 @@ from runtime.hand_landmarks import HandLandmarker
 from runtime.onnx_models import onnx_session
 from runtime.palm_decode import PalmDetection, decode_detections, letterbox, ssd_anchors, to_image_pixels
 from runtime.paths import ROOT, classifier_model, landmark_model, palm_model
-from runtime.tracking import search_views
+from runtime.tracking import search_views, signature
 from tests.conftest import manifest_rows
 
 STATIC = ROOT / "static"
@@ -255,3 +255,27 @@ console.log(JSON.stringify({props, settings: metadata.classifierSettings(props)}
     assert settings["emoji"] == python.emoji
     assert settings["inputSize"] == python.input_size
     assert settings["mean"] == list(python.mean) and settings["std"] == list(python.std)
+
+
+def test_signatures_match_python(node: str, frames: list[np.ndarray], tmp_path: Path) -> None:
+    """What decides that a hand or a view has not moved (runtime.tracking.signature) is the same integers in the
+    worker, on real photos: a hand-sized box, the letterboxed frame's square (reaching past the frame's edges), a
+    tile, a box smaller than the signature, and one past the frame's corner."""
+    settings = read_metadata(classifier_model()).pipeline
+    cases = []
+    for index, image in enumerate(frames[::3]):
+        height, width = image.shape[:2]
+        write_rgba(image, tmp_path / f"{index}.rgba")
+        side = max(width, height)
+        left, top = -((side - width) // 2), -((side - height) // 2)
+        for box in [(width // 3, height // 4, width // 3 + 97, height // 4 + 103), (left, top, left + side, top + side),
+                    (0, 0, min(width, height) // 2, min(width, height) // 2), (5, 7, 11, 12),
+                    (width - 40, height - 30, width + 60, height + 70)]:
+            cases.append({"frame": index, "width": width, "height": height, "box": box})
+    answer = run_node(node, """
+console.log(JSON.stringify(input.cases.map(({frame, width, height, box}) =>
+  Array.from(pipeline.signature(read(`${frame}.rgba`), width, height, box, input.size)))));""",
+                      tmp_path, cases=cases, size=settings.signature_size)
+    for case, values in zip(cases, answer, strict=True):
+        expected = signature(frames[::3][case["frame"]], tuple(case["box"]), settings)
+        assert values == expected.ravel().tolist(), case
