@@ -10,6 +10,10 @@ palm score and hand presence tried, answering repeated model runs from memory, a
 threshold, the frame macro-F1 it would reach. Prints the grid, best first; the chosen values are
 `runtime.settings.PipelineSettings`' defaults, which the export writes into the classifier's metadata.
 The hand box's margin is the one the classifier was trained for (`training.pipeline_crops`).
+
+Then, for hold-to-confirm's threshold (`runtime.settings.ReactionSettings.threshold`): each frame as a photo
+held still, which the widget answers as it answers its first frame, and per threshold the `none` photos that
+would fire a reaction and the gesture photos that would fire their own.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from tqdm import tqdm
 from runtime.images import read_rgb
 from runtime.paths import classifier_model, data_dir, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline
-from training.datasets import load_samples
+from training.datasets import Sample, load_samples
 from training.gestures import LABELS
 from training.metrics import classification_report
 from training.pipeline_crops import frame_halves
@@ -35,6 +39,7 @@ from training.pipeline_crops import frame_halves
 PALM_SCORES = (0.1, 0.15, 0.2, 0.3, 0.4)
 PRESENCES = (0.3, 0.5, 0.7, 0.9)
 GESTURE_SCORES = (0.4, 0.5, 0.6, 0.7, 0.8)
+REACTION_THRESHOLDS = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -100,6 +105,24 @@ def main(argv: list[str] | None = None) -> None:
     for f1, palm_score, presence, gesture_score, per_class in rows[:args.top]:
         print(f"{f1:8.4f} {palm_score:5.2f} {presence:8.1f} {gesture_score:8.1f}  "
               + " ".join(f"{x:7.3f}" for x in per_class))
+    print_held_poses(pipeline, images, samples)
+
+
+def print_held_poses(pipeline: GesturePipeline, images: list[np.ndarray], samples: list[Sample]) -> None:
+    """What hold-to-confirm's threshold does to photos held still (the widget then keeps the first frame's answer):
+    per threshold, the `none` photos that would fire a reaction and the gesture photos that would fire their own,
+    with the pipeline's own settings."""
+    pipeline.settings = pipeline.classifier.settings
+    predictions = [pipeline(image) for image in images]
+    gestures = [s.label != "none" for s in samples]
+    print(f"held still (the classifier's pipeline settings): {len(gestures) - sum(gestures)} none photos, "
+          f"{sum(gestures)} gesture photos")
+    print(f"{'threshold':>9} {'none fired':>10} {'gestures fired':>14}")
+    for threshold in REACTION_THRESHOLDS:
+        fired = [p.label if p.label != "none" and p.score >= threshold else None for p in predictions]
+        false = sum(label is not None for label, sample in zip(fired, samples, strict=True) if sample.label == "none")
+        right = sum(label == sample.label for label, sample in zip(fired, samples, strict=True))
+        print(f"{threshold:9.2f} {false:10d} {right:14d}")
 
 
 if __name__ == "__main__":

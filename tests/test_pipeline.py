@@ -5,6 +5,7 @@ both run where PyTorch cannot be imported."""
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -127,7 +128,12 @@ def test_tune_pipeline_prints_the_grid_best_first(data_dir: Path, tmp_path: Path
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split(" train frames;")[0].isdigit() and "of the gesture frames" in lines[0]
     assert lines[1].split() == ["macro-F1", "palm", "presence", "gesture", "like", "dislike", "ok", "none"]
-    rows = [[float(x) for x in line.split()] for line in lines[2:]]
+    rows = [[float(x) for x in line.split()] for line in lines[2:8]]
     assert len(rows) == 6 and [r[0] for r in rows] == sorted((r[0] for r in rows), reverse=True)
     assert all(r[1] in tune_pipeline.PALM_SCORES and r[2] in tune_pipeline.PRESENCES
                and r[3] in tune_pipeline.GESTURE_SCORES for r in rows)
+    # photos held still: the higher hold-to-confirm's threshold, the fewer fire, none or gesture
+    assert lines[8].startswith("held still") and lines[9].split() == ["threshold", "none", "fired", "gestures", "fired"]
+    held = [[float(x) for x in line.split()] for line in lines[10:]]
+    assert [row[0] for row in held] == list(tune_pipeline.REACTION_THRESHOLDS)
+    assert all(later[1] <= earlier[1] and later[2] <= earlier[2] for earlier, later in itertools.pairwise(held))
