@@ -61,19 +61,24 @@ export function resizeRegion(rgba, width, height, region, outWidth, outHeight) {
   const rowEnd = vertical.first[outHeight - 1] + vertical.count[outHeight - 1];
   const rows = rowEnd - rowFirst;
   const temp = new Uint8Array(rows * outWidth * 3);
+  // each output's taps that fall inside the frame (the others read black, adding nothing)
+  const tapFirst = new Int32Array(outWidth);
+  const tapEnd = new Int32Array(outWidth);
+  for (let out = 0; out < outWidth; out++) {
+    const x = region.x + horizontal.first[out];
+    tapFirst[out] = Math.max(0, -x);
+    tapEnd[out] = Math.min(horizontal.count[out], width - x);
+  }
   for (let r = 0; r < rows; r++) {
     const sourceY = region.y + rowFirst + r;
     if (sourceY < 0 || sourceY >= height) continue; // outside the frame: black
     const rowStart = sourceY * width;
     for (let out = 0; out < outWidth; out++) {
       let red = HALF, green = HALF, blue = HALF;
-      const lo = horizontal.first[out];
       const k = out * horizontal.taps;
-      for (let i = 0; i < horizontal.count[out]; i++) {
-        const sourceX = region.x + lo + i;
-        if (sourceX < 0 || sourceX >= width) continue;
+      let p = (rowStart + region.x + horizontal.first[out] + tapFirst[out]) * 4;
+      for (let i = tapFirst[out]; i < tapEnd[out]; i++, p += 4) {
         const weight = horizontal.weights[k + i];
-        const p = (rowStart + sourceX) * 4;
         red += rgba[p] * weight;
         green += rgba[p + 1] * weight;
         blue += rgba[p + 2] * weight;
