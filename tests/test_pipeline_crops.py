@@ -91,8 +91,9 @@ def test_cut_hand_around_the_landmarks_holds_the_whole_hand(data_dir: Path) -> N
     frame = next(f for f in load_samples(data_dir, "test", "frame") if f.label == "like")
     image = Image.open(frame.path).convert("RGB")
     palm = finder.palms(np.asarray(image))[0]
-    [crop] = cut_hand(finder, image, tuple(palm.box), landmarker=landmarker)
     hand = landmarker(image, landmarker.around_palm(palm))
+    extent = (*hand.points[:, :2].min(axis=0), *hand.points[:, :2].max(axis=0))
+    [crop] = cut_hand(finder, image, extent, landmarker=landmarker)
     left, top, right, bottom = landmark_box(hand.points, image.width, image.height, PIPELINE.hand_box_margin)
     assert hand.presence >= PIPELINE.min_presence and crop.shape == (CACHE_SIZE, CACHE_SIZE, 3)
     assert (hand.points[:, 0] >= left).all() and (hand.points[:, 0] <= right).all()
@@ -101,6 +102,10 @@ def test_cut_hand_around_the_landmarks_holds_the_whole_hand(data_dir: Path) -> N
     assert np.array_equal(crop, np.asarray(expected))
     # no hand in the region the landmark model looks at: nothing is cut
     assert cut_hand(finder, Image.new("RGB", image.size, (128, 128, 128)), None, landmarker=landmarker) == []
+    # a region around the palm's centre alone, as a small crop pasted over a hand in the background would be: the
+    # hand reaches far out of it, so it is not the pasted hand, and nothing is cut
+    x, y = (palm.box[0] + palm.box[2]) / 2, (palm.box[1] + palm.box[3]) / 2
+    assert cut_hand(finder, image, (x - 3, y - 3, x + 3, y + 3), landmarker=landmarker) == []
 
 
 def test_pipeline_crops_find_hands_and_are_cached(small_data: Path) -> None:
