@@ -43,6 +43,15 @@ class TrackedFrame:
     still: int
 
 
+@dataclass(frozen=True)
+class Search:
+    """One detection: the view it looked in, that view's signature, and the palms found there."""
+
+    view: Tile | None
+    signature: np.ndarray
+    palms: list[PalmDetection]
+
+
 class HandTracker:
     """`GesturePipeline`'s steps over a stream of frames of one size; `time_ms` is the frame's timestamp."""
 
@@ -74,43 +83,49 @@ class HandTracker:
             self.reset()
             self.frame_size = image.shape[:2]
         settings = self.pipeline.settings
-        still, kept_signatures, moved = [], [], []
-        for hand, seen in zip(self.hands, self.signatures, strict=True):
-            if unchanged(signature(image, hand.box, settings), seen, settings):
-                still.append(hand)
-                kept_signatures.append(seen)
-            else:
-                moved.append(hand)
+        seen = [unchanged(signature(image, hand.box, settings), before, settings)
+                for hand, before in zip(self.hands, self.signatures, strict=True)]
+        still = [(hand, before) for hand, before, same in zip(self.hands, self.signatures, seen, strict=True) if same]
+        moved = [hand for hand, same in zip(self.hands, seen, strict=True) if not same]
         regions = [self.pipeline.landmarker.around_hand(hand.landmarks.points) for hand in moved]
-        scores = [hand.palm_score for hand in moved]
-        due = not self.hands or (len(self.hands) < settings.max_hands
-                                 and time_ms - self.detected_at >= settings.redetect_ms)
-        view, view_signature, detected = None, None, False
-        if due:
-            views = search_views(*image.shape[1::-1])
-            view = views[self.view_index % len(views)]
-            view_signature = signature(image, _square(view, *image.shape[1::-1]), settings)
-            if view in self.searched and unchanged(view_signature, self.searched[view], settings):
-                self.view_index += 1  # nothing new can be there: the next frame looks in the next view
-            else:
-                detected = True
-                self.detected_at = time_ms
-                palms = self._detect_in_view(image, view)
-                regions += [self.pipeline.landmarker.around_palm(palm) for palm in palms]
-                scores += [palm.score for palm in palms]
-        found = self.pipeline.landmarks(image, regions, [hand.landmarks for hand in still])
+        search = self._search(image, time_ms)
+        detected = search is not None
+        palms = search.palms if detected else []
+        regions += [self.pipeline.landmarker.around_palm(palm) for palm in palms]
+        found = self.pipeline.landmarks(image, regions, [hand.landmarks for hand, _ in still])
         if detected:
-            if any(hand is not None for hand in found[len(moved):]):
-                self.searched.pop(view, None)
-            else:  # no new hand in this view: the next detection looks in the next one
-                self.searched[view] = view_signature
-                self.view_index += 1
+            self._searched(search, any(hand is not None for hand in found[len(moved):]))
+        scores = [1.0] * len(moved) + [palm.score for palm in palms]
         kept = [(hand, score) for hand, score in zip(found, scores, strict=True) if hand is not None]
         kept = kept[:settings.max_hands - len(still)]
         looked = self.pipeline.classify(image, [hand for hand, _ in kept], [score for _, score in kept])
-        self.hands = still + looked
-        self.signatures = kept_signatures + [signature(image, hand.box, settings) for hand in looked]
+        self.hands = [hand for hand, _ in still] + looked
+        self.signatures = [before for _, before in still] + [signature(image, hand.box, settings) for hand in looked]
         return TrackedFrame(self.pipeline.decide(self.hands), detected, regions, len(still))
+
+    def _search(self, image: np.ndarray, time_ms: float) -> Search | None:
+        """The palm detector in the current view, when a detection is due and the view has changed since it was
+        last searched in vain; None when it did not run."""
+        settings = self.pipeline.settings
+        if self.hands and (len(self.hands) >= settings.max_hands or time_ms - self.detected_at < settings.redetect_ms):
+            return None
+        views = search_views(*image.shape[1::-1])
+        view = views[self.view_index % len(views)]
+        view_signature = signature(image, _square(view, *image.shape[1::-1]), settings)
+        if view in self.searched and unchanged(view_signature, self.searched[view], settings):
+            self.view_index += 1  # nothing new can be there: the next frame looks in the next view
+            return None
+        self.detected_at = time_ms
+        return Search(view, view_signature, self._detect_in_view(image, view))
+
+    def _searched(self, search: Search, found_new: bool) -> None:
+        """After a detection: a view with a new hand is searched again next time; in one without, the next detection
+        looks in the next view, and this one is passed over while it looks the same."""
+        if found_new:
+            self.searched.pop(search.view, None)
+        else:
+            self.searched[search.view] = search.signature
+            self.view_index += 1
 
     def _detect_in_view(self, image: np.ndarray, view: Tile | None) -> list[PalmDetection]:
         """Palms in one view, in frame pixels, at most `max_hands`."""

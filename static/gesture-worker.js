@@ -78,13 +78,24 @@ function readSettings(bytes, read, url, what, expected) {
   }
 }
 
+/** `promise`, with its failure left for whoever awaits it later (not reported as unhandled meanwhile). */
+function awaitedLater(promise) {
+  promise.catch(() => {});
+  return promise;
+}
+
 async function load({ortUrl, palmUrl, landmarksUrl, classifierUrl, threads}) {
-  const [palmBytes, landmarkBytes, classifierBytes] = await Promise.all([
-    download(palmUrl, 'palm detector', PALM_EXPECTED),
-    download(landmarksUrl, 'hand landmark model', LANDMARKS_EXPECTED),
-    download(classifierUrl, 'gesture classifier', CLASSIFIER_EXPECTED),
-    loadRuntime(ortUrl, threads),
-  ]);
+  const downloads = [
+    awaitedLater(download(palmUrl, 'palm detector', PALM_EXPECTED)),
+    awaitedLater(download(landmarksUrl, 'hand landmark model', LANDMARKS_EXPECTED)),
+    awaitedLater(download(classifierUrl, 'gesture classifier', CLASSIFIER_EXPECTED)),
+  ];
+  await loadRuntime(ortUrl, threads);
+  // the first session starts onnxruntime-web's WebAssembly (fetched and compiled then): as soon as the palm
+  // detector is in, while the other two models download
+  const palmBytes = await downloads[0];
+  const palm = await openSession(palmBytes, palmUrl, 'palm detector', PALM_EXPECTED, ortUrl);
+  const [landmarkBytes, classifierBytes] = await Promise.all(downloads.slice(1));
   const settings = {
     classifier: readSettings(classifierBytes, classifierSettings, classifierUrl, 'gesture classifier',
       CLASSIFIER_EXPECTED),
@@ -93,7 +104,6 @@ async function load({ortUrl, palmUrl, landmarksUrl, classifierUrl, threads}) {
   };
   const {inputSize} = settings.classifier;
   const landmarkSize = settings.landmarks.inputSize;
-  const palm = await openSession(palmBytes, palmUrl, 'palm detector', PALM_EXPECTED, ortUrl);
   const landmarkModel = await openSession(landmarkBytes, landmarksUrl, 'hand landmark model', LANDMARKS_EXPECTED,
     ortUrl);
   const classifier = await openSession(classifierBytes, classifierUrl, 'gesture classifier', CLASSIFIER_EXPECTED,

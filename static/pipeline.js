@@ -173,7 +173,7 @@ export class FramePipeline {
       this.frameSize = `${width}x${height}`;
       this.views = searchViews(width, height);
     }
-    const {maxHands, redetectMs, minGestureScore} = this.classifier.pipeline;
+    const {maxHands, minGestureScore} = this.classifier.pipeline;
     const palmStart = this.now();
     const still = [];
     const moved = [];
@@ -182,42 +182,48 @@ export class FramePipeline {
         ? still : moved).push(entry);
     }
     const regions = moved.map(({hand}) => roiFromLandmarks(hand.landmarks, this.landmarkModel));
-    const due = this.tracked.length === 0
-      || (this.tracked.length < maxHands && palmStart - this.detectedAt >= redetectMs);
-    let detected = false;
-    let view = null;
-    let viewSignature = null;
-    if (due) {
-      view = this.views[this.viewIndex];
-      viewSignature = this.#signature(rgba, width, height, [view.x, view.y, view.x + view.side, view.y + view.side]);
-      const before = this.searched.get(viewKey(view));
-      if (before && this.#unchanged(viewSignature, before)) {
-        this.viewIndex = (this.viewIndex + 1) % this.views.length; // nothing new there: the next frame looks on
-      } else {
-        detected = true;
-        this.detectedAt = palmStart;
-        const palms = await this.#detectInView(rgba, width, height, view);
-        regions.push(...palms.map((palm) => roiFromPalm(palm, this.landmarkModel)));
-      }
-    }
+    const search = await this.#search(rgba, width, height, palmStart);
+    regions.push(...(search?.palms ?? []).map((palm) => roiFromPalm(palm, this.landmarkModel)));
     const landmarksStart = this.now();
     const found = await this.landmarks(rgba, width, height, regions, still.map(({hand}) => hand));
-    if (detected) {
-      if (found.some((hand) => hand.index >= moved.length)) {
-        this.searched.delete(viewKey(view));
-      } else { // no new hand in this view: the next detection looks in the next one
-        this.searched.set(viewKey(view), viewSignature);
-        this.viewIndex = (this.viewIndex + 1) % this.views.length;
-      }
-    }
+    if (search) this.#searched(search, found.some((hand) => hand.index >= moved.length));
     const classifierStart = this.now();
     const looked = await this.hands(rgba, width, height, found.slice(0, maxHands - still.length));
     this.tracked = [...still, ...looked.map((hand) => ({hand,
       signature: this.#signature(rgba, width, height, hand.box)}))];
     const decision = decide(this.tracked.map(({hand}) => hand), this.classifier.gestures, minGestureScore);
     const end = this.now();
-    return {...decision, detected, regions, still: still.length, timings: {palm: landmarksStart - palmStart,
-      landmarks: classifierStart - landmarksStart, classifier: end - classifierStart}};
+    const timings = {palm: landmarksStart - palmStart, landmarks: classifierStart - landmarksStart,
+      classifier: end - classifierStart};
+    return {...decision, detected: search !== null, regions, still: still.length, timings};
+  }
+
+  /**
+   * HandTracker._search: the palm detector in the current view, when a detection is due and the view has changed
+   * since it was last searched in vain; null when it did not run.
+   */
+  async #search(rgba, width, height, now) {
+    const {maxHands, redetectMs} = this.classifier.pipeline;
+    if (this.tracked.length && (this.tracked.length >= maxHands || now - this.detectedAt < redetectMs)) return null;
+    const view = this.views[this.viewIndex];
+    const signature = this.#signature(rgba, width, height, [view.x, view.y, view.x + view.side, view.y + view.side]);
+    const before = this.searched.get(viewKey(view));
+    if (before && this.#unchanged(signature, before)) {
+      this.viewIndex = (this.viewIndex + 1) % this.views.length; // nothing new there: the next frame looks on
+      return null;
+    }
+    this.detectedAt = now;
+    return {view, signature, palms: await this.#detectInView(rgba, width, height, view)};
+  }
+
+  /** HandTracker._searched: a view with a new hand is searched again; one without is passed over while unchanged. */
+  #searched({view, signature}, foundNew) {
+    if (foundNew) {
+      this.searched.delete(viewKey(view));
+    } else { // no new hand in this view: the next detection looks in the next one
+      this.searched.set(viewKey(view), signature);
+      this.viewIndex = (this.viewIndex + 1) % this.views.length;
+    }
   }
 
   #signature(rgba, width, height, box) {
