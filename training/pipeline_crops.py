@@ -73,6 +73,11 @@ threshold (0.4), so that the classifier also learns from hands the detector is u
 are cut from the pipeline's own palm score (`PipelineSettings.min_palm_score`): the landmark model's presence
 score already keeps only real hands."""
 
+CUT_PRESENCE = 0.5
+"""Hand presence from which a hand is cut around its landmarks: MediaPipe's threshold, below the pipeline's own
+(`PipelineSettings.min_presence`), so that the classifier also learns from hands the landmark model is less sure
+of."""
+
 REGION_SLACK = 0.25
 """A hand cut from a composite must have its landmarks inside the pasted crop (or a HaGRID frame's hand box) grown
 by this share of its size on each side: otherwise the palm inside it belonged to a hand in the background, and the
@@ -165,7 +170,7 @@ def _box(image: Image.Image, palm: PalmDetection, landmarker: HandLandmarker | N
     if landmarker is None:
         return hand_box(palm, image.width, image.height, PALM_BOX_SCALE, PALM_BOX_SHIFT)
     hand = landmarker(image, landmarker.around_palm(palm))
-    if hand.presence < PIPELINE.min_presence or (region is not None and not _inside(hand.points, region)):
+    if hand.presence < CUT_PRESENCE or (region is not None and not _inside(hand.points, region)):
         return None
     return landmark_box(hand.points, image.width, image.height, PIPELINE.hand_box_margin)
 
@@ -229,7 +234,7 @@ def _cache_key(kind: str, samples: list[Sample], frames: list[Sample], palm_mode
         onnx_session(Path(model), what, threads=1)
         digests.append(hashlib.sha1(Path(model).read_bytes()).hexdigest())
     settings = json.dumps([PALM_BOX_SCALE, PALM_BOX_SHIFT, CUT_PALM_SCORE, PASTE_GROWTH, MAX_HAND_SHARE, FEATHER]
-                          + ([PIPELINE.hand_box_margin, PIPELINE.min_palm_score, PIPELINE.min_presence, "hands",
+                          + ([PIPELINE.hand_box_margin, PIPELINE.min_palm_score, CUT_PRESENCE, "hands",
                               REGION_SLACK] if landmark_model else []))
     parts = [kind, str(PASTE_FORMAT), str(seed), *digests, settings, cache_key(samples, CACHE_SIZE),
              cache_key(frames, CACHE_SIZE)]
