@@ -112,12 +112,8 @@ async function load({ortUrl, palmUrl, landmarksUrl, classifierUrl, threads}) {
     palm.outputNames.includes(name) ? name : palm.outputNames[i]);
   const palmShape = [1, 3, INPUT_SIZE, INPUT_SIZE];
   const landmarkShape = [1, 3, landmarkSize, landmarkSize];
-  const crop = [1, 3, inputSize, inputSize];
-  // a session's first run prepares its kernels (hundreds of ms): do it now, while the camera starts
-  await palm.run({[palm.inputNames[0]]: new ort.Tensor('float32', new Float32Array(3 * INPUT_SIZE ** 2), palmShape)});
-  await landmarkModel.run({[landmarkModel.inputNames[0]]: new ort.Tensor('float32',
-    new Float32Array(3 * landmarkSize ** 2), landmarkShape)});
-  await classifier.run({[classifier.inputNames[0]]: new ort.Tensor('float32', new Float32Array(3 * crop[2] ** 2), crop)});
+  // no warm-up runs: a model's first runs stay slow until the browser has optimised the runtime's code, so one
+  // on a blank input only delayed the first frame (the first prediction came 0.3 s later: benchmarks.browser)
   const [landmarksName, presenceName] = ['landmarks', 'presence'].map((name, i) =>
     landmarkModel.outputNames.includes(name) ? name : landmarkModel.outputNames[i]);
   pipeline = new FramePipeline(settings, {
