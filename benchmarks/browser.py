@@ -134,6 +134,9 @@ class HeldFigures:
     """Photos held, per label shown."""
     reactions: dict[str, dict[str, int]]
     """Per label shown: how many of its photos fired each reaction."""
+    wrong: list[dict[str, str]]
+    """Each photo that fired a reaction other than its own label's (any, for a `none` photo): its label, the
+    reaction and the photo's file name."""
     frames: FrameTimes
     """Every frame processed while the photos were held, all labels."""
 
@@ -246,6 +249,7 @@ def measure_held(browser: FakeCameraBrowser, base_url: str, workdir: Path, photo
                  reactions: ReactionSettings) -> HeldFigures:
     """Each label's photos held still in a clip of their own; per label, the photos that fired each reaction."""
     counts: dict[str, dict[str, int]] = {}
+    wrong: list[dict[str, str]] = []
     frames = FrameTimes.of([])
     for label, paths in photos.items():
         fired: Counter[str] = Counter()
@@ -255,12 +259,15 @@ def measure_held(browser: FakeCameraBrowser, base_url: str, workdir: Path, photo
             clip = write_clip(part, workdir / "held.y4m", HOLD_SECONDS, gap_seconds=held_gap(label, reactions))
             browser.show(clip)
             events, camera_reactions = play_clip(browser, base_url, clip)
-            fired.update(gesture for gesture, _ in {(r["gesture"], n) for r, n in camera_reactions})  # once per photo
+            per_photo = {(r["gesture"], n) for r, n in camera_reactions}  # each reaction once per photo
+            fired.update(gesture for gesture, _ in per_photo)
+            wrong += [{"label": label, "reaction": gesture, "photo": clip.images[n].name}
+                      for gesture, n in sorted(per_photo, key=lambda fire: fire[1]) if gesture != label]
             frames += FrameTimes.of([e["detail"] for e in events if e["type"] == "gesture"])
             clip.path.unlink()
         counts[label] = dict(fired)
     return HeldFigures(HOLD_SECONDS, {label: held_gap(label, reactions) for label in photos},
-                       {label: len(paths) for label, paths in photos.items()}, counts, frames)
+                       {label: len(paths) for label, paths in photos.items()}, counts, wrong, frames)
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -304,6 +311,7 @@ def held_rows(held: HeldFigures) -> list[str]:
                     f"{count} photos, "
                     f"{'fired ' + label if label != 'none' else 'fired nothing'}: {right} "
                     f"({100 * right / max(count, 1):.0f}%); reactions per gesture {fired} |")
+    rows += [f"| held {fire['label']} photo that fired {fire['reaction']} | {fire['photo']} |" for fire in held.wrong]
     return rows
 
 
