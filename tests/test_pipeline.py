@@ -115,10 +115,13 @@ def test_pipeline_benchmark_times_each_part_on_real_frames(data_dir: Path, capsy
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("8 test frames, onnxruntime 1 thread(s)")
     rows = {line[:24].strip(): [float(x) for x in line[24:].split()[:2]] for line in lines[2:]}
-    assert set(rows) == {"palm detector", "hand landmarks", "classifier", "detected frame", "tracked frame"}
+    assert set(rows) == {"palm detector", "hand landmarks", "classifier", "detected frame",
+                         "tracked frame, moved", "tracked frame, still"}
     assert all(0 < median <= p95 for median, p95 in rows.values())
     assert rows["detected frame"][0] >= rows["palm detector"][0] + rows["hand landmarks"][0]
-    assert rows["tracked frame"][0] < rows["detected frame"][0]  # no palm detector
+    # no palm detector on a tracked frame; hands held still run no model at all
+    assert rows["tracked frame, still"][0] < rows["tracked frame, moved"][0] < rows["detected frame"][0]
+    assert rows["tracked frame, moved"][0] >= rows["hand landmarks"][0] / 2
 
 
 def test_tune_pipeline_prints_the_grid_best_first(data_dir: Path, tmp_path: Path,
