@@ -162,15 +162,16 @@ def test_training_mixes_in_pipeline_crops_from_a_checkpoint(small_data: Path, tm
               "32", "--batch-size", "16", "--workers", "0"]
     train.main([*common, "--out", str(first)])
     train.main([*common, "--out", str(tuned), "--init", str(first / "best.pt"), "--pipeline-share", "0.5",
-                "--hard-negatives", "0.3"])
+                "--hard-negatives", "0.3", "--pipeline-box", "palm"])
     config = json.loads((tuned / "run.json").read_text())["config"]
     assert config["init"] == str(first / "best.pt") and config["pipeline_share"] == 0.5
+    assert config["pipeline_box"] == "palm"
     assert (tuned / "best.pt").is_file()
     around_landmarks = tmp_path / "landmarks"
     train.main([*common, "--out", str(around_landmarks), "--init", str(first / "best.pt"), "--pipeline-share", "0.5",
-                "--hard-negatives", "0.3", "--pipeline-box", "landmarks"])
+                "--hard-negatives", "0.3"])
     record = json.loads((around_landmarks / "run.json").read_text())
-    assert record["config"]["pipeline_box"] == "landmarks"
+    assert record["config"]["pipeline_box"] == "landmarks"  # the default: the box the pipeline hands the classifier
     # validated on the validation crops as the pipeline cuts them too
     assert 0 < record["val_pipeline_crops"] <= record["val_crops"]
     assert {"val_pipeline_macro_f1", "val_pipeline_f1"} <= set(record["best"])

@@ -10,11 +10,12 @@ batch. `--resume RUN_DIR/last.pt` continues a run. Everything lands in `--out` (
 `runs/<model>[-distilled]`): best.pt, last.pt and run.json (config, metrics per epoch, wall time).
 
 `--init` starts from a trained checkpoint; `--pipeline-share` and `--hard-negatives` mix in inputs
-cut by the running pipeline (`training.pipeline_crops`). That is how the shipped model was fine-tuned:
+cut by the running pipeline (`training.pipeline_crops`), around the hand's landmarks as the pipeline cuts them
+(`--pipeline-box`). The shipped model's last fine-tuning, from the one shipped before it:
 
-    python -m training.train --model efficientnet_lite0_slim --init runs/efficientnet_lite0_slim/best.pt \
-        --pipeline-share 0.5 --pipeline-variants 2 --hard-negatives 0.33 --epochs 4 --samples-per-epoch 10000 \
-        --lr 5e-4
+    python -m training.train --model efficientnet_lite0_slim --init training/weights/classifier.pt \
+        --pipeline-share 0.75 --pipeline-variants 2 --hard-negatives 0.33 --epochs 8 --samples-per-epoch 12000 \
+        --lr 5e-4 --out runs/slim-landmarks-v3
 
 The code follows torchvision's reference training script: `load_data`, `train_one_epoch`, `evaluate`, checkpoint
 helpers, and `train` wiring them together.
@@ -75,8 +76,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pipeline-share", type=float, default=0.0,
                    help="share of draws that take the crop as the pipeline cuts it from a frame, when it finds it")
     p.add_argument("--pipeline-variants", type=int, default=1, help="pipeline-cut versions per crop (pasting seeds)")
-    p.add_argument("--pipeline-box", choices=("palm", "landmarks"), default="palm",
-                   help="cut pipeline inputs and hard negatives with the palm square or around the hand's landmarks")
+    p.add_argument("--pipeline-box", choices=("palm", "landmarks"), default="landmarks",
+                   help="cut pipeline inputs and hard negatives around the hand's landmarks, as the pipeline does, "
+                        "or with the palm square of the design before landmarks")
     p.add_argument("--hard-negatives", type=float, default=0.0,
                    help="share of the none draws taken from the pipeline's hand crops in training none frames")
     p.add_argument("--palm", type=Path, help="palm detector ONNX for pipeline-cut inputs (default: the exported one)")
