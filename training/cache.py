@@ -2,7 +2,7 @@
 
 The cache is a uint8 array [N, S, S, 3] per (sample list, size), stored under
 `$GESTURE_REACTIONS_CACHE` (default `~/.cache/gesture-reactions`) and keyed by the samples'
-paths, labels, boxes, file sizes and modification times, so editing the data rebuilds it.
+paths, labels, boxes and file contents, so editing the data rebuilds it.
 A crop is the hand box stretched to S x S (never rotated: orientation separates 👍 from 👎).
 Unreadable images are skipped, counted and reported, never a crash.
 """
@@ -71,11 +71,12 @@ def decode(sample: Sample, size: int = CACHE_SIZE) -> np.ndarray | None:
 
 
 def cache_key(samples: list[Sample], size: int) -> str:
+    """A digest of the samples' paths, labels, boxes and file contents: a fresh copy of the same data (new
+    modification times) reuses the cache, an edited image rebuilds it."""
     digest = hashlib.sha1(f"{CACHE_FORMAT}:{size}".encode())
     for s in samples:
         try:
-            stat = s.path.stat()
-            stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+            stamp = hashlib.sha1(s.path.read_bytes()).hexdigest()
         except OSError:
             stamp = "missing"
         digest.update(f"{s.path}|{s.label}|{s.box}|{stamp}\n".encode())

@@ -49,7 +49,7 @@ from training.inference import torch_probabilities
 from training.metrics import classification_report
 from training.models import ARCHITECTURES, build_model
 from training.pipeline_crops import PipelineCrops, hard_negatives, pipeline_crops
-from training.transforms import train_transform
+from training.transforms import AUGMENTATIONS, train_transform
 
 log = logging.getLogger("training.train")
 
@@ -82,6 +82,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hard-negatives", type=float, default=0.0,
                    help="share of the none draws taken from the pipeline's hand crops in training none frames")
     p.add_argument("--palm", type=Path, help="palm detector ONNX for pipeline-cut inputs (default: the exported one)")
+    p.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="standard",
+                   help="training augmentation: standard, or webcam (adds low resolution, blur, JPEG, exposure with "
+                        "noise and white balance: `training.transforms`)")
     p.add_argument("--out", type=Path, help="run folder (default runs/<model>[-distilled])")
     p.add_argument("--resume", type=Path, help="last.pt of an earlier run to continue with that run's settings")
     p.add_argument("--stop-after", type=int, help="stop after this many epochs of this invocation (then --resume)")
@@ -245,7 +248,8 @@ def train_loader(args: argparse.Namespace, data: TrainingData, size: int) -> Dat
     and the sampler has its own seeded generator, so runs and resumes repeat exactly."""
     sampler = balanced_sampler(data.train_set.labels, args.samples_per_epoch, args.seed, data.hard_negatives,
                                args.hard_negatives)
-    dataset = CropDataset(data.train_set, train_transform(size), data.pipeline_versions, args.pipeline_share)
+    dataset = CropDataset(data.train_set, train_transform(size, args.augment), data.pipeline_versions,
+                          args.pipeline_share)
     return DataLoader(dataset, batch_size=args.batch_size, sampler=sampler, num_workers=args.workers, drop_last=True)
 
 

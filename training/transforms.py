@@ -3,35 +3,121 @@
 Run-time crops come from a palm detector, not from a human annotator, so the box is jittered in
 scale and position. Horizontal flips keep every label (a left-hand 👍 is still 👍); vertical flips
 and large rotations would turn 👍 into 👎, so rotations stay within ±10 degrees.
+
+`AUGMENTATIONS["webcam"]` adds what a call's webcam does to a hand (issue: robustness): a hand far from
+the camera (down and up again), motion and defocus blur, JPEG, exposure with sensor noise and white
+balance. torchvision has all but two of these; motion blur and white balance are written here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import random
+from collections.abc import Callable, Sequence
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 from torchvision.transforms import v2
 
 from training.gestures import MEAN, STD
+
+MOTION_BLUR_LENGTH = (3, 11)
+"""Length in pixels (at the 112 px input) of the line a hand travels during the exposure."""
+
+WHITE_BALANCE_SHIFT = 0.25
+"""Largest red/blue gain shift: 1.25 x red and 0.75 x blue is a tungsten-lit room on a daylight setting."""
 
 
 def normalize(mean: Sequence[float] = MEAN, std: Sequence[float] = STD) -> v2.Compose:
     return v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(mean), list(std))])
 
 
-def train_transform(size: int) -> v2.Compose:
+class RandomMotionBlur(nn.Module):
+    """A straight motion blur of random length and angle (torchvision has no motion blur)."""
+
+    def __init__(self, length: tuple[int, int] = MOTION_BLUR_LENGTH) -> None:
+        super().__init__()
+        self.length = length
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        length = random.randint(*self.length)
+        kernel = line_kernel(length, random.uniform(0, math.pi))
+        channels = image.shape[0]
+        before, after = length // 2, (length - 1) // 2
+        padded = F.pad(image.float()[None], [before, after, before, after], mode="replicate")
+        blurred = F.conv2d(padded, kernel.expand(channels, 1, -1, -1), groups=channels)[0]
+        return blurred.round().clamp(0, 255).to(image.dtype)
+
+
+def line_kernel(length: int, angle: float) -> torch.Tensor:
+    """A [1, 1, L, L] kernel, a line of `length` pixels through the centre at `angle` radians, summing to 1."""
+    kernel = torch.zeros(length, length)
+    centre = (length - 1) / 2
+    for t in torch.linspace(-centre, centre, 4 * length):
+        kernel[round(centre + float(t) * math.sin(angle)), round(centre + float(t) * math.cos(angle))] = 1.0
+    return (kernel / kernel.sum())[None, None]
+
+
+class RandomWhiteBalance(nn.Module):
+    """Red and blue gains moved in opposite directions, green a little: a camera's white balance off by up to
+    `shift` (ColorJitter's hue rotates every colour instead)."""
+
+    def __init__(self, shift: float = WHITE_BALANCE_SHIFT) -> None:
+        super().__init__()
+        self.shift = shift
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        warm = random.uniform(-self.shift, self.shift)
+        gains = torch.tensor([1 + warm, 1 + random.uniform(-0.05, 0.05), 1 - warm]).view(3, 1, 1)
+        return (image.float() * gains).round().clamp(0, 255).to(image.dtype)
+
+
+def standard_transform(size: int) -> v2.Compose:
     """Box jitter and scale, colour jitter, grayscale, blur and horizontal flip."""
+    return v2.Compose([*_box_and_flip(size), *_colour(brightness=0.4, blur_sigma=1.5), normalize()])
+
+
+def webcam_transform(size: int) -> v2.Compose:
+    """`standard_transform` plus a webcam's degradations, each on a share of the draws."""
     return v2.Compose([
+        # a hand 12-48 px across, brought back to `size` by the crop below: a hand across the room
+        v2.RandomApply([v2.RandomResize(12, 48, antialias=True)], p=0.25),
+        *_box_and_flip(size),
+        v2.RandomApply([RandomMotionBlur()], p=0.15),
+        *_colour(brightness=(0.3, 1.8), blur_sigma=2.5),
+        v2.RandomApply([RandomWhiteBalance()], p=0.3),
+        v2.RandomApply([v2.JPEG((10, 60))], p=0.25),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.RandomApply([v2.GaussianNoise(sigma=0.03)], p=0.2),
+        v2.Normalize(list(MEAN), list(STD)),
+    ])
+
+
+def _box_and_flip(size: int) -> list[nn.Module]:
+    return [
         # mostly looser boxes (a detector's box is rarely tighter than an annotator's), a little tighter:
         # cropping much tighter would cut off the thumb that tells 👍 from a fist
         v2.RandomResizedCrop(size, scale=(0.8, 1.0), ratio=(0.8, 1.25), antialias=True),
         v2.RandomApply([v2.RandomAffine(degrees=10, translate=(0.08, 0.08), scale=(0.75, 1.05), fill=127)], p=0.6),
         v2.RandomHorizontalFlip(),
-        v2.RandomApply([v2.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4)], p=0.8),
+    ]
+
+
+def _colour(brightness: float | tuple[float, float], blur_sigma: float) -> list[nn.Module]:
+    return [
+        v2.RandomApply([v2.ColorJitter(brightness=brightness, contrast=0.4, saturation=0.4)], p=0.8),
         v2.RandomGrayscale(p=0.1),
-        v2.RandomApply([v2.GaussianBlur(5, sigma=(0.1, 1.5))], p=0.2),
-        normalize(),
-    ])
+        v2.RandomApply([v2.GaussianBlur(5, sigma=(0.1, blur_sigma))], p=0.2),
+    ]
+
+
+AUGMENTATIONS: dict[str, Callable[[int], v2.Compose]] = {"standard": standard_transform, "webcam": webcam_transform}
+"""Training augmentations by name (`training.train --augment`); `standard` is what every run before had."""
+
+
+def train_transform(size: int, augment: str = "standard") -> v2.Compose:
+    return AUGMENTATIONS[augment](size)
 
 
 def eval_transform(size: int, mean: Sequence[float] = MEAN, std: Sequence[float] = STD) -> v2.Compose:
