@@ -3,7 +3,9 @@
     python -m training.evaluate --data ../shared/data/gestures --split test --kind crop --json out.json
 
 `--kind crop` runs the classifier on hand crops; `--kind frame` runs whole frames through the same
-pipeline as the browser (palm detector, hand box, classifier: `runtime.pipeline`). `--model` takes a
+pipeline as the browser (palm detector, hand box, classifier: `runtime.pipeline`). `--perturb NAME` first
+degrades every image as a webcam would (`training.perturbations`, seeded by `--seed`); `training.robustness`
+runs them all. `--model` takes a
 `.pt` checkpoint or an `.onnx` file (same preprocessing); without it, the model the project ships
 (for frames: its int8 export, which the browser runs). PyTorch is imported only for a `.pt` model:
 an export is evaluated with the runtime alone. Prints per-class precision, recall, F1,
@@ -31,10 +33,11 @@ from runtime.classifier import OnnxClassifier
 from runtime.images import read_rgb
 from runtime.paths import SHIPPED_CHECKPOINT, classifier_model, data_dir, landmark_model, palm_model
 from runtime.pipeline import Classifier, GesturePipeline
-from training.cache import load_cached
+from training.cache import CachedImages, load_cached
 from training.datasets import KINDS, SPLITS, Sample, load_samples
 from training.gestures import LABELS
 from training.metrics import classification_report, format_report
+from training.perturbations import PERTURBATIONS, frame_hand_side, perturb
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,6 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="crop: hand crops through the classifier; frame: whole frames through the pipeline")
     p.add_argument("--model", type=Path, help=".pt checkpoint or .onnx file (default: the shipped model)")
     p.add_argument("--palm", type=Path, help="palm detector ONNX for --kind frame (default: the exported one)")
+    p.add_argument("--perturb", choices=sorted(PERTURBATIONS), help="degrade every image first (seeded)")
+    p.add_argument("--seed", type=int, default=0, help="seed of --perturb's random parts (noise, blur direction)")
     p.add_argument("--json", type=Path, help="write the report here")
     p.add_argument("--png", type=Path, help="confusion matrix image (default: beside --json, else ./confusion.png)")
     return p.parse_args(argv)
@@ -81,33 +86,49 @@ def load_classifier(path: Path) -> tuple[Classifier, str]:
     return classifier, classifier.name
 
 
-def evaluate(data: Path, split: str, kind: str, model: Path | None = None, palm: Path | None = None) -> dict:
-    """The report for `model` on `data`'s split and kind, with the model name and unreadable images added."""
+def evaluate(data: Path, split: str, kind: str, model: Path | None = None, palm: Path | None = None,
+             perturbation: str | None = None, seed: int = 0) -> dict:
+    """The report for `model` on `data`'s split and kind (each image under `perturbation` if given), with the
+    model name and unreadable images added."""
     samples = load_samples(data, split, kind)
     if not samples:
         raise SystemExit(f"{data}: no {kind} images in split {split!r}")
     model = Path(model or (classifier_model() if kind == "frame" else SHIPPED_CHECKPOINT))
     classifier, model_name = load_classifier(model)
     if kind == "frame":
-        report = evaluate_frames(samples, GesturePipeline(palm or palm_model(), landmark_model(), classifier))
+        pipeline = GesturePipeline(palm or palm_model(), landmark_model(), classifier)
+        report = evaluate_frames(samples, pipeline, perturbation, seed)
         report["palm_model"] = Path(palm or palm_model()).name
     else:
-        cached = load_cached(samples, desc=f"decoding {split}")
-        report = classification_report(cached.labels, classifier.probabilities(cached.images).argmax(1))
-        report["skipped"] = cached.skipped
-    report.update(model=model_name, model_file=model.name, data=str(data), split=split, kind=kind)
+        report = evaluate_crops(load_cached(samples, desc=f"decoding {split}"), classifier, perturbation, seed)
+    report.update(model=model_name, model_file=model.name, data=str(data), split=split, kind=kind,
+                  perturbation=perturbation, seed=seed)
     return report
 
 
-def evaluate_frames(samples: list[Sample], pipeline: GesturePipeline) -> dict:
+def evaluate_crops(cached: CachedImages, classifier: Classifier, perturbation: str | None = None,
+                   seed: int = 0) -> dict:
+    """Cached hand crops through the classifier; a perturbation treats the whole crop as the hand."""
+    images = cached.images
+    if perturbation is not None:
+        images = np.stack([perturb(image, perturbation, image.shape[0], seed, i) for i, image in enumerate(images)])
+    report = classification_report(cached.labels, classifier.probabilities(images).argmax(1))
+    report["skipped"] = cached.skipped
+    return report
+
+
+def evaluate_frames(samples: list[Sample], pipeline: GesturePipeline, perturbation: str | None = None,
+                    seed: int = 0) -> dict:
     """Whole frames through the browser's pipeline; unreadable frames are skipped and listed."""
     truth, predicted, skipped = [], [], []
-    for sample in tqdm(samples, desc="frames", unit="frame", leave=False):
+    for index, sample in enumerate(tqdm(samples, desc="frames", unit="frame", leave=False)):
         try:
             image = read_rgb(sample.path)
         except (OSError, UnidentifiedImageError, ValueError):
             skipped.append(str(sample.path))
             continue
+        if perturbation is not None:
+            image = perturb(image, perturbation, frame_hand_side(image), seed, index)
         truth.append(LABELS.index(sample.label))
         predicted.append(LABELS.index(pipeline(image).label))
     report = classification_report(np.asarray(truth, dtype=np.int64), np.asarray(predicted, dtype=np.int64))
@@ -118,8 +139,9 @@ def evaluate_frames(samples: list[Sample], pipeline: GesturePipeline) -> dict:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     args = parse_args(argv)
-    report = evaluate(args.data, args.split, args.kind, args.model, args.palm)
-    print(f"{report['model']} on {args.split} {args.kind}s of {args.data} ({report['n']} images"
+    report = evaluate(args.data, args.split, args.kind, args.model, args.palm, args.perturb, args.seed)
+    condition = f", each {args.perturb} (seed {args.seed})" if args.perturb else ""
+    print(f"{report['model']} on {args.split} {args.kind}s of {args.data} ({report['n']} images{condition}"
           + (f", {len(report['skipped'])} unreadable skipped" if report["skipped"] else "") + ")")
     print(format_report(report))
     if args.json:

@@ -1,0 +1,143 @@
+"""The webcam conditions of the robustness evaluation and the webcam training augmentation, on real images."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from runtime.images import read_rgb
+from runtime.paths import SHIPPED_CHECKPOINT
+from tests.conftest import make_small_dataset, manifest_rows
+from training.evaluate import evaluate
+from training.perturbations import PERTURBATIONS, frame_hand_side, perturb
+from training.transforms import RandomMotionBlur, RandomWhiteBalance, line_kernel, train_transform
+
+ROOT = Path(__file__).resolve().parents[1]
+NOISY = ("under-exposed", "over-exposed", "motion-blur")
+"""The conditions with random parts: noise, or the blur's direction."""
+
+
+@pytest.fixture(scope="module")
+def crops(data_dir: Path) -> list[np.ndarray]:
+    """Three real test crops of each label at the cache's 128 px, as the evaluation sees them."""
+    rows = manifest_rows(data_dir)
+    chosen = [row for label in ("like", "dislike", "ok", "none")
+              for row in [r for r in rows if r["kind"] == "crop" and r["split"] == "test" and r["label"] == label][:3]]
+    return [np.asarray(Image.fromarray(read_rgb(data_dir / row["path"])).resize((128, 128))) for row in chosen]
+
+
+@pytest.fixture(scope="module")
+def frame(data_dir: Path) -> np.ndarray:
+    row = next(r for r in manifest_rows(data_dir) if r["kind"] == "frame" and r["split"] == "test")
+    return read_rgb(data_dir / row["path"])
+
+
+def sharpness(image: np.ndarray) -> float:
+    """Mean absolute difference between neighbouring pixels: what blur and low resolution take away."""
+    grey = image.astype(np.float32).mean(2)
+    return float(np.abs(np.diff(grey, axis=0)).mean() + np.abs(np.diff(grey, axis=1)).mean())
+
+
+@pytest.mark.parametrize("name", list(PERTURBATIONS))
+def test_each_perturbation_changes_real_crops_and_repeats_with_its_seed(name: str, crops: list[np.ndarray]) -> None:
+    for index, crop in enumerate(crops):
+        out = perturb(crop, name, 128, seed=0, index=index)
+        assert out.shape == crop.shape and out.dtype == np.uint8
+        assert np.abs(out.astype(int) - crop).mean() > 0.5, f"{name} left crop {index} (almost) as it was"
+        assert np.array_equal(out, perturb(crop, name, 128, seed=0, index=index))
+    if name in NOISY:
+        assert not np.array_equal(perturb(crops[0], name, 128, 0, 0), perturb(crops[0], name, 128, 1, 0))
+
+
+def test_lower_resolution_and_blur_take_detail_away_in_order(crops: list[np.ndarray]) -> None:
+    for crop in crops:
+        levels = [sharpness(perturb(crop, f"low-res-{side}", 128, 0, 0)) for side in (16, 24, 32)]
+        assert levels[0] < levels[1] < levels[2] < sharpness(crop)
+        assert sharpness(perturb(crop, "defocus-blur", 128, 0, 0)) < sharpness(crop)
+    # what 16 px can hold is mostly kept by a second pass: it changes the image far less than the first
+    once = perturb(crops[0], "low-res-16", 128, 0, 0)
+    first = np.abs(once.astype(int) - crops[0]).mean()
+    assert np.abs(perturb(once, "low-res-16", 128, 0, 0).astype(int) - once).mean() < 0.5 * first
+
+
+def test_colour_and_exposure_conditions_move_the_channels_they_name(crops: list[np.ndarray]) -> None:
+    crop = crops[0].astype(np.float32)
+    warm, cool = perturb(crops[0], "warm", 128, 0, 0), perturb(crops[0], "cool", 128, 0, 0)
+    assert warm[..., 0].mean() > crop[..., 0].mean() and warm[..., 2].mean() < crop[..., 2].mean()
+    assert cool[..., 0].mean() < crop[..., 0].mean() and cool[..., 2].mean() > crop[..., 2].mean()
+    grey = perturb(crops[0], "grayscale", 128, 0, 0)
+    assert np.array_equal(grey[..., 0], grey[..., 1]) and np.array_equal(grey[..., 1], grey[..., 2])
+    under = perturb(crops[0], "under-exposed", 128, 0, 0)
+    assert under.mean() == pytest.approx(0.35 * crop.mean(), rel=0.1)
+    assert perturb(crops[0], "over-exposed", 128, 0, 0).mean() > crop.mean()
+    worse, better = (np.abs(perturb(crops[0], f"jpeg-{q}", 128, 0, 0).astype(int) - crops[0]).mean() for q in (10, 30))
+    assert worse > better
+
+
+def test_skin_darker_darkens_the_hand_and_leaves_other_colours(crops: list[np.ndarray]) -> None:
+    like = crops[0]
+    ycbcr = np.asarray(Image.fromarray(like).convert("YCbCr")).astype(int)
+    skin = (ycbcr[..., 2] >= 133) & (ycbcr[..., 2] <= 173) & (ycbcr[..., 1] >= 77) & (ycbcr[..., 1] <= 127)
+    assert skin.mean() > 0.1, "the thumbs-up crop should show skin"
+    out = perturb(like, "skin-darker", 128, 0, 0).astype(np.float32)
+    assert out[skin].mean() < 0.7 * like[skin].mean()
+    blue = np.zeros((64, 64, 3), np.uint8)
+    blue[..., 2] = 200
+    assert np.array_equal(perturb(blue, "skin-darker", 64, 0, 0), blue)
+
+
+def test_frames_scale_the_conditions_with_the_assumed_hand(frame: np.ndarray) -> None:
+    side = frame_hand_side(frame)
+    assert 40 < side < 120
+    small = perturb(frame, "low-res-16", side, 0, 0)
+    assert small.shape == frame.shape and sharpness(small) < 0.5 * sharpness(frame)
+
+
+def test_unknown_perturbation_names_the_known_ones(crops: list[np.ndarray]) -> None:
+    with pytest.raises(ValueError, match="low-res-16"):
+        perturb(crops[0], "fog", 128, 0, 0)
+
+
+def test_webcam_augmentation_keeps_the_input_size_and_degrades_real_crops(crops: list[np.ndarray]) -> None:
+    torch.manual_seed(0)
+    tensors = [torch.from_numpy(crop).permute(2, 0, 1) for crop in crops]
+    transform = train_transform(112, "webcam")
+    for _ in range(5):
+        for tensor in tensors:
+            out = transform(tensor)
+            assert out.shape == (3, 112, 112) and out.dtype == torch.float32
+    for length in (3, 4, 10, 11):
+        assert abs(float(line_kernel(length, 0.7).sum()) - 1) < 1e-6
+        blurred = RandomMotionBlur((length, length))(tensors[0])
+        assert blurred.shape == tensors[0].shape and blurred.dtype == torch.uint8
+        assert sharpness(blurred.permute(1, 2, 0).numpy()) < sharpness(crops[0])
+    balanced = RandomWhiteBalance(0.25)(tensors[0]).float().mean((1, 2)) / tensors[0].float().mean((1, 2))
+    assert (balanced[0] - 1) * (balanced[2] - 1) <= 0, "red and blue move in opposite directions"
+
+
+@pytest.fixture(scope="module")
+def small_data(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_small_dataset(data_dir, tmp_path_factory.mktemp("data"), {"test": 6})
+
+
+def test_robustness_cli_reports_every_condition_asked_for(small_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "robustness.json"
+    result = subprocess.run([sys.executable, "-m", "training.robustness", "--data", str(small_data), "--split", "test",
+                             "--models", str(SHIPPED_CHECKPOINT), "--conditions", "clean", "low-res-16", "grayscale",
+                             "--json", str(out)], cwd=ROOT, capture_output=True, text=True, check=True)
+    results = json.loads(out.read_text())[str(SHIPPED_CHECKPOINT)]
+    assert list(results) == ["clean", "low-res-16", "grayscale"]
+    clean = evaluate(small_data, "test", "crop", SHIPPED_CHECKPOINT)
+    assert results["clean"]["confusion"] == clean["confusion"]
+    assert results["low-res-16"]["n"] == clean["n"] == 24
+    for condition in results:
+        assert f"| {condition} |" in result.stdout
+    perturbed = evaluate(small_data, "test", "crop", SHIPPED_CHECKPOINT, perturbation="low-res-16")
+    assert perturbed["confusion"] == results["low-res-16"]["confusion"] and perturbed["perturbation"] == "low-res-16"

@@ -1,0 +1,88 @@
+"""Macro-F1 of one or more classifiers under every webcam condition of `training.perturbations`, as a table.
+
+    python -m training.robustness --split test --kind crop \
+        --models training/weights/classifier.pt runs/slim-webcam/best.pt --json robustness-crops.json
+
+Each model sees the same perturbed pixels (seeded per image by `--seed`). `--kind frame` runs the whole frames
+through the browser's pipeline (palm detector, landmarks, hand box, classifier), which takes a few minutes per
+condition and model on 2 cores: `--conditions` picks some. Prints a Markdown table (macro-F1, and thumbs up
+F1 in brackets, the weakest class) and writes every report as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from runtime.paths import data_dir, landmark_model, palm_model
+from runtime.pipeline import GesturePipeline
+from training.cache import load_cached
+from training.datasets import KINDS, SPLITS, load_samples
+from training.evaluate import evaluate_crops, evaluate_frames, load_classifier
+from training.perturbations import PERTURBATIONS
+
+CLEAN = "clean"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", type=Path, nargs="+", required=True, help=".pt checkpoints or .onnx files")
+    p.add_argument("--data", type=Path, default=data_dir())
+    p.add_argument("--split", choices=SPLITS, default="val")
+    p.add_argument("--kind", choices=KINDS, default="crop")
+    p.add_argument("--conditions", nargs="+", choices=[CLEAN, *PERTURBATIONS], default=[CLEAN, *PERTURBATIONS])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, help="write {model path: {condition: report}} here")
+    return p.parse_args(argv)
+
+
+def robustness(models: list[Path], data: Path, split: str, kind: str, conditions: list[str],
+               seed: int = 0) -> dict[str, dict[str, dict]]:
+    """{model path: {condition: classification report}} on `data`'s split and kind (paths, since two
+    checkpoints of one architecture share its name)."""
+    samples = load_samples(data, split, kind)
+    if not samples:
+        raise SystemExit(f"{data}: no {kind} images in split {split!r}")
+    cached = load_cached(samples, desc=f"decoding {split}") if kind == "crop" else None
+    results: dict[str, dict[str, dict]] = {}
+    for path in models:
+        classifier, _ = load_classifier(path)
+        name = str(path)
+        pipeline = GesturePipeline(palm_model(), landmark_model(), classifier) if kind == "frame" else None
+        results[name] = {}
+        for condition in conditions:
+            perturbation = None if condition == CLEAN else condition
+            report = (evaluate_crops(cached, classifier, perturbation, seed) if cached is not None
+                      else evaluate_frames(samples, pipeline, perturbation, seed))
+            results[name][condition] = report
+            logging.info("%s, %s: macro-F1 %.4f", name, condition, report["macro_f1"])
+    return results
+
+
+def markdown_table(results: dict[str, dict[str, dict]]) -> str:
+    """One row per condition, one column per model: macro-F1 (thumbs up F1)."""
+    names = list(results)
+    conditions = list(next(iter(results.values())))
+    lines = ["| condition | what it does | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for condition in conditions:
+        what = PERTURBATIONS[condition].description if condition in PERTURBATIONS else "as recorded"
+        cells = [f"{results[n][condition]['macro_f1']:.4f} ({results[n][condition]['per_class']['like']['f1']:.3f})"
+                 for n in names]
+        lines.append(f"| {condition} | {what} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    args = parse_args(argv)
+    results = robustness(args.models, args.data, args.split, args.kind, args.conditions, args.seed)
+    print(f"{args.split} {args.kind}s of {args.data}, seed {args.seed}: macro-F1 (thumbs up F1)")
+    print(markdown_table(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
