@@ -5,10 +5,9 @@
 `--kind crop` runs the classifier on hand crops; `--kind frame` runs whole frames through the same
 pipeline as the browser (palm detector, hand box, classifier: `runtime.pipeline`). `--perturb NAME` first
 degrades every image as a webcam would (`training.perturbations`, seeded by `--seed`); `training.robustness`
-runs them all. `--model` takes a
-`.pt` checkpoint or an `.onnx` file (same preprocessing); without it, the model the project ships
-(for frames: its int8 export, which the browser runs). PyTorch is imported only for a `.pt` model:
-an export is evaluated with the runtime alone. Prints per-class precision, recall, F1,
+runs them all. `--model` takes a `.pt` checkpoint or an `.onnx` file (same preprocessing); without it, the
+model the project ships (for frames: its int8 export, which the browser runs). PyTorch is imported only
+for a `.pt` model: an export is evaluated with the runtime alone. Prints per-class precision, recall, F1,
 macro-F1 and the confusion matrix, and writes the same as JSON (keys `macro_f1`, `per_class`,
 `confusion`, `labels`, `n`) and the confusion matrix as a PNG. Other tools call this interface:
 keep it stable.
@@ -37,7 +36,7 @@ from training.cache import CachedImages, load_cached
 from training.datasets import KINDS, SPLITS, Sample, load_samples
 from training.gestures import LABELS
 from training.metrics import classification_report, format_report
-from training.perturbations import PERTURBATIONS, frame_hand_side, perturb
+from training.perturbations import PERTURBATIONS, frame_hand_side, perturb, perturb_crops
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -109,9 +108,7 @@ def evaluate(data: Path, split: str, kind: str, model: Path | None = None, palm:
 def evaluate_crops(cached: CachedImages, classifier: Classifier, perturbation: str | None = None,
                    seed: int = 0) -> dict:
     """Cached hand crops through the classifier; a perturbation treats the whole crop as the hand."""
-    images = cached.images
-    if perturbation is not None:
-        images = np.stack([perturb(image, perturbation, image.shape[0], seed, i) for i, image in enumerate(images)])
+    images = cached.images if perturbation is None else perturb_crops(cached.images, perturbation, seed)
     report = classification_report(cached.labels, classifier.probabilities(images).argmax(1))
     report["skipped"] = cached.skipped
     return report

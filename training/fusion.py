@@ -22,19 +22,20 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import UnidentifiedImageError
 from torch import nn
 from tqdm import tqdm
 
 from runtime.images import read_rgb
 from runtime.paths import data_dir, landmark_model, palm_model
-from runtime.pipeline import GesturePipeline, Hand
+from runtime.pipeline import Classifier, GesturePipeline, Hand
 from training.cache import CachedImages, load_cached
 from training.datasets import Sample, load_samples
 from training.evaluate import load_classifier
 from training.gestures import LABELS
 from training.landmark_features import FEATURES, features, landmarks_of_crops, mirrored
 from training.metrics import classification_report
-from training.perturbations import PERTURBATIONS, perturb
+from training.perturbations import PERTURBATIONS, perturb_crops
 from training.pipeline_crops import frame_halves
 
 MIN_PRESENCE = 0.5
@@ -108,12 +109,10 @@ def readable(samples: list[Sample], cached: CachedImages) -> list[Sample]:
     return [s for s in samples if str(s.path) not in skipped]
 
 
-def crop_scores(cnn_path: Path, mlp: nn.Module, samples: list[Sample], cached: CachedImages,
+def crop_scores(classifier: Classifier, mlp: nn.Module, samples: list[Sample], cached: CachedImages,
                 perturbation: str | None, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CNN probabilities, MLP probabilities and whether a hand was found, per crop, under `perturbation`."""
-    classifier, _ = load_classifier(cnn_path)
-    images = cached.images if perturbation is None else np.stack(
-        [perturb(image, perturbation, image.shape[0], seed, i) for i, image in enumerate(cached.images)])
+    images = cached.images if perturbation is None else perturb_crops(cached.images, perturbation, seed)
     cnn = classifier.probabilities(images)
     marks = landmarks_of_crops(samples, landmark_model(), perturbation, seed, desc=f"landmarks {perturbation}")
     found = marks.presence >= MIN_PRESENCE
@@ -124,17 +123,23 @@ def crop_scores(cnn_path: Path, mlp: nn.Module, samples: list[Sample], cached: C
 
 
 def frame_decisions(pipeline: GesturePipeline, mlp: nn.Module, samples: list[Sample], weight: float
-                    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Truth and each model's decision on whole frames: one pipeline pass, its hands re-scored three ways."""
-    truth, decided = [], {"cnn": [], "landmarks": [], "fused": []}
+                    ) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
+    """Truth and each model's decision on whole frames (one pipeline pass, its hands re-scored three ways), and
+    the frames that could not be read, skipped."""
+    truth, decided, skipped = [], {"cnn": [], "landmarks": [], "fused": []}, []
     for sample in tqdm(samples, desc="frames", unit="frame", leave=False):
-        hands = pipeline.hands(read_rgb(sample.path))
+        try:
+            image = read_rgb(sample.path)
+        except (OSError, UnidentifiedImageError, ValueError):
+            skipped.append(str(sample.path))
+            continue
+        hands = pipeline.hands(image)
         extra = mlp_probabilities(mlp, np.stack([hand.landmarks.points for hand in hands])) if hands else []
         truth.append(LABELS.index(sample.label))
         for name in decided:
             rescored = [_rescored(hand, extra[i], name, weight) for i, hand in enumerate(hands)]
             decided[name].append(LABELS.index(pipeline.decide(rescored).label))
-    return np.asarray(truth), {name: np.asarray(found) for name, found in decided.items()}
+    return np.asarray(truth), {name: np.asarray(found) for name, found in decided.items()}, skipped
 
 
 def _rescored(hand: Hand, mlp: np.ndarray, name: str, weight: float) -> Hand:
@@ -160,8 +165,9 @@ def main(argv: list[str] | None = None) -> None:
                     args.seed)
     torch.save(mlp.state_dict(), args.out / "mlp.pt")
 
+    classifier, _ = load_classifier(args.cnn)
     val_samples, val_cached = splits["val"]
-    cnn, probabilities, found = crop_scores(args.cnn, mlp, val_samples, val_cached, None, args.seed)
+    cnn, probabilities, found = crop_scores(classifier, mlp, val_samples, val_cached, None, args.seed)
     val_f1 = {float(w): classification_report(val_cached.labels, decisions(cnn, probabilities, found, w)["fused"])[
         "macro_f1"] for w in WEIGHTS}
     weight = max(val_f1, key=val_f1.get)
@@ -169,18 +175,19 @@ def main(argv: list[str] | None = None) -> None:
     results = {"weight": weight, "validation": val_f1, "test_crops": {}}
     test_samples, test_cached = splits["test"]
     for condition in [None, *args.conditions]:
-        cnn, probabilities, found = crop_scores(args.cnn, mlp, test_samples, test_cached, condition, args.seed)
+        cnn, probabilities, found = crop_scores(classifier, mlp, test_samples, test_cached, condition, args.seed)
         reports = {name: classification_report(test_cached.labels, decided)
                    for name, decided in decisions(cnn, probabilities, found, weight).items()}
         results["test_crops"][condition or "clean"] = reports | {"hands_found": float(found.mean())}
         log.info("%s: %s", condition or "clean", {k: round(v["macro_f1"], 4) for k, v in reports.items()})
     if args.frames:
-        classifier, _ = load_classifier(args.cnn)
         pipeline = GesturePipeline(palm_model(), landmark_model(), classifier)
         frames = (load_samples(args.data, "test", "frame") if args.frames == "test"
                   else frame_halves(load_samples(args.data, "train", "frame"))[1])
-        truth, decided = frame_decisions(pipeline, mlp, frames, weight)
-        results["frames"] = args.frames
+        truth, decided, skipped = frame_decisions(pipeline, mlp, frames, weight)
+        if skipped:
+            log.warning("skipped %d unreadable frame(s), e.g. %s", len(skipped), skipped[0])
+        results["frames"], results["skipped_frames"] = args.frames, skipped
         results["frame_reports"] = {name: classification_report(truth, d) for name, d in decided.items()}
     (args.out / "fusion.json").write_text(json.dumps(results, indent=2))
     table = markdown_table(results)

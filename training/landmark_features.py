@@ -11,7 +11,6 @@ wrist, divided by the long side of their extent; z in the same scale.
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 from dataclasses import dataclass
 from functools import partial
@@ -33,14 +32,11 @@ FIRST_LOOK = 1.8
 """The first region's side over the crop's long side: the hand box grown as MediaPipe grows a tracked hand's."""
 
 FIRST_LOOK_TURNS = (0.0, math.pi / 2, math.pi, -math.pi / 2)
-"""The first looks' rotations; on 100 validation crops, presence >= 0.5 for 16% of thumbs down upright only, 96%
-with four turns."""
+"""The first looks' rotations: in a one-off check on 25 validation crops per class, looking upright only found
+(presence >= 0.5) 4 of the 25 thumbs down, four turns 24."""
 
 FEATURES = NUM_LANDMARKS * 3
 """Length of a feature vector: x, y, z of each landmark."""
-
-log = logging.getLogger(__name__)
-
 
 def features(points: np.ndarray) -> np.ndarray:
     """[21, 3] landmarks (pixels) -> [63] float32: relative to the wrist, in units of the hand's extent."""

@@ -148,6 +148,11 @@ def perturb(image: np.ndarray, name: str, hand_side: float, seed: int, index: in
     return PERTURBATIONS[name].apply(image, hand_side, np.random.default_rng([seed, index]))
 
 
+def perturb_crops(crops: np.ndarray, name: str, seed: int) -> np.ndarray:
+    """Hand crops [N, S, S, 3] each under `name`, the crop taken as the hand; crop i seeded by (seed, i)."""
+    return np.stack([perturb(crop, name, crop.shape[0], seed, i) for i, crop in enumerate(crops)])
+
+
 def frame_hand_side(image: np.ndarray) -> float:
     """The hand's side assumed in a whole frame: `HAND_SHARE_OF_FRAME` of its short side."""
     return HAND_SHARE_OF_FRAME * min(image.shape[:2])
