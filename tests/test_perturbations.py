@@ -17,7 +17,15 @@ from runtime.paths import SHIPPED_CHECKPOINT
 from tests.conftest import make_small_dataset, manifest_rows
 from training.evaluate import evaluate
 from training.perturbations import PERTURBATIONS, frame_hand_side, perturb
-from training.transforms import RandomMotionBlur, RandomWhiteBalance, line_kernel, train_transform
+from training.train import parse_args
+from training.transforms import (
+    CleanAndDegraded,
+    RandomMotionBlur,
+    RandomWhiteBalance,
+    line_kernel,
+    normalize,
+    train_transform,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOISY = ("under-exposed", "over-exposed", "motion-blur")
@@ -120,6 +128,23 @@ def test_webcam_augmentation_keeps_the_input_size_and_degrades_real_crops(crops:
         assert sharpness(blurred.permute(1, 2, 0).numpy()) < sharpness(crops[0])
     balanced = RandomWhiteBalance(0.25)(tensors[0]).float().mean((1, 2)) / tensors[0].float().mean((1, 2))
     assert (balanced[0] - 1) * (balanced[2] - 1) <= 0, "red and blue move in opposite directions"
+
+
+def test_webcam_vs_clean_gives_one_box_draw_clean_to_the_teacher_and_degraded_to_the_student(
+        crops: list[np.ndarray]) -> None:
+    paired = CleanAndDegraded(112)
+    tensor = torch.from_numpy(crops[0]).permute(2, 0, 1)
+    differing = 0
+    for seed in range(12):
+        torch.manual_seed(seed)
+        student, teacher = paired(tensor)
+        torch.manual_seed(seed)
+        assert torch.equal(teacher, normalize()(paired.geometry(tensor))), "the teacher's view is the box draw alone"
+        assert student.shape == teacher.shape == (3, 112, 112)
+        differing += not torch.equal(student, teacher)
+    assert differing >= 6, f"only {differing} of 12 student views were degraded"
+    with pytest.raises(SystemExit):
+        parse_args(["--model", "efficientnet_lite0_slim", "--augment", "webcam-vs-clean"])  # no teacher
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@
 Each epoch draws `--samples-per-epoch` crops with class-balanced sampling (`none` outnumbers each
 gesture about 12 to 1), validates with macro-F1 and keeps the best checkpoint. `--teacher` adds
 knowledge distillation: the student matches the teacher's softened outputs on the same augmented
-batch. `--resume RUN_DIR/last.pt` continues a run. Everything lands in `--out` (default
-`runs/<model>[-distilled]`): best.pt, last.pt and run.json (config, metrics per epoch, wall time).
+batch (with `--augment webcam-vs-clean`, the teacher sees each crop clean and the student degraded).
+`--resume RUN_DIR/last.pt` continues a run. Everything lands in `--out` (default `runs/<model>[-distilled]`):
+best.pt, last.pt and run.json (config, metrics per epoch, wall time).
 
 `--init` starts from a trained checkpoint; `--pipeline-share` and `--hard-negatives` mix in inputs
 cut by the running pipeline (`training.pipeline_crops`), around the hand's landmarks as the pipeline cuts them
@@ -49,12 +50,12 @@ from training.inference import torch_probabilities
 from training.metrics import classification_report
 from training.models import ARCHITECTURES, build_model
 from training.pipeline_crops import PipelineCrops, hard_negatives, pipeline_crops
-from training.transforms import AUGMENTATIONS, train_transform
+from training.transforms import AUGMENTATIONS, PAIRED_AUGMENTATIONS, train_transform
 
 log = logging.getLogger("training.train")
 
 Criterion = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
-"""A training loss of (input images, logits, targets)."""
+"""A training loss of (the teacher's input images, the student's logits, targets)."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -83,8 +84,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="share of the none draws taken from the pipeline's hand crops in training none frames")
     p.add_argument("--palm", type=Path, help="palm detector ONNX for pipeline-cut inputs (default: the exported one)")
     p.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="standard",
-                   help="training augmentation: standard, or webcam (adds low resolution, blur, JPEG, exposure with "
-                        "noise and white balance: `training.transforms`)")
+                   help="training augmentation: standard, webcam (adds low resolution, blur, JPEG, exposure with "
+                        "noise and white balance: `training.transforms`), or webcam-vs-clean (the student sees the "
+                        "webcam's version, the teacher the same crop clean; needs --teacher)")
     p.add_argument("--out", type=Path, help="run folder (default runs/<model>[-distilled])")
     p.add_argument("--resume", type=Path, help="last.pt of an earlier run to continue with that run's settings")
     p.add_argument("--stop-after", type=int, help="stop after this many epochs of this invocation (then --resume)")
@@ -95,6 +97,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.model is None and args.resume is None:
         p.error("--model is required unless --resume is given")
+    if args.augment in PAIRED_AUGMENTATIONS and args.teacher is None and args.resume is None:
+        p.error(f"--augment {args.augment} distils from a teacher: give --teacher")
     return args
 
 
@@ -133,7 +137,7 @@ class CropDataset(Dataset):
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor | tuple[torch.Tensor, torch.Tensor], int]:
         image = self.images[index]
         if self.pipeline_crops and random.random() < self.pipeline_share:
             version = random.choice(self.pipeline_crops)
@@ -270,9 +274,9 @@ def criterion(args: argparse.Namespace, size: int) -> Criterion:
     teacher = teacher.to(memory_format=torch.channels_last)
     log.info("distilling from %s (%s)", args.teacher, meta["model"])
 
-    def loss(images: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def loss(teacher_images: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         hard = F.cross_entropy(logits, targets, label_smoothing=args.label_smoothing)
-        soft = distillation_loss(logits, teacher_logits(teacher, images, size, meta["input_size"]),
+        soft = distillation_loss(logits, teacher_logits(teacher, teacher_images, size, meta["input_size"]),
                                  args.kd_temperature)
         return (1 - args.kd_alpha) * hard + args.kd_alpha * soft
     return loss
@@ -301,9 +305,11 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
     model.train()
     total_loss, batches = 0.0, 0
     progress = tqdm(loader, desc=desc, unit="batch", leave=False)
-    for images, targets in progress:
+    for inputs, targets in progress:
+        # paired augmentations give (student's view, teacher's view); the others one view for both
+        images, teacher_images = inputs if isinstance(inputs, list) else (inputs, inputs)
         images = images.contiguous(memory_format=torch.channels_last)
-        loss = loss_of(images, model(images), targets)
+        loss = loss_of(teacher_images.contiguous(memory_format=torch.channels_last), model(images), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

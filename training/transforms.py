@@ -7,6 +7,10 @@ and large rotations would turn 👍 into 👎, so rotations stay within ±10 deg
 `AUGMENTATIONS["webcam"]` adds what a call's webcam does to a hand (issue: robustness): a hand far from
 the camera (down and up again), motion and defocus blur, JPEG, exposure with sensor noise and white
 balance. torchvision has all but two of these; motion blur and white balance are written here.
+
+`AUGMENTATIONS["webcam-vs-clean"]` gives each draw twice, for distillation (`training.train --teacher`): the
+student sees the crop through the webcam's degradations, the teacher the same crop clean, so the student learns
+to read a degraded hand as the teacher reads it clean rather than copying the teacher's mistakes on it.
 """
 
 from __future__ import annotations
@@ -84,6 +88,13 @@ def webcam_transform(size: int) -> v2.Compose:
         # a hand 12-48 px across, brought back to `size` by the crop below: a hand across the room
         v2.RandomApply([v2.RandomResize(12, 48, antialias=True)], p=0.25),
         *_box_and_flip(size),
+        *_webcam_degradations(),
+    ])
+
+
+def _webcam_degradations() -> list[nn.Module]:
+    """Blur, exposure, colour, JPEG and sensor noise, then normalisation, on a crop already at the input size."""
+    return [
         v2.RandomApply([RandomMotionBlur()], p=0.15),
         *_colour(brightness=(0.3, 1.8), blur_sigma=2.5),
         v2.RandomApply([RandomWhiteBalance()], p=0.3),
@@ -91,7 +102,26 @@ def webcam_transform(size: int) -> v2.Compose:
         v2.ToDtype(torch.float32, scale=True),
         v2.RandomApply([v2.GaussianNoise(sigma=0.03)], p=0.2),
         v2.Normalize(list(MEAN), list(STD)),
-    ])
+    ]
+
+
+class CleanAndDegraded(nn.Module):
+    """One box, scale and flip draw, returned as (degraded for the student, clean for the teacher)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.geometry = v2.Compose(_box_and_flip(size))
+        self.degraded = v2.Compose([
+            # a hand 12-48 px across, scaled back up: a hand across the room
+            v2.RandomApply([v2.Compose([v2.RandomResize(12, 48, antialias=True),
+                                        v2.Resize((size, size), antialias=True)])], p=0.25),
+            *_webcam_degradations(),
+        ])
+        self.clean = normalize()
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        image = self.geometry(image)
+        return self.degraded(image), self.clean(image)
 
 
 def _box_and_flip(size: int) -> list[nn.Module]:
@@ -112,11 +142,15 @@ def _colour(brightness: float | tuple[float, float], blur_sigma: float) -> list[
     ]
 
 
-AUGMENTATIONS: dict[str, Callable[[int], v2.Compose]] = {"standard": standard_transform, "webcam": webcam_transform}
+AUGMENTATIONS: dict[str, Callable[[int], nn.Module]] = {
+    "standard": standard_transform, "webcam": webcam_transform, "webcam-vs-clean": CleanAndDegraded}
 """Training augmentations by name (`training.train --augment`); `standard` is what every run before had."""
 
+PAIRED_AUGMENTATIONS = ("webcam-vs-clean",)
+"""The augmentations that give (student input, teacher input) pairs: they need a teacher."""
 
-def train_transform(size: int, augment: str = "standard") -> v2.Compose:
+
+def train_transform(size: int, augment: str = "standard") -> nn.Module:
     return AUGMENTATIONS[augment](size)
 
 
