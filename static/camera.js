@@ -6,11 +6,14 @@
 /** 640 x 480 is plenty for a hand at arm's length and keeps the per-frame work small. */
 const VIDEO_CONSTRAINTS = {width: {ideal: 640}, height: {ideal: 480}, frameRate: {ideal: 30}};
 
-/** What this browser lacks to run gesture reactions, as words for the participant; empty when nothing. */
-export function missingFeatures() {
+/**
+ * What this browser lacks to run gesture reactions, as words for the participant; empty when nothing.
+ * @param {{hostStream?: boolean}} [options] hostStream: the page gives its own stream, so camera access is not needed
+ */
+export function missingFeatures({hostStream = false} = {}) {
   const missing = [];
-  if (!window.isSecureContext) missing.push('a secure page (https) for camera access');
-  else if (!navigator.mediaDevices?.getUserMedia) missing.push('camera access');
+  if (!hostStream && !window.isSecureContext) missing.push('a secure page (https) for camera access');
+  else if (!hostStream && !navigator.mediaDevices?.getUserMedia) missing.push('camera access');
   if (typeof Worker === 'undefined') missing.push('Web Workers');
   if (typeof WebAssembly !== 'object') missing.push('WebAssembly');
   if (typeof OffscreenCanvas === 'undefined' || typeof createImageBitmap === 'undefined') {
@@ -31,25 +34,35 @@ export function releaseCamera(stream) {
 }
 
 /**
- * The widget state and message for a getUserMedia failure.
- * @returns {{state: 'permission-denied' | 'no-camera' | 'error', message: string}}
+ * The widget state, the error code and the message for a getUserMedia failure.
+ * @returns {{state: 'permission-denied' | 'no-camera' | 'error', code: string, message: string}}
  */
 export function cameraFailure(error) {
   const fallback = 'The reaction buttons still work.';
   switch (error?.name) {
     case 'NotAllowedError':
     case 'SecurityError':
-      return {state: 'permission-denied', message: 'Camera access is blocked. Allow the camera for this site '
-        + `(the camera icon in the address bar), then turn gesture reactions on again. ${fallback}`};
+      return {state: 'permission-denied', code: 'permission-denied', message: 'Camera access is blocked. Allow the '
+        + 'camera for this site (the camera icon in the address bar), then turn gesture reactions on again. '
+        + fallback};
     case 'NotFoundError':
-      return {state: 'no-camera', message: `No camera found. Connect one and turn gesture reactions on again. ${fallback}`};
+      return {state: 'no-camera', code: 'no-camera',
+        message: `No camera found. Connect one and turn gesture reactions on again. ${fallback}`};
     case 'OverconstrainedError':
-      return {state: 'no-camera', message: `The chosen camera is not available: pick another one. ${fallback}`};
+      return {state: 'no-camera', code: 'camera-unavailable',
+        message: `The chosen camera is not available: pick another one. ${fallback}`};
     case 'NotReadableError':
     case 'AbortError':
-      return {state: 'error', message: 'The camera could not be started: another application may be using it. '
-        + fallback};
+      return {state: 'error', code: 'camera-busy', message: 'The camera could not be started: another application '
+        + `may be using it. ${fallback}`};
     default:
-      return {state: 'error', message: `The camera could not be started (${error?.message ?? error}). ${fallback}`};
+      return {state: 'error', code: 'camera-error',
+        message: `The camera could not be started (${error?.message ?? error}). ${fallback}`};
   }
+}
+
+/** The state, code and message when the camera's track ends while in use (unplugged, or taken by another app). */
+export function cameraEnded() {
+  return {state: 'no-camera', code: 'camera-ended', message: 'The camera stopped: it was unplugged, turned off or '
+    + 'taken by another application. Turn gesture reactions on again to reconnect. The reaction buttons still work.'};
 }

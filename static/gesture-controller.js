@@ -1,22 +1,23 @@
 /**
- * Gesture reactions without an element: the camera, the recognition worker, frame pacing, the pause while the tab
- * is hidden, and hold-to-confirm. <gesture-reactions> renders one of these; a page may also use it directly:
+ * Gesture reactions without an element: the camera (its own, or the host's stream), the recognition worker, frame
+ * pacing, the pause while the tab is hidden or the camera muted, and hold-to-confirm. <gesture-reactions> renders
+ * one of these; a page may also use it directly:
  *
- *   const controller = new GestureController({assets, video});   // video: optional, to show the camera
+ *   const controller = new GestureController({srcObject: callStream});   // or {video} to show its own camera
  *   controller.addEventListener('reaction', ({detail}) => ...);
- *   await controller.start();
+ *   await controller.start();                                           // rejects with a GestureReactionsError
  *
  * Events: `reaction` {gesture, emoji, confidence, timestamp, source}; `gesture`, one per processed frame
  * {gesture, confidence, box, hands, detected, regions, still, timings, timestamp} (hands: box, probabilities,
  * presence and 21 landmarks each; regions: where the landmark model looked; still: how many of the hands, first in
  * `hands`, had not moved and were kept without running a model); `statechange` {state, message, threads} (message:
- * what the participant must know, empty when running or off), as the element's. Besides: `hold` {phase, gesture,
+ * what the participant must know, empty when running or off), as the element's; `error` {code, state, message}
+ * when the controller stops by itself (ERROR_CODES), before its statechange. Besides: `hold` {phase, gesture,
  * progress} per frame and when a hold is dropped (hold-to-confirm's progress, reactions.js); `settings` (detail:
- * the classifier's settings) once its metadata is read; `failure` {state, message} when the controller stops by
- * itself (camera refused or missing, browser unsupported, a model or frame that fails), before its statechange.
+ * the classifier's settings) once its metadata is read.
  */
 
-import {cameraFailure, missingFeatures, openCamera, releaseCamera} from './camera.js';
+import {cameraEnded, cameraFailure, missingFeatures, openCamera, releaseCamera} from './camera.js';
 import {GestureEngine} from './gesture-engine.js';
 import {classifierSettings, readOnnxMetadata} from './onnx-metadata.js';
 import {HoldToConfirm} from './reactions.js';
@@ -27,9 +28,58 @@ const MAX_THREADS = 4;
 /** States in which the controller holds (or is opening) the camera. */
 export const ACTIVE_STATES = new Set(['loading', 'running', 'paused']);
 
+/**
+ * Why the controller stopped by itself (the `error` event's and GestureReactionsError's `code`), or why start()
+ * did not get it running ('aborted': stop() or close() came first; 'closed': close() was called before).
+ */
+export const ERROR_CODES = Object.freeze(['unsupported', 'permission-denied', 'no-camera', 'camera-unavailable',
+  'camera-busy', 'camera-error', 'camera-ended', 'model-load-failed', 'recognition-failed', 'aborted', 'closed']);
+
+/** The folder the models (models/) and onnxruntime-web (ort/) come from unless `assetBase` says otherwise. */
+const DEFAULT_ASSET_BASE = new URL('./', import.meta.url).href;
+
+/** The recognition worker, always next to this module: it must be the same version as the code that talks to it. */
+const WORKER_URL = new URL('./gesture-worker.js', import.meta.url);
+
+/** The files under an asset base: the three models, and the folder of onnxruntime-web's files. */
+export function assetsAt(base) {
+  const url = (path) => new URL(path, base);
+  return {palm: url('models/palm_detection_lite.onnx'), landmarks: url('models/hand_landmark_lite.onnx'),
+    classifier: url('models/classifier.int8.onnx'), ort: url('ort/')};
+}
+
 const IDLE_HOLD = Object.freeze({phase: 'idle', gesture: null, progress: 0});
 
-const OPTIONS = ['deviceId', 'threshold', 'hold', 'cooldown', 'emoji'];
+const DEFAULT_OPTIONS = Object.freeze({deviceId: '', srcObject: null, assetBase: DEFAULT_ASSET_BASE, threshold: null,
+  hold: null, cooldown: null, emoji: {}, numHands: null, minPalmScore: null, minGestureScore: null, maxFps: null});
+
+/** The options the worker's pipeline takes, each over its classifier-metadata name (PipelineSettings). */
+const PIPELINE_OPTIONS = {numHands: 'maxHands', minPalmScore: 'minPalmScore', minGestureScore: 'minGestureScore'};
+
+/** Each option's check: a message when the value is wrong. null always means "the default". */
+const OPTION_CHECKS = {
+  deviceId: (v) => typeof v === 'string' || 'a camera id string',
+  srcObject: (v) => (typeof v?.getVideoTracks === 'function') || 'a MediaStream',
+  assetBase: (v) => URL.canParse?.(String(v), location.href) !== false || 'a URL',
+  threshold: (v) => (Number.isFinite(v) && v >= 0 && v <= 1) || 'a number from 0 to 1',
+  hold: (v) => (Number.isFinite(v) && v >= 0) || 'milliseconds, 0 or more',
+  cooldown: (v) => (Number.isFinite(v) && v >= 0) || 'milliseconds, 0 or more',
+  emoji: (v) => (typeof v === 'object' && !Array.isArray(v)) || 'an object of gesture -> emoji',
+  numHands: (v) => (Number.isInteger(v) && v >= 1) || 'a whole number, 1 or more',
+  minPalmScore: (v) => (Number.isFinite(v) && v >= 0 && v <= 1) || 'a number from 0 to 1',
+  minGestureScore: (v) => (Number.isFinite(v) && v >= 0 && v <= 1) || 'a number from 0 to 1',
+  maxFps: (v) => (Number.isFinite(v) && v > 0) || 'frames per second, more than 0',
+};
+
+/** Why start() did not get recognition running, or why it stopped by itself: `code` is one of ERROR_CODES. */
+export class GestureReactionsError extends Error {
+  constructor(code, state, message) {
+    super(message);
+    this.name = 'GestureReactionsError';
+    this.code = code;
+    this.state = state;
+  }
+}
 
 function plannedThreads() {
   return self.crossOriginIsolated ? Math.max(1, Math.min(MAX_THREADS, navigator.hardwareConcurrency || 1)) : 1;
@@ -44,19 +94,21 @@ function detachedVideo() {
 }
 
 /**
- * @typedef {{worker: URL, palm: URL, landmarks: URL, classifier: URL, ort: URL}} Assets the worker module
- *   (gesture-worker.js), the three models, and the folder of onnxruntime-web's files
- * @typedef {{assets: Assets, video?: HTMLVideoElement, deviceId?: string, threshold?: number | null,
- *   hold?: number | null, cooldown?: number | null, emoji?: Record<string, string>}} ControllerOptions
- *   video: where the camera plays (a detached muted one when not given); deviceId: a camera from
- *   enumerateDevices(), the browser's choice when empty; threshold (0..1), hold and cooldown (ms): null for the
- *   classifier's defaults; emoji: per gesture, over the classifier's
+ * @typedef {{video?: HTMLVideoElement, srcObject?: MediaStream | null, deviceId?: string,
+ *   assetBase?: string | URL, threshold?: number | null, hold?: number | null, cooldown?: number | null,
+ *   emoji?: Record<string, string>, numHands?: number | null, minPalmScore?: number | null,
+ *   minGestureScore?: number | null, maxFps?: number | null}} ControllerOptions
+ *   video: where the camera plays (a detached muted one when not given); srcObject: the host's camera stream, used
+ *   instead of opening one (its tracks are never stopped here); deviceId: a camera from enumerateDevices(), the
+ *   browser's choice when empty (without srcObject); assetBase: the folder holding models/ and ort/ (default: this
+ *   module's); threshold (0..1), hold and cooldown (ms): hold-to-confirm's; numHands, minPalmScore and
+ *   minGestureScore: the pipeline's hands per frame, palm detection score and per-frame gesture score; maxFps: the
+ *   most frames processed a second (the camera's rate when null). Every null means the classifier's default.
  */
 
 export class GestureController extends EventTarget {
-  #assets;
   #video;
-  #options = {deviceId: '', threshold: null, hold: null, cooldown: null, emoji: {}};
+  #options = {...DEFAULT_OPTIONS};
   #state = 'off';
   #message = '';
   #threads = plannedThreads();
@@ -64,19 +116,22 @@ export class GestureController extends EventTarget {
   #settingsLoad = null;
   #engine = null;
   #engineLoad = null;
-  #stream = null;
+  #stream = null; // the stream frames come from: ours (opened here) or the host's
+  #ownStream = false; // whether #stream was opened here, and so is stopped here
+  #unwatchTrack = () => {};
+  #muted = false; // the camera's track is muted: no pictures until it is unmuted
   #session = 0; // bumped by every start and stop: late answers from an older session are dropped
   #starting = null;
+  #closed = false;
   #busy = false; // a frame is in the worker: the next ones are dropped until it answers
   #frameRequest = 0;
   #lastGrab = -Infinity;
-  #frameInterval = 0;
+  #cameraInterval = 0; // ms between the camera's frames
   #gate; // hold-to-confirm: its numbers are null until given or read from the classifier
 
-  /** @param {ControllerOptions} options */
-  constructor({assets, video = detachedVideo(), ...options}) {
+  /** @param {ControllerOptions} [options] */
+  constructor({video = detachedVideo(), ...options} = {}) {
     super();
-    this.#assets = assets;
     this.#video = video;
     this.#gate = new HoldToConfirm(this.#reactionNumbers());
     this.setOptions(options);
@@ -104,26 +159,37 @@ export class GestureController extends EventTarget {
   get emoji() { return {...this.#settings?.emoji, ...this.#options.emoji}; }
 
   /**
-   * The options in effect: threshold, hold and cooldown as given, else the classifier's defaults, else null
-   * before its metadata is read; emoji with the classifier's.
+   * The options in effect: each as given, else the classifier's default (null before its metadata is read); emoji
+   * with the classifier's; maxFps null when frames come at the camera's rate.
    */
   get options() {
-    return {deviceId: this.#options.deviceId, ...this.#reactionNumbers(), emoji: this.emoji};
+    const {deviceId, srcObject, assetBase, maxFps} = this.#options;
+    return {deviceId, srcObject, assetBase, ...this.#reactionNumbers(), emoji: this.emoji, ...this.#pipelineNumbers(),
+      maxFps};
   }
 
   /**
-   * Change some options; a new deviceId reopens the camera if it is on.
-   * @param {Partial<Omit<ControllerOptions, 'assets' | 'video'>>} options
+   * Change some options (null puts an option back to its default). A new srcObject or deviceId reopens the camera
+   * and a new assetBase reloads the models, if it is on; the pipeline's numbers apply from the next frame.
+   * @param {Partial<Omit<ControllerOptions, 'video'>>} options
    */
   setOptions(options) {
-    const unknown = Object.keys(options).filter((key) => !OPTIONS.includes(key));
-    if (unknown.length) throw new TypeError(`GestureController has no option "${unknown[0]}" (options: ${OPTIONS})`);
-    const camera = this.#options.deviceId;
-    this.#options = {...this.#options, ...options};
-    this.#options.deviceId ||= '';
-    this.#options.emoji ??= {};
+    for (const [key, value] of Object.entries(options)) {
+      if (!(key in OPTION_CHECKS)) {
+        throw new TypeError(`GestureController has no option "${key}" (options: ${Object.keys(OPTION_CHECKS)})`);
+      }
+      const check = value === null || value === undefined ? true : OPTION_CHECKS[key](value);
+      if (check !== true) throw new TypeError(`option ${key}: expected ${check} or null, got ${String(value)}`);
+    }
+    const before = this.#options;
+    this.#options = {...before, ...options};
+    for (const [key, value] of Object.entries(this.#options)) this.#options[key] = value ?? DEFAULT_OPTIONS[key];
+    this.#options.assetBase = new URL(this.#options.assetBase, location.href).href;
     this.#gate.configure(this.#reactionNumbers());
-    if (this.#options.deviceId !== camera && ACTIVE_STATES.has(this.#state)) this.#restart();
+    if (this.#options.assetBase !== before.assetBase) this.#unloadAssets();
+    else this.#engine?.configure(this.#pipelineOverrides());
+    const camera = ['srcObject', 'deviceId', 'assetBase'].some((key) => this.#options[key] !== before[key]);
+    if (camera && ACTIVE_STATES.has(this.#state)) this.#restart();
   }
 
   /**
@@ -133,42 +199,54 @@ export class GestureController extends EventTarget {
    */
   loadSettings() {
     if (this.#settings) return Promise.resolve(this.#settings);
-    this.#settingsLoad ??= fetch(this.#assets.classifier)
+    const {classifier} = assetsAt(this.#options.assetBase);
+    const load = fetch(classifier)
       .then((response) => {
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         return response.arrayBuffer();
       })
-      .then((bytes) => this.#useSettings(classifierSettings(readOnnxMetadata(bytes))))
+      .then((bytes) => (this.#settingsLoad === load ? this.#useSettings(classifierSettings(readOnnxMetadata(bytes)))
+        : this.loadSettings())) // the asset base changed meanwhile: read the new one's
       .catch(() => {
-        this.#settingsLoad = null; // the next call tries again
+        if (this.#settingsLoad === load) this.#settingsLoad = null; // the next call tries again
         return null;
       });
+    this.#settingsLoad ??= load;
     return this.#settingsLoad;
   }
 
   /**
    * Turn the camera and recognition on (a call while starting or on changes nothing).
-   * @returns {Promise<string>} the state reached ('running', 'permission-denied', ...)
+   * @returns {Promise<string>} the state reached, 'running' (or 'paused' while the tab is hidden); rejects with a
+   *   GestureReactionsError (its code and the state it left) when it fails, is stopped first, or after close()
    */
   start() {
+    if (this.#closed) {
+      return Promise.reject(new GestureReactionsError('closed', this.#state,
+        'This gesture-reactions controller was closed: make a new one to start again.'));
+    }
     if (this.#starting) return this.#starting;
     if (ACTIVE_STATES.has(this.#state)) return Promise.resolve(this.#state);
     return this.#begin();
   }
 
-  /** Stop recognition and release the camera; the models stay loaded for the next start(). */
+  /** Stop recognition and release the camera (not the host's stream); the models stay loaded for the next start(). */
   stop() {
     this.#release();
     this.#starting = null;
     this.#setState('off', '');
   }
 
-  /** Stop, and free the worker and the models (a later start() loads them again). */
-  close() {
+  /** Stop, and free the worker and the models; a later start() loads them again (the element, when removed). */
+  unload() {
     this.stop();
-    this.#engine?.close();
-    this.#engine = null;
-    this.#engineLoad = null;
+    this.#unloadAssets();
+  }
+
+  /** Stop and free everything, for good: a later start() rejects with code 'closed'. */
+  close() {
+    this.unload();
+    this.#closed = true;
   }
 
   /** Send a reaction without the camera (a reaction button): source 'manual'. */
@@ -189,11 +267,31 @@ export class GestureController extends EventTarget {
       cooldown: cooldown ?? defaults?.cooldown ?? null};
   }
 
+  #pipelineNumbers() {
+    const defaults = this.#settings?.pipeline;
+    return Object.fromEntries(Object.entries(PIPELINE_OPTIONS).map(([option, name]) =>
+      [option, this.#options[option] ?? defaults?.[name] ?? null]));
+  }
+
+  /** The pipeline settings the options change, by their metadata names: the worker applies them over its own. */
+  #pipelineOverrides() {
+    return Object.fromEntries(Object.entries(PIPELINE_OPTIONS).filter(([option]) => this.#options[option] !== null)
+      .map(([option, name]) => [name, this.#options[option]]));
+  }
+
   #useSettings(settings) {
     this.#settings = settings;
     this.#gate.configure(this.#reactionNumbers());
     this.#emit('settings', settings);
     return settings;
+  }
+
+  /** Forget the worker, the models and their settings (a new asset base, or unload()). */
+  #unloadAssets() {
+    this.#engine?.close();
+    this.#engine = null;
+    this.#engineLoad = null;
+    this.#settingsLoad = null;
   }
 
   #begin() {
@@ -206,43 +304,58 @@ export class GestureController extends EventTarget {
   }
 
   async #run(session) {
-    const missing = missingFeatures();
+    const missing = missingFeatures({hostStream: Boolean(this.#options.srcObject)});
     if (missing.length) {
-      return this.#fail('unsupported', `This browser cannot run gesture reactions: it lacks ${missing.join(', ')}. `
-        + 'The reaction buttons still work.');
+      throw this.#fail('unsupported', 'unsupported', 'This browser cannot run gesture reactions: it lacks '
+        + `${missing.join(', ')}. The reaction buttons still work.`);
     }
     this.#setState('loading', 'Starting the camera and loading the gesture models…');
     const [camera, engine] = await Promise.allSettled([this.#playCamera(session), this.#loadEngine()]);
-    if (session !== this.#session) return this.#state;
+    if (session !== this.#session) { // stopped, or restarted with a new camera or asset base
+      if (this.#starting) return this.#starting;
+      throw new GestureReactionsError('aborted', this.#state, 'stop() or close() was called before start() ended.');
+    }
     if (camera.status === 'rejected') {
-      const {state, message} = cameraFailure(camera.reason);
-      return this.#fail(state, message);
+      const {state, code, message} = cameraFailure(camera.reason);
+      throw this.#fail(state, code, message);
+    }
+    if (camera.value.ended) {
+      const {state, code, message} = cameraEnded();
+      throw this.#fail(state, code, message);
     }
     if (camera.value.playError) {
-      return this.#fail('error', `The camera picture could not be played (${camera.value.playError.message}).`);
+      throw this.#fail('error', 'camera-error', 'The camera picture could not be played '
+        + `(${camera.value.playError.message}).`);
     }
-    if (engine.status === 'rejected') return this.#fail('error', engine.reason.message);
+    if (engine.status === 'rejected') throw this.#fail('error', 'model-load-failed', engine.reason.message);
     this.#threads = engine.value.threads;
+    this.#engine.configure(this.#pipelineOverrides());
     this.#engine.reset();
     this.#gate.reset();
-    document.addEventListener('visibilitychange', this.#onVisibilityChange);
-    this.#onVisibilityChange();
+    document.addEventListener('visibilitychange', this.#onPause);
+    this.#onPause();
     return this.#state;
   }
 
   /**
-   * Opens the camera and plays it in the video while the models load, so that its first frame is there when they
-   * are; resolves to {playError} when the picture cannot be played, and rejects as getUserMedia does.
+   * Opens the camera (or takes the host's stream) and plays it in the video while the models load, so that its first
+   * frame is there when they are; resolves to {ended} when the stream has no live video track, to {playError} when
+   * the picture cannot be played, and rejects as getUserMedia does.
    */
   async #playCamera(session) {
-    const stream = await openCamera(this.#options.deviceId);
+    const host = this.#options.srcObject;
+    const stream = host ?? await openCamera(this.#options.deviceId);
     if (session !== this.#session) { // stopped or restarted meanwhile
-      releaseCamera(stream);
+      if (!host) releaseCamera(stream);
       return {};
     }
     this.#stream = stream;
-    const frameRate = stream.getVideoTracks()[0]?.getSettings().frameRate;
-    this.#frameInterval = frameRate ? 1000 / frameRate : 0;
+    this.#ownStream = !host;
+    const track = stream.getVideoTracks()[0];
+    if (!track || track.readyState === 'ended') return {ended: true};
+    this.#watch(track, session);
+    const frameRate = track.getSettings().frameRate;
+    this.#cameraInterval = frameRate ? 1000 / frameRate : 0;
     this.#video.srcObject = stream;
     try {
       await this.#video.play();
@@ -252,42 +365,74 @@ export class GestureController extends EventTarget {
     }
   }
 
+  /** A camera that ends (unplugged, taken by another app) fails; one that is muted pauses until it is unmuted. */
+  #watch(track, session) {
+    const current = () => session === this.#session && !this.#starting;
+    const ended = () => {
+      if (session !== this.#session) return;
+      const {state, code, message} = cameraEnded();
+      this.#fail(state, code, message);
+    };
+    const muted = () => {
+      this.#muted = track.muted;
+      if (current()) this.#onPause();
+    };
+    this.#muted = track.muted;
+    track.addEventListener('ended', ended);
+    track.addEventListener('mute', muted);
+    track.addEventListener('unmute', muted);
+    this.#unwatchTrack = () => {
+      track.removeEventListener('ended', ended);
+      track.removeEventListener('mute', muted);
+      track.removeEventListener('unmute', muted);
+    };
+  }
+
   #restart() {
     this.#release();
     this.#starting = null;
-    this.#begin();
+    this.#begin().catch(() => {}); // its failure reaches the page as an `error` event and a state
   }
 
-  /** Release the camera and forget the session; the state is the caller's to set. */
+  /** Release the camera (unless it is the host's) and forget the session; the state is the caller's to set. */
   #release() {
     this.#session += 1;
-    document.removeEventListener('visibilitychange', this.#onVisibilityChange);
+    document.removeEventListener('visibilitychange', this.#onPause);
     cancelAnimationFrame(this.#frameRequest);
     this.#frameRequest = 0;
-    releaseCamera(this.#stream);
+    this.#unwatchTrack();
+    this.#unwatchTrack = () => {};
+    this.#muted = false;
+    if (this.#ownStream) releaseCamera(this.#stream);
     this.#stream = null;
+    this.#ownStream = false;
     this.#video.srcObject = null;
     this.#gate.reset();
     this.#engine?.reset();
     this.#emit('hold', IDLE_HOLD);
   }
 
-  /** A state the participant must act on: the camera is released, and start() tries again. */
-  #fail(state, message) {
+  /**
+   * A state the participant must act on: the camera is released, an `error` event says why, and start() tries
+   * again. Returns the error, for start()'s caller.
+   */
+  #fail(state, code, message) {
     this.#release();
-    this.#emit('failure', {state, message});
+    this.#emit('error', {code, state, message});
     this.#setState(state, message);
-    return state;
+    return new GestureReactionsError(code, state, message);
   }
 
-  #onVisibilityChange = () => {
-    if (document.hidden) {
+  /** Pause while the tab is hidden or the camera muted (a hold in progress is dropped); run again after. */
+  #onPause = () => {
+    if (document.hidden || this.#muted) {
       cancelAnimationFrame(this.#frameRequest);
       this.#frameRequest = 0;
       this.#gate.reset();
       this.#engine?.reset();
       this.#emit('hold', IDLE_HOLD);
-      this.#setState('paused', 'Paused while this tab is hidden.');
+      this.#setState('paused', document.hidden ? 'Paused while this tab is hidden.'
+        : 'Paused: the camera sends no picture (another application or the system may have paused it).');
     } else {
       this.#setState('running', '');
       this.#schedule();
@@ -296,14 +441,14 @@ export class GestureController extends EventTarget {
 
   #loadEngine() {
     if (!this.#engineLoad) {
-      const engine = new GestureEngine(this.#assets.worker);
+      const engine = new GestureEngine(WORKER_URL);
+      const assets = assetsAt(this.#options.assetBase);
       this.#engine = engine;
       this.#engineLoad = engine.load({
-        ortUrl: this.#assets.ort, palmUrl: this.#assets.palm, landmarksUrl: this.#assets.landmarks,
-        classifierUrl: this.#assets.classifier,
+        ortUrl: assets.ort, palmUrl: assets.palm, landmarksUrl: assets.landmarks, classifierUrl: assets.classifier,
         threads: plannedThreads(),
       }).then((loaded) => {
-        this.#useSettings(loaded.settings);
+        if (this.#engine === engine) this.#useSettings(loaded.settings);
         return loaded;
       }, (error) => {
         if (this.#engine === engine) { // not already closed and replaced
@@ -328,10 +473,17 @@ export class GestureController extends EventTarget {
   }
 
   async #grab(now) {
+    if (this.#stream?.getVideoTracks()[0]?.readyState === 'ended') { // stopped by its owner: no 'ended' event then
+      const {state, code, message} = cameraEnded();
+      this.#fail(state, code, message);
+      return;
+    }
     const video = this.#video;
     const ready = video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0;
-    // one frame in the worker at a time, and no faster than the camera delivers new ones
-    if (this.#busy || !ready || now - this.#lastGrab < this.#frameInterval * 0.9) {
+    const {maxFps} = this.#options;
+    const interval = Math.max(this.#cameraInterval, maxFps ? 1000 / maxFps : 0);
+    // one frame in the worker at a time, no faster than the camera delivers new ones nor than maxFps allows
+    if (this.#busy || !ready || now - this.#lastGrab < interval * 0.9) {
       this.#schedule();
       return;
     }
@@ -348,7 +500,7 @@ export class GestureController extends EventTarget {
       const result = await this.#engine.recognise(frame);
       if (session === this.#session && this.#state === 'running') this.#recognised(result, timestamp);
     } catch (error) {
-      if (session === this.#session) this.#fail('error', error.message);
+      if (session === this.#session) this.#fail('error', 'recognition-failed', error.message);
     } finally {
       this.#busy = false;
       if (session === this.#session) this.#schedule();

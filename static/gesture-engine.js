@@ -52,6 +52,14 @@ export class GestureEngine {
     return this.#request({type: 'frame', frame}, [frame]);
   }
 
+  /**
+   * Pipeline settings over the classifier's (maxHands, minPalmScore, minGestureScore), from the next frame on; an
+   * empty object puts the classifier's back.
+   */
+  configure(pipeline) {
+    this.worker.postMessage({type: 'configure', pipeline});
+  }
+
   /** The next frames come from a new camera or after a pause. */
   reset() {
     this.worker.postMessage({type: 'reset'});

@@ -8,39 +8,51 @@
  * and listens for `reaction` events. The camera stays off until the participant (or the host) turns the widget on;
  * frames go to a Web Worker on this page and nowhere else.
  *
- * Attributes (and the same-named properties): enabled, threshold (0..1), hold (ms), cooldown (ms), emoji (JSON
- * object, e.g. '{"ok": "👌"}'), device-id, self-view. Options object: `el.options`, `el.setOptions({...})`.
- * threshold, hold and cooldown read as the attribute when set, else the classifier's default (its metadata
- * "reactions"), else null until that metadata is read: `el.ready` resolves once it is.
- * Methods: start() -> Promise of the state reached, stop(), close(), react(gesture).
- * Events (bubbling, composed): reaction, gesture, statechange.
+ * In a meeting app that already holds the camera, give the widget the call's stream instead of letting it open its
+ * own: `el.srcObject = stream` (it never calls getUserMedia then, and never stops the stream's tracks).
+ *
+ * Attributes (and the same-named camelCase properties): enabled, threshold (0..1), hold (ms), cooldown (ms), emoji
+ * (JSON object, e.g. '{"ok": "👌"}'), device-id, self-view, num-hands, min-palm-score (0..1), min-gesture-score
+ * (0..1), max-fps, asset-base (the URL of a folder holding models/ and ort/, e.g. on the app's own CDN; default:
+ * this module's folder). Property only: srcObject. Options object: `el.options`, `el.setOptions({...})`. The
+ * numbers read as the attribute when set, else the classifier's default (its metadata), else null until that
+ * metadata is read: `el.ready` resolves once it is.
+ * Methods: start() -> Promise of the state reached (rejects with a GestureReactionsError: code, state, message),
+ * stop(), close() (final), react(gesture).
+ * Events (bubbling, composed): reaction, gesture, statechange, error ({code, state, message}: ERROR_CODES).
+ * Types: gesture-reactions.d.ts.
  *
  * The camera, the worker and hold-to-confirm are a GestureController's (gesture-controller.js): this element
  * renders it and forwards its events.
  */
 
-import {ACTIVE_STATES, GestureController} from './gesture-controller.js';
+import {ACTIVE_STATES, GestureController, GestureReactionsError} from './gesture-controller.js';
 import {widgetStyles} from './widget-style.js';
 
-/** Everything the widget loads, next to this module on the server that serves it (no CDN). */
-const ASSETS = {
-  worker: new URL('./gesture-worker.js', import.meta.url),
-  palm: new URL('./models/palm_detection_lite.onnx', import.meta.url),
-  landmarks: new URL('./models/hand_landmark_lite.onnx', import.meta.url),
-  classifier: new URL('./models/classifier.int8.onnx', import.meta.url),
-  ort: new URL('../ort/', import.meta.url),
-};
+export {ERROR_CODES, GestureController, GestureReactionsError} from './gesture-controller.js';
 
 const OPTION_ATTRIBUTES = {
   enabled: 'enabled', threshold: 'threshold', hold: 'hold', cooldown: 'cooldown', emoji: 'emoji',
-  deviceId: 'device-id', selfView: 'self-view',
+  deviceId: 'device-id', selfView: 'self-view', numHands: 'num-hands', minPalmScore: 'min-palm-score',
+  minGestureScore: 'min-gesture-score', maxFps: 'max-fps', assetBase: 'asset-base',
 };
 
-/** Where the numeric attributes are clamped to. */
-const NUMBER_RANGES = {threshold: [0, 1], hold: [0, 60000], cooldown: [0, 600000]};
+/** Options that are properties only: a stream is no attribute. */
+const PROPERTY_OPTIONS = ['srcObject'];
+
+/** Where the numeric attributes are clamped to, and whether they are whole numbers. */
+const NUMBER_RANGES = {
+  threshold: [0, 1], hold: [0, 60000], cooldown: [0, 600000], minPalmScore: [0, 1], minGestureScore: [0, 1],
+  numHands: [1, 4, 'whole'], maxFps: [1, 60],
+};
 
 /** The controller's events that this element dispatches too. */
-const FORWARDED_EVENTS = ['reaction', 'gesture', 'statechange'];
+const FORWARDED_EVENTS = ['reaction', 'gesture', 'statechange', 'error'];
+
+/** The property name of an attribute. */
+const OPTION_OF_ATTRIBUTE = Object.fromEntries(Object.entries(OPTION_ATTRIBUTES).map(([key, name]) => [name, key]));
+
+const ignore = () => {}; // start()'s failure is shown in the widget and sent as an `error` event already
 
 const TEMPLATE = `
 <div class="widget" part="widget">
@@ -81,17 +93,20 @@ function parseEmoji(text) {
   return {};
 }
 
-/** threshold, hold or cooldown as the attribute says, clamped; null when it is not set or not a number. */
-function numberAttribute(element, name) {
-  const value = Number.parseFloat(element.getAttribute(name) ?? '');
-  const [min, max] = NUMBER_RANGES[name];
-  return Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : null;
+/** A numeric option as its attribute says, clamped; null when it is not set or not a number. */
+function numberAttribute(element, option) {
+  const value = Number.parseFloat(element.getAttribute(OPTION_ATTRIBUTES[option]) ?? '');
+  const [min, max, whole] = NUMBER_RANGES[option];
+  if (!Number.isFinite(value)) return null;
+  const clamped = Math.min(max, Math.max(min, value));
+  return whole ? Math.round(clamped) : clamped;
 }
 
 export class GestureReactionsElement extends HTMLElement {
   static observedAttributes = Object.values(OPTION_ATTRIBUTES);
 
   #quiet = false; // the widget itself is clearing `enabled`: not a request to stop
+  #closed = false;
   #parts;
   #controller;
   #ready;
@@ -107,7 +122,7 @@ export class GestureReactionsElement extends HTMLElement {
       holdEmoji: part('.hold-emoji'), status: part('.status'), note: part('.note'), buttons: part('.buttons'),
       announcer: part('[aria-live]'), widget: part('.widget'),
     };
-    this.#parts.toggle.addEventListener('click', () => (this.enabled ? this.stop() : this.start()));
+    this.#parts.toggle.addEventListener('click', () => (this.enabled ? this.stop() : this.start().catch(ignore)));
     this.#parts.buttons.addEventListener('click', (event) => {
       const gesture = event.target.closest('button')?.dataset.gesture;
       if (gesture) this.react(gesture);
@@ -116,7 +131,7 @@ export class GestureReactionsElement extends HTMLElement {
       const {videoWidth, videoHeight} = this.#parts.video;
       if (videoWidth && videoHeight) this.#parts.view.style.setProperty('aspect-ratio', `${videoWidth} / ${videoHeight}`);
     });
-    this.#controller = new GestureController({assets: ASSETS, video: this.#parts.video});
+    this.#controller = new GestureController({video: this.#parts.video});
     this.#listen();
     this.#ready = new Promise((resolve) => {
       this.#controller.addEventListener('settings', () => resolve(), {once: true});
@@ -126,26 +141,30 @@ export class GestureReactionsElement extends HTMLElement {
 
   connectedCallback() {
     this.#controller.loadSettings();
-    if (this.enabled) this.#controller.start();
+    if (this.enabled) this.#controller.start().catch(ignore);
   }
 
   /** Removed from the page: release everything, but keep `enabled` so that a page moving the element resumes. */
   disconnectedCallback() {
-    this.#controller.close();
+    this.#controller.unload();
   }
 
   attributeChangedCallback(name, previous, value) {
     if (previous === value) return;
-    if (name === 'enabled') {
+    const option = OPTION_OF_ATTRIBUTE[name];
+    if (option === 'enabled') {
       if (this.#quiet) return;
       if (value === null) this.#controller.stop();
-      else if (this.isConnected) this.#controller.start();
-    } else if (name === 'device-id') {
+      else if (this.isConnected) this.#controller.start().catch(ignore);
+    } else if (option === 'deviceId') {
       this.#controller.setOptions({deviceId: this.deviceId});
-    } else if (name === 'emoji') {
+    } else if (option === 'assetBase') {
+      this.#controller.setOptions({assetBase: value || null});
+      if (this.isConnected) this.#controller.loadSettings();
+    } else if (option === 'emoji') {
       this.#controller.setOptions({emoji: parseEmoji(value)});
-    } else if (name === 'threshold' || name === 'hold' || name === 'cooldown') {
-      this.#controller.setOptions({[name]: numberAttribute(this, name)});
+    } else if (option in NUMBER_RANGES) {
+      this.#controller.setOptions({[option]: numberAttribute(this, option)});
     }
     this.#render();
   }
@@ -180,6 +199,42 @@ export class GestureReactionsElement extends HTMLElement {
     else this.removeAttribute('device-id');
   }
 
+  /**
+   * The call's camera stream, given by the host page: the widget runs on it and never opens a camera itself (nor
+   * stops this stream's tracks). null (the default) lets the widget open its own camera.
+   * @returns {MediaStream | null}
+   */
+  get srcObject() { return this.#controller.options.srcObject; }
+  set srcObject(stream) { this.#controller.setOptions({srcObject: stream ?? null}); }
+
+  /** The most hands looked at in a frame (null until the model's default is known). */
+  get numHands() { return this.#controller.options.numHands; }
+  set numHands(value) { this.#setNumber('numHands', value); }
+
+  /** The palm detector's score (0..1) a hand needs to be found (null until the model's default is known). */
+  get minPalmScore() { return this.#controller.options.minPalmScore; }
+  set minPalmScore(value) { this.#setNumber('minPalmScore', value); }
+
+  /** The probability (0..1) a frame's gesture needs to count as seen (null until the model's default is known). */
+  get minGestureScore() { return this.#controller.options.minGestureScore; }
+  set minGestureScore(value) { this.#setNumber('minGestureScore', value); }
+
+  /** The most frames processed a second, to cap the CPU the widget takes; null: as many as the camera gives. */
+  get maxFps() { return this.#controller.options.maxFps; }
+  set maxFps(value) { this.#setNumber('maxFps', value); }
+
+  /** The folder the models (models/) and onnxruntime-web (ort/) are downloaded from; default this module's. */
+  get assetBase() { return this.#controller.options.assetBase; }
+  set assetBase(value) {
+    if (value) this.setAttribute('asset-base', String(value));
+    else this.removeAttribute('asset-base');
+  }
+
+  #setNumber(option, value) {
+    if (value === null || value === undefined) this.removeAttribute(OPTION_ATTRIBUTES[option]);
+    else this.setAttribute(OPTION_ATTRIBUTES[option], String(value));
+  }
+
   /** Show the camera picture (mirrored, with the hand's box) inside the widget. */
   get selfView() { return this.hasAttribute('self-view'); }
   set selfView(value) { this.toggleAttribute('self-view', Boolean(value)); }
@@ -201,24 +256,30 @@ export class GestureReactionsElement extends HTMLElement {
   get ready() { return this.#ready; }
 
   get options() {
-    return Object.fromEntries(Object.keys(OPTION_ATTRIBUTES).map((key) => [key, this[key]]));
+    return Object.fromEntries([...Object.keys(OPTION_ATTRIBUTES), ...PROPERTY_OPTIONS].map((key) => [key, this[key]]));
   }
 
-  /** Set several options at once, e.g. setOptions({threshold: 0.8, emoji: {ok: '👌'}}). */
+  /** Set several options at once, e.g. setOptions({srcObject: stream, threshold: 0.8, emoji: {ok: '👌'}}). */
   setOptions(options) {
-    for (const [key, value] of Object.entries(options)) {
-      if (!(key in OPTION_ATTRIBUTES)) {
-        throw new TypeError(`gesture-reactions has no option "${key}" (options: ${Object.keys(OPTION_ATTRIBUTES)})`);
-      }
-      this[key] = value;
-    }
+    const known = [...Object.keys(OPTION_ATTRIBUTES), ...PROPERTY_OPTIONS];
+    const unknown = Object.keys(options).find((key) => !known.includes(key));
+    if (unknown) throw new TypeError(`gesture-reactions has no option "${unknown}" (options: ${known})`);
+    for (const [key, value] of Object.entries(options)) this[key] = value;
   }
 
   // Methods -------------------------------------------------------------------------------------------------------
 
-  /** Turn the camera and recognition on. Resolves with the state reached ('running', 'permission-denied', ...). */
+  /**
+   * Turn the camera and recognition on. Resolves with the state reached ('running', or 'paused' in a hidden tab);
+   * rejects with a GestureReactionsError (code, state, message) when it cannot, the same the `error` event tells.
+   * @returns {Promise<string>}
+   */
   start() {
-    if (!this.isConnected) return Promise.resolve(this.state);
+    if (this.#closed) return this.#controller.start(); // rejects: closed
+    if (!this.isConnected) {
+      return Promise.reject(new GestureReactionsError('aborted', this.state,
+        'gesture-reactions must be in the page to start.'));
+    }
     if (!this.enabled) this.enabled = true; // attributeChangedCallback starts the controller
     return this.#controller.start();
   }
@@ -229,9 +290,10 @@ export class GestureReactionsElement extends HTMLElement {
     else this.#controller.stop();
   }
 
-  /** Stop, and free the worker and the models (a later start() loads them again). */
+  /** Stop and free the worker and the models, for good: a later start() rejects (code 'closed'). */
   close() {
     this.stop();
+    this.#closed = true;
     this.#controller.close();
   }
 
@@ -247,7 +309,7 @@ export class GestureReactionsElement extends HTMLElement {
     controller.addEventListener('settings', () => this.#render());
     controller.addEventListener('hold', ({detail}) => this.#showHold(detail));
     // a state the participant must act on: `enabled` is cleared so that the toggle can try again
-    controller.addEventListener('failure', () => {
+    controller.addEventListener('error', () => {
       this.#quiet = true;
       this.removeAttribute('enabled');
       this.#quiet = false;
@@ -314,7 +376,7 @@ export class GestureReactionsElement extends HTMLElement {
       }
       button.textContent = emoji[gesture] ?? gesture;
       button.title = this.#name(gesture);
-      button.setAttribute('aria-label', `Send a ${this.#name(gesture)} reaction`);
+      button.setAttribute('aria-label', `Send ${this.#name(gesture)}`);
     }
   }
 

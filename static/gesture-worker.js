@@ -5,6 +5,7 @@
  * Messages in:  {type: 'load', ortUrl, palmUrl, landmarksUrl, classifierUrl, threads}
  *               {type: 'frame', frame: ImageBitmap}   (one at a time: the page waits for the answer)
  *               {type: 'reset'}                        (new camera or a pause: search the whole frame again)
+ *               {type: 'configure', pipeline}          (PipelineSettings over the classifier's, e.g. maxHands)
  * Messages out: {type: 'loaded', threads, settings} | {type: 'result', ...Decision, detected, regions, timings}
  *               | {type: 'error', message}            (detected: whether the palm detector ran on this frame)
  */
@@ -25,8 +26,38 @@ const CLASSIFIER_EXPECTED = 'the gesture classifier as ONNX, with labels, emoji,
 /** A model or runtime that could not be loaded: the message names the URL and what was expected there. */
 class LoadError extends Error {}
 
+/** The onnxruntime-web files the worker loads: its API (wasm backend only), its Emscripten loader, its wasm. */
+const RUNTIME_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
+const RUNTIME_EXPECTED = 'the files of the onnxruntime-web package\'s dist folder there (installed by "npm ci")';
+
+/**
+ * The first runtime file that cannot be downloaded, in words ("URL answered HTTP 404"), else null: asked only once
+ * loading failed, since the runtime's own errors then show the bytes of the error page instead.
+ */
+async function missingRuntimeFile(ortUrl) {
+  for (const name of RUNTIME_FILES) {
+    const url = new URL(name, ortUrl).href;
+    try {
+      const response = await fetch(url, {method: 'HEAD'});
+      if (!response.ok) return `${url} answered HTTP ${response.status}`;
+    } catch (error) {
+      return `${url} could not be downloaded (${error.message})`;
+    }
+  }
+  return null;
+}
+
+/** A LoadError for a runtime that failed to start: the missing file if there is one, else the runtime's words. */
+async function runtimeError(ortUrl, message) {
+  const missing = await missingRuntimeFile(ortUrl);
+  return new LoadError(missing ? `Could not load onnxruntime-web: ${missing}. Expected ${RUNTIME_EXPECTED}.`
+    : `Could not start onnxruntime-web's WebAssembly runtime from ${ortUrl} (${message}).`);
+}
+
 let ort = null;
 let pipeline = null;
+let classifierDefaults = null; // the classifier's settings as its metadata says, before the page's overrides
+let overrides = {};
 let frameContext = null; // a 2D context the frame is drawn on to read its pixels
 
 async function download(url, what, expected) {
@@ -47,21 +78,17 @@ async function openSession(bytes, url, what, expected, ortUrl) {
     return await ort.InferenceSession.create(bytes, {executionProviders: ['wasm'], graphOptimizationLevel: 'all'});
   } catch (error) {
     const message = String(error.message ?? error);
-    if (/no available backend/i.test(message)) { // the runtime, not the model, failed (its .wasm, CSP, ...)
-      throw new LoadError(`Could not start onnxruntime-web's WebAssembly runtime from ${ortUrl} (${message}).`);
-    }
+    if (/no available backend/i.test(message)) throw await runtimeError(ortUrl, message); // its .wasm, CSP, ...
     throw new LoadError(`The ${what} at ${url} is not a model onnxruntime-web can run (${message}). `
       + `Expected ${expected}.`);
   }
 }
 
 async function loadRuntime(ortUrl, threads) {
-  const moduleUrl = new URL('ort.wasm.min.mjs', ortUrl).href;
   try {
-    ort = await import(moduleUrl);
+    ort = await import(new URL(RUNTIME_FILES[0], ortUrl).href);
   } catch (error) {
-    throw new LoadError(`Could not load onnxruntime-web from ${moduleUrl} (${error.message}). Expected the files of `
-      + 'the onnxruntime-web package\'s dist folder there (installed by "npm ci").');
+    throw await runtimeError(ortUrl, error.message);
   }
   ort.env.wasm.wasmPaths = ortUrl;
   ort.env.wasm.numThreads = threads;
@@ -116,7 +143,8 @@ async function load({ortUrl, palmUrl, landmarksUrl, classifierUrl, threads}) {
   // on a blank input only delayed the first frame (the first prediction came 0.3 s later: benchmarks.browser)
   const [landmarksName, presenceName] = ['landmarks', 'presence'].map((name, i) =>
     landmarkModel.outputNames.includes(name) ? name : landmarkModel.outputNames[i]);
-  pipeline = new FramePipeline(settings, {
+  classifierDefaults = settings.classifier;
+  pipeline = new FramePipeline({...settings, classifier: withOverrides()}, {
     detectPalms: async (input) => {
       const outputs = await palm.run({[palm.inputNames[0]]: new ort.Tensor('float32', input, palmShape)});
       return {regressors: outputs[regressorsName].data, scores: outputs[scoresName].data};
@@ -133,6 +161,11 @@ async function load({ortUrl, palmUrl, landmarksUrl, classifierUrl, threads}) {
     },
   });
   return {threads: ort.env.wasm.numThreads, settings: settings.classifier};
+}
+
+/** The classifier's settings with the page's pipeline settings over its own. */
+function withOverrides() {
+  return {...classifierDefaults, pipeline: {...classifierDefaults.pipeline, ...overrides}};
 }
 
 function pixels(frame) {
@@ -160,6 +193,10 @@ self.addEventListener('message', async ({data}) => {
     if (data.type === 'load') self.postMessage({type: 'loaded', ...await load(data)});
     else if (data.type === 'frame') self.postMessage({type: 'result', ...await recognise(data.frame)});
     else if (data.type === 'reset') pipeline?.reset();
+    else if (data.type === 'configure') {
+      overrides = data.pipeline;
+      if (pipeline) pipeline.classifier = withOverrides();
+    }
   } catch (error) {
     const message = error instanceof LoadError ? error.message : `Gesture recognition failed: ${error.message ?? error}`;
     self.postMessage({type: 'error', during: data.type, message});

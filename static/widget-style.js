@@ -118,7 +118,7 @@ button:focus-visible { outline: 3px solid var(--gesture-reactions-accent); outli
   white-space: nowrap;
 }
 
-.status, .note { margin: 0; }
+.status, .note { margin: 0; overflow-wrap: anywhere; } /* a long URL in a message wraps */
 .status[data-state="no-camera"], .status[data-state="permission-denied"], .status[data-state="unsupported"],
 .status[data-state="error"] { color: #b42318; font-weight: 600; }
 .note { color: var(--gesture-reactions-muted); font-size: 0.8125rem; }

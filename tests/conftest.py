@@ -7,11 +7,14 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from runtime.paths import data_dir
+from tests.browser_harness import FakeCameraBrowser, fake_camera_browser, missing_system_tools
+from tests.server_process import running_server
 
 DATA = data_dir()
 
@@ -37,6 +40,26 @@ def node() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeCameraBrowser]:
+    """Headless Chromium with a fake camera, one per test module (skipped without it, failed under CI)."""
+    if missing := missing_system_tools():
+        message = (f"not installed: {', '.join(missing)} (the browser tests need Debian's chromium and ffmpeg; "
+                   "`make setup` installs them)")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with fake_camera_browser(tmp_path_factory.mktemp("camera")) as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """The app, started as `python -m webapp`, one per test module: its base URL."""
+    with running_server() as server:
+        yield server.url
 
 
 @pytest.fixture(autouse=True)

@@ -15,11 +15,9 @@ One server and one browser serve the whole module; every test opens its own brow
 from __future__ import annotations
 
 import math
-import os
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,8 +33,6 @@ from runtime.pipeline import GesturePipeline, Hand, Prediction, tile_levels
 from runtime.settings import ReactionSettings
 from tests.browser_harness import (
     FakeCameraBrowser,
-    fake_camera_browser,
-    missing_system_tools,
     photos_shown,
     recorded_events,
     recorded_streams,
@@ -46,7 +42,6 @@ from tests.browser_harness import (
 )
 from tests.camera_clips import Clip, camera_view, write_clip
 from tests.conftest import manifest_rows
-from tests.server_process import running_server
 from training.gestures import GESTURES
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -70,24 +65,6 @@ one within 0.1). The same image gives the same regions to 1e-3 pixels (tests/tes
 MAX_MEDIAN_PROBABILITY_GAP = 0.02
 """Typical largest difference between the browser's and Python's class probabilities for the same hand box
 (measured: a median of 0.004; single crops differ by up to 0.16, small hands most)."""
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeCameraBrowser]:
-    if missing := missing_system_tools():
-        message = (f"not installed: {', '.join(missing)} (the browser tests need Debian's chromium and ffmpeg; "
-                   "`make setup` installs them)")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with fake_camera_browser(tmp_path_factory.mktemp("camera")) as browser:
-        yield browser
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with running_server() as server:
-        yield server.url
 
 
 @pytest.fixture(scope="module")

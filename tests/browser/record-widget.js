@@ -1,10 +1,12 @@
 // Installed by tests/browser_harness.py in every page before the page's own scripts, called with the size of the
 // photo-number marker the fake-camera clips carry (tests/camera_clips.py: {bits, block}).
-// Records every event the widget dispatches, every camera stream the page gets, and every video frame the widget
-// grabs (with the photo number the clip marked it with), timed by performance.now(): ms since navigation start.
+// Records every event the widget dispatches, every camera stream the page gets (and its track), and every video
+// frame the widget grabs (with the photo number the clip marked it with), timed by performance.now(): ms since
+// navigation start.
 ({bits, block}) => {
   const recorded = window.__recorded = {events: [], streams: [], grabs: []};
-  for (const type of ['gesture', 'reaction', 'statechange']) {
+  window.__tracks = []; // the camera tracks themselves, for tests that end them as an unplugged camera would
+  for (const type of ['gesture', 'reaction', 'statechange', 'error']) {
     document.addEventListener(type, (event) => {
       if (event.target?.localName !== 'gesture-reactions') return;
       recorded.events.push({type, detail: JSON.parse(JSON.stringify(event.detail ?? null)), at: performance.now()});
@@ -17,6 +19,7 @@
     const stream = await getUserMedia(constraints);
     const track = stream.getVideoTracks()[0];
     recorded.streams.push({at: performance.now(), constraints, settings: track ? track.getSettings() : null});
+    if (track) window.__tracks.push(track);
     return stream;
   };
   const strip = new OffscreenCanvas(bits * block, block).getContext('2d', {willReadFrequently: true});

@@ -14,13 +14,9 @@ export const METADATA = {
   reactions: JSON.stringify({threshold: 0.8, hold_ms: 60, cooldown_ms: 300}),
 };
 
-export const ASSETS = {
-  worker: new URL('http://page.test/static/gesture-worker.js'),
-  palm: new URL('http://page.test/static/models/palm.onnx'),
-  landmarks: new URL('http://page.test/static/models/landmarks.onnx'),
-  classifier: new URL('http://page.test/static/models/classifier.onnx'),
-  ort: new URL('http://page.test/ort/'),
-};
+/** The asset base the tests give the controller: its classifier is the one file this fake server has. */
+export const ASSET_BASE = 'http://page.test/static/';
+const CLASSIFIER_URL = `${ASSET_BASE}models/classifier.int8.onnx`;
 
 /** A frame's result from the worker, showing `gesture` (or nothing, with 'none'). */
 export function result(gesture, confidence = 0.9) {
@@ -29,15 +25,38 @@ export function result(gesture, confidence = 0.9) {
     detected: true, regions: [], still: 0, timings: {palm: 1, landmarks: 1, classifier: 1, total: 3}};
 }
 
-class FakeTrack {
-  constructor(constraints) {
+/** A camera track: `end()` and `mute(muted)` act as the browser does when the camera goes away or pauses. */
+export class FakeTrack extends EventTarget {
+  readyState = 'live';
+  muted = false;
+
+  constructor(constraints = {}) {
+    super();
     this.constraints = constraints;
     this.stopped = false;
   }
 
-  stop() { this.stopped = true; }
+  stop() {
+    this.stopped = true;
+    this.readyState = 'ended'; // and no 'ended' event, as in browsers
+  }
+
+  end() {
+    this.readyState = 'ended';
+    this.dispatchEvent(new Event('ended'));
+  }
+
+  mute(muted) {
+    this.muted = muted;
+    this.dispatchEvent(new Event(muted ? 'mute' : 'unmute'));
+  }
 
   getSettings() { return {width: 64, height: 48, frameRate: 100}; }
+}
+
+/** A stream of one video track, as getUserMedia or a host page gives it. */
+export function fakeStream(track = new FakeTrack()) {
+  return {getVideoTracks: () => [track], getTracks: () => [track]};
 }
 
 class FakeVideo {
@@ -53,20 +72,22 @@ class FakeVideo {
 
 /**
  * Install the fake browser as globals.
- * @returns the test's handle: `camera` (`opened`: each stream's track, `error`: what the next opening throws),
- *   `worker` (`answer()`: the next frame's result, `error`: what the next load answers, `received`: the messages),
+ * @returns the test's handle: `camera` (`opened`: each stream's track, `error`: what the next opening throws,
+ *   `calls`: getUserMedia's),
+ *   `worker` (`answer()`: the next frame's result, `error`: what the next load answers, `received`: the messages'
+ *   types, `configured`: the pipeline settings of each configure message),
  *   `metadata` (of the classifier file the page downloads), `videos` (the video elements created), `hide()` and
  *   `show()` the page, and `reset()`
  */
 export function installFakeBrowser() {
   const fake = {
-    camera: {opened: [], error: null},
-    worker: {answer: () => result('none'), error: null, received: []},
+    camera: {opened: [], error: null, calls: 0},
+    worker: {answer: () => result('none'), error: null, received: [], configured: []},
     metadata: METADATA,
     videos: [],
     reset() {
-      this.camera = {opened: [], error: null};
-      this.worker = {answer: () => result('none'), error: null, received: []};
+      this.camera = {opened: [], error: null, calls: 0};
+      this.worker = {answer: () => result('none'), error: null, received: [], configured: []};
       this.metadata = METADATA;
       this.videos = [];
       document.hidden = false;
@@ -92,6 +113,7 @@ export function installFakeBrowser() {
   class FakeWorker extends EventTarget {
     postMessage(message) {
       fake.worker.received.push(message.type);
+      if (message.type === 'configure') fake.worker.configured.push(message.pipeline);
       let answer = null;
       if (message.type === 'load') {
         answer = fake.worker.error ? {type: 'error', message: fake.worker.error}
@@ -110,15 +132,16 @@ export function installFakeBrowser() {
     window: globalThis,
     isSecureContext: true,
     crossOriginIsolated: false,
-    location: {origin: ASSETS.worker.origin},
+    location: {origin: new URL(ASSET_BASE).origin, href: 'http://page.test/'},
     navigator: {
       hardwareConcurrency: 2,
       mediaDevices: {
         async getUserMedia(constraints) {
+          fake.camera.calls += 1;
           if (fake.camera.error) throw fake.camera.error;
           const track = new FakeTrack(constraints);
           fake.camera.opened.push(track);
-          return {getVideoTracks: () => [track], getTracks: () => [track]};
+          return fakeStream(track);
         },
       },
     },
@@ -129,7 +152,7 @@ export function installFakeBrowser() {
     createImageBitmap: async (video) => ({width: video.videoWidth, height: video.videoHeight, close() {}}),
     requestAnimationFrame: (callback) => setTimeout(() => callback(performance.now()), 4),
     cancelAnimationFrame: (id) => clearTimeout(id),
-    fetch: async (url) => (String(url) === ASSETS.classifier.href ? new Response(onnxModel(fake.metadata))
+    fetch: async (url) => (String(url) === CLASSIFIER_URL ? new Response(onnxModel(fake.metadata))
       : new Response('', {status: 404})),
   };
   for (const [name, value] of Object.entries(globals)) {

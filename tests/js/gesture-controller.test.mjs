@@ -1,11 +1,12 @@
 // The widget's lifecycle without its element or a browser (static/gesture-controller.js in tests/js/fake-browser.mjs):
-// states, events and their details, the options and the classifier's defaults, failures and trying again, the pause
-// while the page is hidden, reaction buttons, a new camera, and the video it plays the camera in.
+// states, events and their details, the options and the classifier's defaults, failures (their codes) and trying
+// again, the pause while the page is hidden or the camera muted, a camera that ends, the host's own stream, the frame
+// rate cap, reaction buttons, a new camera, the video it plays the camera in, and close() being final.
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
 
-import {ASSETS, METADATA, installFakeBrowser, result} from './fake-browser.mjs';
-import {GestureController} from '../../static/gesture-controller.js';
+import {ASSET_BASE, FakeTrack, METADATA, fakeStream, installFakeBrowser, result} from './fake-browser.mjs';
+import {ERROR_CODES, GestureController, GestureReactionsError} from '../../static/gesture-controller.js';
 
 const browser = installFakeBrowser();
 const REACTIONS = JSON.parse(METADATA.reactions); // the fake classifier's defaults
@@ -14,7 +15,7 @@ const TIMEOUT = {timeout: 5000};
 /** Every event the controller dispatches, as {type, detail}. */
 function record(controller) {
   const events = [];
-  for (const type of ['statechange', 'gesture', 'hold', 'reaction', 'settings', 'failure']) {
+  for (const type of ['statechange', 'gesture', 'hold', 'reaction', 'settings', 'error']) {
     controller.addEventListener(type, ({detail}) => events.push({type, detail}));
   }
   return events;
@@ -36,11 +37,22 @@ function next(controller, type, accepts = () => true) {
 
 const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A controller on the fake server's assets. */
+const controllerWith = (options = {}) => new GestureController({assetBase: ASSET_BASE, ...options});
+
+/** start()'s rejection: a GestureReactionsError with a code from ERROR_CODES. */
+async function startFails(controller) {
+  const error = await controller.start().then(() => assert.fail('start() resolved'), (e) => e);
+  assert.ok(error instanceof GestureReactionsError, String(error));
+  assert.ok(ERROR_CODES.includes(error.code), error.code);
+  return error;
+}
+
 test('start: loading, then running; a gesture event per frame; a gesture held long enough fires once', TIMEOUT,
   async () => {
     browser.reset();
     browser.worker.answer = () => result('like');
-    const controller = new GestureController({assets: ASSETS});
+    const controller = controllerWith();
     const events = record(controller);
     const reaction = next(controller, 'reaction');
     assert.equal(await controller.start(), 'running');
@@ -69,18 +81,25 @@ test('start: loading, then running; a gesture event per frame; a gesture held lo
 test('options: the given ones, else the classifier\'s defaults once its metadata is read, else null', TIMEOUT,
   async () => {
     browser.reset();
-    const controller = new GestureController({assets: ASSETS, hold: 123, emoji: {ok: '🙆'}});
-    assert.deepEqual(controller.options, {deviceId: '', threshold: null, hold: 123, cooldown: null,
-      emoji: {ok: '🙆'}});
+    const controller = controllerWith({hold: 123, emoji: {ok: '🙆'}, numHands: 1});
+    assert.deepEqual(controller.options, {deviceId: '', srcObject: null, assetBase: ASSET_BASE, threshold: null,
+      hold: 123, cooldown: null, emoji: {ok: '🙆'}, numHands: 1, minPalmScore: null, minGestureScore: null,
+      maxFps: null});
     const settings = next(controller, 'settings');
     assert.deepEqual((await controller.loadSettings()).gestures, ['like', 'dislike', 'ok']);
     assert.deepEqual((await settings).reactions, {threshold: 0.8, hold: 60, cooldown: 300});
-    assert.deepEqual(controller.options, {deviceId: '', threshold: REACTIONS.threshold, hold: 123,
-      cooldown: REACTIONS.cooldown_ms, emoji: {like: '👍', dislike: '👎', ok: '🙆'}});
+    const pipeline = JSON.parse(METADATA.pipeline);
+    assert.deepEqual(controller.options, {deviceId: '', srcObject: null, assetBase: ASSET_BASE,
+      threshold: REACTIONS.threshold, hold: 123, cooldown: REACTIONS.cooldown_ms,
+      emoji: {like: '👍', dislike: '👎', ok: '🙆'}, numHands: 1, minPalmScore: pipeline.min_palm_score,
+      minGestureScore: pipeline.min_gesture_score, maxFps: null});
     controller.setOptions({hold: null, threshold: 0.5});
     assert.equal(controller.options.hold, REACTIONS.hold_ms);
     assert.equal(controller.options.threshold, 0.5);
     assert.throws(() => controller.setOptions({colour: 'red'}), TypeError);
+    for (const wrong of [{threshold: 2}, {numHands: 1.5}, {maxFps: 0}, {srcObject: 'camera'}, {hold: -1}]) {
+      assert.throws(() => controller.setOptions(wrong), TypeError, JSON.stringify(wrong));
+    }
     assert.equal(browser.worker.received.length, 0, 'reading the settings started the worker');
   });
 
@@ -88,23 +107,26 @@ test('a classifier that cannot be read: no settings, and the next call reads it 
   browser.reset();
   const {reactions, ...withoutReactions} = METADATA;
   browser.metadata = withoutReactions;
-  const controller = new GestureController({assets: ASSETS});
+  const controller = controllerWith();
   assert.equal(await controller.loadSettings(), null);
   assert.equal(controller.settings, null);
   browser.metadata = {...withoutReactions, reactions};
   assert.deepEqual((await controller.loadSettings()).reactions, {threshold: 0.8, hold: 60, cooldown: 300});
-  const missing = new GestureController({assets: {...ASSETS, classifier: new URL('http://page.test/none.onnx')}});
+  const missing = controllerWith({assetBase: 'http://page.test/elsewhere/'});
   assert.equal(await missing.loadSettings(), null);
 });
 
-test('a refused camera: failure, then its state, camera released; start() tries again', TIMEOUT, async () => {
+test('a refused camera: error event, then its state, camera released; start() tries again', TIMEOUT, async () => {
   browser.reset();
   browser.camera.error = Object.assign(new Error('denied'), {name: 'NotAllowedError'});
-  const controller = new GestureController({assets: ASSETS});
+  const controller = controllerWith();
   const events = record(controller);
-  assert.equal(await controller.start(), 'permission-denied');
-  const failure = events.findIndex((e) => e.type === 'failure');
-  assert.equal(events[failure].detail.state, 'permission-denied');
+  const error = await startFails(controller);
+  assert.deepEqual([error.code, error.state, error.message], ['permission-denied', 'permission-denied',
+    controller.message]);
+  const failure = events.findIndex((e) => e.type === 'error');
+  assert.deepEqual(events[failure].detail, {code: 'permission-denied', state: 'permission-denied',
+    message: controller.message});
   assert.deepEqual(events[failure + 1].detail, {state: 'permission-denied', message: controller.message,
     threads: 1});
   assert.match(controller.message, /Camera access is blocked/);
@@ -114,11 +136,32 @@ test('a refused camera: failure, then its state, camera released; start() tries 
   controller.close();
 });
 
+test('each getUserMedia failure: its state, code and message', TIMEOUT, async () => {
+  const expected = {
+    NotAllowedError: ['permission-denied', 'permission-denied', /Camera access is blocked/],
+    NotFoundError: ['no-camera', 'no-camera', /No camera found/],
+    OverconstrainedError: ['no-camera', 'camera-unavailable', /chosen camera is not available/],
+    NotReadableError: ['error', 'camera-busy', /another application may be using it/],
+    TypeError: ['error', 'camera-error', /could not be started \(broken\)/],
+  };
+  for (const [name, [state, code, message]] of Object.entries(expected)) {
+    browser.reset();
+    browser.camera.error = Object.assign(new Error('broken'), {name});
+    const controller = controllerWith();
+    const error = await startFails(controller);
+    assert.deepEqual([error.code, error.state, controller.state], [code, state, state], name);
+    assert.match(controller.message, message, name);
+    assert.match(controller.message, /The reaction buttons still work/, name);
+    controller.close();
+  }
+});
+
 test('a model that fails to load: error with its message; the next start() loads it again', TIMEOUT, async () => {
   browser.reset();
   browser.worker.error = 'The palm detector could not be loaded.';
-  const controller = new GestureController({assets: ASSETS});
-  assert.equal(await controller.start(), 'error');
+  const controller = controllerWith();
+  const error = await startFails(controller);
+  assert.deepEqual([error.code, controller.state], ['model-load-failed', 'error']);
   assert.equal(controller.message, 'The palm detector could not be loaded.');
   assert.equal(browser.camera.opened[0].stopped, true);
   browser.worker.error = null;
@@ -127,13 +170,15 @@ test('a model that fails to load: error with its message; the next start() loads
   controller.close();
 });
 
-test('stop() while starting: the camera opened late is released, and no frame is processed', TIMEOUT, async () => {
+test('stop() while starting: start() rejects (aborted), the camera opened late is released, no frame is processed',
+  TIMEOUT, async () => {
   browser.reset();
-  const controller = new GestureController({assets: ASSETS});
+  const controller = controllerWith();
   const events = record(controller);
-  const starting = controller.start();
+  const starting = startFails(controller);
   controller.stop();
-  assert.equal(await starting, 'off');
+  assert.equal((await starting).code, 'aborted');
+  assert.equal(controller.state, 'off');
   await wait(30);
   assert.ok(browser.camera.opened.every((track) => track.stopped));
   assert.equal(events.filter((e) => e.type === 'gesture').length, 0);
@@ -144,7 +189,7 @@ test('stop() while starting: the camera opened late is released, and no frame is
 test('a hidden page pauses recognition and drops the hold; shown again, it runs', TIMEOUT, async () => {
   browser.reset();
   browser.worker.answer = () => result('ok');
-  const controller = new GestureController({assets: ASSETS, hold: 10000});
+  const controller = controllerWith({hold: 10000});
   const events = record(controller);
   await controller.start();
   await next(controller, 'hold', (hold) => hold.phase === 'holding');
@@ -166,7 +211,7 @@ test('a hidden page pauses recognition and drops the hold; shown again, it runs'
 test('a reaction button: a manual reaction, and the camera does not send it again', TIMEOUT, async () => {
   browser.reset();
   browser.worker.answer = () => result('like');
-  const controller = new GestureController({assets: ASSETS});
+  const controller = controllerWith();
   const events = record(controller);
   assert.throws(() => controller.react('wave'), RangeError);
   await controller.start();
@@ -179,7 +224,7 @@ test('a reaction button: a manual reaction, and the camera does not send it agai
 
 test('a new deviceId while running opens that camera and releases the other', TIMEOUT, async () => {
   browser.reset();
-  const controller = new GestureController({assets: ASSETS});
+  const controller = controllerWith();
   await controller.start();
   controller.setOptions({deviceId: 'second'});
   assert.equal(controller.state, 'loading');
@@ -193,16 +238,150 @@ test('a new deviceId while running opens that camera and releases the other', TI
 test('the camera plays in the video given, else in a detached muted one', TIMEOUT, async () => {
   browser.reset();
   const video = document.createElement('video');
-  const shown = new GestureController({assets: ASSETS, video});
+  const shown = controllerWith({video});
   await shown.start();
   assert.equal(video.srcObject.getTracks()[0], browser.camera.opened[0]);
   assert.equal(browser.videos.length, 1);
   shown.close();
   assert.equal(video.srcObject, null);
-  const hidden = new GestureController({assets: ASSETS});
+  const hidden = controllerWith();
   const [own] = browser.videos.slice(1);
   assert.ok(own.muted && own.playsInline);
   await hidden.start();
   assert.equal(own.srcObject.getTracks()[0], browser.camera.opened[1]);
   hidden.close();
+});
+
+test('the host\'s stream: no getUserMedia, frames from it, and stop() and close() leave its track running', TIMEOUT,
+  async () => {
+    browser.reset();
+    browser.worker.answer = () => result('like');
+    const track = new FakeTrack();
+    const video = document.createElement('video');
+    const controller = controllerWith({srcObject: fakeStream(track), video});
+    const reaction = next(controller, 'reaction');
+    assert.equal(await controller.start(), 'running');
+    assert.equal(video.srcObject.getVideoTracks()[0], track);
+    assert.equal((await reaction).gesture, 'like');
+    controller.stop();
+    assert.equal(track.stopped, false);
+    assert.equal(await controller.start(), 'running');
+    controller.close();
+    assert.equal(track.stopped, false);
+    assert.equal(browser.camera.calls, 0);
+  });
+
+test('a new srcObject while running switches to it; null opens the widget\'s own camera', TIMEOUT, async () => {
+  browser.reset();
+  const first = new FakeTrack();
+  const second = new FakeTrack();
+  const video = document.createElement('video');
+  const controller = controllerWith({srcObject: fakeStream(first), video});
+  await controller.start();
+  controller.setOptions({srcObject: fakeStream(second)});
+  assert.equal(await controller.start(), 'running');
+  assert.equal(video.srcObject.getVideoTracks()[0], second);
+  assert.equal(first.stopped, false);
+  controller.setOptions({srcObject: null});
+  assert.equal(await controller.start(), 'running');
+  assert.equal(browser.camera.calls, 1);
+  assert.equal(video.srcObject.getVideoTracks()[0], browser.camera.opened[0]);
+  controller.close();
+});
+
+test('a camera that ends: no-camera with a message and code camera-ended, frames stop; start() recovers', TIMEOUT,
+  async () => {
+    browser.reset();
+    const controller = controllerWith();
+    const events = record(controller);
+    await controller.start();
+    await next(controller, 'gesture');
+    browser.camera.opened[0].end();
+    assert.equal(controller.state, 'no-camera');
+    assert.match(controller.message, /The camera stopped/);
+    assert.deepEqual(events.find((e) => e.type === 'error').detail,
+      {code: 'camera-ended', state: 'no-camera', message: controller.message});
+    await wait(20);
+    const frames = events.filter((e) => e.type === 'gesture').length;
+    await wait(30);
+    assert.equal(events.filter((e) => e.type === 'gesture').length, frames, 'frames of an ended camera');
+    assert.equal(await controller.start(), 'running');
+    assert.equal(browser.camera.opened.length, 2);
+    await next(controller, 'gesture');
+    controller.close();
+  });
+
+test('a host track stopped by its owner (no ended event) is noticed at the next frame', TIMEOUT, async () => {
+  browser.reset();
+  const track = new FakeTrack();
+  const controller = controllerWith({srcObject: fakeStream(track)});
+  await controller.start();
+  const failed = next(controller, 'error');
+  track.stop();
+  assert.equal((await failed).code, 'camera-ended');
+  assert.equal(controller.state, 'no-camera');
+  assert.equal((await startFails(controller)).code, 'camera-ended'); // the same ended stream cannot run
+  controller.setOptions({srcObject: fakeStream(new FakeTrack())}); // the host gives a new one
+  assert.equal(await controller.start(), 'running');
+  controller.close();
+});
+
+test('a muted camera pauses recognition with a message; unmuted, it runs again', TIMEOUT, async () => {
+  browser.reset();
+  const controller = controllerWith();
+  const events = record(controller);
+  await controller.start();
+  browser.camera.opened[0].mute(true);
+  assert.equal(controller.state, 'paused');
+  assert.match(controller.message, /camera sends no picture/);
+  await wait(20);
+  const frames = events.filter((e) => e.type === 'gesture').length;
+  await wait(30);
+  assert.equal(events.filter((e) => e.type === 'gesture').length, frames, 'frames while muted');
+  browser.camera.opened[0].mute(false);
+  assert.equal(controller.state, 'running');
+  await next(controller, 'gesture');
+  controller.close();
+});
+
+test('maxFps caps the frames processed a second', TIMEOUT, async () => {
+  browser.reset();
+  const count = async (options) => {
+    const controller = controllerWith(options);
+    const events = record(controller);
+    await controller.start();
+    await wait(400);
+    controller.close();
+    return events.filter((e) => e.type === 'gesture').length;
+  };
+  const capped = await count({maxFps: 10});
+  const uncapped = await count({});
+  assert.ok(capped >= 2 && capped <= 6, `${capped} frames in 0.4 s at 10 fps`);
+  assert.ok(uncapped > 2 * capped, `${uncapped} frames uncapped against ${capped} capped`);
+});
+
+test('numHands and the score thresholds go to the worker\'s pipeline; null gives the classifier\'s back', TIMEOUT,
+  async () => {
+    browser.reset();
+    const controller = controllerWith({numHands: 1, minPalmScore: 0.7});
+    await controller.start();
+    assert.deepEqual(browser.worker.configured.at(-1), {maxHands: 1, minPalmScore: 0.7});
+    controller.setOptions({minGestureScore: 0.9, numHands: null});
+    assert.deepEqual(browser.worker.configured.at(-1), {minPalmScore: 0.7, minGestureScore: 0.9});
+    assert.equal(controller.options.numHands, JSON.parse(METADATA.pipeline).max_hands);
+    controller.close();
+  });
+
+test('close() is final: start() rejects with code closed; unload() is not', TIMEOUT, async () => {
+  browser.reset();
+  const unloaded = controllerWith();
+  await unloaded.start();
+  unloaded.unload();
+  assert.equal(unloaded.state, 'off');
+  assert.equal(await unloaded.start(), 'running');
+  unloaded.close();
+  const error = await startFails(unloaded);
+  assert.equal(error.code, 'closed');
+  assert.match(error.message, /closed/);
+  assert.equal(unloaded.state, 'off');
 });

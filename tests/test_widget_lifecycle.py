@@ -1,0 +1,204 @@
+"""The widget as a meeting app embeds it, in headless Chromium: on the host's own camera stream, trying again after
+a refusal or a failed download with one click, a camera that ends mid-call, each camera failure's state, code and
+message, close() being final, and the reaction buttons naming each gesture rightly.
+
+The camera plays a clip of one synthetic picture: these tests need frames, not hands (the real photos are in
+tests/test_browser.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import Page
+
+from tests.browser_harness import FakeCameraBrowser, recorded_events, recorded_streams, wait_for_event, widget_text
+from tests.camera_clips import write_clip
+from training.gestures import EMOJI, NAMES
+
+LOAD_TIMEOUT_S = 60
+"""From a start to the widget's state; generous because the machine may be busy."""
+
+WIDGET = "document.querySelector('gesture-reactions')"
+
+START = f"""() => {WIDGET}.start().then((state) => ({{state}}),
+  (error) => ({{error: {{name: error.name, code: error.code, state: error.state, message: error.message}}}}))"""
+"""Calls start() and returns what it resolved with ({state}) or rejected with ({error})."""
+
+
+@pytest.fixture(scope="module")
+def camera(browser: FakeCameraBrowser, tmp_path_factory: pytest.TempPathFactory) -> FakeCameraBrowser:
+    """The browser, its camera playing a picture of a soft gradient."""
+    folder = tmp_path_factory.mktemp("lifecycle")
+    ramp = np.linspace(40, 200, 640, dtype=np.uint8)
+    picture = np.stack([np.tile(ramp, (480, 1))] * 3, axis=-1)
+    Image.fromarray(picture).save(folder / "gradient.png")
+    browser.show(write_clip([folder / "gradient.png"], folder / "gradient.y4m", seconds_per_image=1.0))
+    return browser
+
+
+@pytest.fixture
+def page(camera: FakeCameraBrowser, server: str) -> Iterator[Page]:
+    """The mock meeting page, camera allowed, in a context of its own."""
+    page = camera.new_page()
+    page.goto(server + "/embed")
+    yield page
+    page.context.close()
+
+
+def toggle(page: Page) -> None:
+    page.locator("gesture-reactions .toggle").click()
+
+
+def pressed(page: Page) -> str | None:
+    return page.locator("gesture-reactions .toggle").get_attribute("aria-pressed")
+
+
+def last_state(page: Page) -> dict[str, Any]:
+    return recorded_events(page, "statechange")[-1]["detail"]
+
+
+def test_host_stream_one_getusermedia_and_its_track_left_running(page: Page) -> None:
+    started = page.evaluate(f"""async () => {{
+      window.__host = await navigator.mediaDevices.getUserMedia({{video: true}});
+      {WIDGET}.srcObject = window.__host;
+      return ({START})();
+    }}""")
+    assert started == {"state": "running"}
+    wait_for_event(page, "gesture", LOAD_TIMEOUT_S)
+    assert page.evaluate(f"() => {WIDGET}.srcObject === window.__host")
+    page.evaluate(f"() => {WIDGET}.stop()")
+    assert page.evaluate("() => window.__host.getVideoTracks()[0].readyState") == "live"
+    assert page.evaluate(START) == {"state": "running"}
+    page.evaluate(f"() => {WIDGET}.close()")
+    assert page.evaluate("() => window.__host.getVideoTracks()[0].readyState") == "live"
+    assert len(recorded_streams(page)) == 1, "the widget opened a camera of its own"
+    closed = page.evaluate(START)["error"]
+    assert closed["code"] == "closed" and closed["name"] == "GestureReactionsError"
+
+
+def test_one_click_tries_again_after_the_camera_was_refused(camera: FakeCameraBrowser, server: str) -> None:
+    page = camera.new_page(camera_allowed=False)
+    page.goto(server + "/embed")
+    toggle(page)
+    error = wait_for_event(page, "error", LOAD_TIMEOUT_S)["detail"]
+    assert error["code"] == "permission-denied" and error["state"] == "permission-denied"
+    assert pressed(page) == "false"
+    assert error["message"] in widget_text(page)
+    page.context.grant_permissions(["camera"], origin=server)
+    toggle(page)
+    wait_for_event(page, "statechange", LOAD_TIMEOUT_S, state="running")
+    assert pressed(page) == "true"
+    wait_for_event(page, "gesture", LOAD_TIMEOUT_S)
+    page.context.close()
+
+
+def test_a_camera_that_ends_shows_a_message_and_recovers_on_start(page: Page) -> None:
+    toggle(page)
+    wait_for_event(page, "gesture", LOAD_TIMEOUT_S)
+    # as when the camera is unplugged: the track ends and says so
+    page.evaluate("() => { const track = window.__tracks.at(-1); track.stop(); "
+                  "track.dispatchEvent(new Event('ended')); }")
+    error = wait_for_event(page, "error", 5)["detail"]
+    assert error["code"] == "camera-ended" and error["state"] == "no-camera"
+    assert "The camera stopped" in error["message"] and error["message"] in widget_text(page)
+    assert pressed(page) == "false"
+    frames = len(recorded_events(page, "gesture"))
+    page.wait_for_timeout(1000)
+    assert len(recorded_events(page, "gesture")) == frames, "frames processed after the camera ended"
+    toggle(page)
+    wait_for_event(page, "statechange", LOAD_TIMEOUT_S, state="running")
+    assert len(recorded_streams(page)) == 2
+    page.wait_for_timeout(1000)
+    assert len(recorded_events(page, "gesture")) > frames, "no frames from the camera opened again"
+
+
+CAMERA_FAILURES = {
+    "NotAllowedError": ("permission-denied", "permission-denied", "Camera access is blocked"),
+    "NotFoundError": ("no-camera", "no-camera", "No camera found"),
+    "OverconstrainedError": ("no-camera", "camera-unavailable", "The chosen camera is not available"),
+    "NotReadableError": ("error", "camera-busy", "another application may be using it"),
+}
+
+
+def test_each_camera_failure_has_its_state_code_and_message(page: Page) -> None:
+    for name, (state, code, words) in CAMERA_FAILURES.items():
+        page.evaluate(f"""() => {{
+          navigator.mediaDevices.getUserMedia = async () => {{ throw new DOMException('stubbed', '{name}'); }};
+        }}""")
+        error = page.evaluate(START)["error"]
+        assert (error["code"], error["state"]) == (code, state), name
+        assert words in error["message"], name
+        assert recorded_events(page, "error")[-1]["detail"] == {"code": code, "state": state,
+                                                                "message": error["message"]}, name
+        assert last_state(page)["state"] == state and error["message"] in widget_text(page), name
+        assert pressed(page) == "false", name
+
+
+def test_a_failed_model_download_names_the_file_and_one_start_loads_it_again(page: Page, server: str) -> None:
+    page.context.route("**/models/classifier.int8.onnx", lambda route: route.fulfill(status=404, body="missing"))
+    error = page.evaluate(START)["error"]
+    assert error["code"] == "model-load-failed" and error["state"] == "error"
+    assert f"{server}/static/models/classifier.int8.onnx answered HTTP 404" in error["message"]
+    page.context.unroute("**/models/classifier.int8.onnx")
+    assert page.evaluate(START) == {"state": "running"}
+    wait_for_event(page, "gesture", LOAD_TIMEOUT_S)
+
+
+def test_a_missing_runtime_file_is_named_with_its_http_status(page: Page, server: str) -> None:
+    page.context.route("**/ort-wasm-simd-threaded.wasm", lambda route: route.fulfill(status=404, body="{\"detail\"}"))
+    error = page.evaluate(START)["error"]
+    assert error["code"] == "model-load-failed"
+    assert f"{server}/static/ort/ort-wasm-simd-threaded.wasm answered HTTP 404" in error["message"], error["message"]
+    assert "magic" not in error["message"], "the runtime's words about the 404 page's bytes"
+
+
+def test_a_long_url_in_a_message_wraps_inside_the_widget(page: Page, server: str) -> None:
+    long_base = f"{server}/static/{'a-folder-with-a-long-name/' * 12}"
+    page.evaluate(f"() => {WIDGET}.setAttribute('asset-base', {long_base!r})")
+    error = page.evaluate(START)["error"]
+    assert long_base in error["message"]
+    widths = page.evaluate(f"""() => {{
+      const widget = {WIDGET};
+      const status = widget.shadowRoot.querySelector('.status');
+      return {{status: status.scrollWidth, shown: status.clientWidth, widget: widget.getBoundingClientRect().width,
+               parent: widget.parentElement.getBoundingClientRect().width}};
+    }}""")
+    assert widths["status"] <= widths["shown"] and widths["widget"] <= widths["parent"], widths
+
+
+def test_reaction_buttons_name_each_gesture_and_announce_it(page: Page) -> None:
+    page.evaluate(f"() => {WIDGET}.ready")
+    buttons = page.evaluate(f"""() => [...{WIDGET}.shadowRoot.querySelectorAll('button.react')].map((b) =>
+      [b.dataset.gesture, b.textContent, b.getAttribute('aria-label'), b.title])""")
+    assert buttons == [["like", "👍", "Send thumbs up", "thumbs up"],
+                       ["dislike", "👎", "Send thumbs down", "thumbs down"],
+                       ["ok", "🙌", "Send OK sign", "OK sign"]]
+    assert {g: (e, n) for g, e, _, n in buttons} == {g: (EMOJI[g], NAMES[g]) for g in EMOJI}
+    for gesture, emoji in (("dislike", "👎"), ("like", "👍")):
+        page.locator(f"gesture-reactions button.react[data-gesture={gesture}]").click()
+        reaction = recorded_events(page, "reaction")[-1]["detail"]
+        assert (reaction["gesture"], reaction["emoji"], reaction["source"]) == (gesture, emoji, "manual")
+        announced = page.evaluate(f"() => {WIDGET}.shadowRoot.querySelector('[aria-live]').textContent")
+        assert announced == f"Reaction sent: {NAMES[gesture]} {emoji}"
+
+
+def test_options_reach_the_element_as_attributes_properties_and_set_options(page: Page) -> None:
+    page.evaluate(f"() => {WIDGET}.ready")
+    options = page.evaluate(f"""() => {{
+      const widget = {WIDGET};
+      widget.setAttribute('num-hands', '1');
+      widget.maxFps = 12;
+      widget.setOptions({{minPalmScore: 0.6, minGestureScore: 0.7, threshold: 0.9}});
+      const {{srcObject, ...rest}} = widget.options;
+      return {{...rest, srcObject, attributes: ['max-fps', 'min-palm-score'].map((n) => widget.getAttribute(n))}};
+    }}""")
+    assert {k: options[k] for k in ("numHands", "maxFps", "minPalmScore", "minGestureScore", "threshold")} == {
+        "numHands": 1, "maxFps": 12, "minPalmScore": 0.6, "minGestureScore": 0.7, "threshold": 0.9}
+    assert options["attributes"] == ["12", "0.6"] and options["srcObject"] is None
+    with pytest.raises(Exception, match="no option"):
+        page.evaluate(f"() => {WIDGET}.setOptions({{colour: 'red'}})")
+
