@@ -296,10 +296,14 @@ export class GestureController extends EventTarget {
 
   #begin() {
     const session = ++this.#session;
-    const starting = this.#run(session).finally(() => {
+    let settle;
+    const run = new Promise((resolve, reject) => { settle = {resolve, reject}; });
+    const starting = run.finally(() => {
       if (this.#starting === starting) this.#starting = null; // not already replaced by a newer start
     });
+    // set before #run emits its first statechange, so that a start() from a listener finds it starting
     this.#starting = starting;
+    this.#run(session).then(settle.resolve, settle.reject);
     return starting;
   }
 

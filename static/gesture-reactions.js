@@ -176,15 +176,15 @@ export class GestureReactionsElement extends HTMLElement {
 
   /** Confidence (0..1) a gesture needs in every frame of the hold (null until the model's default is known). */
   get threshold() { return this.#controller.options.threshold; }
-  set threshold(value) { this.setAttribute('threshold', String(value)); }
+  set threshold(value) { this.#setNumber('threshold', value); }
 
   /** Milliseconds a gesture must be held before it fires (null until the model's default is known). */
   get hold() { return this.#controller.options.hold; }
-  set hold(value) { this.setAttribute('hold', String(value)); }
+  set hold(value) { this.#setNumber('hold', value); }
 
   /** Milliseconds after a reaction during which no other fires (null until the model's default is known). */
   get cooldown() { return this.#controller.options.cooldown; }
-  set cooldown(value) { this.setAttribute('cooldown', String(value)); }
+  set cooldown(value) { this.#setNumber('cooldown', value); }
 
   /** Emoji per gesture: the model's defaults, overridden by the `emoji` attribute or property. */
   get emoji() { return this.#controller.emoji; }

@@ -385,3 +385,14 @@ test('close() is final: start() rejects with code closed; unload() is not', TIME
   assert.match(error.message, /closed/);
   assert.equal(unloaded.state, 'off');
 });
+
+test('start() from a listener of the first statechange waits for the same start', TIMEOUT, async () => {
+  browser.reset();
+  const controller = controllerWith();
+  let inner = null;
+  controller.addEventListener('statechange', () => { inner ??= controller.start(); });
+  const outer = controller.start();
+  assert.equal(inner, outer);
+  assert.equal(await inner, 'running');
+  controller.close();
+});

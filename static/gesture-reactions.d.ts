@@ -1,0 +1,337 @@
+/**
+ * Types of gesture-reactions.js: the <gesture-reactions> element, its options and events, and the GestureController
+ * it renders. Kept in step with the JavaScript by tests/js/types.test.mjs.
+ */
+
+/** The widget's state: active while 'loading', 'running' or 'paused'; the rest need the participant's action. */
+export type GestureReactionsState =
+  | 'off' | 'loading' | 'running' | 'paused' | 'no-camera' | 'permission-denied' | 'unsupported' | 'error';
+
+/**
+ * Why recognition stopped by itself (the `error` event), or why start() rejected: the same, or 'aborted' (stop() or
+ * close() came first) or 'closed' (close() was called before).
+ */
+export type GestureReactionsErrorCode =
+  | 'unsupported' | 'permission-denied' | 'no-camera' | 'camera-unavailable' | 'camera-busy' | 'camera-error'
+  | 'camera-ended' | 'model-load-failed' | 'recognition-failed' | 'aborted' | 'closed';
+
+/** Every GestureReactionsErrorCode. */
+export declare const ERROR_CODES: readonly GestureReactionsErrorCode[];
+
+/** start()'s rejection. */
+export declare class GestureReactionsError extends Error {
+  constructor(code: GestureReactionsErrorCode, state: GestureReactionsState, message: string);
+  name: 'GestureReactionsError';
+  code: GestureReactionsErrorCode;
+  /** The state the widget is left in. */
+  state: GestureReactionsState;
+}
+
+// Event details ----------------------------------------------------------------------------------------------------
+
+/** `reaction`: a gesture held long enough (source 'camera'), or a reaction button / react() (source 'manual'). */
+export interface ReactionDetail {
+  gesture: string;
+  emoji: string;
+  /** 0..1; 1 for a manual reaction. */
+  confidence: number;
+  /** performance.now() milliseconds. */
+  timestamp: number;
+  source: 'camera' | 'manual';
+}
+
+/** [left, top, right, bottom] in the camera frame's pixels. */
+export type Box = [left: number, top: number, right: number, bottom: number];
+
+/** Where the landmark model looked: a square of `side` pixels centred on (x, y), turned by `rotation` radians. */
+export interface HandRegion {
+  x: number;
+  y: number;
+  side: number;
+  rotation: number;
+}
+
+export interface Hand {
+  box: Box;
+  /** The classifier's probability of each label, 'none' included. */
+  probabilities: Record<string, number>;
+  /** The landmark model's hand presence score, 0..1. */
+  presence: number;
+  /** 21 [x, y, z] in the frame's pixels. */
+  landmarks: [x: number, y: number, z: number][];
+  region: HandRegion;
+}
+
+/** `gesture`: one per processed frame. */
+export interface GestureDetail {
+  /** A label of the classifier, or 'none'. */
+  gesture: string;
+  /** The gesture's probability; for 'none', 1 minus the highest gesture probability. */
+  confidence: number;
+  /** The hand showing the gesture; null for 'none'. */
+  box: Box | null;
+  hands: Hand[];
+  /** Whether the palm detector ran on this frame. */
+  detected: boolean;
+  regions: HandRegion[];
+  /** How many hands (first in `hands`) had not moved and were kept without running a model. */
+  still: number;
+  /** Milliseconds per stage, and in all. */
+  timings: {palm: number; landmarks: number; classifier: number; total: number};
+  /** performance.now() milliseconds of the frame. */
+  timestamp: number;
+}
+
+/** `statechange`. */
+export interface StateChangeDetail {
+  state: GestureReactionsState;
+  /** The element's: the status it shows. The controller's: what the participant must know (empty: running, off). */
+  message: string;
+  /** Wasm threads recognition runs on. */
+  threads: number;
+}
+
+/** `error`: recognition stopped by itself; dispatched before the statechange to `state`. */
+export interface ErrorDetail {
+  code: Exclude<GestureReactionsErrorCode, 'aborted' | 'closed'>;
+  state: GestureReactionsState;
+  message: string;
+}
+
+/** The controller's `hold`: hold-to-confirm's progress (0..1 of the hold, or of the cooldown). */
+export interface HoldDetail {
+  phase: 'idle' | 'holding' | 'cooldown';
+  gesture: string | null;
+  progress: number;
+}
+
+/** The classifier's settings, from its ONNX metadata. */
+export interface ClassifierSettings {
+  labels: string[];
+  /** The labels that fire reactions: all but 'none'. */
+  gestures: string[];
+  emoji: Record<string, string>;
+  /** Each gesture in words. */
+  names: Record<string, string>;
+  inputSize: number;
+  mean: number[];
+  std: number[];
+  pipeline: {
+    minPalmScore: number; minPresence: number; minGestureScore: number; maxHands: number; handBoxMargin: number;
+    stillChange: number; signatureSize: number; redetectMs: number;
+  };
+  reactions: {threshold: number; hold: number; cooldown: number};
+}
+
+/** The events of the element (they bubble and are composed) and of a GestureController. */
+export interface GestureReactionsEvents {
+  reaction: CustomEvent<ReactionDetail>;
+  gesture: CustomEvent<GestureDetail>;
+  statechange: CustomEvent<StateChangeDetail>;
+  error: CustomEvent<ErrorDetail>;
+}
+
+/** HTMLElement's events, with the widget's `error` in place of the ErrorEvent. */
+export interface GestureReactionsEventMap extends Omit<HTMLElementEventMap, keyof GestureReactionsEvents>,
+  GestureReactionsEvents {}
+
+export interface GestureControllerEventMap extends GestureReactionsEvents {
+  hold: CustomEvent<HoldDetail>;
+  /** Once the classifier's metadata is read. */
+  settings: CustomEvent<ClassifierSettings>;
+}
+
+// The element ------------------------------------------------------------------------------------------------------
+
+/** What `el.options` reads: numbers are null until the classifier's defaults are read (`el.ready`). */
+export interface GestureReactionsOptions {
+  enabled: boolean;
+  threshold: number | null;
+  hold: number | null;
+  cooldown: number | null;
+  emoji: Record<string, string>;
+  deviceId: string;
+  selfView: boolean;
+  numHands: number | null;
+  minPalmScore: number | null;
+  minGestureScore: number | null;
+  maxFps: number | null;
+  assetBase: string;
+  srcObject: MediaStream | null;
+}
+
+/** What `el.setOptions()` takes: null puts an option back to its default. */
+export interface GestureReactionsOptionsInit {
+  enabled?: boolean;
+  threshold?: number | null;
+  hold?: number | null;
+  cooldown?: number | null;
+  /** Or its JSON, as the attribute. */
+  emoji?: Record<string, string> | string | null;
+  deviceId?: string | null;
+  selfView?: boolean;
+  numHands?: number | null;
+  minPalmScore?: number | null;
+  minGestureScore?: number | null;
+  maxFps?: number | null;
+  assetBase?: string | URL | null;
+  srcObject?: MediaStream | null;
+}
+
+/** <gesture-reactions>: reactions from the participant's camera, recognised in this browser. */
+export declare class GestureReactionsElement extends HTMLElement {
+  static observedAttributes: string[];
+
+  /** Attribute `enabled`: recognition is on (or starting). */
+  enabled: boolean;
+  /** Confidence (0..1) a gesture needs in every frame of the hold. */
+  get threshold(): number | null;
+  set threshold(value: number | null);
+  /** Milliseconds a gesture must be held before it fires. */
+  get hold(): number | null;
+  set hold(value: number | null);
+  /** Milliseconds after a reaction during which no other fires. */
+  get cooldown(): number | null;
+  set cooldown(value: number | null);
+  /** Emoji per gesture: the classifier's, overridden by these. */
+  get emoji(): Record<string, string>;
+  set emoji(value: Record<string, string> | string | null);
+  /** A camera from enumerateDevices(); '' lets the browser choose. */
+  get deviceId(): string;
+  set deviceId(value: string | null);
+  /** The call's camera stream: the widget runs on it, never opens a camera and never stops its tracks. */
+  srcObject: MediaStream | null;
+  /** The most hands looked at in a frame. */
+  get numHands(): number | null;
+  set numHands(value: number | null);
+  /** The palm detector's score (0..1) a hand needs to be found. */
+  get minPalmScore(): number | null;
+  set minPalmScore(value: number | null);
+  /** The probability (0..1) a frame's gesture needs to count as seen. */
+  get minGestureScore(): number | null;
+  set minGestureScore(value: number | null);
+  /** The most frames processed a second; null: the camera's rate. */
+  get maxFps(): number | null;
+  set maxFps(value: number | null);
+  /** The folder holding models/ and ort/; default: the module's own. */
+  get assetBase(): string;
+  set assetBase(value: string | URL | null);
+  /** Show the (mirrored) camera picture inside the widget. */
+  selfView: boolean;
+
+  readonly state: GestureReactionsState;
+  readonly threads: number;
+  /** The labels that can fire a reaction; empty until the classifier's metadata is read. */
+  readonly gestures: string[];
+  /** Resolves once the classifier's metadata is read; stays pending while it cannot be. */
+  readonly ready: Promise<void>;
+  readonly options: GestureReactionsOptions;
+
+  /** Throws a TypeError on an unknown option. */
+  setOptions(options: GestureReactionsOptionsInit): void;
+  /** Resolves with the state reached ('running', or 'paused' in a hidden tab); rejects with a GestureReactionsError. */
+  start(): Promise<GestureReactionsState>;
+  /** Releases the camera; the models stay loaded. */
+  stop(): void;
+  /** Final: a later start() rejects with code 'closed'. */
+  close(): void;
+  /** A reaction without the camera (source 'manual'); throws a RangeError on an unknown gesture. */
+  react(gesture: string): void;
+
+  /** Custom element callbacks, called by the browser. */
+  connectedCallback(): void;
+  disconnectedCallback(): void;
+  attributeChangedCallback(name: string, previous: string | null, value: string | null): void;
+
+  addEventListener<K extends keyof GestureReactionsEventMap>(type: K,
+    listener: (this: GestureReactionsElement, event: GestureReactionsEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject,
+    options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof GestureReactionsEventMap>(type: K,
+    listener: (this: GestureReactionsElement, event: GestureReactionsEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject,
+    options?: boolean | EventListenerOptions): void;
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'gesture-reactions': GestureReactionsElement;
+  }
+}
+
+// The controller ---------------------------------------------------------------------------------------------------
+
+/** What `controller.options` reads: numbers are null until the classifier's defaults are read. */
+export interface GestureControllerOptions {
+  deviceId: string;
+  srcObject: MediaStream | null;
+  assetBase: string;
+  threshold: number | null;
+  hold: number | null;
+  cooldown: number | null;
+  emoji: Record<string, string>;
+  numHands: number | null;
+  minPalmScore: number | null;
+  minGestureScore: number | null;
+  maxFps: number | null;
+}
+
+/** What `controller.setOptions()` takes: null puts an option back to its default. */
+export interface GestureControllerOptionsInit {
+  deviceId?: string | null;
+  srcObject?: MediaStream | null;
+  assetBase?: string | URL | null;
+  threshold?: number | null;
+  hold?: number | null;
+  cooldown?: number | null;
+  emoji?: Record<string, string> | null;
+  numHands?: number | null;
+  minPalmScore?: number | null;
+  minGestureScore?: number | null;
+  maxFps?: number | null;
+}
+
+/** The controller's constructor options: `video` is where the camera plays (a detached one when not given). */
+export interface GestureControllerInit extends GestureControllerOptionsInit {
+  video?: HTMLVideoElement;
+}
+
+/** Gesture reactions without the element: the camera or the host's stream, the worker, and hold-to-confirm. */
+export declare class GestureController extends EventTarget {
+  constructor(options?: GestureControllerInit);
+
+  readonly state: GestureReactionsState;
+  /** What the participant must know about the state; empty when running or off. */
+  readonly message: string;
+  readonly threads: number;
+  /** null until the classifier's metadata is read. */
+  readonly settings: ClassifierSettings | null;
+  readonly emoji: Record<string, string>;
+  readonly options: GestureControllerOptions;
+
+  /** Throws a TypeError on an unknown option or a wrong value. */
+  setOptions(options: GestureControllerOptionsInit): void;
+  /** Reads the classifier's metadata without starting; null when the model cannot be read. */
+  loadSettings(): Promise<ClassifierSettings | null>;
+  /** Resolves with the state reached ('running', or 'paused' in a hidden tab); rejects with a GestureReactionsError. */
+  start(): Promise<GestureReactionsState>;
+  stop(): void;
+  /** Stops and frees the worker and the models; a later start() loads them again. */
+  unload(): void;
+  /** Final: a later start() rejects with code 'closed'. */
+  close(): void;
+  react(gesture: string): void;
+
+  addEventListener<K extends keyof GestureControllerEventMap>(type: K,
+    listener: (this: GestureController, event: GestureControllerEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof GestureControllerEventMap>(type: K,
+    listener: (this: GestureController, event: GestureControllerEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions): void;
+}
