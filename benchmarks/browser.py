@@ -62,7 +62,7 @@ GAP_SECONDS = 0.2
 """Black between held `none` photos; between gesture photos the widget's cooldown comes on top (`held_gap`)."""
 HELD_PHOTOS_PER_CLIP = 100
 """Held photos per camera clip: a clip frame is 460 KB of raw video, so 100 gesture photos make 2.4 GB."""
-RUNTIME_AND_MODELS = ("/ort/", "/static/models/")
+RUNTIME_AND_MODELS = ("/static/ort/", "/static/models/")
 PARTS = ("load", "stream", "held")
 """URL paths of what the widget downloads besides its own code: onnxruntime-web and the two ONNX models."""
 

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         page = browser.new_page()
         page.route(f"{server.url}{PAGE}", lambda route: route.fulfill(status=200, headers=ISOLATION, body=""))
         page.goto(f"{server.url}{PAGE}")
-        result = page.evaluate(SCRIPT.read_text(), {"ortUrl": f"{server.url}/ort/",
+        result = page.evaluate(SCRIPT.read_text(), {"ortUrl": f"{server.url}/static/ort/",
                                                     "modelsUrl": f"{server.url}/static/models/", "models": models,
                                                     "threads": args.threads, "runs": args.runs})
         version = browser.version

@@ -3,6 +3,7 @@ HTTP from outside (a browser, or a Python without the `dev` extra)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
@@ -38,13 +39,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(module: Sequence[str] = ("webapp",), timeout_s: float = 30.0) -> Iterator[Server]:
+def running_server(module: Sequence[str] = ("webapp",), timeout_s: float = 30.0,
+                   env: Mapping[str, str] | None = None) -> Iterator[Server]:
     """`python -m webapp --port P` on a free port P, once /healthz answers; stopped afterwards. `module` replaces
-    `webapp` in that command, e.g. to start it through a wrapper (`tests.without_imports dev webapp`)."""
+    `webapp` in that command, e.g. to start it through a wrapper (`tests.without_imports dev webapp`); `env` adds to
+    its environment (the server's settings)."""
     port = free_port()
     with tempfile.TemporaryFile("a+b") as log:
         process = subprocess.Popen([sys.executable, "-m", *module, "--port", str(port)], cwd=ROOT,
-                                   stdout=log, stderr=subprocess.STDOUT)
+                                   env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
         server = Server(f"http://127.0.0.1:{port}", log)
         try:
             _wait_until_healthy(server, process, timeout_s)

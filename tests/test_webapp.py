@@ -1,18 +1,23 @@
 """The server, over HTTP: its pages embed the widget, it serves the widget's modules, the models and
 onnxruntime-web's runtime with the right types and headers (cross-origin isolation, embeddable assets, CSP, gzip),
-a missing file is a 404, and no endpoint accepts anything: recognition happens in the browser."""
+also as a versioned package cached for good; every answer, errors included, carries the security headers; a bad
+path is a 404, an unknown Host a 400, and no endpoint accepts anything: recognition happens in the browser."""
 
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 import threading
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from gzip import compress as gzip_compress
+from pathlib import Path
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Route
@@ -21,18 +26,47 @@ from runtime.paths import ROOT
 from tests.server_process import running_server
 from tests.without_imports import REFUSED
 from training.gestures import EMOJI, GESTURES
+from webapp import app as webapp_app
 from webapp import assets
 from webapp.app import ORT_RUNTIME, app
 
 STATIC = ROOT / "static"
 WIDGET = "/static/gesture-reactions.js"
+VERSION = json.loads((STATIC / "package.json").read_text())["version"]
+PACKAGE = f"/widget/{VERSION}"
 ORT_FILES = {"ort.wasm.min.mjs": "text/javascript", "ort-wasm-simd-threaded.mjs": "text/javascript",
              "ort-wasm-simd-threaded.wasm": "application/wasm"}
+BASE_URL = "http://localhost"
+"""An allowed host by default (TestClient's own, `testserver`, is not one)."""
+
+CSP = {
+    "default-src": "'self'",
+    "script-src": "'self' 'wasm-unsafe-eval'",
+    "worker-src": "'self' blob:",
+    "connect-src": "'self'",
+    "img-src": "'self' data: blob:",
+    "media-src": "'self' blob: mediastream:",
+    "style-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+    "frame-ancestors": "'self'",
+}
+EVERY_RESPONSE = {
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-embedder-policy": "require-corp",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "permissions-policy": "camera=(self), microphone=(), geolocation=()",
+}
+EMBEDDABLE = {"cross-origin-resource-policy": "cross-origin", "access-control-allow-origin": "*"}
+PAGE = {"cross-origin-resource-policy": "same-origin"}
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    return TestClient(app)
+    return TestClient(app, base_url=BASE_URL)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +82,43 @@ def widget_elements(html: str) -> int:
     return len(re.findall(r"<gesture-reactions[\s>]", html))
 
 
+def csp_directives(header: str) -> dict[str, str]:
+    directives: dict[str, str] = {}
+    for part in header.split(";"):
+        name, _, value = part.strip().partition(" ")
+        assert name not in directives, f"{name} twice (browsers use the first)"
+        directives[name] = value.strip()
+    return directives
+
+
+def assert_security_headers(response: httpx2.Response, embeddable: bool) -> None:
+    """Every header SecurityHeaders sends, once each with its exact value, and every CSP directive."""
+    headers = response.headers
+    for name, value in {**EVERY_RESPONSE, **(EMBEDDABLE if embeddable else PAGE)}.items():
+        assert headers.get_list(name) == [value], (name, response.status_code, response.request.url)
+    assert len(headers.get_list("content-security-policy")) == 1
+    assert csp_directives(headers["content-security-policy"]) == CSP
+    if not embeddable:
+        assert "access-control-allow-origin" not in headers
+
+
+def get_encoded(client: TestClient, url: str, accept_encoding: str | None, **headers: str) -> httpx2.Response:
+    """GET with that Accept-Encoding, or with none at all (None; httpx sends one by default)."""
+    request = client.build_request("GET", url, headers=headers)
+    del request.headers["accept-encoding"]
+    if accept_encoding is not None:
+        request.headers["accept-encoding"] = accept_encoding
+    return client.send(request)
+
+
+def local_file(url: str) -> Path:
+    """The file behind an asset URL."""
+    relative = url.removeprefix(PACKAGE).removeprefix("/static").removeprefix("/")
+    if relative.startswith("ort/"):
+        return ORT_RUNTIME.root / relative.removeprefix("ort/")
+    return STATIC / relative
+
+
 def test_demo_page_embeds_the_widget_off_until_asked(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -59,15 +130,25 @@ def test_demo_page_embeds_the_widget_off_until_asked(client: TestClient) -> None
     assert all(EMOJI[g] in page.text for g in GESTURES)
 
 
-def test_embed_page_uses_and_shows_the_one_tag_snippet(client: TestClient) -> None:
-    page = client.get("/embed")
+def test_embed_page_uses_and_shows_the_one_tag_snippet(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GESTURE_REACTIONS_PUBLIC_URL", raising=False)
+    page = client.get("/embed", headers={"host": "127.0.0.1:8000"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    widget_url = f"http://testserver{WIDGET}"
-    assert f'<script type="module" src="{widget_url}"></script>' in page.text
+    assert f'<script type="module" src="{WIDGET}"></script>' in page.text
     assert widget_elements(page.text) == 1
-    shown = f'&lt;script type="module" src="{widget_url}"&gt;&lt;/script&gt;\n&lt;gesture-reactions&gt;'
+    shown = f'&lt;script type="module" src="{WIDGET}"&gt;&lt;/script&gt;\n&lt;gesture-reactions&gt;'
     assert shown in page.text
     assert "addEventListener(&#39;reaction&#39;" in page.text or "addEventListener('reaction'" in page.text
+    assert "://" not in page.text and "127.0.0.1" not in page.text  # nothing built from the Host header
+
+
+def test_embed_page_names_the_configured_public_url(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GESTURE_REACTIONS_PUBLIC_URL", "https://gestures.example/")
+    page = client.get("/embed").text
+    widget_url = "https://gestures.example/static/gesture-reactions.js"
+    assert f'<script type="module" src="{widget_url}"></script>' in page
+    assert f'&lt;script type="module" src="{widget_url}"&gt;&lt;/script&gt;' in page
+    assert "localhost" not in page
 
 
 def test_health(client: TestClient) -> None:
@@ -85,35 +166,100 @@ def test_server_starts_and_serves_without_the_dev_extra() -> None:
     assert REFUSED not in output, output
 
 
-@pytest.mark.parametrize("path", ["/", "/embed", "/healthz", WIDGET])
+@pytest.mark.parametrize("path", ["/", "/embed", "/healthz", WIDGET, f"{PACKAGE}/gesture-reactions.js"])
 def test_pages_answer_head_requests_as_monitors_send_them(client: TestClient, path: str) -> None:
     response = client.head(path)
     assert response.status_code == 200 and response.content == b""
     assert response.headers["content-type"] == client.get(path).headers["content-type"]
 
 
-@pytest.mark.parametrize("path", ["/", "/embed", "/healthz", WIDGET, "/static/models/classifier.int8.onnx",
-                                  "/static/no-such-file.js", "/no-such-page"])
-def test_every_response_is_cross_origin_isolated_with_a_csp(client: TestClient, path: str) -> None:
-    headers = client.get(path).headers
-    assert headers["cross-origin-opener-policy"] == "same-origin"
-    assert headers["cross-origin-embedder-policy"] == "require-corp"
-    csp = dict(part.strip().split(" ", 1) for part in headers["content-security-policy"].split(";"))
-    assert csp["script-src"] == "'self' 'wasm-unsafe-eval'"
-    assert csp["worker-src"] == "'self' blob:"
-    assert csp["connect-src"] == "'self'"
-    assert headers["x-content-type-options"] == "nosniff"
+@pytest.mark.parametrize(("method", "path", "host", "status"), [
+    ("GET", "/", None, 200),
+    ("GET", "/embed", None, 200),
+    ("GET", "/healthz", None, 200),
+    ("GET", WIDGET, None, 200),
+    ("GET", "/static/models/classifier.int8.onnx", None, 200),
+    ("GET", f"{PACKAGE}/gesture-reactions.js", None, 200),
+    ("GET", "/static/no-such-file.js", None, 404),
+    ("GET", "/no-such-page", None, 404),
+    ("GET", "/widget/0.0.0/gesture-reactions.js", None, 404),
+    ("POST", WIDGET, None, 405),
+    ("POST", "/", None, 405),
+    ("GET", "/embed", "evil.example", 400),
+    ("GET", WIDGET, "evil.example", 400),
+])
+def test_every_response_carries_every_security_header(client: TestClient, method: str, path: str, host: str | None,
+                                                      status: int) -> None:
+    response = client.request(method, path, headers={"host": host} if host else {})
+    assert response.status_code == status
+    assert_security_headers(response, embeddable=path.startswith(("/static/", "/widget/")))
+
+
+@pytest.mark.parametrize("path", [WIDGET, "/static/models/classifier.int8.onnx", f"{PACKAGE}/gesture-reactions.js"])
+def test_a_revalidated_file_carries_every_security_header(client: TestClient, path: str) -> None:
+    etag = client.get(path).headers["etag"]
+    response = client.get(path, headers={"if-none-match": etag})
+    assert response.status_code == 304
+    assert_security_headers(response, embeddable=True)
+
+
+@pytest.mark.parametrize(("path", "embeddable"), [("/", False), (WIDGET, True), (f"{PACKAGE}/demo.js", True)])
+def test_an_unhandled_error_is_a_plain_500_with_every_security_header(path: str, embeddable: bool,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(webapp_app, "gestures", broken)
+    monkeypatch.setattr(assets.AssetFolder, "response", broken)
+    with pytest.raises(RuntimeError, match="a bug"):  # still raised, so the server logs its traceback
+        TestClient(app, base_url=BASE_URL).get(path)
+    response = TestClient(app, base_url=BASE_URL, raise_server_exceptions=False).get(path)
+    assert response.status_code == 500 and response.text == "Internal Server Error"
+    assert_security_headers(response, embeddable)
 
 
 def test_widget_files_are_embeddable_from_other_origins_and_pages_are_not(client: TestClient) -> None:
-    for path in (WIDGET, "/static/gesture-worker.js", "/static/models/classifier.int8.onnx"):
+    for path in (WIDGET, "/static/gesture-worker.js", "/static/models/classifier.int8.onnx",
+                 f"{PACKAGE}/gesture-reactions.js", f"{PACKAGE}/models/classifier.int8.onnx"):
         headers = client.get(path).headers
-        assert headers["cross-origin-resource-policy"] == "cross-origin"
-        assert headers["access-control-allow-origin"] == "*"
-    for path in ("/", "/embed"):
+        assert headers["cross-origin-resource-policy"] == "cross-origin", path
+        assert headers["access-control-allow-origin"] == "*", path
+    for path in ("/", "/embed", "/healthz"):
         headers = client.get(path).headers
-        assert headers["cross-origin-resource-policy"] == "same-origin"
-        assert "access-control-allow-origin" not in headers
+        assert headers["cross-origin-resource-policy"] == "same-origin", path
+        assert "access-control-allow-origin" not in headers, path
+
+
+@pytest.mark.parametrize("path", ["/embed", "/embed/", "/", "/healthz", WIDGET, "/static/"])
+def test_an_unknown_host_is_refused_and_never_reflected(client: TestClient, path: str) -> None:
+    response = client.get(path, headers={"host": "evil.example"}, follow_redirects=False)
+    assert response.status_code == 400
+    assert "location" not in response.headers and "evil.example" not in response.text
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:8000", "127.0.0.1", "127.0.0.1:8000", "[::1]:8000"])
+def test_the_local_hosts_are_allowed_by_default(client: TestClient, host: str) -> None:
+    assert client.get("/healthz", headers={"host": host}).status_code == 200
+    redirect = client.get("/embed/", headers={"host": host}, follow_redirects=False)
+    assert redirect.status_code == 307 and redirect.headers["location"] == f"http://{host}/embed"
+
+
+def test_the_allowed_hosts_and_the_public_url_are_the_environments() -> None:
+    env = {"GESTURE_REACTIONS_ALLOWED_HOSTS": "127.0.0.1, gestures.example",
+           "GESTURE_REACTIONS_PUBLIC_URL": "https://gestures.example"}
+
+    def get(url: str, host: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers={"Host": host}), timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, ""
+
+    with running_server(env=env) as server:
+        status, page = get(server.url + "/embed", "gestures.example")
+        assert status == 200
+        assert '<script type="module" src="https://gestures.example/static/gesture-reactions.js">' in page
+        assert get(server.url + "/healthz", "localhost")[0] == 400  # allowed by default, not by this list
 
 
 def test_every_widget_module_is_served_as_javascript(client: TestClient) -> None:
@@ -142,46 +288,134 @@ def test_models_are_served_and_a_missing_one_is_a_404(client: TestClient) -> Non
     assert missing.status_code == 404
 
 
-def test_onnxruntime_web_is_served_locally_and_only_what_the_worker_loads(client: TestClient,
-                                                                         ort_installed: None) -> None:
-    worker = (STATIC / "gesture-worker.js").read_text()
-    assert "'ort.wasm.min.mjs'" in worker
-    assert "../ort/" in (STATIC / "gesture-reactions.js").read_text()
+def test_onnxruntime_web_is_served_next_to_the_widget_and_only_what_the_worker_loads(client: TestClient,
+                                                                                   ort_installed: None) -> None:
+    assert "'ort.wasm.min.mjs'" in (STATIC / "gesture-worker.js").read_text()
     for name, media_type in ORT_FILES.items():
-        response = client.get(f"/ort/{name}")
-        assert response.status_code == 200, name
-        assert response.headers["content-type"].startswith(media_type), name
-        assert response.content == (ORT_RUNTIME.root / name).read_bytes()
+        for url in (f"/static/ort/{name}", f"{PACKAGE}/ort/{name}"):
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert response.headers["content-type"].startswith(media_type), url
+            assert response.content == (ORT_RUNTIME.root / name).read_bytes()
+        assert client.get(f"/ort/{name}").status_code == 404  # moved under /static/
     for name in ("ort.min.js", "ort.all.min.mjs", "ort-wasm-simd-threaded.jsep.wasm", "ort.wasm.min.mjs.map",
-                 "package.json", "..%2Fpackage.json"):
-        assert client.get(f"/ort/{name}").status_code == 404, name
+                 "package.json"):
+        for url in (f"/static/ort/{name}", f"{PACKAGE}/ort/{name}"):
+            assert client.get(url).status_code == 404, url
 
 
-@pytest.mark.parametrize("path", ["/static/../webapp/app.py", "/static/%2E%2E/webapp/app.py",
-                                  "/static/models", "/static/.hidden", "/ort/"])
-def test_nothing_outside_the_asset_folders_is_served(client: TestClient, path: str) -> None:
-    assert client.get(path).status_code == 404
+def test_the_widget_package_is_served_under_its_version_and_cached_for_good(client: TestClient) -> None:
+    for relative in ("gesture-reactions.js", "gesture-worker.js", "models/classifier.int8.onnx", "package.json"):
+        response = client.get(f"{PACKAGE}/{relative}")
+        assert response.status_code == 200, relative
+        assert response.headers["cache-control"] == IMMUTABLE, relative
+        assert response.content == (STATIC / relative).read_bytes()
+        unversioned = client.get(f"/static/{relative}")
+        assert unversioned.status_code == 200 and unversioned.headers["cache-control"] == "no-cache", relative
+    for version in ("0.0.0", f"{VERSION}.1", "latest", ""):
+        assert client.get(f"/widget/{version}/gesture-reactions.js").status_code == 404, version
+        assert client.get(f"/widget/{version}/ort/ort.wasm.min.mjs").status_code == 404, version
 
 
-def test_big_assets_are_gzipped_once_and_revalidated(client: TestClient) -> None:
-    path = STATIC / "models" / "classifier.int8.onnx"
-    url = "/static/models/classifier.int8.onnx"
-    response = client.get(url, headers={"accept-encoding": "gzip"})
-    assert response.headers["content-encoding"] == "gzip"
-    assert int(response.headers["content-length"]) < path.stat().st_size
-    assert response.content == path.read_bytes()  # the client decompressed it
-    raw = client.get(url, headers={"accept-encoding": "identity"})
-    assert "content-encoding" not in raw.headers and raw.content == path.read_bytes()
-    etag = response.headers["etag"]
-    again = client.get(url, headers={"accept-encoding": "gzip", "if-none-match": etag})
-    assert again.status_code == 304 and again.content == b""
-    head = client.head(url, headers={"accept-encoding": "gzip"})
+def test_the_runtime_is_cached_for_good_under_the_version(client: TestClient, ort_installed: None) -> None:
+    assert client.get(f"{PACKAGE}/ort/ort.wasm.min.mjs").headers["cache-control"] == IMMUTABLE
+    assert client.get("/static/ort/ort.wasm.min.mjs").headers["cache-control"] == "no-cache"
+
+
+BAD_PATHS = [
+    "/static/x%00", "/static/x%00.js", "/static/models/%00", "/static/" + "a" * 5000, "/static/" + "a" * 300 + ".js",
+    "/static/models/" + "b" * 5000 + ".onnx", "/static/../webapp/app.py", "/static/%2E%2E/webapp/app.py",
+    "/static/..%2Fwebapp%2Fapp.py", "/static/ort/%2E%2E%2F%2E%2E%2Fpackage.json", "/static//etc/passwd",
+    "/static/%2Fetc%2Fpasswd", "/static/models",
+    "/static/.hidden", "/static/ort/", "/static/ort/x%00", "/static/ort/" + "c" * 5000,
+    f"{PACKAGE}/x%00", f"{PACKAGE}/" + "a" * 5000, f"{PACKAGE}/..%2F..%2Fwebapp%2Fapp.py", f"{PACKAGE}/ort/x%00",
+    "/widget/x%00/gesture-reactions.js", "/widget/" + "v" * 5000 + "/gesture-reactions.js",
+]
+
+
+@pytest.mark.parametrize("path", BAD_PATHS, ids=lambda path: path[:60])
+def test_a_bad_path_is_a_404_with_every_security_header(client: TestClient, path: str) -> None:
+    response = client.get(path)  # an exception in the server would raise here
+    assert response.status_code == 404
+    sent = response.request.url.raw_path  # the client drops dot segments: /static/../x is sent as /x
+    assert_security_headers(response, embeddable=sent.startswith((b"/static/", b"/widget/")))
+
+
+def test_no_hidden_file_and_nothing_outside_the_folder_is_served(tmp_path: Path) -> None:
+    folder = tmp_path / "static"
+    (folder / ".config").mkdir(parents=True)
+    (folder / "shown.js").write_text("export {};")
+    for hidden in (folder / ".hidden.js", folder / ".config" / "shown.js", tmp_path / "outside.js"):
+        hidden.write_text("export {};")
+    (folder / "link.js").symlink_to(tmp_path / "outside.js")
+    served = assets.AssetFolder(folder)
+    assert served.find("shown.js") == folder / "shown.js"
+    for relative in (".hidden.js", ".config/shown.js", "../outside.js", "link.js", "", ".", "x\0.js", "a" * 5000):
+        with pytest.raises(assets.HTTPException) as refused:
+            served.find(relative)
+        assert refused.value.status_code == 404, relative
+
+
+COMPRESSIBLE = [WIDGET, "/static/gesture-worker.js", "/static/models/classifier.int8.onnx",
+                "/static/models/palm_detection_lite.onnx", "/static/ort/ort.wasm.min.mjs",
+                "/static/ort/ort-wasm-simd-threaded.mjs", "/static/ort/ort-wasm-simd-threaded.wasm",
+                f"{PACKAGE}/gesture-reactions.js", f"{PACKAGE}/ort/ort-wasm-simd-threaded.wasm"]
+
+
+@pytest.mark.parametrize("path", COMPRESSIBLE)
+def test_files_are_gzipped_when_accepted_with_an_etag_per_encoding(client: TestClient, path: str,
+                                                                   request: pytest.FixtureRequest) -> None:
+    if "/ort/" in path:
+        request.getfixturevalue("ort_installed")
+    data = local_file(path).read_bytes()
+    packed = get_encoded(client, path, "gzip")
+    assert packed.headers["content-encoding"] == "gzip"
+    assert int(packed.headers["content-length"]) < len(data)
+    assert packed.content == data  # the client decompressed it
+    for accepted in ("gzip, deflate, br, zstd", "gzip;q=0.5", "*", "br, *;q=0.1", "identity;q=0.5, gzip"):
+        response = get_encoded(client, path, accepted)
+        assert response.headers.get("content-encoding") == "gzip", accepted
+        assert response.headers["etag"] == packed.headers["etag"], accepted
+    raw = get_encoded(client, path, None)
+    assert "content-encoding" not in raw.headers and raw.content == data
+    assert int(raw.headers["content-length"]) == len(data)
+    for refused in ("", "identity", "br", "gzip;q=0", "GZIP; Q=0", "gzip;q=0.5, identity", "*;q=0", "gzip;q=0, *"):
+        response = get_encoded(client, path, refused)
+        assert "content-encoding" not in response.headers, refused
+        assert response.headers["etag"] == raw.headers["etag"], refused
+    assert packed.headers["etag"] != raw.headers["etag"]
+    for response, accept in ((packed, "gzip"), (raw, None)):
+        assert response.headers.get_list("vary") == ["Accept-Encoding"]
+        etag = response.headers["etag"]
+        again = get_encoded(client, path, accept, **{"if-none-match": etag})
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+        assert again.headers.get_list("vary") == ["Accept-Encoding"]
+    # one encoding's ETag does not revalidate the other's body
+    assert get_encoded(client, path, None, **{"if-none-match": packed.headers["etag"]}).status_code == 200
+    assert get_encoded(client, path, "gzip", **{"if-none-match": raw.headers["etag"]}).status_code == 200
+    head = client.head(path, headers={"accept-encoding": "gzip"})
     assert head.status_code == 200 and head.content == b""
-    assert head.headers["content-length"] == response.headers["content-length"]
+    assert head.headers["content-length"] == packed.headers["content-length"]
 
 
-def test_requests_that_arrive_together_compress_a_file_once(client: TestClient,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("path", ["/", "/embed"])
+def test_pages_are_gzipped_when_accepted(client: TestClient, path: str) -> None:
+    for accepted in ("gzip", "gzip;q=0.5", "*"):
+        with client.stream("GET", path, headers={"accept-encoding": accepted}) as response:
+            body = b"".join(response.iter_raw())
+        assert response.headers["content-encoding"] == "gzip", accepted
+        assert response.headers.get_list("vary") == ["Accept-Encoding"], accepted
+        page = gzip.decompress(body)
+        assert b"<gesture-reactions" in page
+    for refused in (None, "identity", "gzip;q=0", "gzip;q=0.5, identity"):
+        response = get_encoded(client, path, refused)
+        assert "content-encoding" not in response.headers, refused
+        assert response.headers.get_list("vary") == ["Accept-Encoding"], refused
+        assert response.content == page
+
+
+def test_requests_that_arrive_together_compress_the_runtime_once(client: TestClient, ort_installed: None,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     compressed = []
 
     def slow_compress(data: bytes, *args: object, **kwargs: object) -> bytes:
@@ -191,39 +425,38 @@ def test_requests_that_arrive_together_compress_a_file_once(client: TestClient,
 
     assets._gzipped.cache_clear()
     monkeypatch.setattr(assets.gzip, "compress", slow_compress)
-    url = "/static/models/classifier.int8.onnx"
-    with ThreadPoolExecutor(4) as pool:
-        responses = list(pool.map(lambda _: client.get(url, headers={"accept-encoding": "gzip"}), range(4)))
-    assert [r.headers["content-encoding"] for r in responses] == ["gzip"] * 4
-    assert len(compressed) == 1
+    name = "ort-wasm-simd-threaded.wasm"
+    urls = [f"/static/ort/{name}", f"{PACKAGE}/ort/{name}"] * 3
+    arrived = threading.Barrier(len(urls))
+
+    def get(url: str) -> httpx2.Response:
+        arrived.wait()
+        return client.get(url, headers={"accept-encoding": "gzip"})
+
+    with ThreadPoolExecutor(len(urls)) as pool:
+        responses = list(pool.map(get, urls))
+    assert [r.headers["content-encoding"] for r in responses] == ["gzip"] * len(urls)
+    assert compressed == [(ORT_RUNTIME.root / name).stat().st_size]
 
 
 def test_the_widgets_assets_are_compressed_at_start_up(ort_installed: None, monkeypatch: pytest.MonkeyPatch) -> None:
     assets._gzipped.cache_clear()
-    with TestClient(app) as started:
+    with TestClient(app, base_url=BASE_URL) as started:
         for thread in threading.enumerate():
             if thread.name == "compress-assets":
                 thread.join()
         monkeypatch.setattr(assets.gzip, "compress", lambda *_, **__: pytest.fail("compressed on request"))
-        for url in (WIDGET, "/static/models/classifier.int8.onnx", "/ort/ort-wasm-simd-threaded.wasm"):
+        for url in (WIDGET, "/static/models/classifier.int8.onnx", "/static/ort/ort-wasm-simd-threaded.wasm"):
             assert started.get(url, headers={"accept-encoding": "gzip"}).headers["content-encoding"] == "gzip"
-
-
-def test_pages_are_gzipped(client: TestClient) -> None:
-    with client.stream("GET", "/", headers={"accept-encoding": "gzip"}) as response:
-        body = b"".join(response.iter_raw())
-    assert response.headers["content-encoding"] == "gzip"
-    assert b"<gesture-reactions" in gzip.decompress(body)
 
 
 def test_no_endpoint_accepts_uploads(client: TestClient) -> None:
     for route in app.routes:
         if isinstance(route, Route):
             assert route.methods <= {"GET", "HEAD"}, route.path
-    for path in ("/", "/embed", "/healthz", WIDGET, "/static/models/classifier.int8.onnx", "/ort/upload",
-                 "/upload", "/api/frames"):
+    for path in ("/", "/embed", "/healthz", WIDGET, "/static/models/classifier.int8.onnx", "/static/ort/upload",
+                 f"{PACKAGE}/gesture-reactions.js", "/upload", "/api/frames"):
         for method in ("POST", "PUT", "PATCH"):
             response = client.request(method, path, content=b"\xff\xd8\xff", headers={"content-type": "image/jpeg"})
             assert response.status_code in (404, 405), (method, path)
     assert client.post("/", content=b"\xff\xd8\xff", headers={"content-type": "image/jpeg"}).status_code == 405
-

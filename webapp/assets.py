@@ -14,6 +14,8 @@ from pathlib import Path
 from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, Response
 
+from webapp.compression import accepts_gzip
+
 MEDIA_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".mjs": "text/javascript; charset=utf-8",
@@ -23,14 +25,18 @@ MEDIA_TYPES = {
     ".onnx": "application/octet-stream",
     ".html": "text/html; charset=utf-8",
     ".svg": "image/svg+xml",
+    ".ts": "text/plain; charset=utf-8",  # the widget's .d.ts (Python guesses a Qt format)
     ".png": "image/png",
 }
-COMPRESSIBLE = {".js", ".mjs", ".css", ".json", ".wasm", ".onnx", ".html", ".svg"}
+COMPRESSIBLE = {".js", ".mjs", ".css", ".json", ".wasm", ".onnx", ".html", ".svg", ".ts"}
 MIN_COMPRESS_SIZE = 1024
 GZIP_LEVEL = 9
 """The smallest gzip: each file is compressed once per version, and the widget downloads 8 MB of runtime and models."""
 CACHE_CONTROL = "no-cache"
-"""File names carry no version, so browsers revalidate every time (a cheap 304) instead of running a stale model."""
+"""Under /static/ file names carry no version, so browsers revalidate every time (a cheap 304) instead of running a
+stale model."""
+IMMUTABLE = "public, max-age=31536000, immutable"
+"""Under a versioned path (/widget/{version}/) a file never changes: browsers keep it a year without asking."""
 
 
 def media_type(path: Path) -> str:
@@ -77,23 +83,28 @@ class AssetFolder:
         """The file for a URL path, or 404: never a folder, a hidden file, or anything outside `root`."""
         if self.allowed is not None and relative not in self.allowed:
             raise HTTPException(status_code=404)
-        path = (self.root / relative).resolve()
-        if (not path.is_relative_to(self.root) or not path.is_file()
+        try:
+            path = (self.root / relative).resolve()
+            is_file = path.is_file()
+        except (ValueError, OSError):  # a NUL byte in the name, a name too long for the file system
+            raise HTTPException(status_code=404) from None
+        if (not is_file or not path.is_relative_to(self.root)
                 or any(part.startswith(".") for part in path.relative_to(self.root).parts)):
             raise HTTPException(status_code=404)
         return path
 
-    def response(self, request: Request, relative: str) -> Response:
+    def response(self, request: Request, relative: str, cache_control: str = CACHE_CONTROL) -> Response:
+        """The file at `relative`, gzipped when the client accepts it; 304 when its ETag for that encoding matches."""
         path = self.find(relative)
         stat = path.stat()
         kind = media_type(path)
         version = hashlib.sha1(f"{stat.st_mtime_ns}-{stat.st_size}".encode()).hexdigest()[:20]
         packed = None
         if (path.suffix in COMPRESSIBLE and stat.st_size >= MIN_COMPRESS_SIZE
-                and "gzip" in request.headers.get("accept-encoding", "")):
+                and accepts_gzip(request.headers.get("accept-encoding", ""))):
             packed = gzipped(path, stat.st_mtime_ns, stat.st_size)
         etag = f'"{version}-gzip"' if packed is not None else f'"{version}"'
-        headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
+        headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
         if etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)
         if packed is None:

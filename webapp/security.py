@@ -1,11 +1,17 @@
-"""The headers every response carries.
+"""The headers every response carries, error responses included (`SecurityHeaders` goes outside everything, see
+webapp.app).
 
 - COOP + COEP make the pages cross-origin isolated, which onnxruntime-web needs for wasm threads (SharedArrayBuffer).
-- The widget's files (/static/, /ort/) are meant to be embedded by meeting apps on other origins: they carry
-  CORP cross-origin (so an isolated host page may load them) and CORS (module scripts, workers and models are
+- The widget's files (/static/, /widget/{version}/) are meant to be embedded by meeting apps on other origins: they
+  carry CORP cross-origin (so an isolated host page may load them) and CORS (module scripts, workers and models are
   fetched in CORS mode). They are public, credential-free files.
-- The CSP lets pages run only this server's scripts and WebAssembly, and connect only to this server: the camera
-  picture has nowhere to go.
+- The CSP lets this server's pages run only this server's scripts and WebAssembly (no inline script, no eval), start
+  workers from it or from blob:, and fetch, XHR, WebSocket and EventSource only to it; forms submit only to it,
+  no plugin runs, and only its own pages may frame them. That keeps an injected or third-party script out and stops
+  the usual ways of sending data elsewhere, but it is not a wall around the camera picture: script already
+  running in the page could still send it out over WebRTC (RTCPeerConnection, which `connect-src` does not cover:
+  the /call page needs it), in the URL of a window it opens (`window.open`) or of a navigation, or through
+  DNS prefetching. What keeps frames in the browser is the widget's code: frames go to its worker and nowhere else.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ COMMON_HEADERS = {
     "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
 }
 
-EMBEDDABLE_PREFIXES = ("/static/", "/ort/")
+EMBEDDABLE_PREFIXES = ("/static/", "/widget/")
 EMBEDDABLE_HEADERS = {
     "Cross-Origin-Resource-Policy": "cross-origin",
     "Access-Control-Allow-Origin": "*",
@@ -45,7 +51,7 @@ PAGE_HEADERS = {"Cross-Origin-Resource-Policy": "same-origin"}
 
 
 class SecurityHeaders:
-    """ASGI middleware: adds the headers above to every HTTP response, error pages included."""
+    """ASGI middleware: adds the headers above to every HTTP response that passes through it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
