@@ -67,7 +67,10 @@ class FakeCameraBrowser:
         self.camera = workdir / "camera.y4m"
         self.browser = playwright.chromium.launch(
             executable_path=executable, headless=True,
-            args=["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={self.camera}"])
+            args=["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={self.camera}",
+                  # WebRTC between two pages (tests/test_call.py) ignores loopback by default: in a sandbox whose
+                  # only interface is lo it gathers no ICE candidate at all
+                  "--allow-loopback-in-peer-connection"])
 
     def show(self, clip: Clip) -> None:
         """The next camera stream a page opens plays `clip` (a symbolic link, swapped atomically)."""

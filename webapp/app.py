@@ -4,23 +4,27 @@ in the participant's browser."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.middleware.gzip import GZipMiddleware
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp
 
 from runtime.classifier import read_metadata
 from runtime.onnx_models import ModelFileError
 from runtime.paths import ROOT, classifier_model
-from webapp.assets import AssetFolder
-from webapp.security import SecurityHeaders
+from webapp.assets import IMMUTABLE, AssetFolder
+from webapp.compression import PageGZip
+from webapp.security import EMBEDDABLE_PREFIXES, SecurityHeaders
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 
@@ -30,9 +34,16 @@ ORT_RUNTIME = AssetFolder(ROOT / "node_modules" / "onnxruntime-web" / "dist", al
     "ort-wasm-simd-threaded.mjs",  # its Emscripten loader, also the script of its threads
     "ort-wasm-simd-threaded.wasm",
 }))
-"""onnxruntime-web's files, installed by `npm ci`: only the three the widget's worker loads."""
+"""onnxruntime-web's files, installed by `npm ci`: only the three the widget's worker loads, served under /static/ort/
+(and /widget/{version}/ort/): the widget finds its runtime in ort/ next to itself."""
+WIDGET_VERSION: str = json.loads((ROOT / "static" / "package.json").read_text())["version"]
+"""The widget package's version: its files are also served, cached for good, under /widget/{WIDGET_VERSION}/."""
 
 WIDGET_PATH = "/static/gesture-reactions.js"
+
+ALLOWED_HOSTS_VARIABLE = "GESTURE_REACTIONS_ALLOWED_HOSTS"
+DEFAULT_ALLOWED_HOSTS = "localhost,127.0.0.1,[::1]"
+PUBLIC_URL_VARIABLE = "GESTURE_REACTIONS_PUBLIC_URL"
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +77,24 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-app = FastAPI(title="gesture-reactions", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
-app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
-app.add_middleware(SecurityHeaders)
+def allowed_hosts() -> list[str]:
+    """The Host header values the server answers (comma-separated in $GESTURE_REACTIONS_ALLOWED_HOSTS; `*.example.com`
+    for subdomains): any other gets 400, so no page or redirect is built from a name the server does not go by."""
+    return [host.strip() for host in os.environ.get(ALLOWED_HOSTS_VARIABLE, DEFAULT_ALLOWED_HOSTS).split(",")
+            if host.strip()]
+
+
+class HardenedFastAPI(FastAPI):
+    """FastAPI with `SecurityHeaders` outside everything: Starlette puts its ServerErrorMiddleware, which answers an
+    unhandled exception with a 500, outside all added middleware, so that 500 would otherwise go out without them."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
+app = HardenedFastAPI(title="gesture-reactions", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+app.add_middleware(PageGZip, exclude=EMBEDDABLE_PREFIXES, minimum_size=1024, compresslevel=6)  # pages only
+app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts())
 
 
 @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
@@ -80,9 +106,19 @@ def index(request: Request, enabled: str = "") -> HTMLResponse:
 
 @app.api_route("/embed", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def embed(request: Request) -> HTMLResponse:
-    """A mock meeting app embedding the widget with one script tag and one element, and showing that snippet."""
-    widget_url = str(request.base_url).rstrip("/") + WIDGET_PATH
+    """A mock meeting app embedding the widget with one script tag and one element, and showing that snippet: the
+    widget's URL on $GESTURE_REACTIONS_PUBLIC_URL when set, else relative to wherever the page came from (never
+    built from the request's Host header)."""
+    widget_url = os.environ.get(PUBLIC_URL_VARIABLE, "").rstrip("/") + WIDGET_PATH
     return TEMPLATES.TemplateResponse(request, "embed.html", {"widget_url": widget_url})
+
+
+@app.api_route("/call", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def call(request: Request) -> HTMLResponse:
+    """A two-person call between two tabs of one browser (static/call.js), the widget running on the call's camera
+    stream: room, names, signalling (BroadcastChannel), video and reactions (WebRTC) stay in the browser; the
+    server only sends the page."""
+    return TEMPLATES.TemplateResponse(request, "call.html")
 
 
 @app.api_route("/healthz", methods=["GET", "HEAD"])
@@ -90,11 +126,29 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@app.api_route("/static/ort/{name}", methods=["GET", "HEAD"])
+def ort_file(request: Request, name: str) -> Response:
+    return ORT_RUNTIME.response(request, name)
+
+
 @app.api_route("/static/{path:path}", methods=["GET", "HEAD"])
 def static_file(request: Request, path: str) -> Response:
     return STATIC.response(request, path)
 
 
-@app.api_route("/ort/{name}", methods=["GET", "HEAD"])
-def ort_file(request: Request, name: str) -> Response:
-    return ORT_RUNTIME.response(request, name)
+def _check_version(version: str) -> None:
+    if version != WIDGET_VERSION:
+        raise HTTPException(status_code=404)
+
+
+@app.api_route("/widget/{version}/ort/{name}", methods=["GET", "HEAD"])
+def versioned_ort_file(request: Request, version: str, name: str) -> Response:
+    _check_version(version)
+    return ORT_RUNTIME.response(request, name, cache_control=IMMUTABLE)
+
+
+@app.api_route("/widget/{version}/{path:path}", methods=["GET", "HEAD"])
+def versioned_static_file(request: Request, version: str, path: str) -> Response:
+    """static/ as the package at WIDGET_VERSION, the one version this server has: any other is a 404."""
+    _check_version(version)
+    return STATIC.response(request, path, cache_control=IMMUTABLE)
