@@ -7,6 +7,7 @@ tests/test_browser.py)."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page
 
+from runtime.paths import ROOT
 from tests.browser_harness import FakeCameraBrowser, recorded_events, recorded_streams, wait_for_event, widget_text
 from tests.camera_clips import write_clip
 from training.gestures import EMOJI, NAMES
@@ -167,6 +169,18 @@ def test_a_missing_runtime_file_is_named_with_its_http_status(page: Page, server
     assert error["code"] == "model-load-failed"
     assert f"{server}/static/ort/ort-wasm-simd-threaded.wasm answered HTTP 404" in error["message"], error["message"]
     assert "magic" not in error["message"], "the runtime's words about the 404 page's bytes"
+
+
+def test_the_models_and_the_runtime_come_from_the_asset_base(page: Page, server: str) -> None:
+    base = f"{server}/widget/{json.loads((ROOT / 'static' / 'package.json').read_text())['version']}/"
+    fetched: list[str] = []
+    page.context.on("request", lambda request: fetched.append(request.url))
+    page.evaluate(f"() => {WIDGET}.setAttribute('asset-base', {base!r})")
+    assert page.evaluate(START) == {"state": "running"}
+    assets = [url for url in fetched if url.endswith((".onnx", ".wasm", ".mjs"))]
+    assert {url.rsplit("/", 1)[-1] for url in assets} >= {"classifier.int8.onnx", "palm_detection_lite.onnx",
+                                                          "hand_landmark_lite.onnx", "ort-wasm-simd-threaded.wasm"}
+    assert [url for url in assets if not url.startswith(base)] == []
 
 
 def test_a_long_url_in_a_message_wraps_inside_the_widget(page: Page, server: str) -> None:
