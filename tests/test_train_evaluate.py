@@ -17,6 +17,7 @@ from runtime.paths import ROOT, recorded
 from tests.conftest import make_small_dataset
 from training import benchmark, evaluate, ship, train
 from training.checkpoint import CheckpointError, load_checkpoint
+from training.device import resolve_device
 from training.gestures import LABELS
 
 
@@ -41,6 +42,22 @@ def test_training_writes_best_last_and_a_run_record(trained: Path) -> None:
     _, meta = load_checkpoint(trained / "best.pt")
     assert meta["model"] == "mobilenet_v3_small" and meta["labels"] == list(LABELS) and meta["input_size"] == 112
     assert meta["epoch"] == record["best"]["epoch"]
+    assert all(e["train_images_per_second"] > 0 for e in record["epochs"])
+
+
+def test_the_device_flag_falls_back_to_the_cpu_with_a_warning_where_cuda_is_absent(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert caplog.records == []
+    for asked in ("cuda", "cuda:1"):
+        with caplog.at_level("WARNING"):
+            assert resolve_device(asked) == torch.device("cpu")
+        assert f"--device {asked}: no CUDA device here" in caplog.text
+    for wrong in ("tpu", "gpu", "mps"):
+        with pytest.raises(ValueError, match="auto"):
+            resolve_device(wrong)
 
 
 def test_training_is_reproducible_and_resumes(small_data: Path, trained: Path, tmp_path: Path) -> None:

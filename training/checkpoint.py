@@ -17,7 +17,7 @@ class CheckpointError(ValueError):
 
 
 def save_checkpoint(path: Path, model: nn.Module, model_name: str, **extra: object) -> None:
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}  # loads on any device
     torch.save({"model": model_name, "input_size": ARCHITECTURES[model_name].input_size, "labels": list(LABELS),
                 "mean": list(MEAN), "std": list(STD), "state_dict": state, **extra}, path)
 

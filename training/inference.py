@@ -24,10 +24,12 @@ def preprocess(images: np.ndarray, size: int, mean: Sequence[float] = MEAN, std:
 @torch.no_grad()
 def torch_probabilities(model: nn.Module, images: np.ndarray, size: int, batch_size: int = 256) -> np.ndarray:
     model.eval()
+    device = next(model.parameters()).device  # a model training on a GPU is validated there
     out = []
     for start in range(0, len(images), batch_size):
-        batch = preprocess(images[start:start + batch_size], size).contiguous(memory_format=torch.channels_last)
-        out.append(torch.softmax(model(batch), dim=1).numpy())
+        batch = preprocess(images[start:start + batch_size], size).to(device)
+        batch = batch.contiguous(memory_format=torch.channels_last)
+        out.append(torch.softmax(model(batch).float(), dim=1).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, len(LABELS)), dtype=np.float32)
 
 

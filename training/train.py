@@ -45,6 +45,7 @@ from runtime.paths import data_dir, landmark_model, palm_model
 from training.cache import CachedImages, load_cached
 from training.checkpoint import load_checkpoint, save_checkpoint
 from training.datasets import Sample, load_samples
+from training.device import DEVICE_CHOICES, autocast, grad_scaler, resolve_device
 from training.gestures import LABELS
 from training.inference import torch_probabilities
 from training.metrics import classification_report
@@ -91,6 +92,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--resume", type=Path, help="last.pt of an earlier run to continue with that run's settings")
     p.add_argument("--stop-after", type=int, help="stop after this many epochs of this invocation (then --resume)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help=DEVICE_CHOICES + "; mixed precision on CUDA")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--workers", type=int, default=2, help="data-loading processes for augmentation")
     p.add_argument("--limit", type=int, help="use at most this many training and validation crops (smoke tests)")
@@ -102,7 +104,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-RUN_LOCAL_OPTIONS = ("resume", "stop_after", "threads", "workers")
+RUN_LOCAL_OPTIONS = ("resume", "stop_after", "threads", "workers", "device")
 """Options that belong to one invocation; everything else comes back from the resumed run's config."""
 
 PATH_OPTIONS = ("data", "out", "teacher", "init", "palm")
@@ -247,14 +249,15 @@ def with_negatives(train_set: CachedImages, negatives: np.ndarray) -> CachedImag
                         train_set.paths + ["hard negative"] * len(negatives), train_set.skipped)
 
 
-def train_loader(args: argparse.Namespace, data: TrainingData, size: int) -> DataLoader:
+def train_loader(args: argparse.Namespace, data: TrainingData, size: int, pin_memory: bool = False) -> DataLoader:
     """Augmented, class-balanced batches. Workers draw their seeds from the main process's torch RNG each epoch
     and the sampler has its own seeded generator, so runs and resumes repeat exactly."""
     sampler = balanced_sampler(data.train_set.labels, args.samples_per_epoch, args.seed, data.hard_negatives,
                                args.hard_negatives)
     dataset = CropDataset(data.train_set, train_transform(size, args.augment), data.pipeline_versions,
                           args.pipeline_share)
-    return DataLoader(dataset, batch_size=args.batch_size, sampler=sampler, num_workers=args.workers, drop_last=True)
+    return DataLoader(dataset, batch_size=args.batch_size, sampler=sampler, num_workers=args.workers, drop_last=True,
+                      pin_memory=pin_memory)
 
 
 def student_model(args: argparse.Namespace) -> nn.Module:
@@ -266,12 +269,12 @@ def student_model(args: argparse.Namespace) -> nn.Module:
     return model.to(memory_format=torch.channels_last)
 
 
-def criterion(args: argparse.Namespace, size: int) -> Criterion:
+def criterion(args: argparse.Namespace, size: int, device: torch.device) -> Criterion:
     """Label-smoothed cross-entropy, blended with distillation from `--teacher` when there is one."""
     if not args.teacher:
         return lambda _, logits, targets: F.cross_entropy(logits, targets, label_smoothing=args.label_smoothing)
     teacher, meta = load_checkpoint(args.teacher)
-    teacher = teacher.to(memory_format=torch.channels_last)
+    teacher = teacher.to(device, memory_format=torch.channels_last)
     log.info("distilling from %s (%s)", args.teacher, meta["model"])
 
     def loss(teacher_images: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -300,22 +303,30 @@ def optimizer_and_schedule(args: argparse.Namespace, model: nn.Module, steps_per
 
 
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
-                    scheduler: torch.optim.lr_scheduler.LRScheduler, loss_of: Criterion, desc: str) -> float:
-    """One pass over the loader's draws, stepping the schedule per batch; the mean training loss."""
+                    scheduler: torch.optim.lr_scheduler.LRScheduler, loss_of: Criterion, desc: str,
+                    device: torch.device) -> float:
+    """One pass over the loader's draws, stepping the schedule per batch (mixed precision on CUDA); the mean
+    training loss. The progress bar counts images, so it shows images per second and the epoch's ETA."""
     model.train()
+    scaler = grad_scaler(device)
     total_loss, batches = 0.0, 0
-    progress = tqdm(loader, desc=desc, unit="batch", leave=False)
-    for inputs, targets in progress:
+    progress = tqdm(total=len(loader) * (loader.batch_size or 1), desc=desc, unit="img", leave=False)
+    for inputs, targets in loader:
         # paired augmentations give (student's view, teacher's view); the others one view for both
         images, teacher_images = inputs if isinstance(inputs, list) else (inputs, inputs)
-        images = images.contiguous(memory_format=torch.channels_last)
-        loss = loss_of(teacher_images.contiguous(memory_format=torch.channels_last), model(images), targets)
+        images, teacher_images, targets = (t.to(device, non_blocking=True) for t in (images, teacher_images, targets))
+        with autocast(device):
+            loss = loss_of(teacher_images.contiguous(memory_format=torch.channels_last),
+                           model(images.contiguous(memory_format=torch.channels_last)), targets)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         scheduler.step()
         total_loss, batches = total_loss + loss.item(), batches + 1
+        progress.update(len(targets))
         progress.set_postfix(loss=f"{total_loss / batches:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+    progress.close()
     return total_loss / max(batches, 1)
 
 
@@ -338,11 +349,12 @@ def new_record(args: argparse.Namespace, model: nn.Module, data: TrainingData, s
 
 
 def add_epoch(record: dict, epoch: int, train_loss: float, report: dict, seconds: float,
-              pipeline_report: dict | None = None) -> bool:
+              pipeline_report: dict | None = None, images_per_second: float | None = None) -> bool:
     """Append the epoch's scores to the record; whether it is the best epoch so far, by validation macro-F1 on the
     pipeline-cut crops when there are any, else on the crops."""
     entry = {"epoch": epoch + 1, "train_loss": train_loss, "val_macro_f1": report["macro_f1"],
-             "val_f1": {k: v["f1"] for k, v in report["per_class"].items()}, "seconds": seconds}
+             "val_f1": {k: v["f1"] for k, v in report["per_class"].items()}, "seconds": seconds,
+             "train_images_per_second": images_per_second}
     if pipeline_report is not None:
         entry |= {"val_pipeline_macro_f1": pipeline_report["macro_f1"],
                   "val_pipeline_f1": {k: v["f1"] for k, v in pipeline_report["per_class"].items()}}
@@ -359,16 +371,16 @@ def log_epoch(entry: dict) -> None:
     pipeline = (f", pipeline-cut {entry['val_pipeline_macro_f1']:.4f} ("
                 + ", ".join(f"{k} {v:.3f}" for k, v in entry["val_pipeline_f1"].items()) + ")"
                 if "val_pipeline_f1" in entry else "")
-    log.info("epoch %d: loss %.4f, val macro-F1 %.4f (%s)%s, %.0f s", entry["epoch"], entry["train_loss"],
-             entry["val_macro_f1"], ", ".join(f"{k} {v:.3f}" for k, v in entry["val_f1"].items()), pipeline,
-             entry["seconds"])
+    log.info("epoch %d: loss %.4f, val macro-F1 %.4f (%s)%s, %.0f s (training %.1f images/s)", entry["epoch"],
+             entry["train_loss"], entry["val_macro_f1"], ", ".join(f"{k} {v:.3f}" for k, v in entry["val_f1"].items()),
+             pipeline, entry["seconds"], entry["train_images_per_second"] or 0.0)
 
 
 def save_last(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
               scheduler: torch.optim.lr_scheduler.LRScheduler, sampler: WeightedRandomSampler, record: dict,
               epoch: int) -> None:
     """Everything `--resume` needs to continue exactly: weights, optimiser, schedule, record and both RNG states."""
-    torch.save({"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
+    torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "record": record, "epoch": epoch,
                 "rng": torch.get_rng_state(), "sampler_rng": sampler.generator.get_state()}, path)
 
@@ -391,10 +403,12 @@ def train(args: argparse.Namespace, resumed: dict | None = None) -> dict:
     out = args.out or Path("runs") / (args.model + ("-distilled" if args.teacher else ""))
     out.mkdir(parents=True, exist_ok=True)
     size = ARCHITECTURES[args.model].input_size
+    device = resolve_device(args.device)
+    log.info("training on %s", device)
     data = load_data(args)
-    model = student_model(args)
-    loss_of = criterion(args, size)
-    loader = train_loader(args, data, size)
+    model = student_model(args).to(device)
+    loss_of = criterion(args, size, device)
+    loader = train_loader(args, data, size, pin_memory=device.type == "cuda")
     optimizer, scheduler = optimizer_and_schedule(args, model, len(loader))
     record, start_epoch = new_record(args, model, data, size), 0
     if resumed is not None:
@@ -403,10 +417,12 @@ def train(args: argparse.Namespace, resumed: dict | None = None) -> dict:
     end_epoch = args.epochs if args.stop_after is None else min(args.epochs, start_epoch + args.stop_after)
     for epoch in range(start_epoch, end_epoch):
         started = time.time()
-        train_loss = train_one_epoch(model, loader, optimizer, scheduler, loss_of, f"epoch {epoch + 1}/{args.epochs}")
+        train_loss = train_one_epoch(model, loader, optimizer, scheduler, loss_of, f"epoch {epoch + 1}/{args.epochs}",
+                                     device)
+        images_per_second = len(loader) * args.batch_size / (time.time() - started)
         report = evaluate(model, data.val_set, size)
         pipeline_report = evaluate(model, data.val_pipeline, size) if data.val_pipeline is not None else None
-        if add_epoch(record, epoch, train_loss, report, time.time() - started, pipeline_report):
+        if add_epoch(record, epoch, train_loss, report, time.time() - started, pipeline_report, images_per_second):
             save_checkpoint(out / "best.pt", model, args.model, val=report, val_pipeline=pipeline_report,
                             epoch=epoch + 1, distilled_from=str(args.teacher) if args.teacher else None)
         log_epoch(record["epochs"][-1])
