@@ -5,7 +5,7 @@ the middleware on its own takes any Accept-Encoding that mentions gzip, `gzip;q=
 from __future__ import annotations
 
 from starlette.datastructures import Headers
-from starlette.middleware.gzip import GZipMiddleware, GZipResponder, IdentityResponder
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
@@ -36,23 +36,21 @@ def accepts_gzip(accept_encoding: str) -> bool:
     return gzip_q > 0.0 and gzip_q >= q.get("identity", 0.0)
 
 
-class PageGZip(GZipMiddleware):
-    """Starlette's GZipMiddleware, deciding by `accepts_gzip`, for every path but those under `exclude` (the asset
-    folders, whose responses would otherwise be compressed again, or streamed compressed under an identity ETag)."""
+class PageGZip:
+    """Starlette's GZipMiddleware for every path but those under `exclude` (the asset folders, whose responses would
+    otherwise be compressed again, or streamed compressed under an identity ETag), deciding by `accepts_gzip`
+    through the request's Accept-Encoding alone (no Starlette internals)."""
 
     def __init__(self, app: ASGIApp, exclude: tuple[str, ...], minimum_size: int, compresslevel: int) -> None:
-        super().__init__(app, minimum_size=minimum_size, compresslevel=compresslevel)
-        self.exclude = exclude
+        self.app, self.exclude = app, exclude
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size, compresslevel=compresslevel)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.exclude):
             await self.app(scope, receive, send)
             return
-        responder: ASGIApp
+        # the middleware sees "gzip" when gzip is the answer (`*` included) and no Accept-Encoding when it is not
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"]
         if accepts_gzip(Headers(scope=scope).get("accept-encoding", "")):
-            responder = GZipResponder(self.app, self.minimum_size, self.compresslevel,
-                                      thread_minimum_size=self.thread_minimum_size,
-                                      exclude_content_types=self.exclude_content_types)
-        else:
-            responder = IdentityResponder(self.app, self.minimum_size, exclude_content_types=self.exclude_content_types)
-        await responder(scope, receive, send)
+            headers.append((b"accept-encoding", b"gzip"))
+        await self.gzip({**scope, "headers": headers}, receive, send)
