@@ -185,9 +185,12 @@ export class GestureController extends EventTarget {
     this.#options = {...before, ...options};
     for (const [key, value] of Object.entries(this.#options)) this.#options[key] = value ?? DEFAULT_OPTIONS[key];
     this.#options.assetBase = new URL(this.#options.assetBase, location.href).href;
+    if (this.#options.assetBase !== before.assetBase) { // another classifier may be there: read it anew
+      this.#unloadAssets();
+      this.#settings = null;
+    }
     this.#gate.configure(this.#reactionNumbers());
-    if (this.#options.assetBase !== before.assetBase) this.#unloadAssets();
-    else this.#engine?.configure(this.#pipelineOverrides());
+    this.#engine?.configure(this.#pipelineOverrides());
     const camera = ['srcObject', 'deviceId', 'assetBase'].some((key) => this.#options[key] !== before[key]);
     if (camera && ACTIVE_STATES.has(this.#state)) this.#restart();
   }
@@ -323,7 +326,7 @@ export class GestureController extends EventTarget {
       const {state, code, message} = cameraFailure(camera.reason);
       throw this.#fail(state, code, message);
     }
-    if (camera.value.ended) {
+    if (camera.value.ended || this.#stream?.getVideoTracks()[0]?.readyState === 'ended') { // before or while loading
       const {state, code, message} = cameraEnded();
       throw this.#fail(state, code, message);
     }
@@ -373,7 +376,8 @@ export class GestureController extends EventTarget {
   #watch(track, session) {
     const current = () => session === this.#session && !this.#starting;
     const ended = () => {
-      if (session !== this.#session) return;
+      // while loading, #run sees the ended track itself once the models are in, and fails start() with it
+      if (session !== this.#session || this.#state === 'loading') return;
       const {state, code, message} = cameraEnded();
       this.#fail(state, code, message);
     };

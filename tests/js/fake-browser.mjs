@@ -75,19 +75,19 @@ class FakeVideo {
  * @returns the test's handle: `camera` (`opened`: each stream's track, `error`: what the next opening throws,
  *   `calls`: getUserMedia's),
  *   `worker` (`answer()`: the next frame's result, `error`: what the next load answers, `received`: the messages'
- *   types, `configured`: the pipeline settings of each configure message),
+ *   types, `configured`: the pipeline settings of each configure message, `loadDelay`: ms before a load is answered),
  *   `metadata` (of the classifier file the page downloads), `videos` (the video elements created), `hide()` and
  *   `show()` the page, and `reset()`
  */
 export function installFakeBrowser() {
   const fake = {
     camera: {opened: [], error: null, calls: 0},
-    worker: {answer: () => result('none'), error: null, received: [], configured: []},
+    worker: {answer: () => result('none'), error: null, received: [], configured: [], loadDelay: 1},
     metadata: METADATA,
     videos: [],
     reset() {
       this.camera = {opened: [], error: null, calls: 0};
-      this.worker = {answer: () => result('none'), error: null, received: [], configured: []};
+      this.worker = {answer: () => result('none'), error: null, received: [], configured: [], loadDelay: 1};
       this.metadata = METADATA;
       this.videos = [];
       document.hidden = false;
@@ -121,7 +121,8 @@ export function installFakeBrowser() {
       } else if (message.type === 'frame') {
         answer = {type: 'result', ...fake.worker.answer()};
       }
-      if (answer) setTimeout(() => this.dispatchEvent(Object.assign(new Event('message'), {data: answer})), 1);
+      const delay = message.type === 'load' ? fake.worker.loadDelay : 1;
+      if (answer) setTimeout(() => this.dispatchEvent(Object.assign(new Event('message'), {data: answer})), delay);
     }
 
     terminate() {}

@@ -396,3 +396,17 @@ test('start() from a listener of the first statechange waits for the same start'
   assert.equal(await inner, 'running');
   controller.close();
 });
+
+test('a camera that ends while the models load: start() rejects with camera-ended, and the next start() runs',
+  TIMEOUT, async () => {
+    browser.reset();
+    browser.worker.loadDelay = 50;
+    const controller = controllerWith();
+    const starting = startFails(controller);
+    await wait(10); // the camera is open, the models still loading
+    browser.camera.opened[0].end();
+    const error = await starting;
+    assert.deepEqual([error.code, controller.state], ['camera-ended', 'no-camera']);
+    assert.equal(await controller.start(), 'running');
+    controller.close();
+  });
