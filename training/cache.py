@@ -1,24 +1,33 @@
 """Decode and resize every image once, so that training epochs on 2 cores are not bound by JPEG decoding.
 
-The cache is a uint8 array [N, S, S, 3] per (sample list, size), stored under
-`$GESTURE_REACTIONS_CACHE` (default `~/.cache/gesture-reactions`) and keyed by the samples'
-paths, labels, boxes and file contents, so editing the data rebuilds it.
+The cache is a uint8 array [N, S, S, 3] per (sample list, size): a `.npy` file under `$GESTURE_REACTIONS_CACHE`
+(default `~/.cache/gesture-reactions`) with a `.json` index of labels, paths and skipped images, keyed by the
+samples' paths, labels, boxes and file contents, so editing the data rebuilds it.
+It is opened memory-mapped and read-only, and built into a memory-mapped file in parallel, so that HaGRID in full
+(554,800 images, ~27 GB of crops) never has to fit in RAM; a build that is interrupted resumes from its last
+checkpoint. Hashing every file's contents takes hours at that size, so the content key is remembered under a key
+of the files' sizes and modification times, and hashed again only when those change.
 A crop is the hand box stretched to S x S (never rotated: orientation separates 👍 from 👎).
 Unreadable images are skipped, counted and reported, never a crash.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import random
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing import Pool
+from pathlib import Path
 
 import numpy as np
+from numpy.lib.format import open_memmap
 from PIL import Image
 from tqdm import tqdm
 
@@ -30,12 +39,22 @@ CACHE_FORMAT = 1
 HAGRID_BOX_EXPANSION = (1.0, 1.3)
 """A HaGRID hand box is grown by a random factor in this range before cutting, like a detector's looser box."""
 
+CHECKPOINT_EVERY = 2048
+"""Images decoded between two saves of a build's progress: the most work an interruption loses."""
+
+COPY_ROWS = 4096
+"""Rows copied at a time when a finished build drops its unreadable images (200 MB at 128 px)."""
+
+PARALLEL_HASH_FROM = 2000
+"""From this many samples on, file contents are hashed by a process pool."""
+
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class CachedImages:
-    """Decoded images with integer labels (indices into LABELS) and the paths they came from."""
+    """Decoded images with integer labels (indices into LABELS) and the paths they came from. From the cache,
+    `images` is a read-only memory map: copy what is to be changed."""
 
     images: np.ndarray
     labels: np.ndarray
@@ -72,50 +91,143 @@ def decode(sample: Sample, size: int = CACHE_SIZE) -> np.ndarray | None:
 
 def cache_key(samples: list[Sample], size: int) -> str:
     """A digest of the samples' paths, labels, boxes and file contents: a fresh copy of the same data (new
-    modification times) reuses the cache, an edited image rebuilds it."""
-    digest = hashlib.sha1(f"{CACHE_FORMAT}:{size}".encode())
-    for s in samples:
-        try:
-            stamp = hashlib.sha1(s.path.read_bytes()).hexdigest()
-        except OSError:
-            stamp = "missing"
-        digest.update(f"{s.path}|{s.label}|{s.box}|{stamp}\n".encode())
-    return digest.hexdigest()[:20]
+    modification times) reuses the cache, an edited image rebuilds it. The digest is remembered under the files'
+    sizes and modification times, so that a launch on unchanged data reads no image (hashing HaGRID takes hours)."""
+    # stats taken before the contents are read: a file edited meanwhile leaves its new stats unaliased
+    alias = cache_dir() / f"{_digest(samples, size, map(_file_stats, samples))}.alias"
+    if alias.is_file():
+        return alias.read_text()
+    key = _content_key(samples, size)
+    try:
+        alias.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(alias, key)
+    except OSError as error:  # a read-only cache still works, it just hashes every time
+        log.debug("cannot remember the cache key in %s: %s", alias, error)
+    return key
 
 
 def load_cached(samples: list[Sample], size: int = CACHE_SIZE, workers: int | None = None,
                 desc: str = "decoding") -> CachedImages:
-    """Decoded images for `samples`, from the cache when it is there, else decoded now and stored."""
+    """Decoded images for `samples`, memory-mapped read-only from the cache; built first (or its interrupted build
+    finished) when it is not there."""
     key = cache_key(samples, size)
     folder = cache_dir()
     array_file, index_file = folder / f"{key}.npy", folder / f"{key}.json"
-    if array_file.is_file() and index_file.is_file():
-        index = json.loads(index_file.read_text())
-        cached = CachedImages(np.load(array_file), np.asarray(index["labels"], dtype=np.int64),
-                              index["paths"], index["skipped"])
-    else:
-        cached = _decode_all(samples, size, workers, desc)
+    if not (array_file.is_file() and index_file.is_file()):
         folder.mkdir(parents=True, exist_ok=True)
-        np.save(array_file, cached.images)
-        index_file.write_text(json.dumps({"labels": cached.labels.tolist(), "paths": cached.paths,
-                                          "skipped": cached.skipped}))
+        with _exclusive(folder / f"{key}.lock"):
+            if not (array_file.is_file() and index_file.is_file()):
+                _build(samples, size, folder, key, workers, desc)
+    index = json.loads(index_file.read_text())
+    cached = CachedImages(np.load(array_file, mmap_mode="r"), np.asarray(index["labels"], dtype=np.int64),
+                          index["paths"], index["skipped"])
     if cached.skipped:
         log.warning("skipped %d unreadable image(s), e.g. %s", len(cached.skipped), cached.skipped[0])
     return cached
 
 
-def _decode_all(samples: list[Sample], size: int, workers: int | None, desc: str) -> CachedImages:
-    images = np.empty((len(samples), size, size, 3), dtype=np.uint8)
-    kept, skipped = [], []
-    workers = workers or os.cpu_count() or 1
-    with Pool(workers) as pool:
-        results = pool.imap(partial(decode, size=size), samples, chunksize=64)
-        for i, image in enumerate(tqdm(results, total=len(samples), desc=desc, unit="img", leave=False)):
+def _file_stats(sample: Sample) -> str:
+    """The file's size and modification time: what an edit changes, read without opening the file."""
+    try:
+        stat = sample.path.stat()
+    except OSError:
+        return "missing"
+    return f"{stat.st_size}|{stat.st_mtime_ns}"
+
+
+def _file_digest(sample: Sample) -> str:
+    """The SHA-1 of the file's contents (streamed: HaGRID frames are megabytes), or "missing"."""
+    try:
+        with sample.path.open("rb") as f:
+            return hashlib.file_digest(f, "sha1").hexdigest()
+    except OSError:
+        return "missing"
+
+
+def _digest(samples: list[Sample], size: int, stamps: Iterable[str]) -> str:
+    """The key of the samples, each with its file's stamp (its contents' digest, or its size and time)."""
+    digest = hashlib.sha1(f"{CACHE_FORMAT}:{size}".encode())
+    for s, stamp in zip(samples, stamps, strict=True):
+        digest.update(f"{s.path}|{s.label}|{s.box}|{stamp}\n".encode())
+    return digest.hexdigest()[:20]
+
+
+def _content_key(samples: list[Sample], size: int) -> str:
+    """The key from the files' contents, hashed by a pool when there are many; `imap` keeps the order, so the key
+    is the one a single process gets."""
+    if len(samples) <= PARALLEL_HASH_FROM:
+        return _digest(samples, size, map(_file_digest, samples))
+    with Pool() as pool:
+        stamps = pool.imap(_file_digest, samples, chunksize=256)
+        return _digest(samples, size, tqdm(stamps, total=len(samples), desc="hashing images", unit="img",
+                                           leave=False))
+
+
+@contextmanager
+def _exclusive(lock_file: Path) -> Iterator[None]:
+    """One build of a cache at a time: processes launched together (one per GPU, say) wait for the first one's."""
+    with lock_file.open("a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another process to build %s", lock_file.stem)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+def _build(samples: list[Sample], size: int, folder: Path, key: str, workers: int | None, desc: str) -> None:
+    """Decode `samples` into `{key}.npy` and its index `{key}.json`, through a memory-mapped `{key}.partial.npy`
+    whose progress is saved as it goes, so that an interrupted build picks up where it stopped."""
+    partial_file, progress_file = folder / f"{key}.partial.npy", folder / f"{key}.partial.json"
+    done, skipped = 0, []
+    if partial_file.is_file() and progress_file.is_file():
+        progress = json.loads(progress_file.read_text())
+        done, skipped = progress["done"], progress["skipped"]
+        images = open_memmap(partial_file, mode="r+")
+        log.info("%s: resuming an interrupted build, %d of %d images already decoded", desc, done, len(samples))
+    else:
+        images = open_memmap(partial_file, mode="w+", dtype=np.uint8, shape=(len(samples), size, size, 3))
+    with Pool(workers or os.cpu_count() or 1) as pool:
+        results = pool.imap(partial(decode, size=size), samples[done:], chunksize=64)
+        bar = tqdm(results, total=len(samples), initial=done, desc=desc, unit="img", leave=False)
+        for i, image in enumerate(bar, start=done):
             if image is None:
-                skipped.append(str(samples[i].path))
+                skipped.append(i)
             else:
-                images[len(kept)] = image
-                kept.append(i)
-    return CachedImages(images[: len(kept)].copy(), np.asarray([LABELS.index(samples[i].label) for i in kept],
-                                                              dtype=np.int64),
-                        [str(samples[i].path) for i in kept], skipped)
+                images[i] = image
+            if (i + 1) % CHECKPOINT_EVERY == 0:
+                _save_progress(images, progress_file, i + 1, skipped)
+    _save_progress(images, progress_file, len(samples), skipped)
+    kept = np.setdiff1d(np.arange(len(samples)), skipped)
+    if skipped:
+        _copy_rows(images, kept, folder / f"{key}.npy")
+        partial_file.unlink()
+    else:
+        os.replace(partial_file, folder / f"{key}.npy")
+    _write_atomically(folder / f"{key}.json", json.dumps({
+        "labels": [LABELS.index(samples[i].label) for i in kept], "paths": [str(samples[i].path) for i in kept],
+        "skipped": [str(samples[i].path) for i in skipped]}))
+    progress_file.unlink()
+
+
+def _save_progress(images: np.memmap, progress_file: Path, done: int, skipped: list[int]) -> None:
+    """The decoded rows flushed to disk, then the count of leading samples finished: progress never claims a row
+    that is not written."""
+    images.flush()
+    _write_atomically(progress_file, json.dumps({"done": done, "skipped": skipped}))
+
+
+def _copy_rows(source: np.ndarray, rows: np.ndarray, target: Path) -> None:
+    """`source[rows]` into a new `.npy` file, `COPY_ROWS` at a time, so that the array is never all in RAM."""
+    out = open_memmap(target, mode="w+", dtype=source.dtype, shape=(len(rows), *source.shape[1:]))
+    for start in range(0, len(rows), COPY_ROWS):
+        out[start:start + COPY_ROWS] = source[rows[start:start + COPY_ROWS]]
+    out.flush()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Readers see the old file or the whole new one, never part of it (a temporary name per process, as two
+    processes may write the same file)."""
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)

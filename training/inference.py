@@ -17,8 +17,9 @@ from training.transforms import eval_transform
 
 
 def preprocess(images: np.ndarray, size: int, mean: Sequence[float] = MEAN, std: Sequence[float] = STD) -> torch.Tensor:
-    """uint8 [N, H, W, 3] -> normalised float [N, 3, size, size]."""
-    return eval_transform(size, mean, std)(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2))
+    """uint8 [N, H, W, 3] -> normalised float [N, 3, size, size]. The batch is copied: the cache's images are a
+    read-only memory map, which torch would share with a warning and undefined writes."""
+    return eval_transform(size, mean, std)(torch.from_numpy(np.array(images)).permute(0, 3, 1, 2))
 
 
 @torch.no_grad()
