@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,3 +106,15 @@ def load_samples(root: Path | str, split: str, kind: str = "crop") -> list[Sampl
         return read_hagrid(root, split)
     raise DatasetLayoutError(f"{root}: expected manifest.csv (shared layout) or annotations/<split>/<class>.json "
                              "(HaGRID layout)")
+
+
+def limit_per_class(samples: list[Sample], limit: int | None, seed: int = 0) -> list[Sample]:
+    """At most `limit` samples of each label, a seeded random choice kept in the list's order: a quick run on a
+    large layout decodes only these."""
+    if limit is None:
+        return samples
+    chosen: set[int] = set()
+    for label in LABELS:
+        of_label = [i for i, s in enumerate(samples) if s.label == label]
+        chosen.update(random.Random(f"{seed}:{label}").sample(of_label, min(limit, len(of_label))))
+    return [s for i, s in enumerate(samples) if i in chosen]

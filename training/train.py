@@ -7,8 +7,10 @@ Each epoch draws `--samples-per-epoch` crops with class-balanced sampling (`none
 gesture about 12 to 1), validates with macro-F1 and keeps the best checkpoint. `--teacher` adds
 knowledge distillation: the student matches the teacher's softened outputs on the same augmented
 batch (with `--augment webcam-vs-clean`, the teacher sees each crop clean and the student degraded).
-`--resume RUN_DIR/last.pt` continues a run. Everything lands in `--out` (default `runs/<model>[-distilled]`):
-best.pt, last.pt and run.json (config, metrics per epoch, wall time).
+`--resume RUN_DIR/last.pt` continues a run. `--device` picks the CPU or a GPU (`training.device`);
+`torchrun --nproc_per_node N -m training.train ...` trains on N processes (`training.distributed`).
+Everything lands in `--out` (default `runs/<model>[-distilled]`): best.pt, last.pt and run.json (config, metrics
+per epoch, wall time).
 
 `--init` starts from a trained checkpoint; `--pipeline-share` and `--hard-negatives` mix in inputs
 cut by the running pipeline (`training.pipeline_crops`), around the hand's landmarks as the pipeline cuts them
@@ -38,14 +40,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from runtime.paths import data_dir, landmark_model, palm_model
+from training import distributed
 from training.cache import CachedImages, load_cached
 from training.checkpoint import load_checkpoint, save_checkpoint
-from training.datasets import Sample, load_samples
-from training.device import DEVICE_CHOICES, autocast, grad_scaler, resolve_device
+from training.datasets import Sample, limit_per_class, load_samples
+from training.device import DEVICE_CHOICES, autocast, grad_scaler
+from training.distributed import BalancedSampler, Processes
 from training.gestures import LABELS
 from training.inference import torch_probabilities
 from training.metrics import classification_report
@@ -66,7 +71,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=data_dir(), help="shared manifest layout or HaGRID layout")
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--samples-per-epoch", type=int, default=12000)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=64,
+                   help="images per optimiser step over all processes (under torchrun each takes its share)")
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the one-cycle schedule")
     p.add_argument("--weight-decay", type=float, default=0.02)
     p.add_argument("--label-smoothing", type=float, default=0.1)
@@ -93,9 +99,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stop-after", type=int, help="stop after this many epochs of this invocation (then --resume)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help=DEVICE_CHOICES + "; mixed precision on CUDA")
-    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--threads", type=int, help="CPU threads per process (default: the cores shared among this "
+                                                 "machine's training processes)")
     p.add_argument("--workers", type=int, default=2, help="data-loading processes for augmentation")
     p.add_argument("--limit", type=int, help="use at most this many training and validation crops (smoke tests)")
+    p.add_argument("--limit-per-class", type=int,
+                   help="use at most this many training and validation images of each class, chosen before decoding "
+                        "(quick runs on HaGRID's full layout)")
     args = p.parse_args(argv)
     if args.model is None and args.resume is None:
         p.error("--model is required unless --resume is given")
@@ -128,38 +138,44 @@ def restore_config(args: argparse.Namespace, config: dict) -> None:
 
 
 class CropDataset(Dataset):
-    """Cached uint8 crops through a torchvision transform; with `pipeline_crops`, a draw takes one of the crop's
-    pipeline-cut versions instead, with probability `pipeline_share`, when the detector found that hand."""
+    """Cached uint8 crops, then the hard negatives (`none`), through a torchvision transform; with
+    `pipeline_crops`, a draw takes one of the crop's pipeline-cut versions instead, with probability
+    `pipeline_share`, when the detector found that hand. The arrays stay memory-mapped: rows are read per draw."""
 
     def __init__(self, cached: CachedImages, transform: nn.Module, pipeline_crops: list[PipelineCrops] = (),
-                 pipeline_share: float = 0.0) -> None:
+                 pipeline_share: float = 0.0, negatives: np.ndarray | None = None) -> None:
         self.images, self.labels, self.transform = cached.images, cached.labels, transform
         self.pipeline_crops, self.pipeline_share = list(pipeline_crops), pipeline_share
+        self.negatives = negatives if negatives is not None else np.zeros((0, *self.images.shape[1:]), np.uint8)
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return len(self.labels) + len(self.negatives)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor | tuple[torch.Tensor, torch.Tensor], int]:
-        image = self.images[index]
-        if self.pipeline_crops and random.random() < self.pipeline_share:
-            version = random.choice(self.pipeline_crops)
-            if index < len(version.found) and version.found[index]:
-                image = np.array(version.images[index])
-        return self.transform(torch.from_numpy(image).permute(2, 0, 1)), int(self.labels[index])
+        if index >= len(self.labels):
+            image, label = self.negatives[index - len(self.labels)], LABELS.index("none")
+        else:
+            image, label = self.images[index], int(self.labels[index])
+            if self.pipeline_crops and random.random() < self.pipeline_share:
+                version = random.choice(self.pipeline_crops)
+                if index < len(version.found) and version.found[index]:
+                    image = version.images[index]
+        return self.transform(torch.from_numpy(np.array(image)).permute(2, 0, 1)), label
 
 
 def balanced_sampler(labels: np.ndarray, num_samples: int, seed: int, hard_negatives: int = 0,
-                     hard_share: float = 0.0) -> WeightedRandomSampler:
+                     hard_share: float = 0.0, processes: Processes | None = None) -> BalancedSampler:
     """Each class equally likely per draw: the remedy for `none` outnumbering each gesture. The last
-    `hard_negatives` samples (all `none`) take `hard_share` of the none draws."""
+    `hard_negatives` samples (all `none`) take `hard_share` of the none draws. Under torchrun, this process's
+    share of the draws."""
     ordinary = labels[:len(labels) - hard_negatives]
     counts = np.bincount(ordinary, minlength=len(LABELS)).astype(np.float64)
     weights = 1.0 / counts[labels]
     if hard_negatives:
         weights[:len(ordinary)][ordinary == LABELS.index("none")] *= 1.0 - hard_share
         weights[len(ordinary):] = hard_share / hard_negatives
-    return WeightedRandomSampler(torch.from_numpy(weights), num_samples, replacement=True,
-                                 generator=torch.Generator().manual_seed(seed))
+    rank, world_size = (processes.rank, processes.world_size) if processes else (0, 1)
+    return BalancedSampler(torch.from_numpy(weights), num_samples, seed, rank, world_size)
 
 
 def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -174,6 +190,12 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def seed_epoch(seed: int, epoch: int, rank: int) -> None:
+    """Seed the augmentation of one epoch in one process: a resumed run repeats the uninterrupted one, and the
+    processes of a torchrun augment differently."""
+    seed_everything((seed * 10_000 + epoch) * 1_000 + rank)
+
+
 def subset(cached: CachedImages, limit: int | None, seed: int) -> CachedImages:
     if limit is None or limit >= len(cached):
         return cached
@@ -183,27 +205,34 @@ def subset(cached: CachedImages, limit: int | None, seed: int) -> CachedImages:
 
 @dataclass(frozen=True)
 class TrainingData:
-    """What a run trains and validates on; the last `hard_negatives` training crops are the pipeline's none crops."""
+    """What a run trains and validates on; `negatives` are the pipeline's none crops, drawn after the training
+    crops."""
 
     train_set: CachedImages
     val_set: CachedImages
     pipeline_versions: list[PipelineCrops]
-    hard_negatives: int
+    negatives: np.ndarray
     val_pipeline: CachedImages | None = None
     """The validation crops as the running pipeline cuts them (those it finds), when training on such inputs: what
     the best epoch is chosen on, since it is what the classifier gets in a call."""
 
+    @property
+    def train_labels(self) -> np.ndarray:
+        """The labels of every training draw: the crops', then `none` for each hard negative."""
+        return np.concatenate([self.train_set.labels, np.full(len(self.negatives), LABELS.index("none"))])
+
 
 def load_data(args: argparse.Namespace) -> TrainingData:
     """The cached training and validation crops, with the pipeline-cut versions and hard negatives asked for."""
-    train_samples = load_samples(args.data, "train")
+    train_samples = limit_per_class(load_samples(args.data, "train"), args.limit_per_class, args.seed)
+    val_samples = limit_per_class(load_samples(args.data, "val"), args.limit_per_class, args.seed)
     train_set = subset(load_cached(train_samples, desc="decoding train"), args.limit, args.seed)
-    val_set = subset(load_cached(load_samples(args.data, "val"), desc="decoding val"), args.limit, args.seed)
+    val_set = subset(load_cached(val_samples, desc="decoding val"), args.limit, args.seed)
     log.info("train %d crops, val %d crops, skipped %d unreadable", len(train_set), len(val_set),
              len(train_set.skipped) + len(val_set.skipped))
     versions, negatives = pipeline_inputs(args, train_samples, train_set)
-    val_pipeline = pipeline_validation(args, load_samples(args.data, "val"), val_set) if versions else None
-    return TrainingData(with_negatives(train_set, negatives), val_set, versions, len(negatives), val_pipeline)
+    val_pipeline = pipeline_validation(args, val_samples, val_set) if versions else None
+    return TrainingData(train_set, val_set, versions, negatives, val_pipeline)
 
 
 VAL_PIPELINE_SEED = 1000
@@ -240,24 +269,17 @@ def pipeline_inputs(args: argparse.Namespace, samples: list[Sample], train_set: 
     return versions, negatives
 
 
-def with_negatives(train_set: CachedImages, negatives: np.ndarray) -> CachedImages:
-    """The training crops with the hard negatives appended as `none`, last, where the sampler expects them."""
-    if not len(negatives):
-        return train_set
-    return CachedImages(np.concatenate([train_set.images, negatives]),
-                        np.concatenate([train_set.labels, np.full(len(negatives), LABELS.index("none"))]),
-                        train_set.paths + ["hard negative"] * len(negatives), train_set.skipped)
-
-
-def train_loader(args: argparse.Namespace, data: TrainingData, size: int, pin_memory: bool = False) -> DataLoader:
-    """Augmented, class-balanced batches. Workers draw their seeds from the main process's torch RNG each epoch
-    and the sampler has its own seeded generator, so runs and resumes repeat exactly."""
-    sampler = balanced_sampler(data.train_set.labels, args.samples_per_epoch, args.seed, data.hard_negatives,
-                               args.hard_negatives)
+def train_loader(args: argparse.Namespace, data: TrainingData, size: int, processes: Processes) -> DataLoader:
+    """Augmented, class-balanced batches, this process's share of each. Workers draw their seeds from the process's
+    torch RNG, seeded per epoch, and the sampler draws per seed and epoch, so runs and resumes repeat exactly."""
+    if args.batch_size % processes.world_size:
+        raise SystemExit(f"--batch-size {args.batch_size} does not split evenly over {processes.world_size} processes")
+    sampler = balanced_sampler(data.train_labels, args.samples_per_epoch, args.seed, len(data.negatives),
+                               args.hard_negatives, processes)
     dataset = CropDataset(data.train_set, train_transform(size, args.augment), data.pipeline_versions,
-                          args.pipeline_share)
-    return DataLoader(dataset, batch_size=args.batch_size, sampler=sampler, num_workers=args.workers, drop_last=True,
-                      pin_memory=pin_memory)
+                          args.pipeline_share, data.negatives)
+    return DataLoader(dataset, batch_size=args.batch_size // processes.world_size, sampler=sampler,
+                      num_workers=args.workers, drop_last=True, pin_memory=processes.device.type == "cuda")
 
 
 def student_model(args: argparse.Namespace) -> nn.Module:
@@ -304,13 +326,14 @@ def optimizer_and_schedule(args: argparse.Namespace, model: nn.Module, steps_per
 
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
                     scheduler: torch.optim.lr_scheduler.LRScheduler, loss_of: Criterion, desc: str,
-                    device: torch.device) -> float:
+                    device: torch.device, show_progress: bool = True) -> float:
     """One pass over the loader's draws, stepping the schedule per batch (mixed precision on CUDA); the mean
     training loss. The progress bar counts images, so it shows images per second and the epoch's ETA."""
     model.train()
     scaler = grad_scaler(device)
     total_loss, batches = 0.0, 0
-    progress = tqdm(total=len(loader) * (loader.batch_size or 1), desc=desc, unit="img", leave=False)
+    progress = tqdm(total=len(loader) * (loader.batch_size or 1), desc=desc, unit="img", leave=False,
+                    disable=not show_progress)
     for inputs, targets in loader:
         # paired augmentations give (student's view, teacher's view); the others one view for both
         images, teacher_images = inputs if isinstance(inputs, list) else (inputs, inputs)
@@ -330,10 +353,14 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
     return total_loss / max(batches, 1)
 
 
-def evaluate(model: nn.Module, val_set: CachedImages, size: int) -> dict:
-    """The classification report on the validation crops, preprocessed as the exported model's inputs are."""
-    probabilities = torch_probabilities(model, val_set.images, size)
-    return classification_report(val_set.labels, probabilities.argmax(1))
+def evaluate(model: nn.Module, val_set: CachedImages, size: int, processes: Processes | None = None) -> dict:
+    """The classification report on the validation crops, preprocessed as the exported model's inputs are. Under
+    torchrun each process scores its share and every process gets the report on the whole set."""
+    if processes is None or not processes.distributed:
+        return classification_report(val_set.labels, torch_probabilities(model, val_set.images, size).argmax(1))
+    share = val_set.images[processes.rank::processes.world_size]
+    predictions = distributed.gather_rows(processes, torch_probabilities(model, share, size).argmax(1), len(val_set))
+    return classification_report(val_set.labels, predictions)
 
 
 def new_record(args: argparse.Namespace, model: nn.Module, data: TrainingData, size: int) -> dict:
@@ -342,7 +369,7 @@ def new_record(args: argparse.Namespace, model: nn.Module, data: TrainingData, s
                        if k not in RUN_LOCAL_OPTIONS},
             "model": args.model, "input_size": size,
             "parameters": sum(p.numel() for p in model.parameters()),
-            "train_crops": len(data.train_set), "val_crops": len(data.val_set),
+            "train_crops": len(data.train_set) + len(data.negatives), "val_crops": len(data.val_set),
             "val_pipeline_crops": len(data.val_pipeline) if data.val_pipeline is not None else 0,
             "epochs": [], "best": None,
             "skipped_images": data.train_set.skipped + data.val_set.skipped, "wall_seconds": 0.0}
@@ -377,57 +404,72 @@ def log_epoch(entry: dict) -> None:
 
 
 def save_last(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
-              scheduler: torch.optim.lr_scheduler.LRScheduler, sampler: WeightedRandomSampler, record: dict,
-              epoch: int) -> None:
-    """Everything `--resume` needs to continue exactly: weights, optimiser, schedule, record and both RNG states."""
+              scheduler: torch.optim.lr_scheduler.LRScheduler, record: dict, epoch: int) -> None:
+    """Everything `--resume` needs to continue exactly (the random draws are seeded per epoch): weights, optimiser,
+    schedule and record. Written next to the old file, then moved over it, so an interruption leaves one whole."""
+    partial = path.with_suffix(".partial")
     torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "record": record, "epoch": epoch,
-                "rng": torch.get_rng_state(), "sampler_rng": sampler.generator.get_state()}, path)
+                "scheduler": scheduler.state_dict(), "record": record, "epoch": epoch}, partial)
+    partial.replace(path)
 
 
-def restore_last(state: dict, model: nn.Module, optimizer: torch.optim.Optimizer,
-                 scheduler: torch.optim.lr_scheduler.LRScheduler, sampler: WeightedRandomSampler) -> tuple[dict, int]:
-    """Put a `save_last` state back; the run record and the epoch to continue from."""
-    model.load_state_dict(state["state_dict"])
+def restore_last(state: dict, optimizer: torch.optim.Optimizer,
+                 scheduler: torch.optim.lr_scheduler.LRScheduler) -> tuple[dict, int]:
+    """Put a `save_last` state's optimiser and schedule back (the weights go in before the model is wrapped); the
+    run record and the epoch to continue from."""
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["rng"])
-    sampler.generator.set_state(state["sampler_rng"])
     return state["record"], state["epoch"] + 1
 
 
 def train(args: argparse.Namespace, resumed: dict | None = None) -> dict:
-    """Run the training, continuing `resumed` (a last.pt state) if given; the run record (also in run.json)."""
+    """Run the training, continuing `resumed` (a last.pt state) if given, in this process or in each of torchrun's;
+    the run record (also in run.json, written by rank 0)."""
+    processes = distributed.start(args.device)
+    if not processes.is_main:
+        logging.getLogger().setLevel(logging.WARNING)
     seed_everything(args.seed)
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
     out = args.out or Path("runs") / (args.model + ("-distilled" if args.teacher else ""))
     out.mkdir(parents=True, exist_ok=True)
     size = ARCHITECTURES[args.model].input_size
-    device = resolve_device(args.device)
-    log.info("training on %s", device)
-    data = load_data(args)
-    model = student_model(args).to(device)
-    loss_of = criterion(args, size, device)
-    loader = train_loader(args, data, size, pin_memory=device.type == "cuda")
-    optimizer, scheduler = optimizer_and_schedule(args, model, len(loader))
-    record, start_epoch = new_record(args, model, data, size), 0
+    device = processes.device
+    log.info("training on %s%s", device, f" in each of {processes.world_size} processes" * processes.distributed)
+    with distributed.local_main_first(processes):
+        data = load_data(args)
+    student = student_model(args).to(device)
     if resumed is not None:
-        record, start_epoch = restore_last(resumed, model, optimizer, scheduler, loader.sampler)
+        student.load_state_dict(resumed["state_dict"])
+    model = (DistributedDataParallel(student, device_ids=[device.index] if device.type == "cuda" else None)
+             if processes.distributed else student)
+    loss_of = criterion(args, size, device)
+    loader = train_loader(args, data, size, processes)
+    optimizer, scheduler = optimizer_and_schedule(args, model, len(loader))
+    record, start_epoch = new_record(args, student, data, size), 0
+    if resumed is not None:
+        record, start_epoch = restore_last(resumed, optimizer, scheduler)
         log.info("resumed %s at epoch %d", args.resume, start_epoch + 1)
     end_epoch = args.epochs if args.stop_after is None else min(args.epochs, start_epoch + args.stop_after)
     for epoch in range(start_epoch, end_epoch):
         started = time.time()
-        train_loss = train_one_epoch(model, loader, optimizer, scheduler, loss_of, f"epoch {epoch + 1}/{args.epochs}",
-                                     device)
+        seed_epoch(args.seed, epoch, processes.rank)
+        loader.sampler.set_epoch(epoch)
+        train_loss = distributed.mean_across(processes, train_one_epoch(
+            model, loader, optimizer, scheduler, loss_of, f"epoch {epoch + 1}/{args.epochs}", device,
+            show_progress=processes.is_main))
         images_per_second = len(loader) * args.batch_size / (time.time() - started)
-        report = evaluate(model, data.val_set, size)
-        pipeline_report = evaluate(model, data.val_pipeline, size) if data.val_pipeline is not None else None
-        if add_epoch(record, epoch, train_loss, report, time.time() - started, pipeline_report, images_per_second):
-            save_checkpoint(out / "best.pt", model, args.model, val=report, val_pipeline=pipeline_report,
-                            epoch=epoch + 1, distilled_from=str(args.teacher) if args.teacher else None)
+        report = evaluate(student, data.val_set, size, processes)
+        pipeline_report = (evaluate(student, data.val_pipeline, size, processes) if data.val_pipeline is not None
+                           else None)
+        best = add_epoch(record, epoch, train_loss, report, time.time() - started, pipeline_report, images_per_second)
         log_epoch(record["epochs"][-1])
-        save_last(out / "last.pt", model, optimizer, scheduler, loader.sampler, record, epoch)
-        (out / "run.json").write_text(json.dumps(record, indent=2))
+        if processes.is_main:
+            if best:
+                save_checkpoint(out / "best.pt", student, args.model, val=report, val_pipeline=pipeline_report,
+                                epoch=epoch + 1, distilled_from=str(args.teacher) if args.teacher else None)
+            save_last(out / "last.pt", student, optimizer, scheduler, record, epoch)
+            (out / "run.json").write_text(json.dumps(record, indent=2))
+    distributed.finish(processes)
     return record
 
 
@@ -435,6 +477,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args = parse_args(argv)
     record = train(args, load_resumed(args))
+    if not distributed.is_main_process():
+        return
     best = record["best"]
     pipeline = f", pipeline-cut {best['val_pipeline_macro_f1']:.4f}" if "val_pipeline_macro_f1" in best else ""
     print(f"best epoch {best['epoch']}: val macro-F1 {best['val_macro_f1']:.4f}{pipeline}; "

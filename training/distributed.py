@@ -1,0 +1,137 @@
+"""Training on several processes with PyTorch's own engine: `torchrun --nproc_per_node N -m training.train ...`.
+
+torchrun sets `WORLD_SIZE`, `RANK` and `LOCAL_RANK`; without them training runs in one process as before. With them,
+each process joins the group (NCCL when the processes train on GPUs, one GPU each by local rank; Gloo on CPUs), the
+model is wrapped in `DistributedDataParallel`, which averages the gradients, and:
+
+* every process draws the same class-balanced indices for an epoch and takes every N-th of them, so N processes
+  train on exactly the draws one process would, each global batch split across them (`BalancedSampler`);
+* validation is split across the processes and their predictions gathered, so every process scores the whole set;
+* only rank 0 writes checkpoints and `run.json`, logs and shows progress.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import Sampler
+
+from training.device import resolve_device
+
+log = logging.getLogger(__name__)
+
+GROUP_TIMEOUT = timedelta(hours=6)
+"""How long a process waits at a barrier: long enough for local rank 0 to decode HaGRID's full layout into the cache
+while the others wait for it (NCCL's and Gloo's default, 10 to 30 minutes, is not)."""
+
+
+@dataclass(frozen=True)
+class Processes:
+    """This process's place among the training processes, and its device; one process (rank 0 of 1) without
+    torchrun."""
+
+    device: torch.device
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this process writes checkpoints and the run record."""
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def start(device_name: str) -> Processes:
+    """Join torchrun's process group if this process was started by it; this process's place and device. Under
+    torchrun a CUDA device is the one of this process's local rank, whatever index `--device` names."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    device = resolve_device(device_name)
+    if world_size == 1:
+        return Processes(device)
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])
+    if device.type == "cuda":
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(backend, timeout=GROUP_TIMEOUT)
+    log.info("process %d of %d (local %d) on %s, backend %s", rank, world_size, local_rank, device, backend)
+    return Processes(device, rank, local_rank, world_size)
+
+
+def is_main_process() -> bool:
+    """Whether this process is rank 0 (or alone), from torchrun's environment."""
+    return os.environ.get("RANK", "0") == "0"
+
+
+def finish(processes: Processes) -> None:
+    """Leave the process group once every process is done."""
+    if processes.distributed:
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+@contextmanager
+def local_main_first(processes: Processes) -> Iterator[None]:
+    """Local rank 0 runs the block first (building the caches on its machine), the others after it, from the cache."""
+    if processes.distributed and processes.local_rank != 0:
+        dist.barrier()
+    yield
+    if processes.distributed and processes.local_rank == 0:
+        dist.barrier()
+
+
+def mean_across(processes: Processes, value: float) -> float:
+    """The mean of `value` over the processes (each process's mean training loss: equal batch counts)."""
+    if not processes.distributed:
+        return value
+    total = torch.tensor([value], dtype=torch.float64)
+    dist.all_reduce(total)
+    return float(total.item()) / processes.world_size
+
+
+def gather_rows(processes: Processes, local: np.ndarray, total: int) -> np.ndarray:
+    """The whole [total, ...] array on every process, from each process's rows `rank::world_size`."""
+    if not processes.distributed:
+        return local
+    parts: list[np.ndarray | None] = [None] * processes.world_size
+    dist.all_gather_object(parts, local)
+    whole = np.empty((total, *local.shape[1:]), dtype=local.dtype)
+    for rank, part in enumerate(parts):
+        whole[rank::processes.world_size] = part
+    return whole
+
+
+class BalancedSampler(Sampler[int]):
+    """`num_samples` indices drawn with replacement by `weights`, seeded by the seed and the epoch (`set_epoch`), so
+    that every process draws the same ones and a resumed run the same as an uninterrupted one; this process yields
+    every `world_size`-th draw from its rank. With a per-process batch of B / world_size, the processes' k-th
+    batches together are the one-process run's k-th batch of B. `torch.utils.data.DistributedSampler` shards a
+    dataset without weights; `WeightedRandomSampler` does not shard."""
+
+    def __init__(self, weights: torch.Tensor, num_samples: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
+        self.weights, self.seed, self.epoch = weights, seed, 0
+        self.rank, self.world_size = rank, world_size
+        self.num_samples = num_samples - num_samples % self.world_size
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        draws = torch.multinomial(self.weights, self.num_samples, replacement=True, generator=generator)
+        return iter(draws[self.rank::self.world_size].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples // self.world_size
