@@ -16,7 +16,7 @@ import torch
 
 from runtime.paths import ROOT
 from tests.conftest import make_small_dataset
-from training import train
+from training import evaluate, train
 from training.datasets import limit_per_class, load_samples
 from training.distributed import BalancedSampler
 from training.gestures import LABELS
@@ -75,6 +75,10 @@ def test_two_processes_train_checkpoint_resume_and_match_one_process(data: Path,
     best = torch.load(tmp_path / "best.pt", weights_only=True)
     assert sum(map(sum, best["val"]["confusion"])) == 25 * len(LABELS)
     assert best["val"]["macro_f1"] == record["best"]["val_macro_f1"]
+    # ... and is the report of the model rank 0 saved, as one process evaluates it
+    evaluate.main(["--data", str(data), "--split", "val", "--kind", "crop", "--model", str(tmp_path / "best.pt"),
+                   "--json", str(tmp_path / "val.json")])
+    assert json.loads((tmp_path / "val.json").read_text())["confusion"] == best["val"]["confusion"]
     assert record["epochs"][-1]["val_macro_f1"] > 0.5  # learnt: the new head alone scores about 0.25
 
     for two, one in zip(record["epochs"], one_process["epochs"], strict=True):

@@ -101,6 +101,15 @@ def mean_across(processes: Processes, value: float) -> float:
     return float(total.item()) / processes.world_size
 
 
+def share_buffers(processes: Processes, module: torch.nn.Module) -> None:
+    """Rank 0's buffers (BatchNorm's running statistics) in every process: DDP sends them at the start of each
+    forward pass, and each process's last pass moved its own, so the processes would validate slightly different
+    models, none of them the one rank 0 saves."""
+    if processes.distributed:
+        for buffer in module.buffers():
+            dist.broadcast(buffer, src=0)
+
+
 def gather_rows(processes: Processes, local: np.ndarray, total: int) -> np.ndarray:
     """The whole [total, ...] array on every process, from each process's rows `rank::world_size`."""
     if not processes.distributed:

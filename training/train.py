@@ -101,7 +101,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="auto", help=DEVICE_CHOICES + "; mixed precision on CUDA")
     p.add_argument("--threads", type=int, help="CPU threads per process (default: the cores shared among this "
                                                  "machine's training processes)")
-    p.add_argument("--workers", type=int, default=2, help="data-loading processes for augmentation")
+    p.add_argument("--workers", type=int, help="data-loading processes for augmentation, per training process "
+                                                 "(default: this process's share of the cores, at most 8)")
     p.add_argument("--limit", type=int, help="use at most this many training and validation crops (smoke tests)")
     p.add_argument("--limit-per-class", type=int,
                    help="use at most this many training and validation images of each class, chosen before decoding "
@@ -188,6 +189,11 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def cores_per_process() -> int:
+    """This machine's cores shared among torchrun's processes on it (all of them without torchrun)."""
+    return max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
 
 
 def seed_epoch(seed: int, epoch: int, rank: int) -> None:
@@ -279,7 +285,8 @@ def train_loader(args: argparse.Namespace, data: TrainingData, size: int, proces
     dataset = CropDataset(data.train_set, train_transform(size, args.augment), data.pipeline_versions,
                           args.pipeline_share, data.negatives)
     return DataLoader(dataset, batch_size=args.batch_size // processes.world_size, sampler=sampler,
-                      num_workers=args.workers, drop_last=True, pin_memory=processes.device.type == "cuda")
+                      num_workers=min(8, cores_per_process()) if args.workers is None else args.workers,
+                      drop_last=True, pin_memory=processes.device.type == "cuda")
 
 
 def student_model(args: argparse.Namespace) -> nn.Module:
@@ -429,7 +436,7 @@ def train(args: argparse.Namespace, resumed: dict | None = None) -> dict:
     if not processes.is_main:
         logging.getLogger().setLevel(logging.WARNING)
     seed_everything(args.seed)
-    torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+    torch.set_num_threads(args.threads or cores_per_process())
     out = args.out or Path("runs") / (args.model + ("-distilled" if args.teacher else ""))
     out.mkdir(parents=True, exist_ok=True)
     size = ARCHITECTURES[args.model].input_size
@@ -458,6 +465,7 @@ def train(args: argparse.Namespace, resumed: dict | None = None) -> dict:
             model, loader, optimizer, scheduler, loss_of, f"epoch {epoch + 1}/{args.epochs}", device,
             show_progress=processes.is_main))
         images_per_second = len(loader) * args.batch_size / (time.time() - started)
+        distributed.share_buffers(processes, student)
         report = evaluate(student, data.val_set, size, processes)
         pipeline_report = (evaluate(student, data.val_pipeline, size, processes) if data.val_pipeline is not None
                            else None)
