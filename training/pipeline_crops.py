@@ -35,6 +35,7 @@ from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.format import open_memmap
 from PIL import Image, ImageFilter
 from tqdm import tqdm
 
@@ -261,7 +262,10 @@ def pipeline_crops(samples: list[Sample], data: Path, palm_model: Path, seed: in
         return PipelineCrops(np.load(images_file, mmap_mode="r"), np.load(found_file))
     if any(s.box is None for s in samples) and not backgrounds:
         raise DatasetLayoutError(f"{data}: no training frames to paste the crops into")
-    images = np.zeros((len(samples), CACHE_SIZE, CACHE_SIZE, 3), dtype=np.uint8)
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    # written into a memory-mapped file, not RAM: HaGRID in full gives one 128 px crop per hand, ~27 GB
+    partial_file = images_file.with_name(f"{key}.partial.npy")
+    images = open_memmap(partial_file, mode="w+", dtype=np.uint8, shape=(len(samples), CACHE_SIZE, CACHE_SIZE, 3))
     found = np.zeros(len(samples), dtype=bool)
     work = partial(_pipeline_crop, backgrounds=[f.path for f in backgrounds], seed=seed)
     unreadable = []
@@ -274,10 +278,10 @@ def pipeline_crops(samples: list[Sample], data: Path, palm_model: Path, seed: in
                 images[i], found[i] = crop, True
     log.info("pipeline crops (seed %d): a palm in %d of %d hands", seed, found.sum(), len(samples))
     _report_unreadable(unreadable)
-    cache_dir().mkdir(parents=True, exist_ok=True)
-    np.save(images_file, images)
+    images.flush()
     np.save(found_file, found)
-    return PipelineCrops(images, found)
+    os.replace(partial_file, images_file)
+    return PipelineCrops(np.load(images_file, mmap_mode="r"), found)
 
 
 def hard_negatives(data: Path, palm_model: Path, workers: int | None = None,
