@@ -33,13 +33,10 @@ from training.cache import CachedImages, load_cached
 from training.datasets import Sample, load_samples
 from training.evaluate import load_classifier
 from training.gestures import LABELS
-from training.landmark_features import FEATURES, features, landmarks_of_crops, mirrored
+from training.landmark_features import FEATURES, MIN_PRESENCE, features, landmarks_of_crops, mirrored
 from training.metrics import classification_report
 from training.perturbations import PERTURBATIONS, perturb_crops
 from training.pipeline_crops import frame_halves
-
-MIN_PRESENCE = 0.5
-"""A crop's landmarks count when the landmark model's presence reaches this (the pipeline cuts hands from 0.5)."""
 
 WEIGHTS = np.round(np.arange(0.0, 1.0001, 0.05), 2)
 """The fusion weights tried on the validation crops."""

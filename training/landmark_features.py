@@ -35,6 +35,9 @@ FIRST_LOOK_TURNS = (0.0, math.pi / 2, math.pi, -math.pi / 2)
 """The first looks' rotations: in a one-off check on 25 validation crops per class, looking upright only found
 (presence >= 0.5) 4 of the 25 thumbs down, four turns 24."""
 
+MIN_PRESENCE = 0.5
+"""A crop's landmarks count when the landmark model's presence reaches this (the pipeline cuts hands from 0.5)."""
+
 FEATURES = NUM_LANDMARKS * 3
 """Length of a feature vector: x, y, z of each landmark."""
 
