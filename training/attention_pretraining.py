@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from runtime.paths import data_dir, landmark_model
-from training.cache import CachedImages, crop_box, load_cached
+from training.cache import crop_box, load_cached
 from training.checkpoint import save_checkpoint
 from training.datasets import Sample, load_samples
 from training.landmark_features import MIN_PRESENCE, landmarks_of_crops
@@ -169,8 +169,7 @@ def backgrounds(data: Path) -> np.ndarray:
     frames = context_frames(data)
     if not frames:
         raise SystemExit(f"{data}: no training none frames to paste the hands into")
-    cached: CachedImages = load_cached(frames, desc="decoding backgrounds")
-    return cached.images
+    return load_cached(frames, desc="decoding backgrounds").images
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -206,8 +205,8 @@ def pretrain(args: argparse.Namespace) -> dict:
               "train_crops": len(train_set), "val_crops": len(val_set), "epochs": []}
     args.out.mkdir(parents=True, exist_ok=True)
     for epoch in range(args.epochs):
-        started, model = time.time(), model.train()
-        total = 0.0
+        started, total = time.time(), 0.0
+        model.train()
         for images, masks in tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", leave=False):
             loss = location_loss(model, images, masks)
             optimizer.zero_grad(set_to_none=True)
