@@ -17,7 +17,7 @@ from runtime.paths import ROOT, recorded
 from tests.conftest import make_small_dataset
 from training import benchmark, evaluate, ship, train
 from training.checkpoint import CheckpointError, load_checkpoint
-from training.device import resolve_device
+from training.device import autocast, autocast_dtype, grad_scaler, resolve_device
 from training.gestures import LABELS
 
 
@@ -59,6 +59,34 @@ def test_the_device_flag_falls_back_to_the_cpu_with_a_warning_where_cuda_is_abse
         with pytest.raises(ValueError, match="auto"):
             resolve_device(wrong)
 
+
+
+def test_precision_picks_the_autocast_dtype_and_loss_scaling_per_device() -> None:
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    conv, image = torch.nn.Conv2d(3, 4, 3), torch.rand(1, 3, 8, 8)
+    for precision, dtype in (("auto", torch.float32), ("float32", torch.float32), ("bfloat16", torch.bfloat16)):
+        with autocast(cpu, precision):
+            assert conv(image).dtype == dtype, precision
+    assert [autocast_dtype(cuda, p) for p in ("auto", "bfloat16", "float32")] == [torch.float16, torch.bfloat16, None]
+    # only float16 needs its loss scaled; bfloat16 has float32's exponent range
+    assert not any(grad_scaler(cpu, p).is_enabled() for p in ("auto", "bfloat16", "float32"))
+    with pytest.raises(ValueError, match="bfloat16"):
+        autocast_dtype(cpu, "float16")
+
+
+def test_bfloat16_training_follows_float32_and_resumes_in_bfloat16(small_data: Path, trained: Path,
+                                                                    tmp_path: Path) -> None:
+    train.main(["--model", "mobilenet_v3_small", "--data", str(small_data), "--epochs", "2", "--samples-per-epoch",
+                "64", "--batch-size", "16", "--workers", "0", "--out", str(tmp_path), "--stop-after", "1",
+                "--precision", "bfloat16"])
+    train.main(["--resume", str(tmp_path / "last.pt"), "--workers", "0"])
+    bfloat16 = json.loads((tmp_path / "run.json").read_text())
+    float32 = json.loads((trained / "run.json").read_text())
+    assert bfloat16["config"]["precision"] == "bfloat16" and float32["config"]["precision"] == "auto"
+    # the same seed and draws: rounding to bfloat16 moves the loss a little, not the training
+    for ours, theirs in zip(bfloat16["epochs"], float32["epochs"], strict=True):
+        assert ours["train_loss"] == pytest.approx(theirs["train_loss"], rel=0.05)
+        assert ours["train_loss"] != theirs["train_loss"]
 
 def test_training_is_reproducible_and_resumes(small_data: Path, trained: Path, tmp_path: Path) -> None:
     train.main(["--model", "mobilenet_v3_small", "--data", str(small_data), "--epochs", "2", "--samples-per-epoch",

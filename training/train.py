@@ -49,7 +49,7 @@ from training import distributed
 from training.cache import CachedImages, load_cached
 from training.checkpoint import load_checkpoint, save_checkpoint
 from training.datasets import Sample, limit_per_class, load_samples
-from training.device import DEVICE_CHOICES, autocast, grad_scaler
+from training.device import DEVICE_CHOICES, PRECISIONS, autocast, grad_scaler
 from training.distributed import BalancedSampler, Processes
 from training.gestures import LABELS
 from training.inference import torch_probabilities
@@ -98,7 +98,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--resume", type=Path, help="last.pt of an earlier run to continue with that run's settings")
     p.add_argument("--stop-after", type=int, help="stop after this many epochs of this invocation (then --resume)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help=DEVICE_CHOICES + "; mixed precision on CUDA")
+    p.add_argument("--device", default="auto", help=DEVICE_CHOICES)
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="auto: float16 autocast on CUDA, float32 on the CPU; bfloat16: autocast on either "
+                        "(fast on CPUs with AVX-512 BF16 or AMX)")
     p.add_argument("--threads", type=int, help="CPU threads per process (default: the cores shared among this "
                                                  "machine's training processes)")
     p.add_argument("--workers", type=int, help="data-loading processes for augmentation, per training process "
@@ -333,11 +336,12 @@ def optimizer_and_schedule(args: argparse.Namespace, model: nn.Module, steps_per
 
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
                     scheduler: torch.optim.lr_scheduler.LRScheduler, loss_of: Criterion, desc: str,
-                    device: torch.device, show_progress: bool = True) -> float:
-    """One pass over the loader's draws, stepping the schedule per batch (mixed precision on CUDA); the mean
-    training loss. The progress bar counts images, so it shows images per second and the epoch's ETA."""
+                    device: torch.device, show_progress: bool = True, precision: str = "auto") -> float:
+    """One pass over the loader's draws, stepping the schedule per batch, the forward pass autocast as
+    `precision` says (`training.device`); the mean training loss. The progress bar counts images, so it shows
+    images per second and the epoch's ETA."""
     model.train()
-    scaler = grad_scaler(device)
+    scaler = grad_scaler(device, precision)
     total_loss, batches = 0.0, 0
     progress = tqdm(total=len(loader) * (loader.batch_size or 1), desc=desc, unit="img", leave=False,
                     disable=not show_progress)
@@ -345,7 +349,7 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
         # paired augmentations give (student's view, teacher's view); the others one view for both
         images, teacher_images = inputs if isinstance(inputs, list) else (inputs, inputs)
         images, teacher_images, targets = (t.to(device, non_blocking=True) for t in (images, teacher_images, targets))
-        with autocast(device):
+        with autocast(device, precision):
             loss = loss_of(teacher_images.contiguous(memory_format=torch.channels_last),
                            model(images.contiguous(memory_format=torch.channels_last)), targets)
         optimizer.zero_grad(set_to_none=True)
@@ -463,7 +467,7 @@ def train(args: argparse.Namespace, resumed: dict | None = None) -> dict:
         loader.sampler.set_epoch(epoch)
         train_loss = distributed.mean_across(processes, train_one_epoch(
             model, loader, optimizer, scheduler, loss_of, f"epoch {epoch + 1}/{args.epochs}", device,
-            show_progress=processes.is_main))
+            show_progress=processes.is_main, precision=args.precision))
         images_per_second = len(loader) * args.batch_size / (time.time() - started)
         distributed.share_buffers(processes, student)
         report = evaluate(student, data.val_set, size, processes)
