@@ -6,8 +6,9 @@
 pipeline as the browser (palm detector, hand box, classifier: `runtime.pipeline`). `--perturb NAME` first
 degrades every image as a webcam would (`training.perturbations`, seeded by `--seed`); `training.robustness`
 runs them all. `--model` takes a `.pt` checkpoint or an `.onnx` file (same preprocessing); without it, the
-model the project ships (for frames: its int8 export, which the browser runs). PyTorch is imported only
-for a `.pt` model: an export is evaluated with the runtime alone. Prints per-class precision, recall, F1,
+model the project ships (for frames: its int8 export, which the browser runs). Several `--model`s are an
+ensemble (`runtime.ensemble`): their probabilities averaged with `--weights` (default: equal). PyTorch is
+imported only for a `.pt` model: an export is evaluated with the runtime alone. Prints per-class precision, recall, F1,
 macro-F1 and the confusion matrix, and writes the same as JSON (keys `macro_f1`, `per_class`,
 `confusion`, `labels`, `n`) and the confusion matrix as a PNG. Other tools call this interface:
 keep it stable.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -29,6 +31,7 @@ from PIL import UnidentifiedImageError
 from tqdm import tqdm
 
 from runtime.classifier import OnnxClassifier
+from runtime.ensemble import EnsembleClassifier
 from runtime.images import read_rgb
 from runtime.paths import SHIPPED_CHECKPOINT, classifier_model, data_dir, landmark_model, palm_model
 from runtime.pipeline import Classifier, GesturePipeline
@@ -45,7 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--split", choices=SPLITS, default="test")
     p.add_argument("--kind", choices=KINDS, default="crop",
                    help="crop: hand crops through the classifier; frame: whole frames through the pipeline")
-    p.add_argument("--model", type=Path, help=".pt checkpoint or .onnx file (default: the shipped model)")
+    p.add_argument("--model", type=Path, nargs="+",
+                   help=".pt checkpoint or .onnx file (default: the shipped model); several: an ensemble")
+    p.add_argument("--weights", type=float, nargs="+", help="the ensemble's weights, one per --model (default: equal)")
     p.add_argument("--palm", type=Path, help="palm detector ONNX for --kind frame (default: the exported one)")
     p.add_argument("--perturb", choices=sorted(PERTURBATIONS), help="degrade every image first (seeded)")
     p.add_argument("--seed", type=int, default=0, help="seed of --perturb's random parts (noise, blur direction)")
@@ -85,23 +90,41 @@ def load_classifier(path: Path) -> tuple[Classifier, str]:
     return classifier, classifier.name
 
 
-def evaluate(data: Path, split: str, kind: str, model: Path | None = None, palm: Path | None = None,
-             perturbation: str | None = None, seed: int = 0) -> dict:
-    """The report for `model` on `data`'s split and kind (each image under `perturbation` if given), with the
-    model name and unreadable images added."""
+def load_ensemble(paths: Sequence[Path], weights: Sequence[float] | None = None) -> tuple[Classifier, str]:
+    """One classifier for one path, else the ensemble of `paths` averaged with `weights` (default: equal); and its
+    name (members joined with '+')."""
+    if len(paths) == 1 and not weights:
+        return load_classifier(paths[0])
+    weights = list(weights or [1 / len(paths)] * len(paths))
+    if len(weights) != len(paths):
+        raise SystemExit(f"--weights: {len(weights)} given for {len(paths)} models")
+    members, names = zip(*(load_classifier(path) for path in paths), strict=True)
+    try:
+        return EnsembleClassifier(members, weights), "+".join(names)
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
+
+
+def evaluate(data: Path, split: str, kind: str, model: Path | Sequence[Path] | None = None, palm: Path | None = None,
+             perturbation: str | None = None, seed: int = 0, weights: Sequence[float] | None = None) -> dict:
+    """The report for `model` (several: their ensemble with `weights`) on `data`'s split and kind (each image under
+    `perturbation` if given), with the model name and unreadable images added."""
     samples = load_samples(data, split, kind)
     if not samples:
         raise SystemExit(f"{data}: no {kind} images in split {split!r}")
-    model = Path(model or (classifier_model() if kind == "frame" else SHIPPED_CHECKPOINT))
-    classifier, model_name = load_classifier(model)
+    paths = [Path(m) for m in ([model] if isinstance(model, str | Path) else model or [])] or [
+        classifier_model() if kind == "frame" else SHIPPED_CHECKPOINT]
+    classifier, model_name = load_ensemble(paths, weights)
     if kind == "frame":
         pipeline = GesturePipeline(palm or palm_model(), landmark_model(), classifier)
         report = evaluate_frames(samples, pipeline, perturbation, seed)
         report["palm_model"] = Path(palm or palm_model()).name
     else:
         report = evaluate_crops(load_cached(samples, desc=f"decoding {split}"), classifier, perturbation, seed)
-    report.update(model=model_name, model_file=model.name, data=str(data), split=split, kind=kind,
-                  perturbation=perturbation, seed=seed)
+    report.update(model=model_name, model_file="+".join(path.name for path in paths), data=str(data), split=split,
+                  kind=kind, perturbation=perturbation, seed=seed)
+    if isinstance(classifier, EnsembleClassifier):
+        report["weights"] = classifier.weights.tolist()
     return report
 
 
@@ -136,7 +159,7 @@ def evaluate_frames(samples: list[Sample], pipeline: GesturePipeline, perturbati
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     args = parse_args(argv)
-    report = evaluate(args.data, args.split, args.kind, args.model, args.palm, args.perturb, args.seed)
+    report = evaluate(args.data, args.split, args.kind, args.model, args.palm, args.perturb, args.seed, args.weights)
     condition = f", each {args.perturb} (seed {args.seed})" if args.perturb else ""
     print(f"{report['model']} on {args.split} {args.kind}s of {args.data} ({report['n']} images{condition}"
           + (f", {len(report['skipped'])} unreadable skipped" if report["skipped"] else "") + ")")

@@ -1,0 +1,130 @@
+"""The plan's ensemble: crop classifiers averaged, their weights chosen on the validation crops.
+
+    python -m training.ensemble --models static/models/classifier.int8.onnx runs/attention_hgr-30/classifier.int8.onnx \
+        --frames held-out --out runs/ensemble
+
+Every member scores the validation crops once; the weights on a grid over the simplex (`--step`) that give the best
+validation macro-F1 are kept (on a tie, the one that leans most on the first member, the shipped model). Then each
+member alone and the ensemble run on whole frames through the browser's pipeline (`runtime.ensemble`: the hand is
+cut once, the thresholds are the first member's): the held-out training frames, to choose on, or the test frames,
+to report; `--crops test` adds the test crops. Prints a Markdown table and writes every report as JSON;
+`training.evaluate --model A B --weights ...` reproduces any cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from runtime.ensemble import EnsembleClassifier, combine
+from runtime.paths import data_dir, landmark_model, palm_model
+from runtime.pipeline import Classifier, GesturePipeline
+from training.cache import load_cached
+from training.datasets import load_samples
+from training.evaluate import evaluate_frames, load_classifier
+from training.metrics import classification_report
+from training.pipeline_crops import frame_halves
+
+log = logging.getLogger("training.ensemble")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", type=Path, nargs="+", required=True,
+                   help=".pt checkpoints or .onnx files, the shipped one first (its thresholds are the ensemble's)")
+    p.add_argument("--data", type=Path, default=data_dir())
+    p.add_argument("--step", type=float, default=0.05, help="grid step of the weights tried on the validation crops")
+    p.add_argument("--frames", choices=("held-out", "test"),
+                   help="also whole frames: the held-out training frames (to choose on), or the test frames")
+    p.add_argument("--crops", choices=("test",), help="also the test crops")
+    p.add_argument("--out", type=Path, default=Path("runs/ensemble"))
+    return p.parse_args(argv)
+
+
+def weight_grid(members: int, step: float) -> list[tuple[float, ...]]:
+    """Every weighting of `members` on a grid of `step` that sums to 1, the first member's weight falling."""
+    ticks = round(1 / step)
+    if members == 1:
+        return [(1.0,)]
+    grid = [(*parts, ticks - sum(parts)) for parts in itertools.product(range(ticks, -1, -1), repeat=members - 1)
+            if sum(parts) <= ticks]
+    return [tuple(round(part / ticks, 6) for part in weights) for weights in grid]
+
+
+def choose_weights(probabilities: list[np.ndarray], labels: np.ndarray, step: float
+                   ) -> tuple[tuple[float, ...], dict[str, float]]:
+    """The grid's best weights by macro-F1 on `labels`, and every weighting's macro-F1 (keys '0.60,0.40')."""
+    scores = {weights: classification_report(labels, combine(probabilities, weights).argmax(1))["macro_f1"]
+              for weights in weight_grid(len(probabilities), step)}
+    best = max(scores, key=scores.get)  # max keeps the first of equals: the most weight on the first member
+    return best, {",".join(f"{w:.2f}" for w in weights): score for weights, score in scores.items()}
+
+
+def crop_reports(names: list[str], ensemble: EnsembleClassifier, data: Path, split: str) -> dict[str, dict]:
+    """Each member's and the ensemble's report on `split`'s crops (one pass of each member)."""
+    cached = load_cached(load_samples(data, split), desc=f"decoding {split}")
+    probabilities = ensemble.member_probabilities(cached.images)
+    reports = {name: classification_report(cached.labels, p.argmax(1)) for name, p in zip(names, probabilities,
+                                                                                            strict=True)}
+    reports["ensemble"] = classification_report(cached.labels, combine(probabilities, ensemble.weights).argmax(1))
+    return reports
+
+
+def frame_reports(members: list[Classifier], names: list[str], ensemble: EnsembleClassifier, data: Path,
+                  frames: str) -> dict[str, dict]:
+    """Each member's and the ensemble's report on whole frames, each through its own pipeline pass."""
+    samples = (load_samples(data, "test", "frame") if frames == "test"
+               else frame_halves(load_samples(data, "train", "frame"))[1])
+    reports = {}
+    for name, classifier in [*zip(names, members, strict=True), ("ensemble", ensemble)]:
+        pipeline = GesturePipeline(palm_model(), landmark_model(), classifier, settings=members[0].settings)
+        reports[name] = evaluate_frames(samples, pipeline)
+        log.info("%s frames, %s: macro-F1 %.4f", frames, name, reports[name]["macro_f1"])
+    return reports
+
+
+def markdown_table(results: dict) -> str:
+    """Macro-F1 (thumbs up F1) of each member and the ensemble on each set measured."""
+    sets = [key for key in results if key.startswith(("crops", "frames"))]
+    names = list(results[sets[0]])
+    lines = [f"weights {results['weights']} (chosen on the validation crops)", "",
+             "| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for key in sets:
+        cells = [f"{results[key][n]['macro_f1']:.4f} ({results[key][n]['per_class']['like']['f1']:.3f})"
+                 for n in names]
+        lines.append(f"| {key.replace('_', ' ')} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    members = [load_classifier(path)[0] for path in args.models]
+    names = [str(path) for path in args.models]
+    val = load_cached(load_samples(args.data, "val"), desc="decoding val")
+    probabilities = [member.probabilities(val.images) for member in members]
+    weights, grid = choose_weights(probabilities, val.labels, args.step)
+    ensemble = EnsembleClassifier(members, weights)
+    log.info("weights %s: validation macro-F1 %.4f", weights, max(grid.values()))
+    results = {"models": names, "weights": list(weights), "validation_grid": grid,
+               "crops_val": {name: classification_report(val.labels, p.argmax(1))
+                             for name, p in zip(names, probabilities, strict=True)}
+               | {"ensemble": classification_report(val.labels, combine(probabilities, weights).argmax(1))}}
+    if args.crops:
+        results[f"crops_{args.crops}"] = crop_reports(names, ensemble, args.data, args.crops)
+    if args.frames:
+        results[f"frames_{args.frames}"] = frame_reports(members, names, ensemble, args.data, args.frames)
+    (args.out / "ensemble.json").write_text(json.dumps(results, indent=2))
+    table = markdown_table(results)
+    (args.out / "ensemble.md").write_text(table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
