@@ -11,13 +11,15 @@ import pytest
 
 from runtime.classifier import OnnxClassifier
 from runtime.ensemble import EnsembleClassifier
-from runtime.paths import SHIPPED_CHECKPOINT, classifier_model
+from runtime.paths import SHIPPED_CHECKPOINT, classifier_model, landmark_model, palm_model
+from runtime.pipeline import GesturePipeline
 from runtime.settings import PipelineSettings
 from tests.conftest import make_small_dataset
 from training import ensemble, evaluate
 from training.cache import load_cached
 from training.datasets import load_samples
 from training.gestures import LABELS
+from training.pipeline_crops import frame_halves
 
 
 class AlwaysNone:
@@ -103,3 +105,19 @@ def test_the_ensemble_cli_chooses_on_validation_and_reports_members_and_ensemble
         assert all(report["n"] == n > 0 for report in results[key].values())
     table = (tmp_path / "ensemble.md").read_text()
     assert "| frames held-out |" in table and f"{results['crops_test']['ensemble']['macro_f1']:.4f}" in table
+
+
+def test_one_pipeline_pass_scores_each_member_as_its_own_pass_would(small_data: Path) -> None:
+    """Members of one input size see the very crops they would alone: the shipped model's column from the ensemble's
+    one pass equals `training.evaluate` of it alone on the same frames, and a member that calls every hand `none`
+    decides every frame `none`."""
+    shipped, never = evaluate.load_classifier(classifier_model())[0], AlwaysNone()
+    never.input_size = shipped.input_size
+    reports = ensemble.frame_reports(["shipped", "never"], EnsembleClassifier([shipped, never], [0.5, 0.5]),
+                                     small_data, "held-out")
+    frames = frame_halves(load_samples(small_data, "train", "frame"))[1]
+    alone = evaluate.evaluate_frames(frames, GesturePipeline(palm_model(), landmark_model(), shipped))
+    assert reports["shipped"]["confusion"] == alone["confusion"] and alone["macro_f1"] > 0.5
+    none = LABELS.index("none")
+    assert all(row[none] == sum(row) for row in reports["never"]["confusion"])
+    assert reports["ensemble"]["n"] == len(frames)

@@ -5,28 +5,33 @@
 
 Every member scores the validation crops once; the weights on a grid over the simplex (`--step`) that give the best
 validation macro-F1 are kept (on a tie, the one that leans most on the first member, the shipped model). Then each
-member alone and the ensemble run on whole frames through the browser's pipeline (`runtime.ensemble`: the hand is
-cut once, the thresholds are the first member's): the held-out training frames, to choose on, or the test frames,
-to report; `--crops test` adds the test crops. Prints a Markdown table and writes every report as JSON;
+member alone and the ensemble run on whole frames through the browser's pipeline, in one pass (`runtime.ensemble`:
+the hand is cut once, the thresholds are the first member's): the held-out training frames, to choose on, or the
+test frames, to report; `--crops test` adds the test crops. Prints a Markdown table and writes every report as JSON;
 `training.evaluate --model A B --weights ...` reproduces any cell.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import logging
 from pathlib import Path
 
 import numpy as np
+from PIL import UnidentifiedImageError
+from tqdm import tqdm
 
 from runtime.ensemble import EnsembleClassifier, combine
+from runtime.images import read_rgb
 from runtime.paths import data_dir, landmark_model, palm_model
 from runtime.pipeline import Classifier, GesturePipeline
 from training.cache import load_cached
 from training.datasets import load_samples
-from training.evaluate import evaluate_frames, load_classifier
+from training.evaluate import load_classifier
+from training.gestures import LABELS
 from training.metrics import classification_report
 from training.pipeline_crops import frame_halves
 
@@ -75,16 +80,50 @@ def crop_reports(names: list[str], ensemble: EnsembleClassifier, data: Path, spl
     return reports
 
 
-def frame_reports(members: list[Classifier], names: list[str], ensemble: EnsembleClassifier, data: Path,
-                  frames: str) -> dict[str, dict]:
-    """Each member's and the ensemble's report on whole frames, each through its own pipeline pass."""
+class RecordingEnsemble(EnsembleClassifier):
+    """An ensemble that keeps its members' probabilities of the last call, so that one pipeline pass scores every
+    member and the ensemble on the same hands."""
+
+    def __init__(self, members: list[Classifier], weights: list[float]) -> None:
+        super().__init__(members, weights)
+        self.last: list[np.ndarray] = []
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        self.last = self.member_probabilities(images)
+        return combine(self.last, self.weights)
+
+
+def frame_reports(names: list[str], ensemble: EnsembleClassifier, data: Path, frames: str) -> dict[str, dict]:
+    """Each member's and the ensemble's report on whole frames, from one pass of the browser's pipeline with the
+    ensemble (palm detector and landmark model once per frame): the hands it finds are re-decided with each
+    member's probabilities. Members see the hand as the ensemble cuts it (at the largest input size)."""
     samples = (load_samples(data, "test", "frame") if frames == "test"
                else frame_halves(load_samples(data, "train", "frame"))[1])
-    reports = {}
-    for name, classifier in [*zip(names, members, strict=True), ("ensemble", ensemble)]:
-        pipeline = GesturePipeline(palm_model(), landmark_model(), classifier, settings=members[0].settings)
-        reports[name] = evaluate_frames(samples, pipeline)
-        log.info("%s frames, %s: macro-F1 %.4f", frames, name, reports[name]["macro_f1"])
+    recording = RecordingEnsemble(ensemble.members, ensemble.weights.tolist())
+    pipeline = GesturePipeline(palm_model(), landmark_model(), recording)
+    truth, decided, skipped = [], {name: [] for name in [*names, "ensemble"]}, []
+    for sample in tqdm(samples, desc=f"{frames} frames", unit="frame", leave=False):
+        try:
+            image = read_rgb(sample.path)
+        except (OSError, UnidentifiedImageError, ValueError):
+            skipped.append(str(sample.path))
+            continue
+        hands = pipeline.hands(image)  # found hands come from the last classifier call: `recording.last`
+        if hands and len(recording.last[0]) != len(hands):
+            raise RuntimeError("the pipeline's hands are not the ensemble's last call: score each member apart")
+        truth.append(LABELS.index(sample.label))
+        for i, name in enumerate(names):
+            rescored = [dataclasses.replace(hand, probabilities=dict(zip(LABELS, map(float, recording.last[i][j]),
+                                                                          strict=True)))
+                        for j, hand in enumerate(hands)]
+            decided[name].append(LABELS.index(pipeline.decide(rescored).label))
+        decided["ensemble"].append(LABELS.index(pipeline.decide(hands).label))
+    if skipped:
+        log.warning("skipped %d unreadable frame(s), e.g. %s", len(skipped), skipped[0])
+    reports = {name: classification_report(np.asarray(truth, np.int64), np.asarray(d, np.int64)) | {"skipped": skipped}
+               for name, d in decided.items()}
+    for name, report in reports.items():
+        log.info("%s frames, %s: macro-F1 %.4f", frames, name, report["macro_f1"])
     return reports
 
 
@@ -119,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.crops:
         results[f"crops_{args.crops}"] = crop_reports(names, ensemble, args.data, args.crops)
     if args.frames:
-        results[f"frames_{args.frames}"] = frame_reports(members, names, ensemble, args.data, args.frames)
+        results[f"frames_{args.frames}"] = frame_reports(names, ensemble, args.data, args.frames)
     (args.out / "ensemble.json").write_text(json.dumps(results, indent=2))
     table = markdown_table(results)
     (args.out / "ensemble.md").write_text(table + "\n")
