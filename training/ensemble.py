@@ -32,7 +32,7 @@ from training.cache import load_cached
 from training.datasets import load_samples
 from training.evaluate import load_classifier
 from training.gestures import LABELS
-from training.metrics import classification_report
+from training.metrics import classification_report, score_cell
 from training.pipeline_crops import frame_halves
 
 log = logging.getLogger("training.ensemble")
@@ -134,8 +134,7 @@ def markdown_table(results: dict) -> str:
     lines = [f"weights {results['weights']} (chosen on the validation crops)", "",
              "| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for key in sets:
-        cells = [f"{results[key][n]['macro_f1']:.4f} ({results[key][n]['per_class']['like']['f1']:.3f})"
-                 for n in names]
+        cells = [score_cell(results[key][n]) for n in names]
         lines.append(f"| {key.replace('_', ' ')} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -34,7 +34,7 @@ from training.datasets import Sample, load_samples
 from training.evaluate import load_classifier
 from training.gestures import LABELS
 from training.landmark_features import FEATURES, MIN_PRESENCE, features, landmarks_of_crops, mirrored
-from training.metrics import classification_report
+from training.metrics import classification_report, score_cell
 from training.perturbations import PERTURBATIONS, perturb_crops
 from training.pipeline_crops import frame_halves
 
@@ -197,13 +197,11 @@ def markdown_table(results: dict) -> str:
     lines = [f"fusion weight {results['weight']:.2f} (chosen on validation crops)", "",
              "| test | CNN alone | landmarks alone | fused | hands found |", "|---|---|---|---|---|"]
     for condition, reports in results["test_crops"].items():
-        cells = [f"{reports[n]['macro_f1']:.4f} ({reports[n]['per_class']['like']['f1']:.3f})"
-                 for n in ("cnn", "landmarks", "fused")]
+        cells = [score_cell(reports[n]) for n in ("cnn", "landmarks", "fused")]
         lines.append(f"| crops, {condition} | " + " | ".join(cells) + f" | {reports['hands_found']:.1%} |")
     if "frames" in results:
         reports = results["frame_reports"]
-        cells = [f"{reports[n]['macro_f1']:.4f} ({reports[n]['per_class']['like']['f1']:.3f})"
-                 for n in ("cnn", "landmarks", "fused")]
+        cells = [score_cell(reports[n]) for n in ("cnn", "landmarks", "fused")]
         lines.append(f"| whole frames ({results['frames']}) | " + " | ".join(cells) + " | |")
     return "\n".join(lines)
 

@@ -37,3 +37,8 @@ def format_report(report: dict) -> str:
     for label, row in zip(report["labels"], report["confusion"], strict=False):
         lines.append(f"{label:<10}" + "".join(f"{count:>10d}" for count in row))
     return "\n".join(lines)
+
+
+def score_cell(report: dict) -> str:
+    """A table cell: macro-F1, and thumbs up's F1 (the weakest class) in brackets."""
+    return f"{report['macro_f1']:.4f} ({report['per_class']['like']['f1']:.3f})"

@@ -21,6 +21,7 @@ from runtime.pipeline import GesturePipeline
 from training.cache import load_cached
 from training.datasets import KINDS, SPLITS, load_samples
 from training.evaluate import evaluate_crops, evaluate_frames, load_classifier
+from training.metrics import score_cell
 from training.perturbations import PERTURBATIONS
 
 CLEAN = "clean"
@@ -68,8 +69,7 @@ def markdown_table(results: dict[str, dict[str, dict]]) -> str:
     lines = ["| condition | what it does | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
     for condition in conditions:
         what = PERTURBATIONS[condition].description if condition in PERTURBATIONS else "as recorded"
-        cells = [f"{results[n][condition]['macro_f1']:.4f} ({results[n][condition]['per_class']['like']['f1']:.3f})"
-                 for n in names]
+        cells = [score_cell(results[n][condition]) for n in names]
         lines.append(f"| {condition} | {what} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
