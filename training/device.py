@@ -2,8 +2,8 @@
 
 `auto`: on CUDA the forward pass runs under float16 autocast and the loss is scaled (`GradScaler`) so that small
 gradients survive float16; on the CPU both are off. `bfloat16`: bfloat16 autocast on either device, no loss
-scaling (bfloat16 keeps float32's exponent range); on CPUs with AVX-512 BF16 or AMX it trains AttentionHGR 2.4x
-faster than float32, elsewhere it may be slower. `float32`: no autocast anywhere.
+scaling (bfloat16 keeps float32's exponent range); fast on CPUs with AVX-512 BF16 or AMX (oneDNN's bfloat16
+kernels), possibly slower elsewhere. `float32`: no autocast anywhere.
 """
 
 from __future__ import annotations
