@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from export.classifier_onnx import export_fp32, metadata
-from runtime.paths import ROOT, recorded
+from runtime.paths import ROOT, SHIPPED_CHECKPOINT, recorded
 from tests.conftest import make_small_dataset
 from training import benchmark, evaluate, ship, train
 from training.checkpoint import CheckpointError, load_checkpoint
@@ -183,3 +183,18 @@ def test_benchmark_prints_the_results_table(small_data: Path, trained: Path, cap
     assert lines[0].startswith(f"{8 * len(LABELS)} test crops") and lines[1].startswith("| model | input |")
     cells = [cell.strip() for cell in lines[3].split("|")[1:-1]]
     assert cells[0] == "mobilenet_v3_small" and cells[1] == "112" and 0 <= float(cells[2]) <= 1
+
+
+def test_benchmark_adds_an_ensemble_row_with_summed_costs(small_data: Path, trained: Path, tmp_path: Path) -> None:
+    """The shipped model with the short run: at weights 1 and 0 the ensemble row scores as the shipped row does;
+    its costs are the two members' together."""
+    out = tmp_path / "rows.json"
+    benchmark.main([str(SHIPPED_CHECKPOINT), str(trained / "best.pt"), "--data", str(small_data), "--repeats", "3",
+                    "--ensemble", "1", "0", "--json", str(out)])
+    first, second, both = json.loads(out.read_text())
+    assert both["macro_f1"] == first["macro_f1"] and both["f1"] == first["f1"]
+    assert both["parameters"] == first["parameters"] + second["parameters"] and both["input_size"] == "112 + 112"
+    assert both["latency_ms"] == pytest.approx(first["latency_ms"] + second["latency_ms"])
+    assert both["name"] == "ensemble: 1 x efficientnet_lite0_slim + 0 x mobilenet_v3_small"
+    with pytest.raises(SystemExit, match="one weight per checkpoint"):
+        benchmark.main([str(SHIPPED_CHECKPOINT), "--data", str(small_data), "--ensemble", "0.5", "0.5"])

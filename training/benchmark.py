@@ -4,7 +4,9 @@ batch 1 and training time, as a Markdown table for the README.
     python -m training.benchmark runs/*/best.pt training/weights/classifier.pt
 
 Latency is PyTorch eager on one CPU thread, batch 1, median over `--repeats` runs after warm-up.
-Training time comes from the run.json written beside each checkpoint (or `<name>.run.json`).
+Training time comes from the run.json written beside each checkpoint (or `<name>.run.json`). `--ensemble W ...`
+adds a row for the checkpoints' probabilities averaged with those weights (`runtime.ensemble`): its parameters,
+latency and training time are the members' sums.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import statistics
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from runtime.ensemble import combine
 from runtime.paths import data_dir
 from training.cache import load_cached
 from training.checkpoint import load_checkpoint
@@ -32,6 +36,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=data_dir())
     p.add_argument("--split", default="test")
     p.add_argument("--repeats", type=int, default=200)
+    p.add_argument("--ensemble", type=float, nargs="+", metavar="WEIGHT",
+                   help="also a row for the ensemble of the checkpoints, one weight each (summing to 1)")
     p.add_argument("--json", type=Path, help="also write the figures here")
     return p.parse_args(argv)
 
@@ -61,9 +67,11 @@ def latency_ms(model: torch.nn.Module, size: int, repeats: int) -> float:
     return statistics.median(times)
 
 
-def measure(checkpoint: Path, images, labels, repeats: int) -> dict:
+def measure(checkpoint: Path, images: np.ndarray, labels: np.ndarray, repeats: int) -> tuple[dict, np.ndarray]:
+    """The checkpoint's row, and its probabilities on the crops (for an ensemble row)."""
     model, meta = load_checkpoint(checkpoint)
-    report = classification_report(labels, torch_probabilities(model, images, meta["input_size"]).argmax(1))
+    probabilities = torch_probabilities(model, images, meta["input_size"])
+    report = classification_report(labels, probabilities.argmax(1))
     record = run_record(checkpoint)
     name = meta["model"] + (" (distilled)" if meta.get("distilled_from") else "")
     return {"checkpoint": str(checkpoint), "name": name, "macro_f1": report["macro_f1"],
@@ -71,7 +79,22 @@ def measure(checkpoint: Path, images, labels, repeats: int) -> dict:
             "parameters": sum(p.numel() for p in model.parameters()),
             "size_mb": checkpoint.stat().st_size / 1e6, "input_size": meta["input_size"],
             "latency_ms": latency_ms(model, meta["input_size"], repeats),
-            "train_minutes": record["wall_seconds"] / 60 if record else None}
+            "train_minutes": record["wall_seconds"] / 60 if record else None}, probabilities
+
+
+def ensemble_row(rows: list[dict], probabilities: list[np.ndarray], weights: list[float], labels: np.ndarray) -> dict:
+    """The members' probabilities averaged with `weights`; parameters, size, latency and training time summed (the
+    browser would run every member on every hand)."""
+    report = classification_report(labels, combine(probabilities, weights).argmax(1))
+    trained = [r["train_minutes"] for r in rows]
+    return {"checkpoint": "+".join(r["checkpoint"] for r in rows),
+            "name": "ensemble: " + " + ".join(f"{w:g} x {r['name']}" for w, r in zip(weights, rows, strict=True)),
+            "weights": weights, "macro_f1": report["macro_f1"],
+            "f1": {k: v["f1"] for k, v in report["per_class"].items()},
+            "parameters": sum(r["parameters"] for r in rows), "size_mb": sum(r["size_mb"] for r in rows),
+            "input_size": " + ".join(str(r["input_size"]) for r in rows),
+            "latency_ms": sum(r["latency_ms"] for r in rows),
+            "train_minutes": None if None in trained else sum(trained)}
 
 
 def markdown(rows: list[dict]) -> str:
@@ -89,7 +112,12 @@ def markdown(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     cached = load_cached(load_samples(args.data, args.split), desc=f"decoding {args.split}")
-    rows = [measure(c, cached.images, cached.labels, args.repeats) for c in args.checkpoints]
+    if args.ensemble and (len(args.ensemble) != len(args.checkpoints) or abs(sum(args.ensemble) - 1) > 1e-6):
+        raise SystemExit(f"--ensemble: one weight per checkpoint, summing to 1 (got {args.ensemble})")
+    rows, probabilities = map(list, zip(*(measure(c, cached.images, cached.labels, args.repeats)
+                                          for c in args.checkpoints), strict=True))
+    if args.ensemble:
+        rows.append(ensemble_row(rows, probabilities, args.ensemble, cached.labels))
     print(f"{len(cached)} {args.split} crops from {args.data}; latency: PyTorch, 1 thread, batch 1, median")
     print(markdown(rows))
     if args.json:
