@@ -121,3 +121,9 @@ def test_one_pipeline_pass_scores_each_member_as_its_own_pass_would(small_data: 
     none = LABELS.index("none")
     assert all(row[none] == sum(row) for row in reports["never"]["confusion"])
     assert reports["ensemble"]["n"] == len(frames)
+
+
+def test_the_ensemble_cli_refuses_a_model_given_twice(small_data: Path, tmp_path: Path) -> None:
+    model = str(classifier_model())
+    with pytest.raises(SystemExit, match="each model once"):
+        ensemble.main(["--models", model, model, "--data", str(small_data), "--out", str(tmp_path)])

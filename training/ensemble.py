@@ -70,13 +70,11 @@ def choose_weights(probabilities: list[np.ndarray], labels: np.ndarray, step: fl
     return best, {",".join(f"{w:.2f}" for w in weights): score for weights, score in scores.items()}
 
 
-def crop_reports(names: list[str], ensemble: EnsembleClassifier, data: Path, split: str) -> dict[str, dict]:
-    """Each member's and the ensemble's report on `split`'s crops (one pass of each member)."""
-    cached = load_cached(load_samples(data, split), desc=f"decoding {split}")
-    probabilities = ensemble.member_probabilities(cached.images)
-    reports = {name: classification_report(cached.labels, p.argmax(1)) for name, p in zip(names, probabilities,
-                                                                                            strict=True)}
-    reports["ensemble"] = classification_report(cached.labels, combine(probabilities, ensemble.weights).argmax(1))
+def crop_reports(names: list[str], probabilities: list[np.ndarray], weights: list[float] | np.ndarray,
+                 labels: np.ndarray) -> dict[str, dict]:
+    """Each member's and the ensemble's report from the members' probabilities on the same crops."""
+    reports = {name: classification_report(labels, p.argmax(1)) for name, p in zip(names, probabilities, strict=True)}
+    reports["ensemble"] = classification_report(labels, combine(probabilities, weights).argmax(1))
     return reports
 
 
@@ -145,17 +143,19 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     members = [load_classifier(path)[0] for path in args.models]
     names = [str(path) for path in args.models]
+    if len(set(names)) != len(names):
+        raise SystemExit(f"--models: each model once, got {names}")
     val = load_cached(load_samples(args.data, "val"), desc="decoding val")
     probabilities = [member.probabilities(val.images) for member in members]
     weights, grid = choose_weights(probabilities, val.labels, args.step)
     ensemble = EnsembleClassifier(members, weights)
     log.info("weights %s: validation macro-F1 %.4f", weights, max(grid.values()))
     results = {"models": names, "weights": list(weights), "validation_grid": grid,
-               "crops_val": {name: classification_report(val.labels, p.argmax(1))
-                             for name, p in zip(names, probabilities, strict=True)}
-               | {"ensemble": classification_report(val.labels, combine(probabilities, weights).argmax(1))}}
+               "crops_val": crop_reports(names, probabilities, weights, val.labels)}
     if args.crops:
-        results[f"crops_{args.crops}"] = crop_reports(names, ensemble, args.data, args.crops)
+        test = load_cached(load_samples(args.data, args.crops), desc=f"decoding {args.crops}")
+        results[f"crops_{args.crops}"] = crop_reports(names, ensemble.member_probabilities(test.images),
+                                                      ensemble.weights, test.labels)
     if args.frames:
         results[f"frames_{args.frames}"] = frame_reports(names, ensemble, args.data, args.frames)
     (args.out / "ensemble.json").write_text(json.dumps(results, indent=2))
