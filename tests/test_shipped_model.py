@@ -1,17 +1,19 @@
-"""The model the project ships reproduces, on the real test crops, the figures recorded beside it
-(the ones the README quotes)."""
+"""The model the project ships, and every other model kept in training/weights for a results row, reproduces on
+the real test crops the figures recorded beside it (the ones the README quotes)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
+
 from runtime.paths import SHIPPED_CHECKPOINT
 from training import evaluate
 from training.checkpoint import load_checkpoint
 from training.gestures import LABELS
 
-RECORDED = SHIPPED_CHECKPOINT.with_suffix(".test.json")
+KEPT = sorted(SHIPPED_CHECKPOINT.parent.glob("*.pt"))
 
 
 def test_shipped_checkpoint_is_complete() -> None:
@@ -20,9 +22,14 @@ def test_shipped_checkpoint_is_complete() -> None:
     assert len(meta["mean"]) == len(meta["std"]) == 3
 
 
-def test_shipped_model_reproduces_its_recorded_test_figures(data_dir: Path) -> None:
-    recorded = json.loads(RECORDED.read_text())
-    report = evaluate.evaluate(data_dir, "test", "crop", SHIPPED_CHECKPOINT)
+def test_the_shipped_model_is_among_the_kept_ones() -> None:
+    assert SHIPPED_CHECKPOINT in KEPT
+
+
+@pytest.mark.parametrize("checkpoint", KEPT, ids=[path.stem for path in KEPT])
+def test_kept_model_reproduces_its_recorded_test_figures(checkpoint: Path, data_dir: Path) -> None:
+    recorded = json.loads(checkpoint.with_suffix(".test.json").read_text())
+    report = evaluate.evaluate(data_dir, "test", "crop", checkpoint)
     assert report["n"] == recorded["n"]
     # another CPU may round a borderline crop the other way; more than a couple of changes is a regression
     changed = sum(abs(a - b) for row, old in zip(report["confusion"], recorded["confusion"], strict=True)
