@@ -24,6 +24,7 @@ def test_curves_plot_and_summarise_a_run_record(tmp_path: Path, capsys: pytest.C
     curves.main([str(RECORD), "--out", str(tmp_path / "curves.png"), "--window", "3"])
     printed = capsys.readouterr().out
     best = max(range(len(scores)), key=scores.__getitem__)
+    assert printed.startswith("classifier: ")
     assert f"{len(scores)} epochs, best validation macro-F1 {scores[best]:.4f} at epoch {best + 1}" in printed
     assert f"{max(scores[-3:]) - max(scores[:-3]):+.4f}" in printed
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -35,3 +36,8 @@ def test_a_record_without_epochs_is_refused_with_its_name(tmp_path: Path) -> Non
     empty.write_text(json.dumps({"epochs": [], "wall_seconds": 0}))
     with pytest.raises(SystemExit, match="fresh: the run record has no finished epoch"):
         curves.main([str(empty), "--out", str(tmp_path / "c.png")])
+
+
+def test_runs_are_named_by_their_folder_or_kept_file() -> None:
+    assert curves.run_name(Path("runs/attention_hgr-30/run.json")) == "attention_hgr-30"
+    assert curves.run_name(Path("training/weights/attention_hgr.run.json")) == "attention_hgr"

@@ -58,9 +58,16 @@ def plot(records: dict[str, dict], out: Path) -> None:
     plt.close(fig)
 
 
+def run_name(record: Path) -> str:
+    """A run's name: its folder for `runs/<name>/run.json`, the file's for a kept `training/weights/<name>.run.json`."""
+    if record.name == "run.json":
+        return record.parent.name or str(record)
+    return record.name.removesuffix(".json").removesuffix(".run")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    records = {str(path.parent.name or path): json.loads(path.read_text()) for path in args.records}
+    records = {run_name(path): json.loads(path.read_text()) for path in args.records}
     for name, record in records.items():
         if not record.get("epochs"):
             raise SystemExit(f"{name}: the run record has no finished epoch")
