@@ -73,14 +73,15 @@ def export_classifier(checkpoint: Path, data: Path, out: Path) -> dict:
 
 
 def parity(checkpoint: Path, data: Path, exports: dict[str, Path]) -> dict:
-    """Top-1 agreement with PyTorch and macro-F1 of each export on the validation crops."""
+    """Top-1 agreement with PyTorch and macro-F1 of each export on the validation crops: the networks alone (the
+    runtime's toning down of over-exposed crops is not PyTorch's, and not the export's to check)."""
     val = load_cached(load_samples(data, "val", "crop"), desc="decoding val")
     model, meta = load_checkpoint(checkpoint)
     reference = torch_probabilities(model, val.images, meta["input_size"]).argmax(1)
     result = {"n": len(val.labels),
               "pytorch": {"macro_f1": classification_report(val.labels, reference)["macro_f1"]}}
     for name, path in exports.items():
-        predicted = OnnxClassifier(path).probabilities(val.images).argmax(1)
+        predicted = OnnxClassifier(path, network_only=True).probabilities(val.images).argmax(1)
         result[name] = {"macro_f1": classification_report(val.labels, predicted)["macro_f1"],
                         "agreement": float(np.mean(predicted == reference)), "bytes": path.stat().st_size}
     return result

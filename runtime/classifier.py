@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.exposure import expose_bright_crop
 from runtime.images import resize_square
 from runtime.metadata import MetadataError, is_number, is_positive_integer, parsed, settings_value
 from runtime.onnx_models import ModelFileError, onnx_session
@@ -68,25 +69,32 @@ def parse_metadata(metadata: dict[str, str]) -> ClassifierMetadata:
                               settings_value(metadata, "reactions", ReactionSettings))
 
 
-def preprocess(images: np.ndarray, size: int, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
-    """uint8 [N, H, W, 3] -> float32 [N, 3, size, size]: resized (Pillow bilinear), scaled to [0, 1], normalised."""
+def preprocess(images: np.ndarray, size: int, mean: Sequence[float], std: Sequence[float],
+               pipeline: PipelineSettings | None = None) -> np.ndarray:
+    """uint8 [N, H, W, 3] -> float32 [N, 3, size, size]: resized (Pillow bilinear), over-exposed crops toned down
+    (with `pipeline`'s bright-crop settings: `runtime.exposure`), scaled to [0, 1], normalised."""
     if not len(images):
         return np.zeros((0, 3, size, size), dtype=np.float32)
+    resized = [resize_square(image, size) for image in images]
+    if pipeline is not None:
+        resized = [expose_bright_crop(crop, pipeline.bright_crop_luma, pipeline.bright_crop_target) for crop in resized]
     # times float32(1/255), not divided by 255: torchvision's arithmetic, which trained the model, to the last bit
     # (one bit off moves the int8 model's input quantization, and can tip a frame near the gesture threshold)
-    resized = np.stack([resize_square(image, size) for image in images]).astype(np.float32) * np.float32(1 / 255)
-    normalised = (resized - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    scaled = np.stack(resized).astype(np.float32) * np.float32(1 / 255)
+    normalised = (scaled - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
     return np.ascontiguousarray(normalised.transpose(0, 3, 1, 2))
 
 
 class OnnxClassifier:
     """An exported classifier, usable wherever the pipeline takes a classifier (`labels`, `input_size`,
-    `settings`, `probabilities`)."""
+    `settings`, `probabilities`). With `network_only`, over-exposed crops are not toned down: the network alone, as
+    the export's check compares it with PyTorch."""
 
-    def __init__(self, path: Path, threads: int = 0, optimize: bool = False) -> None:
+    def __init__(self, path: Path, threads: int = 0, optimize: bool = False, network_only: bool = False) -> None:
         # onnxruntime's fused int8 kernels on CPUs without VNNI differ from the browser's; plain kernels match it,
         # so accuracy is measured with `optimize` off and only speed with it on.
         self.path = Path(path)
+        self.network_only = network_only
         self.session = onnx_session(self.path, "gesture classifier", optimize=optimize, threads=threads)
         try:
             self.metadata = parse_metadata(self.session.get_modelmeta().custom_metadata_map)
@@ -97,11 +105,13 @@ class OnnxClassifier:
         self.settings = self.metadata.pipeline
 
     def probabilities(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """[N, labels] class probabilities of uint8 [N, H, W, 3] crops, resized to the input size first."""
+        """[N, labels] class probabilities of uint8 [N, H, W, 3] crops, resized to the input size first (and
+        over-exposed ones toned down, as the browser does)."""
         name = self.session.get_inputs()[0].name
         meta = self.metadata
+        exposure = None if self.network_only else meta.pipeline
         out = [self.session.run(None, {name: preprocess(images[start:start + batch_size], meta.input_size,
-                                                         meta.mean, meta.std)})[0]
+                                                         meta.mean, meta.std, exposure)})[0]
                for start in range(0, len(images), batch_size)]
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), dtype=np.float32)
 

@@ -118,7 +118,7 @@ export interface ClassifierSettings {
   std: number[];
   pipeline: {
     minPalmScore: number; minPresence: number; minGestureScore: number; maxHands: number; handBoxMargin: number;
-    stillChange: number; signatureSize: number; redetectMs: number;
+    stillChange: number; signatureSize: number; redetectMs: number; brightCropLuma: number; brightCropTarget: number;
   };
   reactions: {threshold: number; hold: number; cooldown: number};
 }

@@ -19,7 +19,7 @@ import {
   INPUT_SIZE, decodeDetections, iou, searchViews, ssdAnchors, toFramePixels,
 } from './palm.js';
 import {cropRegion, landmarkBox, landmarksFromOutput, roiFromLandmarks, roiFromPalm} from './landmarks.js';
-import {resizeRegion, writeChannelsFirst} from './resample.js';
+import {exposeBrightCrop, resizeRegion, writeChannelsFirst} from './resample.js';
 
 /** Two hands whose landmarks' extents overlap by more than this are one (runtime/pipeline.py SAME_HAND_IOU). */
 const SAME_HAND_IOU = 0.5;
@@ -268,7 +268,7 @@ export class FramePipeline {
     return found;
   }
 
-  /** The classifier's probabilities for the square around each hand's landmarks. */
+  /** The classifier's probabilities for the square around each hand's landmarks (over-exposed crops toned down). */
   async hands(rgba, width, height, found) {
     if (!found.length) return [];
     const {labels, inputSize, mean, std, pipeline} = this.classifier;
@@ -276,8 +276,9 @@ export class FramePipeline {
     const input = new Float32Array(found.length * plane);
     const boxes = found.map((hand) => landmarkBox(hand.landmarks, width, height, pipeline.handBoxMargin));
     boxes.forEach(([left, top, right, bottom], i) => {
-      const crop = resizeRegion(rgba, width, height, {x: left, y: top, width: right - left, height: bottom - top},
-        inputSize, inputSize);
+      const crop = exposeBrightCrop(resizeRegion(rgba, width, height,
+        {x: left, y: top, width: right - left, height: bottom - top}, inputSize, inputSize),
+      pipeline.brightCropLuma, pipeline.brightCropTarget);
       writeChannelsFirst(crop, input, i * plane, mean, std);
     });
     const probabilities = await this.classify(input, found.length);

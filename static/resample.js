@@ -124,3 +124,25 @@ export function writeChannelsFirst(rgb, tensor, offset = 0, mean = [0, 0, 0], st
     for (let i = 0; i < pixels; i++) tensor[base + i] = (rgb[i * 3 + c] / 255 - m) / s;
   }
 }
+
+/** ITU-R BT.601 luma in thousandths (Pillow's "L" conversion), as runtime/exposure.py sums it. */
+const LUMA_WEIGHTS = [299, 587, 114];
+
+/**
+ * An over-exposed hand crop toned down (runtime/exposure.py): when the mean luma of the 8-bit RGB `rgb` is above
+ * `above`, every value goes through the gamma that brings that mean to `target`; otherwise (or when every pixel
+ * is white) `rgb` itself. The luma sum is an exact integer and the table is the one Python builds.
+ * @param {Uint8Array} rgb @param {number} above @param {number} target @returns {Uint8Array}
+ */
+export function exposeBrightCrop(rgb, above, target) {
+  const pixels = rgb.length / 3;
+  let lumaSum = 0;
+  for (let i = 0; i < rgb.length; i += 3) {
+    lumaSum += LUMA_WEIGHTS[0] * rgb[i] + LUMA_WEIGHTS[1] * rgb[i + 1] + LUMA_WEIGHTS[2] * rgb[i + 2];
+  }
+  if (lumaSum <= above * 1000 * pixels || lumaSum >= 255 * 1000 * pixels) return rgb;
+  const gamma = Math.log(target / 255) / Math.log(lumaSum / (1000 * pixels) / 255);
+  const table = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) table[v] = Math.floor(255 * (v / 255) ** gamma + 0.5);
+  return rgb.map((value) => table[value]);
+}

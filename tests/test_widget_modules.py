@@ -20,8 +20,10 @@ import pytest
 from PIL import Image
 
 from runtime.classifier import OnnxClassifier, preprocess, read_metadata
+from runtime.exposure import expose_bright_crop
 from runtime.hand_box import landmark_box
 from runtime.hand_landmarks import HandLandmarker
+from runtime.images import resize_square
 from runtime.onnx_models import onnx_session
 from runtime.palm_decode import PalmDetection, decode_detections, letterbox, ssd_anchors, to_image_pixels
 from runtime.paths import ROOT, classifier_model, landmark_model, palm_model
@@ -133,7 +135,8 @@ console.log(JSON.stringify({settings, above: await run(minGestureScore + 1e-3, m
         "minPalmScore": pipeline.min_palm_score, "minPresence": pipeline.min_presence,
         "minGestureScore": pipeline.min_gesture_score, "maxHands": pipeline.max_hands,
         "handBoxMargin": pipeline.hand_box_margin, "stillChange": pipeline.still_change,
-        "signatureSize": pipeline.signature_size, "redetectMs": pipeline.redetect_ms}
+        "signatureSize": pipeline.signature_size, "redetectMs": pipeline.redetect_ms,
+        "brightCropLuma": pipeline.bright_crop_luma, "brightCropTarget": pipeline.bright_crop_target}
     assert answer["settings"]["reactions"] == {"threshold": reactions.threshold, "hold": reactions.hold_ms,
                                                "cooldown": reactions.cooldown_ms}
     above, below, absent = answer["above"], answer["below"], answer["absent"]
@@ -239,6 +242,29 @@ console.log(JSON.stringify(out));""", tmp_path, cases=cases, size=size, mean=lis
                       std=list(classifier.metadata.std))
     for js, python in zip(answer, expected, strict=True):
         np.testing.assert_allclose(np.asarray(js, np.float32), python, atol=1e-6)
+
+
+def test_over_exposed_crops_are_toned_down_as_in_python(node: str, frames: list[np.ndarray], tmp_path: Path) -> None:
+    """The classifier's crops of real photos, as they are and made over-exposed (x1.8, clipped): the browser picks
+    the same ones to tone down and gives the same pixels (runtime/exposure.py)."""
+    classifier = OnnxClassifier(classifier_model())
+    pipeline, size = classifier.metadata.pipeline, classifier.input_size
+    crops = [resize_square(image, size) for image in frames]
+    crops += [np.clip(crop.astype(np.float32) * 1.8, 0, 255).astype(np.uint8) for crop in crops]
+    expected = [expose_bright_crop(crop, pipeline.bright_crop_luma, pipeline.bright_crop_target) for crop in crops]
+    assert sum(e is not c for e, c in zip(expected, crops, strict=True)) >= len(frames) // 2, "too few toned down"
+    assert any(e is c for e, c in zip(expected, crops, strict=True)), "no crop left alone"
+    for i, crop in enumerate(crops):
+        (tmp_path / f"{i}.rgb").write_bytes(crop.tobytes())
+    shutil.copy(classifier_model(), tmp_path / "classifier.onnx")
+    answer = run_node(node, """
+const {brightCropLuma, brightCropTarget} = metadata.classifierSettings(
+  metadata.readOnnxMetadata(read('classifier.onnx'))).pipeline;
+console.log(JSON.stringify(Array.from({length: input.count},
+  (_, i) => Array.from(resample.exposeBrightCrop(read(`${i}.rgb`), brightCropLuma, brightCropTarget)))));""",
+                      tmp_path, count=len(crops))
+    for js, python in zip(answer, expected, strict=True):
+        np.testing.assert_array_equal(np.asarray(js, np.uint8), python.reshape(-1))
 
 
 def test_classifier_metadata_read_from_the_onnx_file(node: str, tmp_path: Path) -> None:

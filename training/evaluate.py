@@ -77,10 +77,11 @@ def save_confusion_png(report: dict, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def load_classifier(path: Path) -> tuple[Classifier, str]:
-    """The classifier in `path` and its name; PyTorch is loaded only for a `.pt` checkpoint."""
+def load_classifier(path: Path, network_only: bool = False) -> tuple[Classifier, str]:
+    """The classifier in `path` and its name; PyTorch is loaded only for a `.pt` checkpoint (always the network
+    alone; `network_only` leaves an export's over-exposed crops as they are, as before `runtime.exposure`)."""
     if path.suffix == ".onnx":
-        classifier = OnnxClassifier(path)
+        classifier = OnnxClassifier(path, network_only=network_only)
         if list(classifier.labels) != list(LABELS):
             raise SystemExit(f"{path}: labels {list(classifier.labels)} differ from {list(LABELS)}")
         return classifier, path.stem

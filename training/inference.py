@@ -36,7 +36,8 @@ def torch_probabilities(model: nn.Module, images: np.ndarray, size: int, batch_s
 
 class TorchClassifier:
     """A checkpoint with the face of `runtime.classifier.OnnxClassifier`; its pipeline settings are the ones an
-    export writes."""
+    export writes. It is the network alone: the runtime's toning down of over-exposed crops (`runtime.exposure`) is
+    the exported classifier's and the browser's, so the figures kept for checkpoints are the network's."""
 
     def __init__(self, checkpoint: Path) -> None:
         model, meta = load_checkpoint(checkpoint)

@@ -5,8 +5,9 @@
 
 Each model sees the same perturbed pixels (seeded per image by `--seed`). `--kind frame` runs the whole frames
 through the browser's pipeline (palm detector, landmarks, hand box, classifier), which takes a few minutes per
-condition and model on 2 cores: `--conditions` picks some. Prints a Markdown table (macro-F1, and thumbs up
-F1 in brackets, the weakest class) and writes every report as JSON.
+condition and model on 2 cores: `--conditions` picks some. An export runs as the runtime runs it, over-exposed
+crops toned down (`runtime.exposure`); `--network-only` measures it without that step. Prints a Markdown table
+(macro-F1, and thumbs up F1 in brackets, the weakest class) and writes every report as JSON.
 """
 
 from __future__ import annotations
@@ -35,12 +36,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--kind", choices=KINDS, default="crop")
     p.add_argument("--conditions", nargs="+", choices=[CLEAN, *PERTURBATIONS], default=[CLEAN, *PERTURBATIONS])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--network-only", action="store_true",
+                   help="exports without the runtime's toning down of over-exposed crops (runtime.exposure)")
     p.add_argument("--json", type=Path, help="write {model path: {condition: report}} here")
     return p.parse_args(argv)
 
 
 def robustness(models: list[Path], data: Path, split: str, kind: str, conditions: list[str],
-               seed: int = 0) -> dict[str, dict[str, dict]]:
+               seed: int = 0, network_only: bool = False) -> dict[str, dict[str, dict]]:
     """{model path: {condition: classification report}} on `data`'s split and kind (paths, since two
     checkpoints of one architecture share its name)."""
     samples = load_samples(data, split, kind)
@@ -49,7 +52,7 @@ def robustness(models: list[Path], data: Path, split: str, kind: str, conditions
     cached = load_cached(samples, desc=f"decoding {split}") if kind == "crop" else None
     results: dict[str, dict[str, dict]] = {}
     for path in models:
-        classifier, _ = load_classifier(path)
+        classifier, _ = load_classifier(path, network_only)
         name = str(path)
         pipeline = GesturePipeline(palm_model(), landmark_model(), classifier) if kind == "frame" else None
         results[name] = {}
@@ -77,7 +80,8 @@ def markdown_table(results: dict[str, dict[str, dict]]) -> str:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args = parse_args(argv)
-    results = robustness(args.models, args.data, args.split, args.kind, args.conditions, args.seed)
+    results = robustness(args.models, args.data, args.split, args.kind, args.conditions, args.seed,
+                         args.network_only)
     print(f"{args.split} {args.kind}s of {args.data}, seed {args.seed}: macro-F1 (thumbs up F1)")
     print(markdown_table(results))
     if args.json:
