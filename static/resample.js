@@ -130,8 +130,8 @@ const LUMA_WEIGHTS = [299, 587, 114];
 
 /**
  * An over-exposed hand crop toned down (runtime/exposure.py): when the mean luma of the 8-bit RGB `rgb` is above
- * `above`, every value goes through the gamma that brings that mean to `target`; otherwise (or when every pixel
- * is white) `rgb` itself. The luma sum is an exact integer and the table is the one Python builds.
+ * `above`, every value goes through the gamma that takes a grey at that mean to `target` (white stays white);
+ * otherwise (or when every pixel is white) `rgb` itself. The luma sum is an exact integer and the table is the one Python builds.
  * @param {Uint8Array} rgb @param {number} above @param {number} target @returns {Uint8Array}
  */
 export function exposeBrightCrop(rgb, above, target) {
