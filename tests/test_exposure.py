@@ -34,7 +34,8 @@ def crops(data_dir: Path) -> np.ndarray:
     chosen = [s for label in ("like", "dislike", "ok", "none") for s in [s for s in samples if s.label == label][:10]]
     cached = load_cached(chosen, desc="test crops")
     assert len(cached.images) == CROPS
-    return np.stack([resize_square(image, OnnxClassifier(classifier_model()).input_size) for image in cached.images])
+    size = OnnxClassifier(classifier_model()).input_size
+    return np.stack([resize_square(image, size) for image in cached.images])
 
 
 def test_a_washed_out_crop_is_toned_down(crops: np.ndarray) -> None:
