@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from runtime.exposure import expose_bright_crop
 from runtime.images import read_rgb
 from runtime.paths import SHIPPED_CHECKPOINT
 from tests.conftest import make_small_dataset, manifest_rows
@@ -19,6 +20,7 @@ from training.evaluate import evaluate
 from training.perturbations import PERTURBATIONS, frame_hand_side, perturb
 from training.train import parse_args
 from training.transforms import (
+    BrightCropToning,
     CleanAndDegraded,
     RandomMotionBlur,
     RandomWhiteBalance,
@@ -145,6 +147,20 @@ def test_webcam_vs_clean_gives_one_box_draw_clean_to_the_teacher_and_degraded_to
     assert differing >= 6, f"only {differing} of 12 student views were degraded"
     with pytest.raises(SystemExit):
         parse_args(["--model", "efficientnet_lite0_slim", "--augment", "webcam-vs-clean"])  # no teacher
+
+
+def test_webcam_augmentation_tones_washed_out_crops_as_the_runtime_does(crops: list[np.ndarray]) -> None:
+    toning = BrightCropToning()
+    for crop in crops:
+        washed = perturb(crop, "over-exposed", crop.shape[0], 0, 0)
+        for image in (crop, washed):
+            tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+            expected = expose_bright_crop(image, toning.above, toning.target)
+            assert np.array_equal(toning(tensor).permute(1, 2, 0).numpy(), expected)
+    washed = [perturb(crop, "over-exposed", crop.shape[0], 0, 0) for crop in crops]
+    toned = [toning(torch.from_numpy(image).permute(2, 0, 1)).float().mean() for image in washed]
+    darkened = sum(t < image.mean() - 5 for t, image in zip(toned, washed, strict=True))
+    assert darkened >= 3, f"only {darkened} of {len(washed)} washed-out crops were darkened"
 
 
 @pytest.fixture(scope="module")

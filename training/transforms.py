@@ -8,6 +8,9 @@ and large rotations would turn 👍 into 👎, so rotations stay within ±10 deg
 the camera (down and up again), motion and defocus blur, JPEG, exposure with sensor noise and white
 balance. torchvision has all but two of these; motion blur and white balance are written here.
 
+Both webcam augmentations end as the runtime does: a crop washed out past `PipelineSettings.bright_crop_luma` is
+toned down (`runtime.exposure`), so the network learns on the crops it will be given.
+
 `AUGMENTATIONS["webcam-vs-clean"]` gives each draw twice, for distillation (`training.train --teacher`): the
 student sees the crop through the webcam's degradations, the teacher the same crop clean, so the student learns
 to read a degraded hand as the teacher reads it clean rather than copying the teacher's mistakes on it.
@@ -24,6 +27,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.transforms import v2
 
+from runtime.exposure import expose_bright_crop
+from runtime.settings import PipelineSettings
 from training.gestures import MEAN, STD
 
 MOTION_BLUR_LENGTH = (3, 11)
@@ -77,6 +82,20 @@ class RandomWhiteBalance(nn.Module):
         return (image.float() * gains).round().clamp(0, 255).to(image.dtype)
 
 
+class BrightCropToning(nn.Module):
+    """The runtime's toning of an over-exposed crop (`runtime.exposure`) on a uint8 [3, H, W] tensor."""
+
+    def __init__(self, settings: PipelineSettings | None = None) -> None:
+        super().__init__()
+        settings = settings or PipelineSettings()
+        self.above, self.target = settings.bright_crop_luma, settings.bright_crop_target
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        crop = image.permute(1, 2, 0).numpy()
+        toned = expose_bright_crop(crop, self.above, self.target)
+        return image if toned is crop else torch.from_numpy(toned).permute(2, 0, 1).contiguous()
+
+
 def standard_transform(size: int) -> v2.Compose:
     """Box jitter and scale, colour jitter, grayscale, blur and horizontal flip."""
     return v2.Compose([*_box_and_flip(size), *_colour(brightness=0.4, blur_sigma=1.5), normalize()])
@@ -93,15 +112,17 @@ def webcam_transform(size: int) -> v2.Compose:
 
 
 def _webcam_degradations() -> list[nn.Module]:
-    """Blur, exposure, colour, JPEG and sensor noise, then normalisation, on a crop already at the input size."""
+    """Blur, exposure, colour, JPEG and sensor noise on a crop already at the input size, then the runtime's
+    toning of a washed-out crop and normalisation."""
     return [
         v2.RandomApply([RandomMotionBlur()], p=0.15),
         *_colour(brightness=(0.3, 1.8), blur_sigma=2.5),
         v2.RandomApply([RandomWhiteBalance()], p=0.3),
         v2.RandomApply([v2.JPEG((10, 60))], p=0.25),
-        v2.ToDtype(torch.float32, scale=True),
-        v2.RandomApply([v2.GaussianNoise(sigma=0.03)], p=0.2),
-        v2.Normalize(list(MEAN), list(STD)),
+        v2.RandomApply([v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.GaussianNoise(sigma=0.03),
+                                    v2.ToDtype(torch.uint8, scale=True)])], p=0.2),
+        BrightCropToning(),
+        normalize(),
     ]
 
 
