@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -11,19 +12,23 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch import nn
 
 from runtime.exposure import expose_bright_crop
 from runtime.images import read_rgb
 from runtime.paths import SHIPPED_CHECKPOINT
 from tests.conftest import make_small_dataset, manifest_rows
+from training.cache import CachedImages
 from training.evaluate import evaluate
+from training.gestures import LABELS
 from training.perturbations import PERTURBATIONS, frame_hand_side, perturb
-from training.train import parse_args
+from training.train import CropDataset, parse_args
 from training.transforms import (
     BrightCropToning,
     CleanAndDegraded,
     RandomMotionBlur,
     RandomWhiteBalance,
+    WashedOut,
     line_kernel,
     normalize,
     train_transform,
@@ -161,6 +166,28 @@ def test_webcam_augmentation_tones_washed_out_crops_as_the_runtime_does(crops: l
     toned = [toning(torch.from_numpy(image).permute(2, 0, 1)).float().mean() for image in washed]
     darkened = sum(t < image.mean() - 5 for t, image in zip(toned, washed, strict=True))
     assert darkened >= 3, f"only {darkened} of {len(washed)} washed-out crops were darkened"
+
+
+def test_washed_out_negatives_brighten_and_clip_none_draws_only(crops: list[np.ndarray]) -> None:
+    images = np.stack(crops)  # three of each label, in LABELS order: like, dislike, ok, none
+    labels = np.repeat(np.arange(len(LABELS)), 3)
+    assert [LABELS[i] for i in labels[::3]] == ["like", "dislike", "ok", "none"]
+    cached = CachedImages(images, labels, [f"crop{i}" for i in range(len(labels))])
+    dataset = CropDataset(cached, nn.Identity(), washed_out_share=1.0)
+    random.seed(0)
+    for index, label in enumerate(labels):
+        image, got = dataset[index]
+        original = torch.from_numpy(images[index]).permute(2, 0, 1)
+        assert got == label
+        if LABELS[label] == "none":
+            unclipped = image < 255
+            assert (image[unclipped].float() >= original[unclipped].float() * 1.5 - 0.5).all(), "x1.5 or more"
+            assert (image == 255).float().mean() > (original == 255).float().mean(), "more of it clipped to white"
+        else:
+            assert torch.equal(image, original), "gestures are never washed out"
+    assert torch.equal(CropDataset(cached, nn.Identity())[9][0], torch.from_numpy(images[9]).permute(2, 0, 1))
+    gains = [float(WashedOut()(torch.full((3, 4, 4), 100, dtype=torch.uint8)).float().mean()) / 100 for _ in range(50)]
+    assert min(gains) >= 1.5 and max(gains) <= 2.2
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,7 @@ from training.inference import torch_probabilities
 from training.metrics import classification_report
 from training.models import ARCHITECTURES, build_model
 from training.pipeline_crops import PipelineCrops, hard_negatives, pipeline_crops
-from training.transforms import AUGMENTATIONS, PAIRED_AUGMENTATIONS, train_transform
+from training.transforms import AUGMENTATIONS, PAIRED_AUGMENTATIONS, WashedOut, train_transform
 
 log = logging.getLogger("training.train")
 
@@ -89,6 +89,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "or with the palm square of the design before landmarks")
     p.add_argument("--hard-negatives", type=float, default=0.0,
                    help="share of the none draws taken from the pipeline's hand crops in training none frames")
+    p.add_argument("--washed-out-negatives", type=float, default=0.0,
+                   help="share of the none draws washed out by over-exposure first (`training.transforms.WashedOut`)")
     p.add_argument("--palm", type=Path, help="palm detector ONNX for pipeline-cut inputs (default: the exported one)")
     p.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="standard",
                    help="training augmentation: standard, webcam (adds low resolution, blur, JPEG, exposure with "
@@ -144,12 +146,15 @@ def restore_config(args: argparse.Namespace, config: dict) -> None:
 class CropDataset(Dataset):
     """Cached uint8 crops, then the hard negatives (`none`), through a torchvision transform; with
     `pipeline_crops`, a draw takes one of the crop's pipeline-cut versions instead, with probability
-    `pipeline_share`, when the detector found that hand. The arrays stay memory-mapped: rows are read per draw."""
+    `pipeline_share`, when the detector found that hand. A `none` draw is washed out first (`WashedOut`, teacher's
+    view too) with probability `washed_out_share`. The arrays stay memory-mapped: rows are read per draw."""
 
     def __init__(self, cached: CachedImages, transform: nn.Module, pipeline_crops: list[PipelineCrops] = (),
-                 pipeline_share: float = 0.0, negatives: np.ndarray | None = None) -> None:
+                 pipeline_share: float = 0.0, negatives: np.ndarray | None = None,
+                 washed_out_share: float = 0.0) -> None:
         self.images, self.labels, self.transform = cached.images, cached.labels, transform
         self.pipeline_crops, self.pipeline_share = list(pipeline_crops), pipeline_share
+        self.washed_out, self.washed_out_share = WashedOut(), washed_out_share
         self.negatives = negatives if negatives is not None else np.zeros((0, *self.images.shape[1:]), np.uint8)
 
     def __len__(self) -> int:
@@ -164,7 +169,10 @@ class CropDataset(Dataset):
                 version = random.choice(self.pipeline_crops)
                 if index < len(version.found) and version.found[index]:
                     image = version.images[index]
-        return self.transform(torch.from_numpy(np.array(image)).permute(2, 0, 1)), label
+        tensor = torch.from_numpy(np.array(image)).permute(2, 0, 1)
+        if label == LABELS.index("none") and random.random() < self.washed_out_share:
+            tensor = self.washed_out(tensor)
+        return self.transform(tensor), label
 
 
 def balanced_sampler(labels: np.ndarray, num_samples: int, seed: int, hard_negatives: int = 0,
@@ -286,7 +294,7 @@ def train_loader(args: argparse.Namespace, data: TrainingData, size: int, proces
     sampler = balanced_sampler(data.train_labels, args.samples_per_epoch, args.seed, len(data.negatives),
                                args.hard_negatives, processes)
     dataset = CropDataset(data.train_set, train_transform(size, args.augment), data.pipeline_versions,
-                          args.pipeline_share, data.negatives)
+                          args.pipeline_share, data.negatives, args.washed_out_negatives)
     return DataLoader(dataset, batch_size=args.batch_size // processes.world_size, sampler=sampler,
                       num_workers=min(8, cores_per_process()) if args.workers is None else args.workers,
                       drop_last=True, pin_memory=processes.device.type == "cuda")

@@ -82,6 +82,22 @@ class RandomWhiteBalance(nn.Module):
         return (image.float() * gains).round().clamp(0, 255).to(image.dtype)
 
 
+WASHED_OUT_GAIN = (1.5, 2.2)
+"""Brightness gains of `WashedOut`: from a hand lit a little past the camera's exposure to most of it clipped."""
+
+
+class WashedOut(nn.Module):
+    """Every pixel times a gain drawn from `WASHED_OUT_GAIN`, clipped: an over-exposed webcam (ColorJitter's
+    brightness draws gains this high too rarely to teach what a washed-out `none` hand is)."""
+
+    def __init__(self, gain: tuple[float, float] = WASHED_OUT_GAIN) -> None:
+        super().__init__()
+        self.gain = gain
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return (image.float() * random.uniform(*self.gain)).round().clamp(0, 255).to(torch.uint8)
+
+
 class BrightCropToning(nn.Module):
     """The runtime's toning of an over-exposed crop (`runtime.exposure`) on a uint8 [3, H, W] tensor."""
 
