@@ -1,4 +1,4 @@
-"""Learning curves from a real run record (the shipped classifier's)."""
+"""Learning curves from a real run record (the kept AttentionHGR run's)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from runtime.paths import ROOT
 from training import curves
 
-RECORD = ROOT / "training" / "weights" / "classifier.run.json"
+RECORD = ROOT / "training" / "weights" / "attention_hgr.run.json"
 
 
 def test_late_gain_says_whether_the_last_epochs_still_improved() -> None:
@@ -24,7 +24,7 @@ def test_curves_plot_and_summarise_a_run_record(tmp_path: Path, capsys: pytest.C
     curves.main([str(RECORD), "--out", str(tmp_path / "curves.png"), "--window", "3"])
     printed = capsys.readouterr().out
     best = max(range(len(scores)), key=scores.__getitem__)
-    assert printed.startswith("classifier: ")
+    assert printed.startswith("attention_hgr: ")
     assert f"{len(scores)} epochs, best validation macro-F1 {scores[best]:.4f} at epoch {best + 1}" in printed
     assert f"{max(scores[-3:]) - max(scores[:-3]):+.4f}" in printed
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -23,7 +23,7 @@ import torch
 from runtime.ensemble import combine
 from runtime.paths import data_dir
 from training.cache import load_cached
-from training.checkpoint import load_checkpoint
+from training.checkpoint import load_checkpoint, run_record
 from training.datasets import load_samples
 from training.gestures import GESTURES
 from training.inference import torch_probabilities
@@ -40,13 +40,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="also a row for the ensemble of the checkpoints, one weight each (summing to 1)")
     p.add_argument("--json", type=Path, help="also write the figures here")
     return p.parse_args(argv)
-
-
-def run_record(checkpoint: Path) -> dict | None:
-    for candidate in (checkpoint.parent / "run.json", checkpoint.with_suffix(".run.json")):
-        if candidate.is_file():
-            return json.loads(candidate.read_text())
-    return None
 
 
 @torch.no_grad()

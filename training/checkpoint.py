@@ -3,6 +3,7 @@ labels and normalisation travel with the weights."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -39,3 +40,11 @@ def load_checkpoint(path: Path | str) -> tuple[nn.Module, dict]:
     model.load_state_dict(checkpoint["state_dict"])
     model.eval()
     return model, {k: v for k, v in checkpoint.items() if k != "state_dict"}
+
+
+def run_record(checkpoint: Path) -> dict | None:
+    """The record `training.train` (or `training.ship`) wrote for `checkpoint`, where there is one."""
+    for candidate in (checkpoint.parent / "run.json", checkpoint.with_suffix(".run.json")):
+        if candidate.is_file():
+            return json.loads(candidate.read_text())
+    return None

@@ -1,56 +1,71 @@
-"""A checkpoint whose weights lie between two runs of one architecture.
+"""A checkpoint whose weights lie between two runs of one architecture that started from the same checkpoint.
 
-    python -m training.interpolate training/weights/classifier.pt runs/slim-webcam-toned/best.pt \
-        --weight 0.5 --out runs/slim-webcam-toned-0.5.pt
+    python -m training.interpolate runs/slim-webcam-toned/best.pt runs/slim-webcam-washed/best.pt \
+        --weight 0.5 --out runs/soup/soup-0.5.pt
 
-A run fine-tuned from another (`training.train --init`) for webcam robustness reads degraded hands better and can
-read the pipeline's ordinary crops a little worse. Weights on the line between the two (Wortsman et al., "Robust
-fine-tuning of zero-shot models", 2022) often keep most of both: `--weight` is the fine-tuned run's share (0 gives
-the first checkpoint, 1 the second). Choose it on validation crops and the held-out training frames, like any
-other setting. Batch-norm statistics are interpolated with the weights; counters are the second run's.
+Two fine-tunings of one checkpoint stay in one basin of the loss, so the weights on the line between them are
+a model too, and often keep what each run gained: a run and the one it started from (Wortsman et al., "Robust
+fine-tuning of zero-shot models", 2022), or two runs with different augmentations ("Model soups", 2022).
+`--weight` is the second run's share (0 gives the first checkpoint, 1 the second). Choose it on validation crops
+and the held-out training frames, like any other setting. Batch-norm statistics are mixed with the weights;
+counters are the second run's. Beside `--out`, `<out>.run.json` keeps both runs' records (`training.ship` and
+`training.benchmark` read it: the training time is the two runs' together).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from runtime.paths import recorded
-from training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from training.checkpoint import CheckpointError, load_checkpoint, run_record, save_checkpoint
 from training.models import build_model
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("start", type=Path, help="the checkpoint the second was fine-tuned from")
-    p.add_argument("tuned", type=Path, help="the fine-tuned checkpoint")
-    p.add_argument("--weight", type=float, required=True, help="the tuned checkpoint's share, 0 to 1")
+    p.add_argument("first", type=Path, help="a checkpoint")
+    p.add_argument("second", type=Path, help="a checkpoint of the same architecture, from the same start")
+    p.add_argument("--weight", type=float, required=True, help="the second checkpoint's share, 0 to 1")
     p.add_argument("--out", type=Path, required=True)
     return p.parse_args(argv)
 
 
-def interpolate(start: Path, tuned: Path, weight: float, out: Path) -> None:
-    """Write `out`: (1 - weight) x `start` + weight x `tuned`, floating-point tensors only."""
+def interpolate(first: Path, second: Path, weight: float, out: Path) -> None:
+    """Write `out`: (1 - weight) x `first` + weight x `second`, floating-point tensors only."""
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"--weight {weight}: expected a share between 0 and 1")
-    first, first_meta = load_checkpoint(start)
-    second, second_meta = load_checkpoint(tuned)
+    first_model, first_meta = load_checkpoint(first)
+    second_model, second_meta = load_checkpoint(second)
     if first_meta["model"] != second_meta["model"]:
-        raise CheckpointError(f"{start} is a {first_meta['model']}, {tuned} a {second_meta['model']}: "
+        raise CheckpointError(f"{first} is a {first_meta['model']}, {second} a {second_meta['model']}: "
                               "only weights of one architecture can be mixed")
-    a, b = first.state_dict(), second.state_dict()
+    a, b = first_model.state_dict(), second_model.state_dict()
     mixed = {key: (1 - weight) * a[key] + weight * b[key] if b[key].is_floating_point() else b[key] for key in b}
     model = build_model(second_meta["model"], pretrained=False)
     model.load_state_dict(mixed)
     out.parent.mkdir(parents=True, exist_ok=True)
-    origin = {"start": recorded(start.resolve()), "tuned": recorded(tuned.resolve()), "weight": weight}
+    origin = {"first": recorded(first.resolve()), "second": recorded(second.resolve()), "weight": weight}
     save_checkpoint(out, model, second_meta["model"], interpolated=origin)
+    records = [recorded_paths(run_record(path)) for path in (first, second)]
+    out.with_suffix(".run.json").write_text(json.dumps({
+        "config": origin, "wall_seconds": sum(r.get("wall_seconds", 0) for r in records if r),
+        "runs": records}, indent=2))
+
+
+def recorded_paths(record: dict | None) -> dict | None:
+    """A run record with its configured paths as committed records keep them (`runtime.paths.recorded`)."""
+    if record is None:
+        return None
+    config = {key: recorded(value) if isinstance(value, str) else value for key, value in record["config"].items()}
+    return {**record, "config": config}
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    interpolate(args.start, args.tuned, args.weight, args.out)
-    print(f"{args.out}: {1 - args.weight:g} x {args.start} + {args.weight:g} x {args.tuned}")
+    interpolate(args.first, args.second, args.weight, args.out)
+    print(f"{args.out}: {1 - args.weight:g} x {args.first} + {args.weight:g} x {args.second}")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import torch
 
 from runtime.paths import SHIPPED_CHECKPOINT, data_dir, recorded
 from training import evaluate
-from training.checkpoint import load_checkpoint
+from training.checkpoint import load_checkpoint, run_record
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,9 +37,8 @@ def ship(checkpoint: Path, data: Path, out: Path) -> dict:
     raw["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in raw["state_dict"].items()}
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(raw, out)
-    run_record = checkpoint.parent / "run.json"
-    if run_record.is_file():
-        record = json.loads(run_record.read_text())
+    record = run_record(checkpoint)
+    if record is not None:
         # paths beside the repository go in relative to it; other values, and other paths, stay as they are
         record["config"] = {key: recorded(value) if isinstance(value, str) else value
                             for key, value in record["config"].items()}
