@@ -14,11 +14,13 @@ per epoch, wall time).
 
 `--init` starts from a trained checkpoint; `--pipeline-share` and `--hard-negatives` mix in inputs
 cut by the running pipeline (`training.pipeline_crops`), around the hand's landmarks as the pipeline cuts them
-(`--pipeline-box`). The shipped model's last fine-tuning, from the one shipped before it:
+(`--pipeline-box`). The shipped model's last fine-tuning, from the one shipped before it, which is also its
+teacher (`--augment webcam-vs-clean`: the student sees a webcam's degradations, the teacher the crop clean):
 
     python -m training.train --model efficientnet_lite0_slim --init training/weights/classifier.pt \
-        --pipeline-share 0.75 --pipeline-variants 2 --hard-negatives 0.33 --epochs 8 --samples-per-epoch 12000 \
-        --lr 5e-4 --out runs/slim-landmarks-v3
+        --teacher training/weights/classifier.pt --augment webcam-vs-clean --pipeline-share 0.75 \
+        --pipeline-variants 1 --hard-negatives 0.33 --epochs 8 --samples-per-epoch 12000 --lr 5e-4 \
+        --out runs/slim-webcam-toned
 
 The code follows torchvision's reference training script: `load_data`, `train_one_epoch`, `evaluate`, checkpoint
 helpers, and `train` wiring them together.
