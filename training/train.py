@@ -22,6 +22,9 @@ teacher (`--augment webcam-vs-clean`: the student sees a webcam's degradations, 
         --pipeline-variants 1 --hard-negatives 0.33 --epochs 8 --samples-per-epoch 12000 --lr 5e-4 \
         --out runs/slim-webcam-toned
 
+and the same with `--washed-out-negatives 0.2 --out runs/slim-webcam-washed`; the two runs' weights averaged
+(`training.interpolate`) ship.
+
 The code follows torchvision's reference training script: `load_data`, `train_one_epoch`, `evaluate`, checkpoint
 helpers, and `train` wiring them together.
 """
