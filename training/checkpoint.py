@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from runtime.paths import recorded
 from training.gestures import LABELS, MEAN, STD
 from training.models import ARCHITECTURES, build_model
 
@@ -48,3 +49,11 @@ def run_record(checkpoint: Path) -> dict | None:
         if candidate.is_file():
             return json.loads(candidate.read_text())
     return None
+
+
+def recorded_paths(record: dict | None) -> dict | None:
+    """A run record with the paths in its config as committed records keep them (`runtime.paths.recorded`)."""
+    if record is None:
+        return None
+    config = {key: recorded(value) if isinstance(value, str) else value for key, value in record["config"].items()}
+    return {**record, "config": config}

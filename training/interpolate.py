@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 
 from runtime.paths import recorded
-from training.checkpoint import CheckpointError, load_checkpoint, run_record, save_checkpoint
+from training.checkpoint import CheckpointError, load_checkpoint, recorded_paths, run_record, save_checkpoint
 from training.models import build_model
 
 
@@ -52,14 +52,6 @@ def interpolate(first: Path, second: Path, weight: float, out: Path) -> None:
     out.with_suffix(".run.json").write_text(json.dumps({
         "config": origin, "wall_seconds": sum(r.get("wall_seconds", 0) for r in records if r),
         "runs": records}, indent=2))
-
-
-def recorded_paths(record: dict | None) -> dict | None:
-    """A run record with its configured paths as committed records keep them (`runtime.paths.recorded`)."""
-    if record is None:
-        return None
-    config = {key: recorded(value) if isinstance(value, str) else value for key, value in record["config"].items()}
-    return {**record, "config": config}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,7 +19,7 @@ import torch
 
 from runtime.paths import SHIPPED_CHECKPOINT, data_dir, recorded
 from training import evaluate
-from training.checkpoint import load_checkpoint, run_record
+from training.checkpoint import load_checkpoint, recorded_paths, run_record
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,11 +37,8 @@ def ship(checkpoint: Path, data: Path, out: Path) -> dict:
     raw["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in raw["state_dict"].items()}
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(raw, out)
-    record = run_record(checkpoint)
+    record = recorded_paths(run_record(checkpoint))
     if record is not None:
-        # paths beside the repository go in relative to it; other values, and other paths, stay as they are
-        record["config"] = {key: recorded(value) if isinstance(value, str) else value
-                            for key, value in record["config"].items()}
         out.with_suffix(".run.json").write_text(json.dumps(record, indent=2))
     report = evaluate.evaluate(data, "test", "crop", out)
     report["data"] = recorded(report["data"])
