@@ -190,6 +190,28 @@ def test_washed_out_negatives_brighten_and_clip_none_draws_only(crops: list[np.n
     assert min(gains) >= 1.5 and max(gains) <= 2.2
 
 
+def test_washed_out_draws_over_expose_every_class_for_the_student_alone(crops: list[np.ndarray]) -> None:
+    tensors = [torch.from_numpy(crop).permute(2, 0, 1) for crop in crops]  # three of each label
+    plain, washed = CleanAndDegraded(112), CleanAndDegraded(112, washed_out=1.0)
+    white = normalize()(torch.full((3, 1, 1), 255, dtype=torch.uint8)).flatten()
+    clipped = torch.zeros(2)  # share of the student's pixels clipped to white: without, with washed-out draws
+    for seed in range(3):
+        for index, tensor in enumerate(tensors):
+            views = []
+            for transform in (plain, washed):
+                torch.manual_seed(seed * 100 + index)
+                random.seed(seed * 100 + index)
+                views.append(transform(tensor))
+            (student, teacher), (washed_student, washed_teacher) = views
+            assert torch.equal(teacher, washed_teacher), "the teacher sees the crop clean either way"
+            for column, view in enumerate((student, washed_student)):
+                clipped[column] += (view >= white.view(3, 1, 1) - 1e-4).float().mean()
+    assert clipped[1] > 2 * clipped[0], f"clipped to white: {clipped / 36}"
+    with pytest.raises(SystemExit):
+        parse_args(["--model", "efficientnet_lite0_slim", "--washed-out", "0.2"])  # the standard augmentation
+    assert parse_args(["--model", "efficientnet_lite0_slim", "--augment", "webcam", "--washed-out", "0.2"]).washed_out
+
+
 @pytest.fixture(scope="module")
 def small_data(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_small_dataset(data_dir, tmp_path_factory.mktemp("data"), {"test": 6})

@@ -96,6 +96,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="share of the none draws taken from the pipeline's hand crops in training none frames")
     p.add_argument("--washed-out-negatives", type=float, default=0.0,
                    help="share of the none draws washed out by over-exposure first (`training.transforms.WashedOut`)")
+    p.add_argument("--washed-out", type=float, default=0.0,
+                   help="share of the draws of every class over-exposed among the webcam augmentations' degradations "
+                        "(`training.transforms.WashedOut`; with webcam-vs-clean the teacher sees them clean)")
     p.add_argument("--palm", type=Path, help="palm detector ONNX for pipeline-cut inputs (default: the exported one)")
     p.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="standard",
                    help="training augmentation: standard, webcam (adds low resolution, blur, JPEG, exposure with "
@@ -122,6 +125,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--model is required unless --resume is given")
     if args.augment in PAIRED_AUGMENTATIONS and args.teacher is None and args.resume is None:
         p.error(f"--augment {args.augment} distils from a teacher: give --teacher")
+    if args.washed_out and args.augment == "standard":
+        p.error("--washed-out is one of the webcam augmentations' degradations: give --augment webcam or "
+                "webcam-vs-clean")
     return args
 
 
@@ -298,7 +304,7 @@ def train_loader(args: argparse.Namespace, data: TrainingData, size: int, proces
         raise SystemExit(f"--batch-size {args.batch_size} does not split evenly over {processes.world_size} processes")
     sampler = balanced_sampler(data.train_labels, args.samples_per_epoch, args.seed, len(data.negatives),
                                args.hard_negatives, processes)
-    dataset = CropDataset(data.train_set, train_transform(size, args.augment), data.pipeline_versions,
+    dataset = CropDataset(data.train_set, train_transform(size, args.augment, args.washed_out), data.pipeline_versions,
                           args.pipeline_share, data.negatives, args.washed_out_negatives)
     return DataLoader(dataset, batch_size=args.batch_size // processes.world_size, sampler=sampler,
                       num_workers=min(8, cores_per_process()) if args.workers is None else args.workers,

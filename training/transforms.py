@@ -11,6 +11,9 @@ balance. torchvision has all but two of these; motion blur and white balance are
 Both webcam augmentations end as the runtime does: a crop washed out past `PipelineSettings.bright_crop_luma` is
 toned down (`runtime.exposure`), so the network learns on the crops it will be given.
 
+`washed_out` (`training.train --washed-out`) over-exposes a share of the draws of every class among those
+degradations, past the colour jitter's gains: a webcam washing out the whole scene, hand and background alike.
+
 `AUGMENTATIONS["webcam-vs-clean"]` gives each draw twice, for distillation (`training.train --teacher`): the
 student sees the crop through the webcam's degradations, the teacher the same crop clean, so the student learns
 to read a degraded hand as the teacher reads it clean rather than copying the teacher's mistakes on it.
@@ -112,25 +115,29 @@ class BrightCropToning(nn.Module):
         return image if toned is crop else torch.from_numpy(toned).permute(2, 0, 1).contiguous()
 
 
-def standard_transform(size: int) -> v2.Compose:
+def standard_transform(size: int, washed_out: float = 0.0) -> v2.Compose:
     """Box jitter and scale, colour jitter, grayscale, blur and horizontal flip."""
+    if washed_out:
+        raise ValueError("washed-out draws belong to the webcam augmentations")
     return v2.Compose([*_box_and_flip(size), *_colour(brightness=0.4, blur_sigma=1.5), normalize()])
 
 
-def webcam_transform(size: int) -> v2.Compose:
+def webcam_transform(size: int, washed_out: float = 0.0) -> v2.Compose:
     """`standard_transform` plus a webcam's degradations, each on a share of the draws."""
     return v2.Compose([
         # a hand 12-48 px across, brought back to `size` by the crop below: a hand across the room
         v2.RandomApply([v2.RandomResize(12, 48, antialias=True)], p=0.25),
         *_box_and_flip(size),
-        *_webcam_degradations(),
+        *_webcam_degradations(washed_out),
     ])
 
 
-def _webcam_degradations() -> list[nn.Module]:
+def _webcam_degradations(washed_out: float) -> list[nn.Module]:
     """Blur, exposure, colour, JPEG and sensor noise on a crop already at the input size, then the runtime's
-    toning of a washed-out crop and normalisation."""
+    toning of a washed-out crop and normalisation. `washed_out` draws are over-exposed first (left out at 0, so
+    that the random draws of runs without it stay as they were)."""
     return [
+        *([v2.RandomApply([WashedOut()], p=washed_out)] if washed_out else []),
         v2.RandomApply([RandomMotionBlur()], p=0.15),
         *_colour(brightness=(0.3, 1.8), blur_sigma=2.5),
         v2.RandomApply([RandomWhiteBalance()], p=0.3),
@@ -145,14 +152,14 @@ def _webcam_degradations() -> list[nn.Module]:
 class CleanAndDegraded(nn.Module):
     """One box, scale and flip draw, returned as (degraded for the student, clean for the teacher)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, washed_out: float = 0.0) -> None:
         super().__init__()
         self.geometry = v2.Compose(_box_and_flip(size))
         self.degraded = v2.Compose([
             # a hand 12-48 px across, scaled back up: a hand across the room
             v2.RandomApply([v2.Compose([v2.RandomResize(12, 48, antialias=True),
                                         v2.Resize((size, size), antialias=True)])], p=0.25),
-            *_webcam_degradations(),
+            *_webcam_degradations(washed_out),
         ])
         self.clean = normalize()
 
@@ -179,7 +186,7 @@ def _colour(brightness: float | tuple[float, float], blur_sigma: float) -> list[
     ]
 
 
-AUGMENTATIONS: dict[str, Callable[[int], nn.Module]] = {
+AUGMENTATIONS: dict[str, Callable[[int, float], nn.Module]] = {
     "standard": standard_transform, "webcam": webcam_transform, "webcam-vs-clean": CleanAndDegraded}
 """Training augmentations by name (`training.train --augment`); `standard` is what every run before had."""
 
@@ -187,8 +194,8 @@ PAIRED_AUGMENTATIONS = ("webcam-vs-clean",)
 """The augmentations that give (student input, teacher input) pairs: they need a teacher."""
 
 
-def train_transform(size: int, augment: str = "standard") -> nn.Module:
-    return AUGMENTATIONS[augment](size)
+def train_transform(size: int, augment: str = "standard", washed_out: float = 0.0) -> nn.Module:
+    return AUGMENTATIONS[augment](size, washed_out)
 
 
 def eval_transform(size: int, mean: Sequence[float] = MEAN, std: Sequence[float] = STD) -> v2.Compose:
