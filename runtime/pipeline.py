@@ -199,6 +199,16 @@ class GesturePipeline(PalmFinder):
         return self.decide(self.hands(image))
 
 
+def gesture_decisions(probabilities: np.ndarray, labels: tuple[str, ...], min_gesture_score: float) -> np.ndarray:
+    """For each row of [N, labels] probabilities, the label index `GesturePipeline.decide` answers for a frame with
+    that one hand: its most probable gesture at `min_gesture_score` or above, else `none`. Crops are judged this way
+    where the question is what the browser would show, rather than the network's most probable label."""
+    none = labels.index("none")
+    gestures = probabilities.copy()
+    gestures[:, none] = -1.0
+    return np.where(gestures.max(1) >= min_gesture_score, gestures.argmax(1), none)
+
+
 @dataclass(frozen=True)
 class Tile:
     """A square of the frame the palm detector looks in by itself: left, top and side in frame pixels."""

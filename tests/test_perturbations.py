@@ -6,6 +6,7 @@ import json
 import random
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +15,20 @@ import torch
 from PIL import Image
 from torch import nn
 
+from runtime.classifier import OnnxClassifier
 from runtime.exposure import expose_bright_crop
 from runtime.images import read_rgb
-from runtime.paths import SHIPPED_CHECKPOINT
+from runtime.paths import SHIPPED_CHECKPOINT, classifier_model
+from runtime.pipeline import gesture_decisions
 from tests.conftest import make_small_dataset, manifest_rows
-from training.cache import CachedImages
+from tests.test_shared_constants import broken_copy
+from training.cache import CachedImages, load_cached
+from training.datasets import load_samples
 from training.evaluate import evaluate
 from training.gestures import LABELS
-from training.perturbations import PERTURBATIONS, frame_hand_side, perturb
+from training.metrics import classification_report
+from training.perturbations import PERTURBATIONS, frame_hand_side, perturb, perturb_crops
+from training.robustness import robustness
 from training.train import CropDataset, parse_args
 from training.transforms import (
     BrightCropToning,
@@ -231,3 +238,18 @@ def test_robustness_cli_reports_every_condition_asked_for(small_data: Path, tmp_
         assert f"| {condition} |" in result.stdout
     perturbed = evaluate(small_data, "test", "crop", SHIPPED_CHECKPOINT, perturbation="low-res-16")
     assert perturbed["confusion"] == results["low-res-16"]["confusion"] and perturbed["perturbation"] == "low-res-16"
+
+
+def test_robustness_labels_crops_as_the_pipeline_decides_when_asked(small_data: Path, tmp_path: Path) -> None:
+    # the shipped export, made to answer a gesture only at 0.95: most of these crops' gestures score 0.90-0.95
+    shipped = OnnxClassifier(classifier_model())
+    strict = json.dumps({**asdict(shipped.settings), "min_gesture_score": 0.95})
+    model = broken_copy(classifier_model(), tmp_path / "strict.onnx", "pipeline", strict)
+    results = robustness([model], small_data, "test", "crop", ["clean", "over-exposed"], as_pipeline=True)
+    cached = load_cached(load_samples(small_data, "test", "crop"))
+    for condition, report in results[str(model)].items():
+        images = cached.images if condition == "clean" else perturb_crops(cached.images, condition, 0)
+        probabilities = shipped.probabilities(images)
+        expected = classification_report(cached.labels, gesture_decisions(probabilities, shipped.labels, 0.95))
+        assert report["confusion"] == expected["confusion"] and report["n"] == 24
+        assert report["confusion"] != classification_report(cached.labels, probabilities.argmax(1))["confusion"]

@@ -18,7 +18,7 @@ from runtime.hand_box import hand_box
 from runtime.images import read_rgb
 from runtime.palm_decode import PalmDetection
 from runtime.paths import classifier_model, landmark_model, palm_model
-from runtime.pipeline import GesturePipeline
+from runtime.pipeline import GesturePipeline, Hand, gesture_decisions
 from tests.conftest import make_small_dataset, manifest_rows
 from training import evaluate
 
@@ -57,6 +57,25 @@ def test_pipeline_labels_real_test_frames(data_dir: Path, pipeline: GesturePipel
             ys = hand.landmarks.points[:, 1].clip(0, image.shape[0])
             assert left - 1 <= xs.min() and xs.max() <= right + 1 and top - 1 <= ys.min() and ys.max() <= bottom + 1
     assert correct >= 0.75 * len(rows)
+
+
+def test_crops_are_decided_as_the_pipeline_decides_a_frame_with_that_one_hand(data_dir: Path,
+                                                                              pipeline: GesturePipeline) -> None:
+    labels, threshold = pipeline.classifier.labels, pipeline.settings.min_gesture_score
+    hands = [hand for row in first_test_frames(data_dir) for hand in pipeline.hands(read_rgb(data_dir / row["path"]))]
+    assert {hand.label for hand in hands} >= {"like", "dislike", "ok", "none"}, "every label among the real hands"
+    # and each side of the threshold: a gesture just at it, just under it, and two gestures under it, none above
+    at, under = [0.0] * len(labels), [0.0] * len(labels)
+    at[labels.index("ok")], at[labels.index("none")] = threshold, 1 - threshold
+    under[labels.index("like")], under[labels.index("none")] = threshold - 1e-3, 1 - threshold + 1e-3
+    split = [0.0] * len(labels)
+    split[labels.index("like")], split[labels.index("dislike")], split[labels.index("none")] = 0.45, 0.45, 0.1
+    rows = [[hand.probabilities[label] for label in labels] for hand in hands] + [at, under, split]
+    decided = gesture_decisions(np.asarray(rows), labels, threshold)
+    for row, index in zip(rows, decided, strict=True):
+        hand = Hand((0, 0, 1, 1), 1.0, dict(zip(labels, row, strict=True)), hands[0].landmarks)
+        assert labels[index] == pipeline.decide([hand]).label
+    assert [labels[i] for i in decided[-3:]] == ["ok", "none", "none"]
 
 
 def test_hand_box_grows_the_palm_towards_the_fingers_without_rotating() -> None:

@@ -34,7 +34,7 @@ from runtime.classifier import OnnxClassifier
 from runtime.ensemble import EnsembleClassifier
 from runtime.images import read_rgb
 from runtime.paths import SHIPPED_CHECKPOINT, classifier_model, data_dir, landmark_model, palm_model
-from runtime.pipeline import Classifier, GesturePipeline
+from runtime.pipeline import Classifier, GesturePipeline, gesture_decisions
 from training.cache import CachedImages, load_cached
 from training.datasets import KINDS, SPLITS, Sample, load_samples
 from training.gestures import LABELS
@@ -130,10 +130,15 @@ def evaluate(data: Path, split: str, kind: str, model: Path | Sequence[Path] | N
 
 
 def evaluate_crops(cached: CachedImages, classifier: Classifier, perturbation: str | None = None,
-                   seed: int = 0) -> dict:
-    """Cached hand crops through the classifier; a perturbation treats the whole crop as the hand."""
+                   seed: int = 0, as_pipeline: bool = False) -> dict:
+    """Cached hand crops through the classifier; a perturbation treats the whole crop as the hand. Each crop's label
+    is the network's most probable one, or with `as_pipeline` what the pipeline answers for a frame with that hand
+    (a gesture only at the classifier's `min_gesture_score`: `runtime.pipeline.gesture_decisions`)."""
     images = cached.images if perturbation is None else perturb_crops(cached.images, perturbation, seed)
-    report = classification_report(cached.labels, classifier.probabilities(images).argmax(1))
+    probabilities = classifier.probabilities(images)
+    predicted = (gesture_decisions(probabilities, tuple(classifier.labels), classifier.settings.min_gesture_score)
+                 if as_pipeline else probabilities.argmax(1))
+    report = classification_report(cached.labels, predicted)
     report["skipped"] = cached.skipped
     return report
 

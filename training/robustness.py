@@ -6,7 +6,9 @@
 Each model sees the same perturbed pixels (seeded per image by `--seed`). `--kind frame` runs the whole frames
 through the browser's pipeline (palm detector, landmarks, hand box, classifier), which takes a few minutes per
 condition and model on 2 cores: `--conditions` picks some. An export runs as the runtime runs it, over-exposed
-crops toned down (`runtime.exposure`); `--network-only` measures it without that step. Prints a Markdown table
+crops toned down (`runtime.exposure`); `--network-only` measures it without that step. A crop's label is the
+network's most probable one; `--decision pipeline` takes what the browser would show for a frame with that hand
+instead (a gesture only at the classifier's `min_gesture_score`, else `none`). Prints a Markdown table
 (macro-F1, and thumbs up F1 in brackets, the weakest class) and writes every report as JSON.
 """
 
@@ -38,14 +40,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--network-only", action="store_true",
                    help="exports without the runtime's toning down of over-exposed crops (runtime.exposure)")
+    p.add_argument("--decision", choices=("argmax", "pipeline"), default="argmax",
+                   help="crops: the most probable label, or the pipeline's answer (a gesture only at the "
+                        "classifier's min_gesture_score)")
     p.add_argument("--json", type=Path, help="write {model path: {condition: report}} here")
     return p.parse_args(argv)
 
 
 def robustness(models: list[Path], data: Path, split: str, kind: str, conditions: list[str],
-               seed: int = 0, network_only: bool = False) -> dict[str, dict[str, dict]]:
+               seed: int = 0, network_only: bool = False, as_pipeline: bool = False) -> dict[str, dict[str, dict]]:
     """{model path: {condition: classification report}} on `data`'s split and kind (paths, since two
-    checkpoints of one architecture share its name)."""
+    checkpoints of one architecture share its name). `as_pipeline`: crops labelled as the pipeline decides."""
     samples = load_samples(data, split, kind)
     if not samples:
         raise SystemExit(f"{data}: no {kind} images in split {split!r}")
@@ -58,7 +63,7 @@ def robustness(models: list[Path], data: Path, split: str, kind: str, conditions
         results[name] = {}
         for condition in conditions:
             perturbation = None if condition == CLEAN else condition
-            report = (evaluate_crops(cached, classifier, perturbation, seed) if cached is not None
+            report = (evaluate_crops(cached, classifier, perturbation, seed, as_pipeline) if cached is not None
                       else evaluate_frames(samples, pipeline, perturbation, seed))
             results[name][condition] = report
             logging.info("%s, %s: macro-F1 %.4f", name, condition, report["macro_f1"])
@@ -81,8 +86,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args = parse_args(argv)
     results = robustness(args.models, args.data, args.split, args.kind, args.conditions, args.seed,
-                         args.network_only)
-    print(f"{args.split} {args.kind}s of {args.data}, seed {args.seed}: macro-F1 (thumbs up F1)")
+                         args.network_only, args.decision == "pipeline")
+    decided = ", labelled as the pipeline decides" if args.decision == "pipeline" and args.kind == "crop" else ""
+    print(f"{args.split} {args.kind}s of {args.data}, seed {args.seed}{decided}: macro-F1 (thumbs up F1)")
     print(markdown_table(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
