@@ -184,15 +184,16 @@ class GesturePipeline(PalmFinder):
 
     def decide(self, hands: list[Hand]) -> Prediction:
         """The most confident gesture over all hands, if any reaches `min_gesture_score`; else `none`."""
-        gestures = [label for label in self.classifier.labels if label != "none"]
+        labels = self.classifier.labels
+        rows = np.asarray([[hand.probabilities[label] for label in labels] for hand in hands]).reshape(-1, len(labels))
         best_label, best_score, best_box = "none", 0.0, None
-        for hand in hands:
-            for gesture in gestures:
-                score = hand.probabilities[gesture]
-                if score >= self.settings.min_gesture_score and score > best_score:
-                    best_label, best_score, best_box = gesture, score, hand.box
+        for hand, row, index in zip(hands, rows, gesture_decisions(rows, labels, self.settings.min_gesture_score),
+                                    strict=True):
+            if labels[index] != "none" and row[index] > best_score:
+                best_label, best_score, best_box = labels[index], float(row[index]), hand.box
         if best_label == "none":  # how sure we are that no gesture is shown
-            best_score = 1.0 - max((h.probabilities[g] for h in hands for g in gestures), default=0.0)
+            gestures = [i for i, label in enumerate(labels) if label != "none"]
+            best_score = 1.0 - float(rows[:, gestures].max(initial=0.0))
         return Prediction(best_label, best_score, best_box, hands)
 
     def __call__(self, image: np.ndarray) -> Prediction:
@@ -200,9 +201,9 @@ class GesturePipeline(PalmFinder):
 
 
 def gesture_decisions(probabilities: np.ndarray, labels: tuple[str, ...], min_gesture_score: float) -> np.ndarray:
-    """For each row of [N, labels] probabilities, the label index `GesturePipeline.decide` answers for a frame with
-    that one hand: its most probable gesture at `min_gesture_score` or above, else `none`. Crops are judged this way
-    where the question is what the browser would show, rather than the network's most probable label."""
+    """For each row of [N, labels] probabilities, one hand's answer: its most probable gesture at `min_gesture_score`
+    or above, else `none` (the label index). `GesturePipeline.decide` takes the most confident of a frame's hands;
+    crop evaluations use it to judge crops as the browser would show them, not by the most probable label."""
     none = labels.index("none")
     gestures = probabilities.copy()
     gestures[:, none] = -1.0

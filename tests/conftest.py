@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import onnx
 import pytest
 
 from runtime.paths import data_dir
@@ -90,4 +91,17 @@ def make_small_dataset(data_dir: Path, target: Path, per_class: dict[str, int], 
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(kept)
+    return target
+
+
+def copy_with_metadata(source: Path, target: Path, key: str, value: str | None) -> Path:
+    """`source` with metadata `key` set to `value` (None: removed)."""
+    model = onnx.load(str(source))
+    entries = {p.key: p.value for p in model.metadata_props if p.key != key}
+    if value is not None:
+        entries[key] = value
+    del model.metadata_props[:]
+    for name, text in entries.items():
+        model.metadata_props.add(key=name, value=text)
+    onnx.save(model, str(target))
     return target

@@ -20,8 +20,7 @@ from runtime.exposure import expose_bright_crop
 from runtime.images import read_rgb
 from runtime.paths import SHIPPED_CHECKPOINT, classifier_model
 from runtime.pipeline import gesture_decisions
-from tests.conftest import make_small_dataset, manifest_rows
-from tests.test_shared_constants import broken_copy
+from tests.conftest import copy_with_metadata, make_small_dataset, manifest_rows
 from training.cache import CachedImages, load_cached
 from training.datasets import load_samples
 from training.evaluate import evaluate
@@ -244,7 +243,7 @@ def test_robustness_labels_crops_as_the_pipeline_decides_when_asked(small_data: 
     # the shipped export, made to answer a gesture only at 0.95: most of these crops' gestures score 0.90-0.95
     shipped = OnnxClassifier(classifier_model())
     strict = json.dumps({**asdict(shipped.settings), "min_gesture_score": 0.95})
-    model = broken_copy(classifier_model(), tmp_path / "strict.onnx", "pipeline", strict)
+    model = copy_with_metadata(classifier_model(), tmp_path / "strict.onnx", "pipeline", strict)
     results = robustness([model], small_data, "test", "crop", ["clean", "over-exposed"], as_pipeline=True)
     cached = load_cached(load_samples(small_data, "test", "crop"))
     for condition, report in results[str(model)].items():

@@ -11,7 +11,6 @@ import subprocess
 from dataclasses import asdict
 from pathlib import Path
 
-import onnx
 import pytest
 
 from export.classifier_onnx import export_fp32, metadata
@@ -21,6 +20,7 @@ from runtime.hand_landmarks import LANDMARK_REGION, PALM_REGION
 from runtime.onnx_models import ModelFileError
 from runtime.paths import ROOT, SHIPPED_CHECKPOINT
 from runtime.settings import PipelineSettings, ReactionSettings
+from tests.conftest import copy_with_metadata
 from training.checkpoint import load_checkpoint
 from training.gestures import EMOJI, GESTURES, INPUT_SIZE, LABELS, MEAN, NAMES, STD
 
@@ -84,19 +84,6 @@ def test_both_readers_read_a_fresh_export_alike(fresh_export: Path) -> None:
     assert read_in_javascript(fresh_export) == python
 
 
-def broken_copy(source: Path, target: Path, key: str, value: str | None) -> Path:
-    """`source` with metadata `key` set to `value` (None: removed)."""
-    model = onnx.load(str(source))
-    entries = {p.key: p.value for p in model.metadata_props if p.key != key}
-    if value is not None:
-        entries[key] = value
-    del model.metadata_props[:]
-    for name, text in entries.items():
-        model.metadata_props.add(key=name, value=text)
-    onnx.save(model, str(target))
-    return target
-
-
 @pytest.mark.parametrize(("key", "value", "said"), [
     *[(key, None, f'its metadata has no "{key}"')
       for key in ("labels", "emoji", "names", "input_size", "mean", "std", "pipeline", "reactions")],
@@ -109,7 +96,7 @@ def broken_copy(source: Path, target: Path, key: str, value: str | None) -> Path
 ])
 def test_both_readers_refuse_a_broken_file_with_the_same_words(fresh_export: Path, tmp_path: Path, key: str,
                                                                 value: str | None, said: str) -> None:
-    broken = broken_copy(fresh_export, tmp_path / "classifier.onnx", key, value)
+    broken = copy_with_metadata(fresh_export, tmp_path / "classifier.onnx", key, value)
     python, javascript = read_in_python(broken), read_in_javascript(broken)
     assert python["error"].startswith(said), python
     assert javascript == python
