@@ -1,0 +1,67 @@
+"""The prior correction of the `none` logit (`training.none_prior`), on the shipped checkpoint and real crops."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from runtime.paths import SHIPPED_CHECKPOINT, classifier_model
+from tests.conftest import make_small_dataset
+from training.cache import load_cached
+from training.checkpoint import load_checkpoint
+from training.datasets import load_samples
+from training.evaluate import load_classifier
+from training.gestures import LABELS
+from training.none_prior import adjust, apply_bias, main, sweep
+from training.robustness import robustness
+
+NONE = LABELS.index("none")
+
+
+@pytest.fixture(scope="module")
+def small_val(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ten real validation crops per label."""
+    return make_small_dataset(data_dir, tmp_path_factory.mktemp("data"), {"val": 10})
+
+
+def test_the_bias_written_into_the_network_moves_its_probabilities_as_the_sweep_assumes(
+        small_val: Path, tmp_path: Path) -> None:
+    out = tmp_path / "prior.pt"
+    apply_bias(SHIPPED_CHECKPOINT, 1.5, out)
+    before, after = load_checkpoint(SHIPPED_CHECKPOINT)[0].state_dict(), load_checkpoint(out)[0].state_dict()
+    changed = [key for key in before if not torch.equal(before[key].float(), after[key].float())]
+    assert changed == ["_fc.bias"], "only the last layer's bias moves"
+    assert after["_fc.bias"][NONE] - before["_fc.bias"][NONE] == pytest.approx(1.5)
+
+    images = load_cached(load_samples(small_val, "val", "crop")).images
+    original = load_classifier(SHIPPED_CHECKPOINT)[0].probabilities(images)
+    corrected = load_classifier(out)[0].probabilities(images)
+    np.testing.assert_allclose(corrected, adjust(original, 1.5), atol=1e-5)
+    assert (corrected[:, NONE] > original[:, NONE]).all(), "every crop's none probability rises"
+
+    meta = load_checkpoint(out)[1]
+    assert meta["none_prior"] == {"checkpoint": "training/weights/classifier.pt", "bias": 1.5, "earlier": None}
+    assert meta["interpolated"] == load_checkpoint(SHIPPED_CHECKPOINT)[1]["interpolated"], "earlier records kept"
+    kept = json.loads(SHIPPED_CHECKPOINT.with_suffix(".run.json").read_text())
+    assert json.loads(out.with_suffix(".run.json").read_text())["wall_seconds"] == kept["wall_seconds"]
+
+
+@pytest.mark.parametrize("decision", ["argmax", "pipeline"])
+def test_the_sweep_at_zero_is_the_robustness_report_and_a_bias_changes_the_answers(
+        small_val: Path, decision: str) -> None:
+    conditions = ["clean", "over-exposed"]
+    swept = sweep(classifier_model(), small_val, "val", conditions, [0.0, 3.0], as_pipeline=decision == "pipeline")
+    reports = robustness([classifier_model()], small_val, "val", "crop", conditions,
+                         as_pipeline=decision == "pipeline")[str(classifier_model())]
+    for condition in conditions:
+        assert swept[condition][0.0] == pytest.approx(reports[condition]["macro_f1"])
+    assert any(swept[c][3.0] != swept[c][0.0] for c in conditions), "a large bias turns some hands to none"
+
+
+def test_the_value_is_never_chosen_on_the_test_split(small_val: Path) -> None:
+    with pytest.raises(SystemExit):
+        main(["sweep", "--models", str(classifier_model()), "--data", str(small_val), "--split", "test"])

@@ -1,0 +1,139 @@
+"""Raise a classifier's `none` logit by a constant chosen on validation crops: a prior correction.
+
+    python -m training.none_prior sweep --models static/models/classifier.int8.onnx --split val
+    python -m training.none_prior apply training/weights/classifier.pt --bias 1.0 --out runs/prior/classifier.pt
+
+Training draws every class equally often (`training.train.balanced_sampler`), so the network learns its
+probabilities as if a hand were a gesture three times in four; in HaGRID's crops and in a call most hands are
+not. Adding a constant to one logit moves every decision boundary towards that class the way a different prior
+would (Menon et al., "Long-tail learning via logit adjustment", 2021). Adding `b` to the `none` logit multiplies
+p(none) by e^b before the probabilities are normalised again, so `sweep` applies each value to the probabilities
+of any model file (an int8 export as the browser runs it included) without exporting one model per value, and
+prints macro-F1 per condition and value. `apply` adds the value chosen to the bias of the network's last linear
+layer and writes a checkpoint that exports, ships and runs like any other; its thresholds
+(`runtime.settings`) should be tuned again (`export.tune_pipeline`), since every probability moves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from runtime.paths import data_dir, recorded
+from runtime.pipeline import gesture_decisions
+from training.cache import load_cached
+from training.datasets import SPLITS, load_samples
+from training.evaluate import load_classifier
+from training.gestures import LABELS
+from training.metrics import classification_report
+from training.perturbations import PERTURBATIONS, perturb_crops
+
+CLEAN = "clean"
+NONE = LABELS.index("none")
+BIASES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = p.add_subparsers(dest="command", required=True)
+    sweep = commands.add_parser("sweep", help="macro-F1 per condition for each value added to the none logit")
+    sweep.add_argument("--models", type=Path, required=True, help="a .pt checkpoint or .onnx file")
+    sweep.add_argument("--data", type=Path, default=data_dir())
+    sweep.add_argument("--split", choices=[s for s in SPLITS if s != "test"], default="val",
+                       help="never the test split: the value is chosen here")
+    sweep.add_argument("--conditions", nargs="+", choices=[CLEAN, *PERTURBATIONS], default=[CLEAN, *PERTURBATIONS])
+    sweep.add_argument("--biases", type=float, nargs="+", default=BIASES)
+    sweep.add_argument("--seed", type=int, default=0)
+    sweep.add_argument("--decision", choices=("argmax", "pipeline"), default="argmax",
+                       help="the most probable label, or the pipeline's answer (a gesture only at the "
+                            "classifier's min_gesture_score)")
+    apply = commands.add_parser("apply", help="write a checkpoint with the value added to its none logit")
+    apply.add_argument("checkpoint", type=Path)
+    apply.add_argument("--bias", type=float, required=True)
+    apply.add_argument("--out", type=Path, required=True)
+    return p.parse_args(argv)
+
+
+def adjust(probabilities: np.ndarray, bias: float) -> np.ndarray:
+    """The probabilities the network would give with `bias` added to its `none` logit."""
+    scaled = probabilities.astype(np.float64, copy=True)
+    scaled[:, NONE] *= np.exp(bias)
+    return scaled / scaled.sum(1, keepdims=True)
+
+
+def sweep(model: Path, data: Path, split: str, conditions: list[str], biases: list[float], seed: int = 0,
+          as_pipeline: bool = False) -> dict[str, dict[float, float]]:
+    """{condition: {bias: macro-F1}} on `data`'s crops of `split`, each condition's probabilities computed once."""
+    samples = load_samples(data, split, "crop")
+    if not samples:
+        raise SystemExit(f"{data}: no crop images in split {split!r}")
+    cached = load_cached(samples, desc=f"decoding {split}")
+    classifier, _ = load_classifier(model)
+    results: dict[str, dict[float, float]] = {}
+    for condition in conditions:
+        images = cached.images if condition == CLEAN else perturb_crops(cached.images, condition, seed)
+        probabilities = classifier.probabilities(images)
+        results[condition] = {}
+        for bias in biases:
+            adjusted = adjust(probabilities, bias)
+            predicted = (gesture_decisions(adjusted, LABELS, classifier.settings.min_gesture_score) if as_pipeline
+                         else adjusted.argmax(1))
+            results[condition][bias] = classification_report(cached.labels, predicted)["macro_f1"]
+        logging.info("%s: %s", condition, ", ".join(f"{b:+g} {f:.4f}" for b, f in results[condition].items()))
+    return results
+
+
+def markdown_table(results: dict[str, dict[float, float]]) -> str:
+    """One row per condition and one column per value, then the mean and the lowest over the conditions."""
+    biases = list(next(iter(results.values())))
+    lines = ["| condition | " + " | ".join(f"{b:+g}" for b in biases) + " |", "|---|" + "---|" * len(biases)]
+    lines += [f"| {c} | " + " | ".join(f"{row[b]:.4f}" for b in biases) + " |" for c, row in results.items()]
+    for name, summary in (("mean", np.mean), ("lowest", np.min)):
+        values = [summary([row[b] for row in results.values()]) for b in biases]
+        lines.append(f"| {name} | " + " | ".join(f"{v:.4f}" for v in values) + " |")
+    return "\n".join(lines)
+
+
+def apply_bias(checkpoint: Path, bias: float, out: Path) -> None:
+    """Write `out`: `checkpoint` with `bias` added to the `none` output of its last linear layer."""
+    import torch
+    from torch import nn
+
+    from training.checkpoint import load_checkpoint, recorded_paths, run_record, save_checkpoint
+
+    model, meta = load_checkpoint(checkpoint)
+    head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    if head.out_features != len(LABELS) or head.bias is None:
+        raise SystemExit(f"{checkpoint}: its last linear layer has {head.out_features} outputs"
+                         f"{'' if head.bias is not None else ' and no bias'}; expected one per label {LABELS}")
+    with torch.no_grad():
+        head.bias[NONE] += bias
+    out.parent.mkdir(parents=True, exist_ok=True)
+    extra = {k: v for k, v in meta.items() if k not in ("model", "input_size", "labels", "mean", "std")}
+    prior = {"checkpoint": recorded(checkpoint.resolve()), "bias": bias, "earlier": meta.get("none_prior")}
+    save_checkpoint(out, model, meta["model"], **{**extra, "none_prior": prior})
+    record = recorded_paths(run_record(checkpoint))  # the training time stays the run's (training.ship reads it)
+    out.with_suffix(".run.json").write_text(json.dumps({
+        "config": prior, "wall_seconds": record.get("wall_seconds", 0) if record else 0, "runs": [record]}, indent=2))
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    args = parse_args(argv)
+    if args.command == "apply":
+        apply_bias(args.checkpoint, args.bias, args.out)
+        print(f"{args.out}: {args.checkpoint} with {args.bias:+g} on the none logit")
+        return
+    results = sweep(args.models, args.data, args.split, args.conditions, args.biases, args.seed,
+                    args.decision == "pipeline")
+    decided = "labelled as the pipeline decides" if args.decision == "pipeline" else "by the most probable label"
+    print(f"{args.split} crops of {args.data}, seed {args.seed}, {decided}: macro-F1 per value added to the none logit")
+    print(markdown_table(results))
+
+
+if __name__ == "__main__":
+    main()
