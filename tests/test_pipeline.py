@@ -68,8 +68,8 @@ def test_crops_are_decided_as_the_pipeline_decides_a_frame_with_that_one_hand(da
     at, under = [0.0] * len(labels), [0.0] * len(labels)
     at[labels.index("ok")], at[labels.index("none")] = threshold, 1 - threshold
     under[labels.index("like")], under[labels.index("none")] = threshold - 1e-3, 1 - threshold + 1e-3
-    split = [0.0] * len(labels)
-    split[labels.index("like")], split[labels.index("dislike")], split[labels.index("none")] = 0.45, 0.45, 0.1
+    split, each = [0.0] * len(labels), min(threshold - 1e-3, 0.45)
+    split[labels.index("like")], split[labels.index("dislike")], split[labels.index("none")] = each, each, 1 - 2 * each
     rows = [[hand.probabilities[label] for label in labels] for hand in hands] + [at, under, split]
     decided = gesture_decisions(np.asarray(rows), labels, threshold)
     for row, index in zip(rows, decided, strict=True):
