@@ -1,7 +1,7 @@
 """Raise a classifier's `none` logit by a constant chosen on validation crops: a prior correction.
 
     python -m training.none_prior sweep --models static/models/classifier.int8.onnx --split val
-    python -m training.none_prior apply training/weights/classifier.pt --bias 1.0 --out runs/prior/classifier.pt
+    python -m training.none_prior apply runs/soup/soup-0.5.pt --bias 0.5 --out runs/prior/classifier.pt
 
 Training draws every class equally often (`training.train.balanced_sampler`), so the network learns its
 probabilities as if a hand were a gesture three times in four; in HaGRID's crops and in a call most hands are
@@ -100,7 +100,7 @@ def markdown_table(results: dict[str, dict[float, float]]) -> str:
 
 def apply_bias(checkpoint: Path, bias: float, out: Path) -> None:
     """Write `out`: `checkpoint` with `bias` added to the `none` output of its last linear layer."""
-    import torch
+    import torch  # here, so that a sweep over an export runs on the runtime alone, as training.evaluate does
     from torch import nn
 
     from training.checkpoint import load_checkpoint, recorded_paths, run_record, save_checkpoint
