@@ -63,6 +63,10 @@ def test_the_sweep_at_zero_is_the_robustness_report_and_a_bias_changes_the_answe
     assert any(swept[c][3.0] != swept[c][0.0] for c in conditions), "a large bias turns some hands to none"
 
 
-def test_the_value_is_never_chosen_on_the_test_split(small_val: Path) -> None:
+def test_the_value_is_never_chosen_on_the_test_split_nor_written_unless_finite(small_val: Path,
+                                                                               tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         main(["sweep", "--models", str(classifier_model()), "--data", str(small_val), "--split", "test"])
+    with pytest.raises(SystemExit, match="--bias nan: expected a finite number"):
+        main(["apply", str(SHIPPED_CHECKPOINT), "--bias", "nan", "--out", str(tmp_path / "prior.pt")])
+    assert not (tmp_path / "prior.pt").exists()

@@ -135,12 +135,17 @@ def evaluate_crops(cached: CachedImages, classifier: Classifier, perturbation: s
     is the network's most probable one, or with `as_pipeline` what the pipeline answers for a frame with that hand
     (a gesture only at the classifier's `min_gesture_score`: `runtime.pipeline.gesture_decisions`)."""
     images = cached.images if perturbation is None else perturb_crops(cached.images, perturbation, seed)
-    probabilities = classifier.probabilities(images)
-    predicted = (gesture_decisions(probabilities, tuple(classifier.labels), classifier.settings.min_gesture_score)
-                 if as_pipeline else probabilities.argmax(1))
+    predicted = crop_labels(classifier.probabilities(images), classifier, as_pipeline)
     report = classification_report(cached.labels, predicted)
     report["skipped"] = cached.skipped
     return report
+
+
+def crop_labels(probabilities: np.ndarray, classifier: Classifier, as_pipeline: bool = False) -> np.ndarray:
+    """Each crop's label index: the most probable, or with `as_pipeline` the pipeline's answer for that one hand."""
+    if as_pipeline:
+        return gesture_decisions(probabilities, tuple(classifier.labels), classifier.settings.min_gesture_score)
+    return probabilities.argmax(1)
 
 
 def evaluate_frames(samples: list[Sample], pipeline: GesturePipeline, perturbation: str | None = None,

@@ -19,15 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
 
 from runtime.paths import data_dir, recorded
-from runtime.pipeline import gesture_decisions
 from training.cache import load_cached
 from training.datasets import SPLITS, load_samples
-from training.evaluate import load_classifier
+from training.evaluate import crop_labels, load_classifier
 from training.gestures import LABELS
 from training.metrics import classification_report
 from training.perturbations import PERTURBATIONS, perturb_crops
@@ -79,9 +79,7 @@ def sweep(model: Path, data: Path, split: str, conditions: list[str], biases: li
         probabilities = classifier.probabilities(images)
         results[condition] = {}
         for bias in biases:
-            adjusted = adjust(probabilities, bias)
-            predicted = (gesture_decisions(adjusted, LABELS, classifier.settings.min_gesture_score) if as_pipeline
-                         else adjusted.argmax(1))
+            predicted = crop_labels(adjust(probabilities, bias), classifier, as_pipeline)
             results[condition][bias] = classification_report(cached.labels, predicted)["macro_f1"]
         logging.info("%s: %s", condition, ", ".join(f"{b:+g} {f:.4f}" for b, f in results[condition].items()))
     return results
@@ -105,6 +103,8 @@ def apply_bias(checkpoint: Path, bias: float, out: Path) -> None:
 
     from training.checkpoint import load_checkpoint, recorded_paths, run_record, save_checkpoint
 
+    if not math.isfinite(bias):
+        raise SystemExit(f"--bias {bias}: expected a finite number")
     model, meta = load_checkpoint(checkpoint)
     head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
     if head.out_features != len(LABELS) or head.bias is None:
