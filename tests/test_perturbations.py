@@ -218,6 +218,35 @@ def test_washed_out_draws_over_expose_every_class_for_the_student_alone(crops: l
     assert parse_args(["--model", "efficientnet_lite0_slim", "--augment", "webcam", "--washed-out", "0.2"]).washed_out
 
 
+def test_washed_out_negatives_for_the_student_alone_leave_the_teacher_a_clean_none(crops: list[np.ndarray]) -> None:
+    images = np.stack(crops)  # three of each label, in LABELS order: like, dislike, ok, none
+    labels = np.repeat(np.arange(len(LABELS)), 3)
+    cached = CachedImages(images, labels, [f"crop{i}" for i in range(len(labels))])
+    plain = CropDataset(cached, CleanAndDegraded(112))
+    washed = CropDataset(cached, CleanAndDegraded(112), washed_out_share=1.0, washed_out_student_only=True)
+    white = normalize()(torch.full((3, 1, 1), 255, dtype=torch.uint8)).flatten().view(3, 1, 1) - 1e-4
+    clipped = torch.zeros(2)  # share of the none students' pixels clipped to white: plain, washed out
+    for seed in range(3):
+        for index, label in enumerate(labels):
+            views = []
+            for dataset in (plain, washed):
+                torch.manual_seed(seed * 100 + index)
+                random.seed(seed * 100 + index)
+                views.append(dataset[index][0])
+            (student, teacher), (washed_student, washed_teacher) = views
+            assert torch.equal(teacher, washed_teacher), "the teacher sees the crop clean either way"
+            if LABELS[label] == "none":
+                clipped += torch.stack([(v >= white).float().mean() for v in (student, washed_student)])
+            else:
+                assert torch.equal(student, washed_student), "gestures are never washed out"
+    assert clipped[1] > 2 * clipped[0], f"clipped to white: {clipped / 9}"
+    with pytest.raises(ValueError, match="CleanAndDegraded"):
+        CropDataset(cached, nn.Identity(), washed_out_share=1.0, washed_out_student_only=True)
+    with pytest.raises(SystemExit):  # a single view has no teacher's view to keep clean
+        parse_args(["--model", "efficientnet_lite0_slim", "--augment", "webcam", "--washed-out-negatives-view",
+                    "student"])
+
+
 @pytest.fixture(scope="module")
 def small_data(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_small_dataset(data_dir, tmp_path_factory.mktemp("data"), {"test": 6})

@@ -61,7 +61,7 @@ from training.inference import torch_probabilities
 from training.metrics import classification_report
 from training.models import ARCHITECTURES, build_model
 from training.pipeline_crops import PipelineCrops, hard_negatives, pipeline_crops
-from training.transforms import AUGMENTATIONS, PAIRED_AUGMENTATIONS, WashedOut, train_transform
+from training.transforms import AUGMENTATIONS, PAIRED_AUGMENTATIONS, CleanAndDegraded, WashedOut, train_transform
 
 log = logging.getLogger("training.train")
 
@@ -96,6 +96,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="share of the none draws taken from the pipeline's hand crops in training none frames")
     p.add_argument("--washed-out-negatives", type=float, default=0.0,
                    help="share of the none draws washed out by over-exposure first (`training.transforms.WashedOut`)")
+    p.add_argument("--washed-out-negatives-view", choices=("both", "student"), default="both",
+                   help="who sees a washed-out none draw: both views, or (webcam-vs-clean) the student alone, so that "
+                        "the teacher's soft label is its reading of the clean crop")
     p.add_argument("--washed-out", type=float, default=0.0,
                    help="share of the draws of every class over-exposed among the webcam augmentations' degradations "
                         "(`training.transforms.WashedOut`; with webcam-vs-clean the teacher sees them clean)")
@@ -128,6 +131,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.washed_out and args.augment == "standard":
         p.error("--washed-out is one of the webcam augmentations' degradations: give --augment webcam or "
                 "webcam-vs-clean")
+    if args.washed_out_negatives_view == "student" and args.augment not in PAIRED_AUGMENTATIONS:
+        p.error("--washed-out-negatives-view student needs a teacher's view apart: give --augment webcam-vs-clean")
     return args
 
 
@@ -157,15 +162,19 @@ def restore_config(args: argparse.Namespace, config: dict) -> None:
 class CropDataset(Dataset):
     """Cached uint8 crops, then the hard negatives (`none`), through a torchvision transform; with
     `pipeline_crops`, a draw takes one of the crop's pipeline-cut versions instead, with probability
-    `pipeline_share`, when the detector found that hand. A `none` draw is washed out first (`WashedOut`, teacher's
-    view too) with probability `washed_out_share`. The arrays stay memory-mapped: rows are read per draw."""
+    `pipeline_share`, when the detector found that hand. A `none` draw is washed out first (`WashedOut`) with
+    probability `washed_out_share`: the teacher's view too, or with `washed_out_student_only` (a `CleanAndDegraded`
+    transform) the student's alone. The arrays stay memory-mapped: rows are read per draw."""
 
     def __init__(self, cached: CachedImages, transform: nn.Module, pipeline_crops: list[PipelineCrops] = (),
                  pipeline_share: float = 0.0, negatives: np.ndarray | None = None,
-                 washed_out_share: float = 0.0) -> None:
+                 washed_out_share: float = 0.0, washed_out_student_only: bool = False) -> None:
+        if washed_out_student_only and not isinstance(transform, CleanAndDegraded):
+            raise ValueError("washing out the student's view alone needs the paired CleanAndDegraded transform")
         self.images, self.labels, self.transform = cached.images, cached.labels, transform
         self.pipeline_crops, self.pipeline_share = list(pipeline_crops), pipeline_share
         self.washed_out, self.washed_out_share = WashedOut(), washed_out_share
+        self.washed_out_student_only = washed_out_student_only
         self.negatives = negatives if negatives is not None else np.zeros((0, *self.images.shape[1:]), np.uint8)
 
     def __len__(self) -> int:
@@ -182,6 +191,8 @@ class CropDataset(Dataset):
                     image = version.images[index]
         tensor = torch.from_numpy(np.array(image)).permute(2, 0, 1)
         if label == LABELS.index("none") and random.random() < self.washed_out_share:
+            if self.washed_out_student_only:
+                return self.transform(tensor, wash_out_student=True), label
             tensor = self.washed_out(tensor)
         return self.transform(tensor), label
 
@@ -305,7 +316,8 @@ def train_loader(args: argparse.Namespace, data: TrainingData, size: int, proces
     sampler = balanced_sampler(data.train_labels, args.samples_per_epoch, args.seed, len(data.negatives),
                                args.hard_negatives, processes)
     dataset = CropDataset(data.train_set, train_transform(size, args.augment, args.washed_out), data.pipeline_versions,
-                          args.pipeline_share, data.negatives, args.washed_out_negatives)
+                          args.pipeline_share, data.negatives, args.washed_out_negatives,
+                          args.washed_out_negatives_view == "student")
     return DataLoader(dataset, batch_size=args.batch_size // processes.world_size, sampler=sampler,
                       num_workers=min(8, cores_per_process()) if args.workers is None else args.workers,
                       drop_last=True, pin_memory=processes.device.type == "cuda")

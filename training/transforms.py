@@ -155,6 +155,7 @@ class CleanAndDegraded(nn.Module):
     def __init__(self, size: int, washed_out: float = 0.0) -> None:
         super().__init__()
         self.geometry = v2.Compose(_box_and_flip(size))
+        self.washed_out = WashedOut()
         self.degraded = v2.Compose([
             # a hand 12-48 px across, scaled back up: a hand across the room
             v2.RandomApply([v2.Compose([v2.RandomResize(12, 48, antialias=True),
@@ -163,9 +164,10 @@ class CleanAndDegraded(nn.Module):
         ])
         self.clean = normalize()
 
-    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, image: torch.Tensor, wash_out_student: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """`wash_out_student` over-exposes the student's view alone (`WashedOut`) before its degradations."""
         image = self.geometry(image)
-        return self.degraded(image), self.clean(image)
+        return self.degraded(self.washed_out(image) if wash_out_student else image), self.clean(image)
 
 
 def _box_and_flip(size: int) -> list[nn.Module]:
