@@ -7,6 +7,7 @@ metadata: a file without one of the keys is refused by both readers, with the sa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,16 +74,42 @@ def preprocess(images: np.ndarray, size: int, mean: Sequence[float], std: Sequen
                pipeline: PipelineSettings | None = None) -> np.ndarray:
     """uint8 [N, H, W, 3] -> float32 [N, 3, size, size]: resized (Pillow bilinear), over-exposed crops toned down
     (with `pipeline`'s bright-crop settings: `runtime.exposure`), scaled to [0, 1], normalised."""
-    if not len(images):
-        return np.zeros((0, 3, size, size), dtype=np.float32)
+    return _normalised(input_crops(images, size, pipeline)[0], size, mean, std)
+
+
+def input_crops(images: np.ndarray, size: int,
+                pipeline: PipelineSettings | None) -> tuple[list[np.ndarray], np.ndarray]:
+    """The crops at the input size, over-exposed ones toned down with `pipeline`'s settings, and which were (a
+    boolean per crop)."""
     resized = [resize_square(image, size) for image in images]
-    if pipeline is not None:
-        resized = [expose_bright_crop(crop, pipeline.bright_crop_luma, pipeline.bright_crop_target) for crop in resized]
+    if pipeline is None:
+        return resized, np.zeros(len(resized), dtype=bool)
+    toned = [expose_bright_crop(crop, pipeline.bright_crop_luma, pipeline.bright_crop_target) for crop in resized]
+    return toned, np.array([t is not r for t, r in zip(toned, resized, strict=True)], dtype=bool)
+
+
+def _normalised(crops: list[np.ndarray], size: int, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    if not crops:
+        return np.zeros((0, 3, size, size), dtype=np.float32)
     # times float32(1/255), not divided by 255: torchvision's arithmetic, which trained the model, to the last bit
     # (one bit off moves the int8 model's input quantization, and can tip a frame near the gesture threshold)
-    scaled = np.stack(resized).astype(np.float32) * np.float32(1 / 255)
+    scaled = np.stack(crops).astype(np.float32) * np.float32(1 / 255)
     normalised = (scaled - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
     return np.ascontiguousarray(normalised.transpose(0, 3, 1, 2))
+
+
+def add_to_logit(probabilities: np.ndarray, column: int, value: float, rows: np.ndarray | None = None) -> np.ndarray:
+    """The probabilities a softmax would give with `value` added to logit `column` (of `rows`, a boolean mask; all
+    rows without one): that column times e^value, each row normalised again. float32 arithmetic, as the browser's
+    `addToLogit` (static/pipeline.js) does it."""
+    out = np.array(probabilities, dtype=np.float32)
+    chosen = np.ones(len(out), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    if not value or not chosen.any():
+        return out
+    scaled = out[chosen]
+    scaled[:, column] *= np.float32(math.exp(value))
+    out[chosen] = scaled / scaled.sum(1, keepdims=True, dtype=np.float32)
+    return out
 
 
 class OnnxClassifier:
@@ -105,14 +132,18 @@ class OnnxClassifier:
         self.settings = self.metadata.pipeline
 
     def probabilities(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """[N, labels] class probabilities of uint8 [N, H, W, 3] crops, resized to the input size first (and
-        over-exposed ones toned down, as the browser does)."""
+        """[N, labels] class probabilities of uint8 [N, H, W, 3] crops, resized to the input size first (and, as the
+        browser does, over-exposed ones toned down, with `bright_crop_none_logit` added to their `none` logit)."""
         name = self.session.get_inputs()[0].name
         meta = self.metadata
         exposure = None if self.network_only else meta.pipeline
-        out = [self.session.run(None, {name: preprocess(images[start:start + batch_size], meta.input_size,
-                                                         meta.mean, meta.std, exposure)})[0]
-               for start in range(0, len(images), batch_size)]
+        out = []
+        for start in range(0, len(images), batch_size):
+            crops, toned = input_crops(images[start:start + batch_size], meta.input_size, exposure)
+            batch = self.session.run(None, {name: _normalised(crops, meta.input_size, meta.mean, meta.std)})[0]
+            if exposure is not None:
+                batch = add_to_logit(batch, self.labels.index("none"), exposure.bright_crop_none_logit, toned)
+            out.append(batch)
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), dtype=np.float32)
 
 

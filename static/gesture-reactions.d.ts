@@ -119,6 +119,7 @@ export interface ClassifierSettings {
   pipeline: {
     minPalmScore: number; minPresence: number; minGestureScore: number; maxHands: number; handBoxMargin: number;
     stillChange: number; signatureSize: number; redetectMs: number; brightCropLuma: number; brightCropTarget: number;
+    brightCropNoneLogit: number;
   };
   reactions: {threshold: number; hold: number; cooldown: number};
 }

@@ -110,7 +110,7 @@ const PIPELINE_KEYS = {
   min_palm_score: 'minPalmScore', min_presence: 'minPresence', min_gesture_score: 'minGestureScore',
   max_hands: 'maxHands', hand_box_margin: 'handBoxMargin', still_change: 'stillChange',
   signature_size: 'signatureSize', redetect_ms: 'redetectMs', bright_crop_luma: 'brightCropLuma',
-  bright_crop_target: 'brightCropTarget',
+  bright_crop_target: 'brightCropTarget', bright_crop_none_logit: 'brightCropNoneLogit',
 };
 const REACTION_KEYS = {threshold: 'threshold', hold_ms: 'hold', cooldown_ms: 'cooldown'};
 const REGION_KEYS = {scale: 'scale', shift: 'shift'};
@@ -127,7 +127,7 @@ function numbers(metadata, key, names) {
 /**
  * @typedef {{minPalmScore: number, minPresence: number, minGestureScore: number, maxHands: number,
  *   handBoxMargin: number, stillChange: number, signatureSize: number, redetectMs: number, brightCropLuma: number,
- *   brightCropTarget: number}} PipelineSettings how
+ *   brightCropTarget: number, brightCropNoneLogit: number}} PipelineSettings how
  *   one frame becomes one gesture (pipeline.js)
  * @typedef {{threshold: number, hold: number, cooldown: number}} ReactionSettings hold-to-confirm's defaults
  *   (reactions.js): confidence 0..1, hold and cooldown in milliseconds

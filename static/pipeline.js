@@ -21,6 +21,20 @@ import {
 import {cropRegion, landmarkBox, landmarksFromOutput, roiFromLandmarks, roiFromPalm} from './landmarks.js';
 import {exposeBrightCrop, resizeRegion, writeChannelsFirst} from './resample.js';
 
+/**
+ * One row of softmax probabilities, changed in place into those the softmax would give with `value` added to logit
+ * `index`: that probability times e^value, the row normalised again (float32, as runtime/classifier.py's
+ * add_to_logit).
+ * @param {Float32Array} row @param {number} index @param {number} value
+ */
+export function addToLogit(row, index, value) {
+  if (!value) return;
+  row[index] = Math.fround(row[index] * Math.fround(Math.exp(value)));
+  let sum = 0;
+  for (const p of row) sum = Math.fround(sum + p);
+  for (let j = 0; j < row.length; j++) row[j] = Math.fround(row[j] / sum);
+}
+
 /** Two hands whose landmarks' extents overlap by more than this are one (runtime/pipeline.py SAME_HAND_IOU). */
 const SAME_HAND_IOU = 0.5;
 
@@ -268,20 +282,29 @@ export class FramePipeline {
     return found;
   }
 
-  /** The classifier's probabilities for the square around each hand's landmarks (over-exposed crops toned down). */
+  /**
+   * The classifier's probabilities for the square around each hand's landmarks (over-exposed crops toned down, with
+   * `brightCropNoneLogit` added to their none logit, as runtime/classifier.py does).
+   */
   async hands(rgba, width, height, found) {
     if (!found.length) return [];
     const {labels, inputSize, mean, std, pipeline} = this.classifier;
     const plane = 3 * inputSize * inputSize;
     const input = new Float32Array(found.length * plane);
     const boxes = found.map((hand) => landmarkBox(hand.landmarks, width, height, pipeline.handBoxMargin));
-    boxes.forEach(([left, top, right, bottom], i) => {
-      const crop = exposeBrightCrop(resizeRegion(rgba, width, height,
-        {x: left, y: top, width: right - left, height: bottom - top}, inputSize, inputSize),
-      pipeline.brightCropLuma, pipeline.brightCropTarget);
+    const toned = boxes.map(([left, top, right, bottom], i) => {
+      const resized = resizeRegion(rgba, width, height,
+        {x: left, y: top, width: right - left, height: bottom - top}, inputSize, inputSize);
+      const crop = exposeBrightCrop(resized, pipeline.brightCropLuma, pipeline.brightCropTarget);
       writeChannelsFirst(crop, input, i * plane, mean, std);
+      return crop !== resized;
     });
-    const probabilities = await this.classify(input, found.length);
+    const probabilities = Float32Array.from(await this.classify(input, found.length));
+    const none = labels.indexOf('none');
+    toned.forEach((isToned, i) => {
+      if (isToned) addToLogit(probabilities.subarray(i * labels.length, (i + 1) * labels.length), none,
+        pipeline.brightCropNoneLogit);
+    });
     return found.map(({landmarks, presence, region}, i) => ({
       box: boxes[i],
       probabilities: Object.fromEntries(labels.map((label, j) => [label, probabilities[i * labels.length + j]])),

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime.classifier import OnnxClassifier, preprocess
+from runtime.classifier import OnnxClassifier, add_to_logit, input_crops, preprocess
 from runtime.exposure import LUMA_WEIGHTS, expose_bright_crop, gamma_table
 from runtime.images import resize_square
 from runtime.paths import classifier_model
@@ -87,3 +87,22 @@ def test_the_classifier_tones_down_what_its_file_says(crops: np.ndarray) -> None
     assert not np.array_equal(toned, untouched)
     np.testing.assert_array_equal(preprocess(crop, size, meta.mean, meta.std, never), untouched)
     assert toned.mean() < untouched.mean()
+
+
+def test_toned_down_crops_lean_to_none_by_the_files_value(crops: np.ndarray) -> None:
+    """`OnnxClassifier.probabilities` adds the file's `bright_crop_none_logit` to the none logit of the crops it
+    tones down, and of no other: on real crops as they are and over-exposed, the answer is the network's own on the
+    toned input (`--network-only` plus the toning) with that value added, where toned, and unchanged elsewhere."""
+    classifier, network = OnnxClassifier(classifier_model()), OnnxClassifier(classifier_model(), network_only=True)
+    meta = classifier.metadata
+    assert meta.pipeline.bright_crop_none_logit == SETTINGS.bright_crop_none_logit > 0
+    images = np.concatenate([crops, perturb_crops(crops, "over-exposed", seed=0)])
+    toned_inputs, toned = input_crops(images, meta.input_size, meta.pipeline)
+    assert toned[CROPS:].sum() >= CROPS // 2 and not toned.all(), "both kinds of crop, some of each"
+    none = classifier.labels.index("none")
+    own = network.probabilities(np.stack(toned_inputs))
+    answer = classifier.probabilities(images)
+    np.testing.assert_allclose(answer, add_to_logit(own, none, meta.pipeline.bright_crop_none_logit, toned), atol=1e-6)
+    np.testing.assert_allclose(answer[~toned], own[~toned], atol=1e-6)
+    assert (answer[toned, none] >= own[toned, none]).all(), "every toned-down crop leans to none"
+    assert (answer[toned, none] > own[toned, none]).mean() > 0.5, "(where none was not already sure)"

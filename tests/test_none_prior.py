@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from runtime.classifier import add_to_logit
 from runtime.paths import SHIPPED_CHECKPOINT, classifier_model
 from tests.conftest import make_small_dataset
 from training.cache import load_cached
@@ -16,7 +17,7 @@ from training.checkpoint import load_checkpoint
 from training.datasets import load_samples
 from training.evaluate import load_classifier
 from training.gestures import LABELS
-from training.none_prior import adjust, apply_bias, main, sweep
+from training.none_prior import apply_bias, main, sweep
 from training.robustness import robustness
 
 NONE = LABELS.index("none")
@@ -40,7 +41,7 @@ def test_the_bias_written_into_the_network_moves_its_probabilities_as_the_sweep_
     images = load_cached(load_samples(small_val, "val", "crop")).images
     original = load_classifier(SHIPPED_CHECKPOINT)[0].probabilities(images)
     corrected = load_classifier(out)[0].probabilities(images)
-    np.testing.assert_allclose(corrected, adjust(original, 1.5), atol=1e-5)
+    np.testing.assert_allclose(corrected, add_to_logit(original, NONE, 1.5), atol=1e-5)
     assert (corrected[:, NONE] > original[:, NONE]).all(), "every crop's none probability rises"
 
     meta, shipped = load_checkpoint(out)[1], load_checkpoint(SHIPPED_CHECKPOINT)[1]

@@ -19,7 +19,7 @@ import onnx
 import pytest
 from PIL import Image
 
-from runtime.classifier import OnnxClassifier, preprocess, read_metadata
+from runtime.classifier import OnnxClassifier, add_to_logit, preprocess, read_metadata
 from runtime.exposure import expose_bright_crop
 from runtime.hand_box import landmark_box
 from runtime.hand_landmarks import HandLandmarker
@@ -136,7 +136,8 @@ console.log(JSON.stringify({settings, above: await run(minGestureScore + 1e-3, m
         "minGestureScore": pipeline.min_gesture_score, "maxHands": pipeline.max_hands,
         "handBoxMargin": pipeline.hand_box_margin, "stillChange": pipeline.still_change,
         "signatureSize": pipeline.signature_size, "redetectMs": pipeline.redetect_ms,
-        "brightCropLuma": pipeline.bright_crop_luma, "brightCropTarget": pipeline.bright_crop_target}
+        "brightCropLuma": pipeline.bright_crop_luma, "brightCropTarget": pipeline.bright_crop_target,
+        "brightCropNoneLogit": pipeline.bright_crop_none_logit}
     assert answer["settings"]["reactions"] == {"threshold": reactions.threshold, "hold": reactions.hold_ms,
                                                "cooldown": reactions.cooldown_ms}
     above, below, absent = answer["above"], answer["below"], answer["absent"]
@@ -265,6 +266,47 @@ console.log(JSON.stringify(Array.from({length: input.count},
                       tmp_path, count=len(crops))
     for js, python in zip(answer, expected, strict=True):
         np.testing.assert_array_equal(np.asarray(js, np.uint8), python.reshape(-1))
+
+
+def test_toned_down_crops_lean_to_none_as_in_python(node: str, frames: list[np.ndarray], tmp_path: Path) -> None:
+    """Hands in real photos, as they are and made over-exposed (x1.8, clipped), through the browser pipeline's
+    `hands` with a classifier answering fixed probabilities: the crops Python tones down, and only those, get
+    `bright_crop_none_logit` on their none logit, to the same float32 numbers as `runtime.classifier.add_to_logit`."""
+    classifier = OnnxClassifier(classifier_model())
+    pipeline, size, labels = classifier.metadata.pipeline, classifier.input_size, list(classifier.labels)
+    assert pipeline.bright_crop_none_logit > 0
+    images = list(frames) + [np.clip(f.astype(np.float32) * 1.8, 0, 255).astype(np.uint8) for f in frames]
+    rng = np.random.default_rng(0)
+    rows = rng.dirichlet(np.ones(len(labels)), size=len(images)).astype(np.float32)
+    cases, toned = [], []
+    for i, image in enumerate(images):
+        height, width = image.shape[:2]
+        # 21 landmarks on a grid over the middle of the photo
+        xs, ys = np.meshgrid(np.linspace(0.3, 0.6, 7) * width, np.linspace(0.3, 0.5, 3) * height)
+        points = np.stack([xs.ravel(), ys.ravel(), np.zeros(21)], axis=1)
+        box = landmark_box(points, width, height, pipeline.hand_box_margin)
+        crop = resize_square(Image.fromarray(image).crop(box), size)
+        toned.append(expose_bright_crop(crop, pipeline.bright_crop_luma, pipeline.bright_crop_target) is not crop)
+        write_rgba(image, tmp_path / f"{i}.rgba")
+        cases.append({"width": width, "height": height, "landmarks": points.tolist()})
+    assert any(toned) and not all(toned), f"toned down: {toned}"
+    expected = add_to_logit(rows, labels.index("none"), pipeline.bright_crop_none_logit, np.array(toned))
+    shutil.copy(classifier_model(), tmp_path / "classifier.onnx")
+    shutil.copy(landmark_model(), tmp_path / "landmarks.onnx")
+    answer = run_node(node, """
+const settings = metadata.classifierSettings(metadata.readOnnxMetadata(read('classifier.onnx')));
+const regions = metadata.landmarkSettings(metadata.readOnnxMetadata(read('landmarks.onnx')));
+const out = [];
+for (const [i, {width, height, landmarks}] of input.cases.entries()) {
+  const frames = new pipeline.FramePipeline({classifier: settings, landmarks: regions}, {
+    detectPalms: async () => { throw new Error('not used'); }, markHand: async () => { throw new Error('not used'); },
+    classify: async () => Float32Array.from(input.rows[i])});
+  const [hand] = await frames.hands(read(`${i}.rgba`), width, height, [{landmarks, presence: 1, region: null}]);
+  out.push(settings.labels.map((label) => hand.probabilities[label]));
+}
+console.log(JSON.stringify(out));""", tmp_path, cases=cases, rows=rows.tolist())
+    np.testing.assert_array_equal(np.asarray(answer, np.float32), expected)
+    assert not np.array_equal(expected[np.array(toned)], rows[np.array(toned)]), "toned-down rows moved"
 
 
 def test_classifier_metadata_read_from_the_onnx_file(node: str, tmp_path: Path) -> None:

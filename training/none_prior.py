@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.classifier import OnnxClassifier, add_to_logit, input_crops
 from runtime.paths import data_dir, recorded
 from training.cache import load_cached
 from training.datasets import SPLITS, load_samples
@@ -51,6 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     sweep.add_argument("--decision", choices=("argmax", "pipeline"), default="argmax",
                        help="the most probable label, or the pipeline's answer (a gesture only at the "
                             "classifier's min_gesture_score)")
+    sweep.add_argument("--washed-out", action="store_true",
+                       help="sweep the runtime's bright_crop_none_logit instead: each value on the none logit of the "
+                            "crops it tones down alone (an .onnx export; its own value taken off first)")
     apply = commands.add_parser("apply", help="write a checkpoint with the value added to its none logit")
     apply.add_argument("checkpoint", type=Path)
     apply.add_argument("--bias", type=float, required=True)
@@ -58,28 +62,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def adjust(probabilities: np.ndarray, bias: float) -> np.ndarray:
-    """The probabilities the network would give with `bias` added to its `none` logit."""
-    scaled = probabilities.astype(np.float64, copy=True)
-    scaled[:, NONE] *= np.exp(bias)
-    return scaled / scaled.sum(1, keepdims=True)
-
-
 def sweep(model: Path, data: Path, split: str, conditions: list[str], biases: list[float], seed: int = 0,
-          as_pipeline: bool = False) -> dict[str, dict[float, float]]:
-    """{condition: {bias: macro-F1}} on `data`'s crops of `split`, each condition's probabilities computed once."""
+          as_pipeline: bool = False, washed_out: bool = False) -> dict[str, dict[float, float]]:
+    """{condition: {bias: macro-F1}} on `data`'s crops of `split`, each condition's probabilities computed once.
+    `washed_out`: each value is `bright_crop_none_logit`, added to the crops the runtime tones down alone (an
+    export's own value taken off first)."""
     samples = load_samples(data, split, "crop")
     if not samples:
         raise SystemExit(f"{data}: no crop images in split {split!r}")
     cached = load_cached(samples, desc=f"decoding {split}")
     classifier, _ = load_classifier(model)
+    if washed_out and not isinstance(classifier, OnnxClassifier):
+        raise SystemExit(f"{model}: --washed-out needs an .onnx export (the runtime tones crops down, PyTorch not)")
     results: dict[str, dict[float, float]] = {}
     for condition in conditions:
         images = cached.images if condition == CLEAN else perturb_crops(cached.images, condition, seed)
         probabilities = classifier.probabilities(images)
+        rows = input_crops(images, classifier.input_size, classifier.settings)[1] if washed_out else None
+        own = classifier.settings.bright_crop_none_logit if washed_out else 0.0
         results[condition] = {}
         for bias in biases:
-            predicted = crop_labels(adjust(probabilities, bias), classifier, as_pipeline)
+            adjusted = add_to_logit(probabilities, NONE, bias - own, rows)
+            predicted = crop_labels(adjusted, classifier, as_pipeline)
             results[condition][bias] = classification_report(cached.labels, predicted)["macro_f1"]
         logging.info("%s: %s", condition, ", ".join(f"{b:+g} {f:.4f}" for b, f in results[condition].items()))
     return results
@@ -129,9 +133,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{args.out}: {args.checkpoint} with {args.bias:+g} on the none logit")
         return
     results = sweep(args.models, args.data, args.split, args.conditions, args.biases, args.seed,
-                    args.decision == "pipeline")
+                    args.decision == "pipeline", args.washed_out)
     decided = "labelled as the pipeline decides" if args.decision == "pipeline" else "by the most probable label"
-    print(f"{args.split} crops of {args.data}, seed {args.seed}, {decided}: macro-F1 per value added to the none logit")
+    which = " of the crops toned down (bright_crop_none_logit)" if args.washed_out else ""
+    print(f"{args.split} crops of {args.data}, seed {args.seed}, {decided}: macro-F1 per value added to the none logit"
+          f"{which}")
     print(markdown_table(results))
 
 

@@ -19,7 +19,8 @@ const GESTURES = ['like', 'dislike', 'ok'];
  * negative stillChange nothing is ever still: the models look at every frame (the tests of stillness set their own).
  */
 const PIPELINE = {minPalmScore: 0.5, minPresence: 0.5, minGestureScore: 0.6, maxHands: 2, handBoxMargin: 0.1,
-  stillChange: -1, signatureSize: 4, redetectMs: 250, brightCropLuma: 190, brightCropTarget: 160};
+  stillChange: -1, signatureSize: 4, redetectMs: 250, brightCropLuma: 190, brightCropTarget: 160,
+  brightCropNoneLogit: 1};
 const REDETECT = PIPELINE.redetectMs;
 /**
  * The landmark model's input and regions, as landmarkSettings returns them: MediaPipe's, for which HAND below stays
@@ -320,7 +321,7 @@ const METADATA = {labels: '["like", "dislike", "ok", "none"]', emoji: '{"like": 
   input_size: '112', mean: '[0.5, 0.5, 0.5]', std: '[0.5, 0.5, 0.5]', output: 'probabilities',
   pipeline: JSON.stringify({min_palm_score: 0.5, min_presence: 0.6, min_gesture_score: 0.65, max_hands: 3,
     hand_box_margin: 0.2, still_change: 12, signature_size: 8, redetect_ms: 150, bright_crop_luma: 200,
-    bright_crop_target: 150}),
+    bright_crop_target: 150, bright_crop_none_logit: 1.25}),
   reactions: JSON.stringify({threshold: 0.8, hold_ms: 500, cooldown_ms: 1000})};
 
 test('classifier settings: parsed, or an error naming the missing key', () => {
@@ -339,7 +340,7 @@ test('classifier settings: the pipeline\'s and the reactions\' numbers, camel-ca
   const settings = classifierSettings(METADATA);
   assert.deepEqual(settings.pipeline, {minPalmScore: 0.5, minPresence: 0.6, minGestureScore: 0.65, maxHands: 3,
     handBoxMargin: 0.2, stillChange: 12, signatureSize: 8, redetectMs: 150, brightCropLuma: 200,
-    brightCropTarget: 150});
+    brightCropTarget: 150, brightCropNoneLogit: 1.25});
   assert.deepEqual(settings.reactions, {threshold: 0.8, hold: 500, cooldown: 1000});
 });
 
@@ -354,7 +355,8 @@ test('classifier settings: "output" must say probabilities, and is required', ()
 test('classifier settings: "pipeline" and "reactions" need exactly their keys, all numbers', () => {
   const expected = {
     pipeline: '(expected a JSON object of numbers: min_palm_score, min_presence, min_gesture_score, max_hands, '
-      + 'hand_box_margin, still_change, signature_size, redetect_ms, bright_crop_luma, bright_crop_target)',
+      + 'hand_box_margin, still_change, signature_size, redetect_ms, bright_crop_luma, bright_crop_target, '
+      + 'bright_crop_none_logit)',
     reactions: '(expected a JSON object of numbers: threshold, hold_ms, cooldown_ms)',
   };
   for (const key of ['pipeline', 'reactions']) {
