@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from runtime.classifier import add_to_logit
+from runtime.classifier import add_to_logit, read_metadata
 from runtime.paths import SHIPPED_CHECKPOINT, classifier_model
-from tests.conftest import make_small_dataset
+from tests.conftest import copy_with_metadata, make_small_dataset
 from training.cache import load_cached
 from training.checkpoint import load_checkpoint
 from training.datasets import load_samples
@@ -71,3 +72,22 @@ def test_the_value_is_never_chosen_on_the_test_split_nor_written_unless_finite(s
     with pytest.raises(SystemExit, match="--bias nan: expected a finite number"):
         main(["apply", str(SHIPPED_CHECKPOINT), "--bias", "nan", "--out", str(tmp_path / "prior.pt")])
     assert not (tmp_path / "prior.pt").exists()
+
+
+def test_the_washed_out_sweep_takes_values_for_the_runtime_setting(small_val: Path, tmp_path: Path) -> None:
+    """`--washed-out` values are `bright_crop_none_logit` itself: at the file's own value the sweep is the file's
+    robustness report, at 0 it is the report of the same file with 0 in its metadata."""
+    conditions = ["clean", "over-exposed"]
+    own = read_metadata(classifier_model()).pipeline
+    assert own.bright_crop_none_logit > 0
+    zero = copy_with_metadata(classifier_model(), tmp_path / "zero.onnx", "pipeline",
+                              json.dumps(asdict(replace(own, bright_crop_none_logit=0.0))))
+    swept = sweep(classifier_model(), small_val, "val", conditions, [0.0, own.bright_crop_none_logit],
+                  washed_out=True)
+    reports = robustness([classifier_model(), zero], small_val, "val", "crop", conditions)
+    for condition in conditions:
+        assert swept[condition][own.bright_crop_none_logit] == pytest.approx(
+            reports[str(classifier_model())][condition]["macro_f1"])
+        assert swept[condition][0.0] == pytest.approx(reports[str(zero)][condition]["macro_f1"])
+    with pytest.raises(SystemExit, match=r"needs an \.onnx export"):
+        sweep(SHIPPED_CHECKPOINT, small_val, "val", conditions, [0.0], washed_out=True)
