@@ -6,6 +6,7 @@ import json
 import random
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -196,6 +197,16 @@ def test_washed_out_negatives_brighten_and_clip_none_draws_only(crops: list[np.n
     assert min(gains) >= 1.5 and max(gains) <= 2.2
 
 
+def same_draws(sources: list, draw: Callable, seed: int) -> list:
+    """`draw(source)` for each source, the random state reset to `seed` before each: the same random draws."""
+    views = []
+    for source in sources:
+        torch.manual_seed(seed)
+        random.seed(seed)
+        views.append(draw(source))
+    return views
+
+
 def test_washed_out_draws_over_expose_every_class_for_the_student_alone(crops: list[np.ndarray]) -> None:
     tensors = [torch.from_numpy(crop).permute(2, 0, 1) for crop in crops]  # three of each label
     plain, washed = CleanAndDegraded(112), CleanAndDegraded(112, washed_out=1.0)
@@ -203,12 +214,8 @@ def test_washed_out_draws_over_expose_every_class_for_the_student_alone(crops: l
     clipped = torch.zeros(2)  # share of the student's pixels clipped to white: without, with washed-out draws
     for seed in range(3):
         for index, tensor in enumerate(tensors):
-            views = []
-            for transform in (plain, washed):
-                torch.manual_seed(seed * 100 + index)
-                random.seed(seed * 100 + index)
-                views.append(transform(tensor))
-            (student, teacher), (washed_student, washed_teacher) = views
+            (student, teacher), (washed_student, washed_teacher) = same_draws(
+                [plain, washed], lambda transform, tensor=tensor: transform(tensor), seed * 100 + index)
             assert torch.equal(teacher, washed_teacher), "the teacher sees the crop clean either way"
             for column, view in enumerate((student, washed_student)):
                 clipped[column] += (view >= white.view(3, 1, 1) - 1e-4).float().mean()
@@ -228,12 +235,8 @@ def test_washed_out_negatives_for_the_student_alone_leave_the_teacher_a_clean_no
     clipped = torch.zeros(2)  # share of the none students' pixels clipped to white: plain, washed out
     for seed in range(3):
         for index, label in enumerate(labels):
-            views = []
-            for dataset in (plain, washed):
-                torch.manual_seed(seed * 100 + index)
-                random.seed(seed * 100 + index)
-                views.append(dataset[index][0])
-            (student, teacher), (washed_student, washed_teacher) = views
+            (student, teacher), (washed_student, washed_teacher) = same_draws(
+                [plain, washed], lambda dataset, index=index: dataset[index][0], seed * 100 + index)
             assert torch.equal(teacher, washed_teacher), "the teacher sees the crop clean either way"
             if LABELS[label] == "none":
                 clipped += torch.stack([(v >= white).float().mean() for v in (student, washed_student)])
