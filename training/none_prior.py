@@ -12,6 +12,8 @@ of any model file (an int8 export as the browser runs it included) without expor
 prints macro-F1 per condition and value. `apply` adds the value chosen to the bias of the network's last linear
 layer and writes a checkpoint that exports, ships and runs like any other; its thresholds
 (`runtime.settings`) should be tuned again (`export.tune_pipeline`), since every probability moves.
+`sweep --washed-out` measures the runtime's `bright_crop_none_logit` the same way: a value on the `none` logit of
+the crops the runtime tones down (`runtime.exposure`) alone, set in the classifier's metadata, not its weights.
 """
 
 from __future__ import annotations
