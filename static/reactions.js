@@ -1,26 +1,29 @@
 /**
  * Hold-to-confirm: from one gesture per frame to deliberate reactions. A participant must never see a reaction they
- * did not make, so a single confident frame is not enough: the same gesture has to stay at or above `threshold` for
- * `hold` milliseconds. `none`, a low-confidence frame or another gesture starts over. After a reaction, nothing fires
- * for `cooldown` milliseconds, and the same gesture fires again only once it has been let go (holding a thumbs up
- * for ten seconds is one reaction, not five).
+ * did not make, so one confident frame is not enough: a gesture fires once it has gathered `hold` milliseconds of
+ * evidence. Each frame adds (p - threshold) / (1 - threshold) times the time since the previous frame, p being the
+ * held gesture's confidence on that frame (0 when it shows none or a weak other gesture): a gesture seen at full
+ * confidence fires after `hold` ms, one at p after hold * (1 - threshold) / (p - threshold), and a weaker frame takes
+ * evidence back instead of starting over. Another gesture at or above `threshold` starts over with that gesture.
+ * After a reaction, nothing fires for `cooldown` milliseconds, and the same gesture fires again only once it has
+ * been let go (holding a thumbs up for ten seconds is one reaction, not five).
  *
- * Pure: time comes from the frames' timestamps, so the same frames always give the same reactions.
- *
- * The widget's defaults for the three numbers are the classifier's (its metadata "reactions", read by
- * onnx-metadata.js; chosen by measurement, see runtime/settings.py ReactionSettings).
+ * Pure: time comes from the frames' timestamps, so the same frames always give the same reactions; Python's twin is
+ * runtime/reactions.py. The widget's defaults for the three numbers are the classifier's (its metadata "reactions",
+ * read by onnx-metadata.js; runtime/settings.py ReactionSettings).
  */
 
 /**
  * @typedef {{phase: 'idle' | 'holding' | 'cooldown', gesture: string | null, progress: number,
  *   reaction: {gesture: string, confidence: number, timestamp: number} | null}} HoldState
- *   progress: 0..1 of the hold (holding) or of the cooldown (cooldown); reaction: set on the frame that fires.
+ *   progress: 0..1 of the hold's evidence (holding) or of the cooldown (cooldown); reaction: set on the frame that
+ *   fires.
  */
 
 export class HoldToConfirm {
   /**
-   * @param {{threshold: number, hold: number, cooldown: number}} options confidence (0..1) a gesture needs in
-   *   every frame of the hold; the hold and the cooldown, in milliseconds
+   * @param {{threshold: number, hold: number, cooldown: number}} options the confidence (0..1) at which a frame
+   *   adds no evidence; the evidence a reaction needs (ms of a gesture at full confidence) and the cooldown, in ms
    */
   constructor({threshold, hold, cooldown}) {
     this.configure({threshold, hold, cooldown});
@@ -39,10 +42,16 @@ export class HoldToConfirm {
 
   /** Forget any hold, cooldown and last reaction (camera stopped, tab hidden). */
   reset() {
-    this.candidate = null; // {gesture, since}
+    this.candidate = null; // {gesture, evidence}: the gesture being held and its evidence so far, in ms
+    this.lastFrame = null; // the previous frame's timestamp
     this.cooldownUntil = -Infinity;
     this.cooldownFrom = -Infinity;
     this.lastFired = null; // the gesture that must be let go before it fires again
+  }
+
+  /** Evidence per millisecond of a frame showing the held gesture at confidence p (negative below threshold). */
+  weight(p) {
+    return (p - this.threshold) / Math.max(1 - this.threshold, 1e-6);
   }
 
   /**
@@ -53,24 +62,32 @@ export class HoldToConfirm {
    * @returns {HoldState}
    */
   update(gesture, confidence, timestamp) {
-    const shown = gesture !== 'none' && confidence >= this.threshold ? gesture : null;
-    if (shown !== this.lastFired) this.lastFired = null;
+    const elapsed = this.lastFrame === null ? 0 : Math.max(0, timestamp - this.lastFrame);
+    this.lastFrame = timestamp;
+    const strong = gesture !== 'none' && confidence >= this.threshold ? gesture : null;
+    if (strong !== this.lastFired) this.lastFired = null;
     if (timestamp < this.cooldownUntil) {
       this.candidate = null;
       const progress = (timestamp - this.cooldownFrom) / (this.cooldownUntil - this.cooldownFrom);
       return {phase: 'cooldown', gesture: null, progress, reaction: null};
     }
-    if (shown === null || shown === this.lastFired) {
-      this.candidate = null;
+    if (strong !== null && strong !== this.lastFired && strong !== this.candidate?.gesture) {
+      this.candidate = {gesture: strong, evidence: 0}; // another gesture, shown clearly: start over with it
+    } else if (this.candidate) {
+      const p = gesture === this.candidate.gesture ? confidence : 0;
+      this.candidate.evidence += this.weight(p) * elapsed;
+      if (this.candidate.evidence <= 0) this.candidate = null;
+    }
+    const held = this.candidate;
+    if (held === null) {
       return {phase: 'idle', gesture: null, progress: 0, reaction: null};
     }
-    if (this.candidate?.gesture !== shown) this.candidate = {gesture: shown, since: timestamp};
-    const held = timestamp - this.candidate.since;
-    if (held < this.hold) {
-      return {phase: 'holding', gesture: shown, progress: this.hold > 0 ? held / this.hold : 1, reaction: null};
+    if (held.evidence < this.hold) {
+      return {phase: 'holding', gesture: held.gesture, progress: held.evidence / this.hold, reaction: null};
     }
-    this.fired(shown, timestamp);
-    return {phase: 'cooldown', gesture: shown, progress: 0, reaction: {gesture: shown, confidence, timestamp}};
+    this.fired(held.gesture, timestamp);
+    return {phase: 'cooldown', gesture: held.gesture, progress: 0,
+      reaction: {gesture: held.gesture, confidence, timestamp}};
   }
 
   /** Start the cooldown after a reaction, from the camera or from a reaction button. */

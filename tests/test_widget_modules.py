@@ -27,6 +27,8 @@ from runtime.images import resize_square
 from runtime.onnx_models import onnx_session
 from runtime.palm_decode import PalmDetection, decode_detections, letterbox, ssd_anchors, to_image_pixels
 from runtime.paths import ROOT, classifier_model, landmark_model, palm_model
+from runtime.reactions import HoldToConfirm
+from runtime.settings import ReactionSettings
 from runtime.tracking import search_views, signature
 from tests.conftest import manifest_rows
 
@@ -347,3 +349,38 @@ console.log(JSON.stringify(input.cases.map(({frame, width, height, box}) =>
     for case, values in zip(cases, answer, strict=True):
         expected = signature(frames[::3][case["frame"]], tuple(case["box"]), settings)
         assert values == expected.ravel().tolist(), case
+
+
+def test_hold_to_confirm_matches_python(node: str, tmp_path: Path) -> None:
+    """Python's twin of hold-to-confirm (runtime.reactions, which the time-to-reaction benchmark replays) gives the
+    widget's states, frame for frame: streams of gestures switching, weakening, dropping to none and back, at
+    uneven frame times, with the shipped classifier's numbers and a short cooldown."""
+    shipped = read_metadata(classifier_model()).reactions
+    numbers = {"threshold": shipped.threshold, "hold": shipped.hold_ms, "cooldown": 600.0}
+    rng = np.random.default_rng(0)
+    streams = []
+    for _ in range(20):
+        time, frames, gesture = 0.0, [], "like"
+        for _ in range(120):
+            if rng.random() < 0.05:
+                gesture = str(rng.choice(["like", "dislike", "ok", "none"]))
+            time += float(rng.choice([16.7, 33.3, 66.7, 120.0]))
+            frames.append([gesture, float(rng.choice([0.3, 0.55, 0.8, 0.95, 1.0], p=[0.1, 0.1, 0.2, 0.3, 0.3])), time])
+        streams.append(frames)
+    answer = run_node(node, f"""
+const {{HoldToConfirm}} = await import({json.dumps((STATIC / "reactions.js").as_uri())});
+console.log(JSON.stringify(input.streams.map((frames) => {{
+  const gate = new HoldToConfirm(input.numbers);
+  return frames.map(([gesture, confidence, time]) => gate.update(gesture, confidence, time));
+}})));""", tmp_path, streams=streams, numbers=numbers)
+    settings = ReactionSettings(numbers["threshold"], numbers["hold"], numbers["cooldown"])
+    fired = 0
+    for frames, states in zip(streams, answer, strict=True):
+        gate = HoldToConfirm(settings)
+        for (gesture, confidence, time), state in zip(frames, states, strict=True):
+            python = gate.update(gesture, confidence, time)
+            assert (python.phase, python.gesture) == (state["phase"], state["gesture"])
+            assert python.progress == pytest.approx(state["progress"], abs=1e-12)
+            assert (python.reaction and asdict(python.reaction)) == state["reaction"]
+            fired += python.reaction is not None
+    assert fired > 10  # the streams do fire: the states compared include reactions

@@ -4,8 +4,8 @@ import {test} from 'node:test';
 
 import {HoldToConfirm} from '../../static/reactions.js';
 
-/** A gate with a test's own numbers: threshold 0.7, hold 500 ms, cooldown 2000 ms unless `options` says else. */
-const gateWith = (options = {}) => new HoldToConfirm({threshold: 0.7, hold: 500, cooldown: 2000, ...options});
+/** A gate with a test's own numbers: threshold 0.5, hold 500 ms, cooldown 2000 ms unless `options` says else. */
+const gateWith = (options = {}) => new HoldToConfirm({threshold: 0.5, hold: 500, cooldown: 2000, ...options});
 
 /** Feed [gesture, confidence] frames every `step` ms from t = 0; the reactions fired, as [gesture, time]. */
 function reactions(gate, frames, step = 100) {
@@ -19,48 +19,58 @@ function reactions(gate, frames, step = 100) {
 
 const repeat = (frame, count) => Array.from({length: count}, () => frame);
 
-test('a gesture held at or above the threshold for `hold` ms fires once, at the first frame past it', () => {
-  const gate = gateWith({threshold: 0.7, hold: 500});
-  assert.deepEqual(reactions(gate, repeat(['like', 0.7], 8)), [['like', 500]]);
+test('a gesture at full confidence fires after `hold` ms, at the first frame past it', () => {
+  assert.deepEqual(reactions(gateWith({hold: 500}), repeat(['like', 1], 8)), [['like', 500]]);
+  assert.deepEqual(reactions(gateWith({hold: 500}), repeat(['like', 1], 20), 30), [['like', 510]]);
 });
 
-test('a shorter hold does not fire', () => {
+test('weaker evidence takes longer: hold * (1 - threshold) / (p - threshold)', () => {
+  // 0.8 at threshold 0.5: 0.6 ms of evidence per ms, 500 ms needs 833 ms
+  assert.deepEqual(reactions(gateWith({hold: 500}), repeat(['ok', 0.8], 12)), [['ok', 900]]);
+  // at the threshold, never
+  assert.deepEqual(reactions(gateWith({hold: 500}), repeat(['ok', 0.5], 100)), []);
+});
+
+test('a shorter hold does not fire, and none takes the evidence back', () => {
   const gate = gateWith({hold: 500});
-  assert.deepEqual(reactions(gate, [...repeat(['like', 0.9], 5), ['none', 0.9], ...repeat(['like', 0.9], 5)]), []);
+  assert.deepEqual(reactions(gate, [...repeat(['like', 1], 5), ...repeat(['none', 0.9], 4),
+    ...repeat(['like', 1], 5)]), []);
 });
 
-test('one low-confidence frame starts the hold over', () => {
-  const gate = gateWith({threshold: 0.7, hold: 500});
-  const frames = [...repeat(['ok', 0.9], 4), ['ok', 0.69], ...repeat(['ok', 0.9], 6)];
-  assert.deepEqual(reactions(gate, frames), [['ok', 1000]]);
-});
-
-test('another gesture starts the hold over with that gesture', () => {
+test('one weak frame takes a little evidence back instead of starting over', () => {
   const gate = gateWith({hold: 500});
-  const frames = [...repeat(['like', 0.9], 4), ...repeat(['dislike', 0.9], 7)];
-  assert.deepEqual(reactions(gate, frames), [['dislike', 900]]);
+  // 300 ms of evidence, a frame at 0.4 takes 20 back, then 100 a frame: 580 at 700 ms
+  const frames = [...repeat(['ok', 1], 4), ['ok', 0.4], ...repeat(['ok', 1], 6)];
+  assert.deepEqual(reactions(gate, frames), [['ok', 700]]);
+});
+
+test('another gesture shown clearly starts the hold over with that gesture; a weak one only takes evidence', () => {
+  const frames = [...repeat(['like', 1], 4), ...repeat(['dislike', 1], 7)];
+  assert.deepEqual(reactions(gateWith({hold: 500}), frames), [['dislike', 900]]);
+  const weak = [...repeat(['like', 1], 4), ['dislike', 0.45], ...repeat(['like', 1], 3)];
+  assert.deepEqual(reactions(gateWith({hold: 500}), weak), [['like', 700]]);
 });
 
 test('holding on is one reaction; letting go and showing it again after the cooldown is another', () => {
   const gate = gateWith({hold: 500, cooldown: 2000});
-  assert.deepEqual(reactions(gate, repeat(['like', 0.9], 60)), [['like', 500]]);
+  assert.deepEqual(reactions(gate, repeat(['like', 1], 60)), [['like', 500]]);
   gate.reset();
-  const frames = [...repeat(['like', 0.9], 6), ['none', 0.9], ...repeat(['like', 0.9], 40)];
+  const frames = [...repeat(['like', 1], 6), ['none', 0.9], ...repeat(['like', 1], 40)];
   // the second hold starts when the cooldown ends, at 2500 ms
   assert.deepEqual(reactions(gate, frames), [['like', 500], ['like', 3000]]);
 });
 
 test('nothing fires during the cooldown, and the hold progress is reported', () => {
   const gate = gateWith({hold: 400, cooldown: 1000});
-  assert.equal(gate.update('like', 0.9, 0).phase, 'holding');
-  assert.equal(gate.update('like', 0.9, 200).progress, 0.5);
-  assert.ok(gate.update('like', 0.9, 400).reaction);
-  const during = gate.update('dislike', 0.9, 600);
+  assert.equal(gate.update('like', 1, 0).phase, 'holding');
+  assert.equal(gate.update('like', 1, 200).progress, 0.5);
+  assert.ok(gate.update('like', 1, 400).reaction);
+  const during = gate.update('dislike', 1, 600);
   assert.equal(during.phase, 'cooldown');
   assert.equal(during.reaction, null);
   assert.ok(Math.abs(during.progress - 0.2) < 1e-9);
-  assert.equal(gate.update('dislike', 0.9, 1400).phase, 'holding');
-  assert.ok(gate.update('dislike', 0.9, 1800).reaction);
+  assert.equal(gate.update('dislike', 1, 1400).phase, 'holding');
+  assert.ok(gate.update('dislike', 1, 1800).reaction);
 });
 
 test('a reaction sent by button starts the cooldown and does not repeat from the camera', () => {
@@ -70,8 +80,7 @@ test('a reaction sent by button starts the cooldown and does not repeat from the
 });
 
 test('none never fires, however confident', () => {
-  const gate = gateWith({hold: 100});
-  assert.deepEqual(reactions(gate, repeat(['none', 1], 20)), []);
+  assert.deepEqual(reactions(gateWith({hold: 100}), repeat(['none', 1], 20)), []);
 });
 
 test('new options apply to the next frames', () => {
@@ -80,5 +89,5 @@ test('new options apply to the next frames', () => {
   assert.deepEqual(reactions(gate, repeat(['like', 0.9], 20)), []);
   assert.deepEqual([gate.hold, gate.cooldown], [300, 1000]); // the numbers not given stay
   gate.configure({threshold: 0.8, hold: 200});
-  assert.deepEqual(reactions(gate, repeat(['like', 0.9], 4)), [['like', 200]]);
+  assert.deepEqual(reactions(gate, repeat(['like', 1], 4)), [['like', 200]]);
 });

@@ -1,0 +1,90 @@
+"""Hold-to-confirm, as the widget runs it (`static/reactions.js`, step for step): per-frame gestures become deliberate
+reactions once a gesture has gathered `hold_ms` of evidence, each frame adding (p - threshold) / (1 - threshold)
+times the time since the previous frame. Pure and timestamp-driven, so a benchmark can replay the browser's frames.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from runtime.settings import ReactionSettings
+
+
+@dataclass(frozen=True)
+class Reaction:
+    gesture: str
+    confidence: float
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class HoldState:
+    """`progress`: 0..1 of the hold's evidence (holding) or of the cooldown; `reaction`: set on the frame that fires."""
+
+    phase: Literal["idle", "holding", "cooldown"]
+    gesture: str | None
+    progress: float
+    reaction: Reaction | None = None
+
+
+@dataclass
+class _Candidate:
+    gesture: str
+    evidence: float
+
+
+class HoldToConfirm:
+    """`static/reactions.js` HoldToConfirm with `settings`' numbers (threshold, hold and cooldown in ms)."""
+
+    def __init__(self, settings: ReactionSettings) -> None:
+        self.settings = settings
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget any hold, cooldown and last reaction."""
+        self.candidate: _Candidate | None = None
+        self.last_frame: float | None = None
+        self.cooldown_until = -math.inf
+        self.cooldown_from = -math.inf
+        self.last_fired: str | None = None
+
+    def weight(self, p: float) -> float:
+        """Evidence per millisecond of a frame showing the held gesture at confidence p (negative below threshold)."""
+        threshold = self.settings.threshold
+        return (p - threshold) / max(1 - threshold, 1e-6)
+
+    def update(self, gesture: str, confidence: float, timestamp: float) -> HoldState:
+        """One processed frame: its gesture ('none' for no gesture), confidence 0..1 and timestamp in ms."""
+        elapsed = 0.0 if self.last_frame is None else max(0.0, timestamp - self.last_frame)
+        self.last_frame = timestamp
+        strong = gesture if gesture != "none" and confidence >= self.settings.threshold else None
+        if strong != self.last_fired:
+            self.last_fired = None
+        if timestamp < self.cooldown_until:
+            self.candidate = None
+            progress = (timestamp - self.cooldown_from) / (self.cooldown_until - self.cooldown_from)
+            return HoldState("cooldown", None, progress)
+        if strong is not None and strong != self.last_fired and (self.candidate is None
+                                                                  or strong != self.candidate.gesture):
+            self.candidate = _Candidate(strong, 0.0)  # another gesture, shown clearly: start over with it
+        elif self.candidate is not None:
+            p = confidence if gesture == self.candidate.gesture else 0.0
+            self.candidate.evidence += self.weight(p) * elapsed
+            if self.candidate.evidence <= 0:
+                self.candidate = None
+        held = self.candidate
+        if held is None:
+            return HoldState("idle", None, 0.0)
+        if held.evidence < self.settings.hold_ms:
+            return HoldState("holding", held.gesture, held.evidence / self.settings.hold_ms)
+        self.fired(held.gesture, timestamp)
+        return HoldState("cooldown", held.gesture, 0.0, Reaction(held.gesture, confidence, timestamp))
+
+    def fired(self, gesture: str, timestamp: float) -> None:
+        """Start the cooldown after a reaction."""
+        self.candidate = None
+        self.last_fired = gesture
+        self.cooldown_from = timestamp
+        self.cooldown_until = timestamp + self.settings.cooldown_ms
