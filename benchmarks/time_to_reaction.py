@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
-import statistics
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -33,7 +32,6 @@ from PIL import Image, ImageFilter
 from tqdm import tqdm
 
 from runtime.classifier import read_metadata
-from runtime.images import read_rgb
 from runtime.paths import classifier_model, data_dir, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline
 from runtime.reactions import HoldToConfirm
@@ -100,23 +98,25 @@ def replay(tracker: HandTracker, segments: Sequence[tuple[Sequence[Frame] | Fram
            fps: int = CAMERA_FPS) -> list[Processed]:
     """`segments` (a picture held for seconds, or a list of pictures one per camera frame) as a camera at `fps`
     delivers them, through the tracker as the worker takes them: when free, the newest frame; when none is new,
-    the next one."""
+    the next one; after an idle frame, none sooner than `idle_fps` allows."""
     black = np.zeros((FRAME_SIZE[1], FRAME_SIZE[0], 3), np.uint8)
     frames: list[tuple[int, Frame]] = []
     for index, (picture, seconds) in enumerate(segments):
         count = round(seconds * fps)
         pictures = picture if isinstance(picture, list) else [picture] * count
         frames += [(index, frame) for frame in pictures[:count]]
-    processed, free, next_frame = [], 0.0, 0
-    while (k := max(next_frame, math.floor(free * fps / 1000 + 1e-9))) < len(frames):
+    idle_interval = 1000 / tracker.pipeline.settings.idle_fps
+    processed, free, next_frame, not_before = [], 0.0, 0, 0.0
+    while (k := max(next_frame, math.floor(max(free, not_before) * fps / 1000 + 1e-9))) < len(frames):
         segment, picture = frames[k]
-        start = max(free, k * 1000 / fps)
+        start = max(free, not_before, k * 1000 / fps)
         tracked = tracker(black if picture is None else picture, start)
         cost = costs.of(tracked)
         prediction = tracked.prediction
         processed.append(Processed(start, start + cost, segment, prediction.label, prediction.score,
                                    len(prediction.hands), tracked.detected, cost))
         free, next_frame = start + cost, k + 1
+        not_before = start + idle_interval if tracked.idle else 0.0
     return processed
 
 
@@ -237,12 +237,12 @@ class IdleFigures:
     reactions: int
 
 
-def idle(tracker: HandTracker, picture: np.ndarray, sway: bool, costs: Costs,
-         settings: ReactionSettings) -> IdleFigures:
+def idle(tracker: HandTracker, picture: np.ndarray, sway: bool, costs: Costs, settings: ReactionSettings,
+         seconds: float = IDLE_S) -> IdleFigures:
     tracker.reset()
-    processed = replay(tracker, [(list(idle_frames(picture, IDLE_S, sway)), IDLE_S)], costs)
+    processed = replay(tracker, [(list(idle_frames(picture, seconds, sway)), seconds)], costs)
     return IdleFigures("idle, with a 20 px sway" if sway else "idle, still", sum(f.cost for f in processed)
-                       / (IDLE_S * 1000), sum(f.detected for f in processed) / IDLE_S, len(processed) / IDLE_S,
+                       / (seconds * 1000), sum(f.detected for f in processed) / seconds, len(processed) / seconds,
                        len(reactions(processed, settings)))
 
 
@@ -289,15 +289,17 @@ def false_rows(trials: list[Trial], held: list[Trial], fast: list[Processed], se
             f"{len(streamed)} {dict(Counter(g for g, _ in streamed))} |"]
 
 
-def sweep_rows(trials: list[Trial], nones: list[Trial], thresholds: Sequence[float], holds: Sequence[float],
-               cooldown: float) -> list[str]:
-    """Per hold-to-confirm setting: none photos that fire when held, then each gesture's share fired at each hold
-    and the median delay over all gestures held 1 s."""
-    rows = ["| threshold | hold ms | none fired | " + " | ".join(f"fired at {h:.1f} s" for h in HOLDS_S)
-            + " | median at 1.0 s |", "|---" * (4 + len(HOLDS_S)) + "|"]
+def sweep_rows(trials: list[Trial], nones: list[Trial], fast: list[Processed], thresholds: Sequence[float],
+               holds: Sequence[float]) -> list[str]:
+    """Per hold-to-confirm setting (cooldown 0): `none` photos that fire when held, reactions on the fast `none`
+    stream, then the share of gesture photos that fire their own at each hold and the median delay at 1 s."""
+    rows = ["| threshold | hold ms | none held fired | fast stream | "
+            + " | ".join(f"fired at {h:.1f} s" for h in HOLDS_S) + " | median at 1.0 s |",
+            "|---" * (5 + len(HOLDS_S)) + "|"]
     for threshold, hold in itertools.product(thresholds, holds):
-        settings = ReactionSettings(threshold, hold, cooldown)
+        settings = ReactionSettings(threshold, hold, 0.0)
         false = sum(t.outcome(settings)[0] is not None for t in nones)
+        streamed = len(reactions(fast, settings))
         shares, at_one = [], []
         for seconds in HOLDS_S:
             group = [t for t in trials if t.hold_s == seconds]
@@ -306,7 +308,7 @@ def sweep_rows(trials: list[Trial], nones: list[Trial], thresholds: Sequence[flo
             shares.append(f"{100 * len(right) / max(1, len(group)):.0f}%")
             if seconds == 1.0:
                 at_one = right
-        rows.append(f"| {threshold:.2f} | {hold:.0f} | {false} | " + " | ".join(shares)
+        rows.append(f"| {threshold:.2f} | {hold:.0f} | {false} | {streamed} | " + " | ".join(shares)
                     + f" | {quantile(at_one, 0.5):.0f} ms |")
     return rows
 
@@ -319,6 +321,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--classifier", type=Path, default=classifier_model())
     p.add_argument("--limit", type=int, help="at most this many photos per label (a quick run, not the benchmark)")
     p.add_argument("--parts", nargs="+", choices=("held", "none", "idle"), default=["held", "none", "idle"])
+    p.add_argument("--idle-seconds", type=float, default=IDLE_S, help="length of each idle stream")
     p.add_argument("--sweep", action="store_true", help="also replay through a grid of hold-to-confirm numbers")
     p.add_argument("--thresholds", type=float, nargs="+", default=[0.4, 0.5, 0.6, 0.7, 0.8])
     p.add_argument("--holds", type=float, nargs="+", default=[200, 300, 400, 500, 700])
@@ -362,14 +365,14 @@ def main(argv: list[str] | None = None) -> int:
         fast = fast_none(tracker, nones, costs)
         print("\n".join(["| false reactions | |", "|---|---|", *false_rows(held_none, held, fast, settings)]) + "\n")
         if args.sweep and held:
-            print("\n".join(sweep_rows(held, held_none, args.thresholds, args.holds, 0.0)) + "\n")
+            print("\n".join(sweep_rows(held, held_none, fast, args.thresholds, args.holds)) + "\n")
     if "idle" in args.parts:
         picture, source = idle_picture(pipeline, nones)
-        figures = [idle(tracker, picture, sway, costs, settings) for sway in (False, True)]
+        figures = [idle(tracker, picture, sway, costs, settings, args.idle_seconds) for sway in (False, True)]
         raised = raised_trials(tracker, picture, gestures, costs)
         found = [ms for t in raised if (ms := t.found_ms()) is not None]
-        print(f"| idle stream ({IDLE_S:.0f} s, {source.name} with its hands painted out) | busy share of a core "
-              "| detector runs a second | frames a second | reactions |\n|---|---|---|---|---|")
+        print(f"| idle stream ({args.idle_seconds:.0f} s, {source.name} with its hands painted out) | busy share "
+              "of a core | detector runs a second | frames a second | reactions |\n|---|---|---|---|---|")
         for f in figures:
             print(f"| {f.name} | {100 * f.busy_share:.0f}% | {f.detector_per_s:.1f} | {f.fps:.1f} | {f.reactions} |")
         print(f"\nhand raised into the swaying picture: found in {len(found)} of {len(raised)}, median "

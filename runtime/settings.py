@@ -51,6 +51,18 @@ class PipelineSettings:
     one; tracked hands need no detector (their landmarks give the next frame's region), and with none tracked it
     runs on every frame. A second hand raised is found within this long, then held for `ReactionSettings.hold_ms`
     before it fires."""
+    search_motion: float = 36
+    """With no hand tracked, a frame whose letterboxed square's signature moved by more than this since the previous
+    frame has motion in it (a hand being raised): the palm detector runs at once, and on every frame for
+    `motion_search_ms`. Camera noise, a little light and a slow sway stay below it."""
+    motion_search_ms: float = 500
+    """How long after motion the detector keeps searching on every frame (a view at a time)."""
+    idle_search_ms: float = 1200
+    """With no hand tracked and nothing moving, the detector runs once this long: a hand that came in unseen is
+    still found, a round of the views at a time."""
+    idle_fps: float = 12
+    """With no hand tracked and nothing moving, frames are taken at most this often: an idle call costs little,
+    and motion is still seen within a tenth of a second."""
     bright_crop_luma: float = 190
     """A hand crop (at the classifier's input size) whose mean luma is above this, of 255, is taken as
     over-exposed and toned down (`runtime.exposure`): well above ordinary photos' crops, below most crops made 1.8
@@ -70,17 +82,15 @@ class PipelineSettings:
 
 @dataclass(frozen=True)
 class ReactionSettings:
-    """Hold-to-confirm (`static/reactions.js`): the widget's defaults, which a host page may override.
-
-    With a 500 ms hold, one finger-counting pose read as `ok` over four webcam frames fired a reaction in the
-    browser benchmark's stream of all shared `none` photos; 700 ms fires none and still confirms a deliberate
-    gesture in well under a second.
+    """Hold-to-confirm (`static/reactions.js`, `runtime.reactions`): the widget's defaults, which a host page may
+    override. A frame adds (p - threshold) / (1 - threshold) of its time to the held gesture's evidence; a reaction
+    needs `hold_ms` of it. Chosen with `python -m benchmarks.time_to_reaction --sweep` (README, *Time to reaction*).
     """
 
     threshold: float = 0.7
-    """Confidence a gesture needs in every frame of the hold."""
-    hold_ms: float = 700
-    """How long the same gesture must be shown before it fires."""
+    """The confidence at which a frame adds no evidence: above it a frame adds, below it (or `none`) it takes."""
+    hold_ms: float = 300
+    """The evidence a reaction needs: how long a gesture seen at full confidence is held before it fires."""
     cooldown_ms: float = 2000
     """After a reaction, nothing fires for this long."""
 

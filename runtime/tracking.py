@@ -6,9 +6,11 @@ has not moved since the models last looked at it is not looked at again.
 On each frame:
 - a tracked hand whose box looks as it did when the landmark model last ran on it (`unchanged`: a participant
   holding a pose) keeps its landmarks and probabilities, and no model runs on it;
-- the palm detector runs when no hand is tracked, or when fewer than `max_hands` are and the last detection is
-  `redetect_ms` old; it looks in one view of the frame (`search_views`: the letterboxed frame every other time,
-  and in between each square of `tile_levels` in turn, moving on while no new hand is found there, as
+- the palm detector runs when fewer than `max_hands` hands are tracked and the last detection is `redetect_ms` old;
+  with none tracked, when the frame has motion (`search_motion`) and for `motion_search_ms` after, else once
+  `idle_search_ms`, and the frame says it is `idle` (the widget then takes frames at `idle_fps`); it looks in
+  one view of the frame (`search_views`: the letterboxed frame every other time, and in between each square of
+  `tile_levels` in turn, moving on while no new hand is found there, as
   `GesturePipeline.hands` looks in the tiles when the letterboxed frame has no hand), and each palm it finds adds
   its region (`HandLandmarker.around_palm`); a view unchanged since the detector last found nothing new in it is
   passed over, and the next frame looks in the next one;
@@ -35,12 +37,15 @@ from runtime.settings import PipelineSettings
 @dataclass(frozen=True)
 class TrackedFrame:
     """One frame's decision; whether the palm detector ran on it; the regions the landmark model looked in (tracked
-    hands that moved first, then new palms); and how many hands were kept as they were, with no model run."""
+    hands that moved first, then new palms); how many hands were kept as they were, with no model run; and whether
+    the tracker is idle."""
 
     prediction: Prediction
     detected: bool
     regions: list[RegionOfInterest]
     still: int
+    idle: bool = False
+    """No hand tracked and no motion: the next frame may come `idle_fps` later."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,9 @@ class HandTracker:
         self.signatures: list[np.ndarray] = []
         """Each tracked hand's box, as it looked when the landmark model last ran on it."""
         self.detected_at = -math.inf
+        self.frame_signature: np.ndarray | None = None
+        """The letterboxed square's signature on the last frame with no hand tracked."""
+        self.moved_at = -math.inf
 
     @property
     def regions(self) -> list[RegionOfInterest]:
@@ -99,15 +107,18 @@ class HandTracker:
         kept = [(hand, score) for hand, score in zip(found, scores, strict=True) if hand is not None]
         kept = kept[:settings.max_hands - len(still)]
         looked = self.pipeline.classify(image, [hand for hand, _ in kept], [score for _, score in kept])
+        if self.hands and not still and not looked:
+            self.moved_at = time_ms  # the hands just left or were lost: look for them at once
         self.hands = [hand for hand, _ in still] + looked
         self.signatures = [before for _, before in still] + [signature(image, hand.box, settings) for hand in looked]
-        return TrackedFrame(self.pipeline.decide(self.hands), detected, regions, len(still))
+        idle = not self.hands and time_ms - self.moved_at > settings.motion_search_ms
+        return TrackedFrame(self.pipeline.decide(self.hands), detected, regions, len(still), idle)
 
     def _search(self, image: np.ndarray, time_ms: float) -> Search | None:
         """The palm detector in the current view, when a detection is due and the view has changed since it was
         last searched in vain; None when it did not run."""
         settings = self.pipeline.settings
-        if self.hands and (len(self.hands) >= settings.max_hands or time_ms - self.detected_at < settings.redetect_ms):
+        if not self._search_due(image, time_ms):
             return None
         views = search_views(*image.shape[1::-1])
         view = views[self.view_index % len(views)]
@@ -117,6 +128,20 @@ class HandTracker:
             return None
         self.detected_at = time_ms
         return Search(view, view_signature, self._detect_in_view(image, view))
+
+    def _search_due(self, image: np.ndarray, time_ms: float) -> bool:
+        """Whether the detector should look for a hand on this frame: another one, every `redetect_ms`; the first,
+        at once on motion and for `motion_search_ms` after, else every `idle_search_ms`."""
+        settings = self.pipeline.settings
+        if self.hands:
+            self.frame_signature = None
+            return len(self.hands) < settings.max_hands and time_ms - self.detected_at >= settings.redetect_ms
+        now = signature(image, _square(None, *image.shape[1::-1]), settings)
+        if self.frame_signature is not None and np.abs(now - self.frame_signature).max() > settings.search_motion:
+            self.moved_at = time_ms
+        self.frame_signature = now
+        return (time_ms - self.moved_at <= settings.motion_search_ms
+                or time_ms - self.detected_at >= settings.idle_search_ms)
 
     def _searched(self, search: Search, found_new: bool) -> None:
         """After a detection: a view with a new hand is searched again next time; in one without, the next detection

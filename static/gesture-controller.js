@@ -8,9 +8,10 @@
  *   await controller.start();                                           // rejects with a GestureReactionsError
  *
  * Events: `reaction` {gesture, emoji, confidence, timestamp, source}; `gesture`, one per processed frame
- * {gesture, confidence, box, hands, detected, regions, still, timings, timestamp} (hands: box, probabilities,
+ * {gesture, confidence, box, hands, detected, regions, still, idle, timings, timestamp} (hands: box, probabilities,
  * presence and 21 landmarks each; regions: where the landmark model looked; still: how many of the hands, first in
- * `hands`, had not moved and were kept without running a model); `statechange` {state, message, threads} (message:
+ * `hands`, had not moved and were kept without running a model; idle: no hand and no motion, so frames are taken
+ * at the classifier's idleFps until something moves); `statechange` {state, message, threads} (message:
  * what the participant must know, empty when running or off), as the element's; `error` {code, state, message}
  * when the controller stops by itself (ERROR_CODES), before its statechange. Besides: `hold` {phase, gesture,
  * progress} per frame and when a hold is dropped (hold-to-confirm's progress, reactions.js); `settings` (detail:
@@ -127,6 +128,7 @@ export class GestureController extends EventTarget {
   #frameRequest = 0;
   #lastGrab = -Infinity;
   #cameraInterval = 0; // ms between the camera's frames
+  #idle = false; // the last frame was idle: the next waits for the classifier's idleFps
   #gate; // hold-to-confirm: its numbers are null until given or read from the classifier
 
   /** @param {ControllerOptions} [options] */
@@ -338,6 +340,7 @@ export class GestureController extends EventTarget {
     this.#threads = engine.value.threads;
     this.#engine.configure(this.#pipelineOverrides());
     this.#engine.reset();
+    this.#idle = false;
     this.#gate.reset();
     document.addEventListener('visibilitychange', this.#onPause);
     this.#onPause();
@@ -417,6 +420,7 @@ export class GestureController extends EventTarget {
     this.#video.srcObject = null;
     this.#gate.reset();
     this.#engine?.reset();
+    this.#idle = false;
     this.#emit('hold', IDLE_HOLD);
   }
 
@@ -438,6 +442,7 @@ export class GestureController extends EventTarget {
       this.#frameRequest = 0;
       this.#gate.reset();
       this.#engine?.reset();
+      this.#idle = false;
       this.#emit('hold', IDLE_HOLD);
       this.#setState('paused', document.hidden ? 'Paused while this tab is hidden.'
         : 'Paused: the camera sends no picture (another application or the system may have paused it).');
@@ -489,8 +494,10 @@ export class GestureController extends EventTarget {
     const video = this.#video;
     const ready = video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0;
     const {maxFps} = this.#options;
-    const interval = Math.max(this.#cameraInterval, maxFps ? 1000 / maxFps : 0);
-    // one frame in the worker at a time, no faster than the camera delivers new ones nor than maxFps allows
+    const idleFps = this.#idle ? this.#settings?.pipeline.idleFps : 0;
+    const interval = Math.max(this.#cameraInterval, maxFps ? 1000 / maxFps : 0, idleFps ? 1000 / idleFps : 0);
+    // one frame in the worker at a time, no faster than the camera delivers new ones, than maxFps allows, nor, while
+    // nothing moves in front of the camera, than idleFps
     if (this.#busy || !ready || now - this.#lastGrab < interval * 0.9) {
       this.#schedule();
       return;
@@ -515,8 +522,9 @@ export class GestureController extends EventTarget {
     }
   }
 
-  #recognised({gesture, confidence, box, hands, detected, regions, still, timings}, timestamp) {
-    this.#emit('gesture', {gesture, confidence, box, hands, detected, regions, still, timings, timestamp});
+  #recognised({gesture, confidence, box, hands, detected, regions, still, idle, timings}, timestamp) {
+    this.#idle = idle;
+    this.#emit('gesture', {gesture, confidence, box, hands, detected, regions, still, idle, timings, timestamp});
     const {phase, gesture: held, progress, reaction} = this.#gate.update(gesture, confidence, timestamp);
     this.#emit('hold', {phase, gesture: held, progress});
     if (reaction) this.#fire(reaction.gesture, reaction.confidence, timestamp, 'camera');

@@ -76,6 +76,8 @@ export interface GestureDetail {
   regions: HandRegion[];
   /** How many hands (first in `hands`) had not moved and were kept without running a model. */
   still: number;
+  /** No hand tracked and nothing moving: the next frame is taken at the classifier's idleFps at most. */
+  idle: boolean;
   /** Milliseconds per stage, and in all. */
   timings: {palm: number; landmarks: number; classifier: number; total: number};
   /** performance.now() milliseconds of the frame. */
@@ -118,7 +120,8 @@ export interface ClassifierSettings {
   std: number[];
   pipeline: {
     minPalmScore: number; minPresence: number; minGestureScore: number; maxHands: number; handBoxMargin: number;
-    stillChange: number; signatureSize: number; redetectMs: number; brightCropLuma: number; brightCropTarget: number;
+    stillChange: number; signatureSize: number; redetectMs: number; searchMotion: number; motionSearchMs: number;
+    idleSearchMs: number; idleFps: number; brightCropLuma: number; brightCropTarget: number;
     brightCropNoneLogit: number;
   };
   reactions: {threshold: number; hold: number; cooldown: number};
@@ -185,10 +188,13 @@ export declare class GestureReactionsElement extends HTMLElement {
 
   /** Attribute `enabled`: recognition is on (or starting). */
   enabled: boolean;
-  /** Confidence (0..1) a gesture needs in every frame of the hold. */
+  /**
+   * Hold-to-confirm's confidence (0..1) at which a frame adds no evidence: a frame at p adds
+   * (p - threshold) / (1 - threshold) of its time, one below takes evidence back.
+   */
   get threshold(): number | null;
   set threshold(value: number | null);
-  /** Milliseconds a gesture must be held before it fires. */
+  /** Milliseconds a gesture seen at full confidence is held before it fires; at a weaker confidence, longer. */
   get hold(): number | null;
   set hold(value: number | null);
   /** Milliseconds after a reaction during which no other fires. */

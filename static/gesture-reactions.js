@@ -174,11 +174,14 @@ export class GestureReactionsElement extends HTMLElement {
   get enabled() { return this.hasAttribute('enabled'); }
   set enabled(value) { this.toggleAttribute('enabled', Boolean(value)); }
 
-  /** Confidence (0..1) a gesture needs in every frame of the hold (null until the model's default is known). */
+  /**
+   * Confidence (0..1) at which a frame adds no evidence to the hold (reactions.js; null until the model's default is
+   * known).
+   */
   get threshold() { return this.#controller.options.threshold; }
   set threshold(value) { this.#setNumber('threshold', value); }
 
-  /** Milliseconds a gesture must be held before it fires (null until the model's default is known). */
+  /** Milliseconds a gesture seen at full confidence is held before it fires; weaker, longer (null until known). */
   get hold() { return this.#controller.options.hold; }
   set hold(value) { this.#setNumber('hold', value); }
 

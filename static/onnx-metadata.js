@@ -109,7 +109,9 @@ const hasTextFor = (v, gestures) => v !== null && typeof v === 'object'
 const PIPELINE_KEYS = {
   min_palm_score: 'minPalmScore', min_presence: 'minPresence', min_gesture_score: 'minGestureScore',
   max_hands: 'maxHands', hand_box_margin: 'handBoxMargin', still_change: 'stillChange',
-  signature_size: 'signatureSize', redetect_ms: 'redetectMs', bright_crop_luma: 'brightCropLuma',
+  signature_size: 'signatureSize', redetect_ms: 'redetectMs', search_motion: 'searchMotion',
+  motion_search_ms: 'motionSearchMs', idle_search_ms: 'idleSearchMs', idle_fps: 'idleFps',
+  bright_crop_luma: 'brightCropLuma',
   bright_crop_target: 'brightCropTarget', bright_crop_none_logit: 'brightCropNoneLogit',
 };
 const REACTION_KEYS = {threshold: 'threshold', hold_ms: 'hold', cooldown_ms: 'cooldown'};
@@ -126,7 +128,8 @@ function numbers(metadata, key, names) {
 
 /**
  * @typedef {{minPalmScore: number, minPresence: number, minGestureScore: number, maxHands: number,
- *   handBoxMargin: number, stillChange: number, signatureSize: number, redetectMs: number, brightCropLuma: number,
+ *   handBoxMargin: number, stillChange: number, signatureSize: number, redetectMs: number, searchMotion: number,
+ *   motionSearchMs: number, idleSearchMs: number, idleFps: number, brightCropLuma: number,
  *   brightCropTarget: number, brightCropNoneLogit: number}} PipelineSettings how
  *   one frame becomes one gesture (pipeline.js)
  * @typedef {{threshold: number, hold: number, cooldown: number}} ReactionSettings hold-to-confirm's defaults

@@ -1,8 +1,9 @@
 /**
  * One camera frame -> one gesture, as runtime/pipeline.py's GesturePipeline does it, following the hands from frame
  * to frame as runtime/tracking.py's HandTracker does, step for step:
- * - the palm detector runs when no hand is tracked, or when fewer than maxHands are and the last detection is
- *   redetectMs old; it looks in one view of the frame per run (palm.js searchViews: the letterboxed frame every
+ * - the palm detector runs when fewer than maxHands hands are tracked and the last detection is redetectMs old;
+ *   with none tracked, when the frame has motion (searchMotion) and for motionSearchMs after, else once
+ *   idleSearchMs, and the frame's answer says it is `idle` (the controller then takes frames at idleFps); it looks in one view of the frame per run (palm.js searchViews: the letterboxed frame every
  *   other run, and in between each square tile in turn, coarse to fine, moving on while no new hand is found there),
  *   and each palm adds its region of interest (MediaPipe's, landmarks.js);
  * - the hand landmark model runs in every region (tracked ones first); a hand below minPresence is lost, and one
@@ -16,7 +17,7 @@
  */
 
 import {
-  INPUT_SIZE, decodeDetections, iou, searchViews, ssdAnchors, toFramePixels,
+  INPUT_SIZE, decodeDetections, iou, letterboxView, searchViews, ssdAnchors, toFramePixels,
 } from './palm.js';
 import {cropRegion, landmarkBox, landmarksFromOutput, roiFromLandmarks, roiFromPalm} from './landmarks.js';
 import {exposeBrightCrop, resizeRegion, writeChannelsFirst} from './resample.js';
@@ -167,6 +168,8 @@ export class FramePipeline {
   forget() {
     this.tracked = []; // the hands of the last frame, each with its box's signature at its last landmark run
     this.detectedAt = -Infinity;
+    this.frameSignature = null; // the letterboxed square's signature on the last frame with no hand tracked
+    this.movedAt = -Infinity;
   }
 
   /** Where the tracked hands are looked for on the next frame. */
@@ -176,10 +179,11 @@ export class FramePipeline {
 
   /**
    * @param {Uint8ClampedArray} rgba the frame, 4 bytes per pixel
-   * @returns {Promise<Decision & {detected: boolean, regions: Region[], still: number,
+   * @returns {Promise<Decision & {detected: boolean, regions: Region[], still: number, idle: boolean,
    *   timings: {palm: number, landmarks: number, classifier: number}}>} detected: whether the palm detector ran
    *   on this frame (timings.palm is then its time, else the time to decide it need not run); regions: where the
-   *   landmark model looked; still: the hands kept as they were, with no model run on them; timings in ms
+   *   landmark model looked; still: the hands kept as they were, with no model run on them; idle: no hand tracked
+   *   and no motion, so the next frame may wait (idleFps); timings in ms
    */
   async process(rgba, width, height) {
     if (this.frameSize !== `${width}x${height}`) {
@@ -203,13 +207,16 @@ export class FramePipeline {
     if (search) this.#searched(search, found.some((hand) => hand.index >= moved.length));
     const classifierStart = this.now();
     const looked = await this.hands(rgba, width, height, found.slice(0, maxHands - still.length));
+    // the hands just left or were lost: look for them at once
+    if (this.tracked.length && !still.length && !looked.length) this.movedAt = palmStart;
     this.tracked = [...still, ...looked.map((hand) => ({hand,
       signature: this.#signature(rgba, width, height, hand.box)}))];
     const decision = decide(this.tracked.map(({hand}) => hand), this.classifier.gestures, minGestureScore);
     const end = this.now();
     const timings = {palm: landmarksStart - palmStart, landmarks: classifierStart - landmarksStart,
       classifier: end - classifierStart};
-    return {...decision, detected: search !== null, regions, still: still.length, timings};
+    const idle = !this.tracked.length && palmStart - this.movedAt > this.classifier.pipeline.motionSearchMs;
+    return {...decision, detected: search !== null, regions, still: still.length, idle, timings};
   }
 
   /**
@@ -217,8 +224,7 @@ export class FramePipeline {
    * since it was last searched in vain; null when it did not run.
    */
   async #search(rgba, width, height, now) {
-    const {maxHands, redetectMs} = this.classifier.pipeline;
-    if (this.tracked.length && (this.tracked.length >= maxHands || now - this.detectedAt < redetectMs)) return null;
+    if (!this.#searchDue(rgba, width, height, now)) return null;
     const view = this.views[this.viewIndex];
     const signature = this.#signature(rgba, width, height, [view.x, view.y, view.x + view.side, view.y + view.side]);
     const before = this.searched.get(viewKey(view));
@@ -228,6 +234,25 @@ export class FramePipeline {
     }
     this.detectedAt = now;
     return {view, signature, palms: await this.#detectInView(rgba, width, height, view)};
+  }
+
+  /**
+   * HandTracker._search_due: another hand is looked for every redetectMs; the first at once on motion and for
+   * motionSearchMs after, else every idleSearchMs.
+   */
+  #searchDue(rgba, width, height, now) {
+    const {maxHands, redetectMs, searchMotion, motionSearchMs, idleSearchMs} = this.classifier.pipeline;
+    if (this.tracked.length) {
+      this.frameSignature = null;
+      return this.tracked.length < maxHands && now - this.detectedAt >= redetectMs;
+    }
+    const {x, y, side} = letterboxView(width, height);
+    const frame = this.#signature(rgba, width, height, [x, y, x + side, y + side]);
+    if (this.frameSignature && frame.some((value, i) => Math.abs(value - this.frameSignature[i]) > searchMotion)) {
+      this.movedAt = now;
+    }
+    this.frameSignature = frame;
+    return now - this.movedAt <= motionSearchMs || now - this.detectedAt >= idleSearchMs;
   }
 
   /** HandTracker._searched: a view with a new hand is searched again; one without is passed over while unchanged. */

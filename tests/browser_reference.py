@@ -13,6 +13,7 @@ import numpy as np
 from runtime.hand_landmarks import HandLandmarks, RegionOfInterest
 from runtime.paths import classifier_model, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline, Hand, Prediction, tile_levels
+from runtime.settings import ReactionSettings
 from tests.camera_clips import camera_view
 
 CANDIDATE_BATCH = 8
@@ -94,6 +95,12 @@ class PythonReference:
             if len(chosen) >= count:
                 return chosen[:count]
         raise AssertionError(f"only {len(chosen)} test photos that the Python pipeline labels {label} in every view")
+
+
+def clearly_shown(reactions: ReactionSettings) -> float:
+    """A gesture score at which hold-to-confirm gathers evidence at half speed or more: a photo read at least this
+    well in every view fires within twice the hold once its hand is found."""
+    return (1 + reactions.threshold) / 2
 
 
 def request_origin(url: str) -> str:

@@ -38,7 +38,7 @@ from tests.browser_harness import (
     wait_for_event,
     widget_text,
 )
-from tests.browser_reference import PythonReference, request_origin
+from tests.browser_reference import PythonReference, clearly_shown, request_origin
 from tests.camera_clips import Clip, camera_view, write_clip
 from tests.conftest import manifest_rows
 from training.gestures import GESTURES
@@ -48,7 +48,8 @@ LOAD_TIMEOUT_S = 60
 """From page load to the widget's first reaction or state; generous because the machine may be busy."""
 
 GESTURE_MARGIN_S = 0.5
-"""Each gesture photo is shown this much longer than the widget's hold, so that one photo alone can fire."""
+"""Each gesture photo is shown this much longer than twice the widget's hold (its photos are read well enough to
+fire within that, `clearly_shown`), so that one photo alone can fire."""
 
 GESTURE_PHOTOS = 3
 NONE_PHOTOS = 24
@@ -89,7 +90,7 @@ def reactions() -> ReactionSettings:
 
 @pytest.fixture(scope="module")
 def reference(reactions: ReactionSettings) -> PythonReference:
-    return PythonReference(reactions.threshold)
+    return PythonReference(clearly_shown(reactions))
 
 
 def open_running_widget(browser: FakeCameraBrowser, server: str, clip: Clip) -> Page:
@@ -130,7 +131,7 @@ def test_reacts_to_the_gesture_shown_and_to_no_other(
         gesture: str, browser: FakeCameraBrowser, server: str, reference: PythonReference,
         reactions: ReactionSettings, photos_by_label: dict[str, list[Path]], clips_dir: Path) -> None:
     photos = reference.first_recognised(photos_by_label[gesture], gesture, GESTURE_PHOTOS)
-    seconds_per_photo = reactions.hold_ms / 1000 + GESTURE_MARGIN_S
+    seconds_per_photo = 2 * reactions.hold_ms / 1000 + GESTURE_MARGIN_S
     clip = write_clip(photos, clips_dir / f"{gesture}.y4m", seconds_per_photo)
     page = open_running_widget(browser, server, clip)
     reaction = wait_for_event(page, "reaction", LOAD_TIMEOUT_S, gesture=gesture)["detail"]

@@ -30,7 +30,7 @@ from playwright.sync_api import BrowserContext, Page, Request, WebSocket
 from runtime.classifier import read_metadata
 from runtime.paths import classifier_model
 from tests.browser_harness import SCRIPTS, FakeCameraBrowser, recorded_streams, wait_for_event
-from tests.browser_reference import PythonReference, request_origin
+from tests.browser_reference import PythonReference, clearly_shown, request_origin
 from tests.camera_clips import Clip, write_clip
 from tests.conftest import manifest_rows
 from training.gestures import EMOJI
@@ -82,7 +82,7 @@ def thumbs_up(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Clip:
     """A camera showing a thumbs-up photo from the test split that the Python pipeline recognises in every view."""
     candidates = sorted(data_dir / r["path"] for r in manifest_rows(data_dir)
                         if r["kind"] == "frame" and r["split"] == "test" and r["label"] == "like")
-    photos = PythonReference(read_metadata(classifier_model()).reactions.threshold).first_recognised(
+    photos = PythonReference(clearly_shown(read_metadata(classifier_model()).reactions)).first_recognised(
         candidates, "like", 1)
     return write_clip(photos, tmp_path_factory.mktemp("call") / "like.y4m", seconds_per_image=2.0)
 

@@ -77,8 +77,25 @@ def test_a_hand_that_leaves_is_lost_and_the_detector_runs_again(pipeline: Gestur
     empty = tracker(photos["no hand"], FRAME_MS)  # tracked regions looked at, no hand there any more
     assert not empty.detected and empty.prediction.label == "none" and not tracker.regions
     back = tracker(photos["like"], 2 * FRAME_MS)
-    assert back.detected  # nothing tracked: the detector looks in every frame
+    assert back.detected  # a hand just lost: the detector looks at once
     assert back.prediction.label == "like" or not back.prediction.hands  # the view may have moved on to a tile
+
+
+def test_with_no_hand_the_detector_waits_for_motion_or_its_idle_interval(pipeline: GesturePipeline,
+                                                                        photos: dict[str, np.ndarray]) -> None:
+    """A picture with no hand, held with a little camera noise: the detector looks once, then once every
+    `idle_search_ms`, and every frame says it is idle; a hand raised into it (the 👍 photo) is motion, and the
+    detector runs on that very frame."""
+    settings, rng = pipeline.settings, np.random.default_rng(0)
+    tracker = HandTracker(pipeline)
+    times = [step * FRAME_MS for step in range(round(settings.idle_search_ms / FRAME_MS) + 3)]
+    frames = [tracker(np.clip(photos["no hand"] + rng.integers(-3, 4, photos["no hand"].shape), 0, 255)
+                      .astype(np.uint8), time) for time in times]
+    second = min(time for time in times if time >= settings.idle_search_ms)
+    assert [frame.detected for frame in frames] == [time in (0, second) for time in times]
+    assert all(frame.idle and not frame.prediction.hands for frame in frames)
+    raised = tracker(photos["like"], times[-1] + FRAME_MS)
+    assert raised.detected and not raised.idle
 
 
 def test_redetection_finds_nothing_twice(pipeline: GesturePipeline, photos: dict[str, np.ndarray]) -> None:
@@ -131,14 +148,15 @@ def test_a_hand_across_the_room_is_found_in_the_fine_tiles(pipeline: GesturePipe
     else:
         raise AssertionError("no training photo has a gesture found only in the fine tiles")
     tracker, views = HandTracker(pipeline), search_views(*image.shape[1::-1])
+    every = pipeline.settings.idle_search_ms  # a still picture: one view per idle search
     for step in range(len(views)):
-        frame = tracker(image, step * FRAME_MS)
+        frame = tracker(image, step * every)
         if frame.prediction.hands:
             break
     assert frame.prediction.label == row["label"], row["path"]
     assert views[step] in fine  # found in a fine tile, and the search stays there while it finds the hand
     assert views[tracker.view_index % len(views)] == views[step]
-    assert tracker(image, (step + 1) * FRAME_MS).prediction.label == row["label"]
+    assert tracker(image, step * every + FRAME_MS).prediction.label == row["label"]
 
 
 def test_a_hand_held_still_is_not_run_again_until_it_moves(pipeline: GesturePipeline,

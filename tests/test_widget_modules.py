@@ -138,6 +138,8 @@ console.log(JSON.stringify({settings, above: await run(minGestureScore + 1e-3, m
         "minGestureScore": pipeline.min_gesture_score, "maxHands": pipeline.max_hands,
         "handBoxMargin": pipeline.hand_box_margin, "stillChange": pipeline.still_change,
         "signatureSize": pipeline.signature_size, "redetectMs": pipeline.redetect_ms,
+        "searchMotion": pipeline.search_motion, "motionSearchMs": pipeline.motion_search_ms,
+        "idleSearchMs": pipeline.idle_search_ms, "idleFps": pipeline.idle_fps,
         "brightCropLuma": pipeline.bright_crop_luma, "brightCropTarget": pipeline.bright_crop_target,
         "brightCropNoneLogit": pipeline.bright_crop_none_logit}
     assert answer["settings"]["reactions"] == {"threshold": reactions.threshold, "hold": reactions.hold_ms,

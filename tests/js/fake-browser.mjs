@@ -10,7 +10,8 @@ export const METADATA = {
   names: '{"like": "thumbs up", "dislike": "thumbs down", "ok": "OK sign"}',
   input_size: '8', mean: '[0.5, 0.5, 0.5]', std: '[0.5, 0.5, 0.5]', output: 'probabilities',
   pipeline: JSON.stringify({min_palm_score: 0.5, min_presence: 0.5, min_gesture_score: 0.6, max_hands: 2,
-    hand_box_margin: 0.1, still_change: 16, signature_size: 16, redetect_ms: 100, bright_crop_luma: 190,
+    hand_box_margin: 0.1, still_change: 16, signature_size: 16, redetect_ms: 100, search_motion: 30,
+    motion_search_ms: 500, idle_search_ms: 1000, idle_fps: 10, bright_crop_luma: 190,
     bright_crop_target: 160, bright_crop_none_logit: 1}),
   reactions: JSON.stringify({threshold: 0.8, hold_ms: 60, cooldown_ms: 300}),
 };
@@ -19,11 +20,11 @@ export const METADATA = {
 export const ASSET_BASE = 'http://page.test/static/';
 const CLASSIFIER_URL = `${ASSET_BASE}models/classifier.int8.onnx`;
 
-/** A frame's result from the worker, showing `gesture` (or nothing, with 'none'). */
-export function result(gesture, confidence = 0.9) {
+/** A frame's result from the worker, showing `gesture` (or nothing, with 'none'); `idle` as the pipeline says it. */
+export function result(gesture, confidence = 0.9, idle = false) {
   const box = gesture === 'none' ? null : [8, 8, 24, 24];
   return {gesture, confidence, box, hands: box ? [{box, probabilities: {[gesture]: confidence}}] : [],
-    detected: true, regions: [], still: 0, timings: {palm: 1, landmarks: 1, classifier: 1, total: 3}};
+    detected: true, regions: [], still: 0, idle, timings: {palm: 1, landmarks: 1, classifier: 1, total: 3}};
 }
 
 /** A camera track: `end()` and `mute(muted)` act as the browser does when the camera goes away or pauses. */

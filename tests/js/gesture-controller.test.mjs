@@ -63,7 +63,7 @@ test('start: loading, then running; a gesture event per frame; a gesture held lo
       timestamp: (await reaction).timestamp, source: 'camera'});
     const gestures = events.filter((e) => e.type === 'gesture').map((e) => e.detail);
     assert.deepEqual(Object.keys(gestures[0]),
-      ['gesture', 'confidence', 'box', 'hands', 'detected', 'regions', 'still', 'timings', 'timestamp']);
+      ['gesture', 'confidence', 'box', 'hands', 'detected', 'regions', 'still', 'idle', 'timings', 'timestamp']);
     const held = gestures.at(-1).timestamp - gestures[0].timestamp;
     assert.ok(held >= REACTIONS.hold_ms, `fired after ${held} ms of frames`); // the classifier's default hold
     assert.ok(events.some((e) => e.type === 'hold' && e.detail.phase === 'holding'));
@@ -358,6 +358,24 @@ test('maxFps caps the frames processed a second', TIMEOUT, async () => {
   const uncapped = await count({});
   assert.ok(capped >= 2 && capped <= 6, `${capped} frames in 0.4 s at 10 fps`);
   assert.ok(uncapped > 2 * capped, `${uncapped} frames uncapped against ${capped} capped`);
+});
+
+test('while the worker says a frame is idle, frames are taken at the classifier\'s idleFps', TIMEOUT, async () => {
+  browser.reset();
+  const count = async (idle) => {
+    browser.worker.answer = () => result('none', 0.9, idle);
+    const controller = controllerWith();
+    const events = record(controller);
+    await controller.start();
+    await wait(400);
+    controller.close();
+    return events.filter((e) => e.type === 'gesture').length;
+  };
+  const idle = await count(true);
+  const busy = await count(false);
+  const {idle_fps: idleFps} = JSON.parse(METADATA.pipeline);
+  assert.ok(idle >= 2 && idle <= 0.4 * idleFps + 2, `${idle} idle frames in 0.4 s at ${idleFps} fps`);
+  assert.ok(busy > 2 * idle, `${busy} frames with something in view against ${idle} idle`);
 });
 
 test('numHands and the score thresholds go to the worker\'s pipeline; null gives the classifier\'s back', TIMEOUT,

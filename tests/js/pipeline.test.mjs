@@ -16,10 +16,12 @@ import {onnxModel} from './onnx-model.mjs';
 const GESTURES = ['like', 'dislike', 'ok'];
 /**
  * The pipeline's numbers, as classifierSettings returns them: a test's own, not the shipped classifier's. With a
- * negative stillChange nothing is ever still: the models look at every frame (the tests of stillness set their own).
+ * negative stillChange nothing is ever still, and with a negative searchMotion every frame has motion: the models
+ * look at every frame (the tests of stillness and of an idle frame set their own).
  */
 const PIPELINE = {minPalmScore: 0.5, minPresence: 0.5, minGestureScore: 0.6, maxHands: 2, handBoxMargin: 0.1,
-  stillChange: -1, signatureSize: 4, redetectMs: 250, brightCropLuma: 190, brightCropTarget: 160,
+  stillChange: -1, signatureSize: 4, redetectMs: 250, searchMotion: -1, motionSearchMs: 500, idleSearchMs: 1000,
+  idleFps: 10, brightCropLuma: 190, brightCropTarget: 160,
   brightCropNoneLogit: 1};
 const REDETECT = PIPELINE.redetectMs;
 /**
@@ -173,6 +175,17 @@ test('the search wraps around from the last square to the letterboxed frame', as
   assert.deepEqual(views, [...Array.from({length: count}, (_, i) => i), 0, 1]);
 });
 
+test('no hand and nothing moving: the detector runs every idleSearchMs; motion runs it at once, then a while', async () => {
+  const fake = fakePipeline(() => false, () => LIKE,
+    {pipeline: {searchMotion: 30, motionSearchMs: 200, idleSearchMs: 1000}});
+  const times = Array.from({length: 15}, (_, i) => 100 * i);
+  const greys = times.map((time) => (time > 1000 ? 200 : 0)); // something comes into view at 1100 ms
+  const {detected, results} = await play(fake, times, [WIDTH, HEIGHT], greys);
+  assert.deepEqual(detected, times.map((time) => [0, 1000, 1100, 1200, 1300].includes(time)));
+  assert.deepEqual(results.map((r) => r.idle), times.map((time) => time < 1100 || time > 1300));
+  assert.deepEqual(fake.marked, []);
+});
+
 test('no hand: every frame runs the detector, and nothing else runs', async () => {
   const fake = fakePipeline(() => false);
   const {detected, gestures} = await play(fake, [0, 10, 20, 30]);
@@ -320,7 +333,8 @@ const METADATA = {labels: '["like", "dislike", "ok", "none"]', emoji: '{"like": 
   names: '{"like": "one", "dislike": "two", "ok": "three"}',
   input_size: '112', mean: '[0.5, 0.5, 0.5]', std: '[0.5, 0.5, 0.5]', output: 'probabilities',
   pipeline: JSON.stringify({min_palm_score: 0.5, min_presence: 0.6, min_gesture_score: 0.65, max_hands: 3,
-    hand_box_margin: 0.2, still_change: 12, signature_size: 8, redetect_ms: 150, bright_crop_luma: 200,
+    hand_box_margin: 0.2, still_change: 12, signature_size: 8, redetect_ms: 150, search_motion: 25,
+    motion_search_ms: 400, idle_search_ms: 900, idle_fps: 12, bright_crop_luma: 200,
     bright_crop_target: 150, bright_crop_none_logit: 1.25}),
   reactions: JSON.stringify({threshold: 0.8, hold_ms: 500, cooldown_ms: 1000})};
 
@@ -339,7 +353,8 @@ test('classifier settings: parsed, or an error naming the missing key', () => {
 test('classifier settings: the pipeline\'s and the reactions\' numbers, camel-cased', () => {
   const settings = classifierSettings(METADATA);
   assert.deepEqual(settings.pipeline, {minPalmScore: 0.5, minPresence: 0.6, minGestureScore: 0.65, maxHands: 3,
-    handBoxMargin: 0.2, stillChange: 12, signatureSize: 8, redetectMs: 150, brightCropLuma: 200,
+    handBoxMargin: 0.2, stillChange: 12, signatureSize: 8, redetectMs: 150, searchMotion: 25, motionSearchMs: 400,
+    idleSearchMs: 900, idleFps: 12, brightCropLuma: 200,
     brightCropTarget: 150, brightCropNoneLogit: 1.25});
   assert.deepEqual(settings.reactions, {threshold: 0.8, hold: 500, cooldown: 1000});
 });
@@ -355,7 +370,8 @@ test('classifier settings: "output" must say probabilities, and is required', ()
 test('classifier settings: "pipeline" and "reactions" need exactly their keys, all numbers', () => {
   const expected = {
     pipeline: '(expected a JSON object of numbers: min_palm_score, min_presence, min_gesture_score, max_hands, '
-      + 'hand_box_margin, still_change, signature_size, redetect_ms, bright_crop_luma, bright_crop_target, '
+      + 'hand_box_margin, still_change, signature_size, redetect_ms, search_motion, motion_search_ms, '
+      + 'idle_search_ms, idle_fps, bright_crop_luma, bright_crop_target, '
       + 'bright_crop_none_logit)',
     reactions: '(expected a JSON object of numbers: threshold, hold_ms, cooldown_ms)',
   };

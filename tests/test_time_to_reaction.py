@@ -1,0 +1,41 @@
+"""The time-to-reaction benchmark (benchmarks.time_to_reaction) on a short run: real held-out training photos
+replayed through the tracker and hold-to-confirm give a row per gesture and hold, the false reactions of `none`
+photos, and the idle streams' busy share; and the replay takes frames as the worker would."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import time_to_reaction
+from benchmarks.time_to_reaction import HOLDS_S, Costs, replay
+from runtime.paths import classifier_model, landmark_model, palm_model
+from runtime.pipeline import GesturePipeline
+from runtime.tracking import HandTracker
+
+
+def test_a_short_run_prints_every_table(data_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    assert time_to_reaction.main(["--data", str(data_dir), "--limit", "1", "--idle-seconds", "3"]) == 0
+    table = capsys.readouterr().out
+    for gesture in ("like", "dislike", "ok"):
+        for hold in HOLDS_S:
+            assert re.search(rf"^\| {gesture} \| {hold:.1f} s \| [01]/1 ", table, re.MULTILINE), (gesture, hold)
+    assert re.search(r"^\| none photos held 2.5 s that fired \| [01] of 1 \|", table, re.MULTILINE)
+    shares = re.findall(r"^\| idle, (?:still|with a 20 px sway) \| (\d+)% \| ([\d.]+) \|", table, re.MULTILINE)
+    assert len(shares) == 2 and all(0 < int(share) <= 100 for share, _ in shares)
+    found = re.search(r"hand raised into the swaying picture: found in (\d+) of 3", table)
+    assert found and int(found[1]) >= 1
+
+
+def test_the_worker_takes_the_newest_frame_when_free_and_waits_when_idle() -> None:
+    """Black frames (nothing to find, nothing moving) at 30 fps: the first frame runs the detector, then frames come
+    at the classifier's idle_fps; with a busy frame of 100 ms, the frames in between are dropped."""
+    pipeline = GesturePipeline(palm_model(), landmark_model(), classifier_model())
+    frames = replay(HandTracker(pipeline), [(None, 2.0)], Costs(frame=1, palm=99, landmarks=0, classifier=0))
+    starts = np.array([frame.start for frame in frames])
+    assert frames[0].detected and starts[1] == pytest.approx(100.0)  # the frame at 100 ms, after 1 + 99 ms of work
+    gaps, idle_gap = np.diff(starts[1:]), 1000 / pipeline.settings.idle_fps
+    assert np.all(gaps >= idle_gap - 1e-6) and idle_gap <= np.median(gaps) < idle_gap + 1000 / 30
