@@ -207,7 +207,8 @@ def idle_picture(pipeline: GesturePipeline, candidates: list[Sample]) -> tuple[n
         for hand in hands:
             left, top, right, bottom = hand.box
             pad = (right - left) // 3
-            box = (max(0, left - pad), max(0, top - pad), min(image.width, right + pad), min(image.height, bottom + pad))
+            box = (max(0, left - pad), max(0, top - pad), min(image.width, right + pad),
+                   min(image.height, bottom + pad))
             image.paste(blurred.crop(box), box[:2])
         picture = np.asarray(image)
         if not pipeline.hands(picture):
