@@ -55,7 +55,7 @@ class PipelineSettings:
     """With no hand tracked, a frame whose letterboxed square's signature moved by more than this since the previous
     frame has motion in it (a hand being raised): the palm detector runs at once, and on every frame for
     `motion_search_ms`. Camera noise, a little light and a slow sway stay below it."""
-    motion_search_ms: float = 500
+    motion_search_ms: float = 1500
     """How long after motion the detector keeps searching on every frame (a view at a time)."""
     idle_search_ms: float = 1200
     """With no hand tracked and nothing moving, the detector runs once this long: a hand that came in unseen is
@@ -87,9 +87,9 @@ class ReactionSettings:
     needs `hold_ms` of it. Chosen with `python -m benchmarks.time_to_reaction --sweep` (README, *Time to reaction*).
     """
 
-    threshold: float = 0.7
+    threshold: float = 0.8
     """The confidence at which a frame adds no evidence: above it a frame adds, below it (or `none`) it takes."""
-    hold_ms: float = 300
+    hold_ms: float = 200
     """The evidence a reaction needs: how long a gesture seen at full confidence is held before it fires."""
     cooldown_ms: float = 2000
     """After a reaction, nothing fires for this long."""
