@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.sweep and held:
             print("\n".join(sweep_rows(held, held_none, fast, args.thresholds, args.holds)) + "\n")
     if "idle" in args.parts:
-        picture, source = idle_picture(pipeline, nones)
+        picture, source = idle_picture(pipeline, photos(args.data, args.split, None)["none"])
         figures = [idle(tracker, picture, sway, costs, settings, args.idle_seconds) for sway in (False, True)]
         raised = raised_trials(tracker, picture, gestures, costs)
         found = [ms for t in raised if (ms := t.found_ms()) is not None]
