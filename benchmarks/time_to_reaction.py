@@ -1,7 +1,9 @@
-"""`python -m benchmarks.time_to_reaction`: what a participant feels, replayed in Python without a browser: photos
-held in front of a 30 fps camera go through `runtime.tracking` and hold-to-confirm (`runtime.reactions`), the
-widget's two halves, as the browser's worker takes them: one frame at a time, the newest camera frame whenever it
-is free, each frame costing the worker what its models cost in the browser (`Costs`, from `benchmarks.browser`).
+"""`python -m benchmarks.time_to_reaction [--browser]`: what a participant feels. Photos held in front of a 30 fps
+camera, played to the widget in headless Chromium (`--browser`: a fake-camera clip per stream, the page opened
+afresh for each), or replayed in Python without a browser: `runtime.tracking` as the worker takes frames (one at a
+time, the newest camera frame whenever it is free, each frame costing what its models cost in the browser, `Costs`).
+Reactions are hold-to-confirm's (`runtime.reactions`, the widget's rule step for step) over the frames' answers,
+with the widget's numbers and no cooldown, so that every photo is a trial of its own.
 
 - Held gestures: each gesture photo held 0.6, 0.8, 1.0, 1.5 and 2.5 s after a `none` photo and before black; per
   gesture and hold, the share that fires its own reaction, the median and 90th percentile from the photo's first
@@ -19,17 +21,19 @@ once. `--sweep` replays the recorded answers through other hold-to-confirm numbe
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import math
 import sys
+import tempfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageFilter
-from tqdm import tqdm
 
 from runtime.classifier import read_metadata
 from runtime.paths import classifier_model, data_dir, landmark_model, palm_model
@@ -37,7 +41,18 @@ from runtime.pipeline import GesturePipeline
 from runtime.reactions import HoldToConfirm
 from runtime.settings import ReactionSettings
 from runtime.tracking import HandTracker, TrackedFrame
-from tests.camera_clips import FRAME_SIZE, fit_to_frame
+from tests.browser_harness import (
+    FakeCameraBrowser,
+    fake_camera_browser,
+    missing_system_tools,
+    page_time_ms,
+    photos_shown,
+    recorded_events,
+    recorded_streams,
+    wait_for_event,
+)
+from tests.camera_clips import FRAME_SIZE, Picture, fit_to_frame, write_segments
+from tests.server_process import running_server
 from training.datasets import Sample, load_samples
 from training.pipeline_crops import frame_halves
 
@@ -57,6 +72,11 @@ RELIGHT = 0.02
 """Idle frames move by up to JITTER_PX pixels and change brightness by up to this share, at random, every frame."""
 RAISE_AFTER_S = 2.0
 """Idle frames (with the sway) before a hand is raised into the picture."""
+PRE_ROLL_S = 6.0
+"""Black at the start of each browser clip, while the page loads (a first visit: its models are not cached)."""
+END_MARGIN_MS = 1500
+LOAD_TIMEOUT_S = 120
+BLACK = np.zeros((FRAME_SIZE[1], FRAME_SIZE[0], 3), np.uint8)
 
 
 @dataclass(frozen=True)
@@ -90,34 +110,130 @@ class Processed:
     cost: float
 
 
-Frame = np.ndarray | None
-"""A camera frame: RGB, or None for black."""
+Segment = tuple[Picture, float]
+"""A picture held for seconds, or frame-sized pictures one per camera frame (`tests.camera_clips.Picture`)."""
 
 
-def replay(tracker: HandTracker, segments: Sequence[tuple[Sequence[Frame] | Frame, float]], costs: Costs,
-           fps: int = CAMERA_FPS) -> list[Processed]:
-    """`segments` (a picture held for seconds, or a list of pictures one per camera frame) as a camera at `fps`
-    delivers them, through the tracker as the worker takes them: when free, the newest frame; when none is new,
-    the next one; after an idle frame, none sooner than `idle_fps` allows."""
-    black = np.zeros((FRAME_SIZE[1], FRAME_SIZE[0], 3), np.uint8)
-    frames: list[tuple[int, Frame]] = []
-    for index, (picture, seconds) in enumerate(segments):
-        count = round(seconds * fps)
-        pictures = picture if isinstance(picture, list) else [picture] * count
-        frames += [(index, frame) for frame in pictures[:count]]
-    idle_interval = 1000 / tracker.pipeline.settings.idle_fps
-    processed, free, next_frame, not_before = [], 0.0, 0, 0.0
-    while (k := max(next_frame, math.floor(max(free, not_before) * fps / 1000 + 1e-9))) < len(frames):
-        segment, picture = frames[k]
-        start = max(free, not_before, k * 1000 / fps)
-        tracked = tracker(black if picture is None else picture, start)
-        cost = costs.of(tracked)
-        prediction = tracked.prediction
-        processed.append(Processed(start, start + cost, segment, prediction.label, prediction.score,
-                                   len(prediction.hands), tracked.detected, cost))
-        free, next_frame = start + cost, k + 1
-        not_before = start + idle_interval if tracked.idle else 0.0
-    return processed
+class Player(Protocol):
+    """Plays segments in order as one camera stream, from a fresh start (a new page, a reset tracker): the frames
+    the worker took, with the segment each showed, and each segment's first frame's time (ms, the frames' clock)."""
+
+    max_frames: int
+    """The most camera frames one call may play (the browser's clips are raw video)."""
+
+    def __call__(self, segments: list[Segment]) -> tuple[list[Processed], list[float]]: ...
+
+
+class PythonPlayer:
+    """`runtime.tracking` as the browser's worker takes frames: when free, the newest frame; when none is new, the
+    next one; after an idle frame, none sooner than `idle_fps` allows. Each frame costs the worker `costs`."""
+
+    max_frames = 10 ** 9
+
+    def __init__(self, tracker: HandTracker, costs: Costs, fps: int = CAMERA_FPS) -> None:
+        self.tracker, self.costs, self.fps = tracker, costs, fps
+
+    def __call__(self, segments: list[Segment]) -> tuple[list[Processed], list[float]]:
+        self.tracker.reset()
+        counts = [round(seconds * self.fps) for _, seconds in segments]
+        first = np.cumsum([0, *counts])
+        idle_interval = 1000 / self.tracker.pipeline.settings.idle_fps
+        processed, free, next_frame, not_before = [], 0.0, 0, 0.0
+        while (k := max(next_frame, math.floor(max(free, not_before) * self.fps / 1000 + 1e-9))) < first[-1]:
+            segment = int(np.searchsorted(first, k, side="right")) - 1
+            start = max(free, not_before, k * 1000 / self.fps)
+            tracked = self.tracker(self._picture(segments[segment][0], k - first[segment]), start)
+            cost = self.costs.of(tracked)
+            prediction = tracked.prediction
+            processed.append(Processed(start, start + cost, segment, prediction.label, prediction.score,
+                                       len(prediction.hands), tracked.detected, cost))
+            free, next_frame = start + cost, k + 1
+            not_before = start + idle_interval if tracked.idle else 0.0
+        return processed, [1000 * f / self.fps for f in first[:-1]]
+
+    @staticmethod
+    @functools.lru_cache(maxsize=4)
+    def _fitted(path: Path) -> np.ndarray:
+        with Image.open(path) as image:
+            return np.asarray(fit_to_frame(image))
+
+    def _picture(self, picture: Picture, index: int) -> np.ndarray:
+        if isinstance(picture, Path):
+            return self._fitted(picture)
+        if picture is None:
+            return BLACK
+        return picture if isinstance(picture, np.ndarray) else picture[min(index, len(picture) - 1)]
+
+
+class BrowserPlayer:
+    """The widget in headless Chromium, its camera a clip of the segments after PRE_ROLL_S of black (the page loads
+    meanwhile, on a first visit): the `gesture` events of the clip's first pass, each frame's cost its worker time,
+    and the segments' starts in page time (the first grab of each segment, less its place in the clip: the least
+    such offset over the segments)."""
+
+    max_frames = 3600
+    """About 1.6 GB of raw video at 640 x 480."""
+
+    def __init__(self, browser: FakeCameraBrowser, base_url: str, workdir: Path, fps: int = CAMERA_FPS) -> None:
+        self.browser, self.base_url, self.workdir, self.fps = browser, base_url, workdir, fps
+
+    def __call__(self, segments: list[Segment]) -> tuple[list[Processed], list[float]]:
+        seconds = sum(seconds for _, seconds in segments)
+        print(f"playing {len(segments)} segments ({seconds:.0f} s) in Chromium ...", file=sys.stderr, flush=True)
+        clip = write_segments([(None, PRE_ROLL_S), *segments], self.workdir / "clip.y4m", self.fps)
+        self.browser.show(clip)
+        context = self.browser.new_context()
+        page = context.new_page()
+        page.goto(f"{self.base_url}/?enabled=1")
+        wait_for_event(page, "gesture", LOAD_TIMEOUT_S)
+        end = recorded_streams(page)[0]["at"] + 1000 * clip.duration + END_MARGIN_MS
+        while (left := end - page_time_ms(page)) > 0:
+            page.wait_for_timeout(min(10_000, left + 100))
+        events = recorded_events(page, "gesture")
+        shown = photos_shown(page, [event["detail"]["timestamp"] for event in events])
+        context.close()
+        clip.path.unlink()
+        firsts: dict[int, float] = {}
+        for event, number in zip(events, shown, strict=True):
+            firsts.setdefault(number, event["detail"]["timestamp"])
+        offset = min(at - 1000 * clip.starts[number] for number, at in firsts.items() if number > 0)
+        processed = []
+        for event, number in zip(events, shown, strict=True):
+            detail = event["detail"]
+            if number == 0 or detail["timestamp"] >= offset + 1000 * clip.duration:
+                continue  # the pre-roll, or the clip's next pass
+            processed.append(Processed(detail["timestamp"], event["at"], number - 1, detail["gesture"],
+                                       detail["confidence"], len(detail["hands"]), detail["detected"],
+                                       detail["timings"]["total"]))
+        return processed, [offset + 1000 * start for start in clip.starts[1:]]
+
+
+def play_each(player: Player, trials: list[list[Segment]]) -> list[tuple[list[Processed], list[float]]]:
+    """Trials one after another as camera streams of at most `player.max_frames` frames: each trial's frames (its
+    segments numbered from its own first) and its segments' starts."""
+    out: list[tuple[list[Processed], list[float]]] = []
+    batch: list[list[Segment]] = []
+
+    def flush() -> None:
+        processed, starts = player([segment for trial in batch for segment in trial])
+        first = 0
+        for trial in batch:
+            out.append(([replace(f, segment=f.segment - first) for f in processed
+                         if first <= f.segment < first + len(trial)], starts[first:first + len(trial)]))
+            first += len(trial)
+        batch.clear()
+
+    for trial in trials:
+        if batch and frames_in([*batch, trial]) > player.max_frames:
+            flush()
+        batch.append(trial)
+    if batch:
+        flush()
+    return out
+
+
+def frames_in(trials: list[list[Segment]]) -> int:
+    return sum(round(seconds * CAMERA_FPS) for trial in trials for _, seconds in trial)
 
 
 def reactions(processed: list[Processed], settings: ReactionSettings) -> list[tuple[str, Processed]]:
@@ -161,38 +277,28 @@ class Trial:
         return gesture, frame.done - self.segment_start, others
 
 
-def fitted(path: Path) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(fit_to_frame(image))
-
-
-def held_trials(tracker: HandTracker, gestures: list[Sample], nones: list[Sample], costs: Costs,
-                holds: Sequence[float]) -> list[Trial]:
+def held_trials(player: Player, gestures: list[Sample], nones: list[Sample], holds: Sequence[float]) -> list[Trial]:
     """Each gesture photo held for each of `holds`, after a `none` photo (in turn) and before black."""
-    trials = []
-    pairs = list(itertools.product(gestures, holds))
-    for index, (sample, hold) in enumerate(tqdm(pairs, desc="held gestures", leave=False)):
-        tracker.reset()
-        lead = fitted(nones[index % len(nones)].path)
-        processed = replay(tracker, [(lead, LEAD_S), (fitted(sample.path), hold), (None, TAIL_S)], costs)
-        trials.append(Trial(sample.label, sample.path, hold, 1, LEAD_S * 1000, processed))
-    return trials
+    pairs = list(itertools.product(holds, gestures))
+    played = play_each(player, [[(nones[i % len(nones)].path, LEAD_S), (sample.path, hold), (None, TAIL_S)]
+                                for i, (hold, sample) in enumerate(pairs)])
+    return [Trial(sample.label, sample.path, hold, 1, starts[1], processed)
+            for (hold, sample), (processed, starts) in zip(pairs, played, strict=True)]
 
 
-def none_trials(tracker: HandTracker, nones: list[Sample], costs: Costs) -> list[Trial]:
+def none_trials(player: Player, nones: list[Sample]) -> list[Trial]:
     """Each `none` photo held NONE_HOLD_S after black."""
-    trials = []
-    for sample in tqdm(nones, desc="held none", leave=False):
-        tracker.reset()
-        processed = replay(tracker, [(None, TAIL_S), (fitted(sample.path), NONE_HOLD_S)], costs)
-        trials.append(Trial("none", sample.path, NONE_HOLD_S, 1, TAIL_S * 1000, processed))
-    return trials
+    played = play_each(player, [[(None, TAIL_S), (sample.path, NONE_HOLD_S)] for sample in nones])
+    return [Trial("none", sample.path, NONE_HOLD_S, 1, starts[1], processed)
+            for sample, (processed, starts) in zip(nones, played, strict=True)]
 
 
-def fast_none(tracker: HandTracker, nones: list[Sample], costs: Costs) -> list[Processed]:
-    """Every `none` photo for FAST_NONE_S, one after the other."""
-    tracker.reset()
-    return replay(tracker, [(fitted(s.path), FAST_NONE_S) for s in nones], costs)
+def fast_none(player: Player, nones: list[Sample]) -> list[list[Processed]]:
+    """Every `none` photo for FAST_NONE_S, one after the other, in as few streams as the player takes: the frames
+    of each."""
+    per_stream = max(1, player.max_frames // round(FAST_NONE_S * CAMERA_FPS))
+    return [player([(sample.path, FAST_NONE_S) for sample in nones[i:i + per_stream]])[0]
+            for i in range(0, len(nones), per_stream)]
 
 
 def idle_picture(pipeline: GesturePipeline, candidates: list[Sample]) -> tuple[np.ndarray, Path]:
@@ -216,17 +322,27 @@ def idle_picture(pipeline: GesturePipeline, candidates: list[Sample]) -> tuple[n
     raise SystemExit("no candidate photo could be made free of hands")
 
 
-def idle_frames(picture: np.ndarray, seconds: float, sway: bool, seed: int = 0) -> Iterator[np.ndarray]:
+class IdleFrames(Sequence[np.ndarray]):
     """`picture` (SWAY_PX larger than a frame on each side) seen through a frame-sized window that jitters and,
-    with `sway`, drifts side to side; re-lit a little every frame."""
-    rng = np.random.default_rng(seed)
-    for k in range(round(seconds * CAMERA_FPS)):
+    with `sway`, drifts side to side; re-lit a little every frame. Each frame made when asked for (a minute of
+    frames is 1.6 GB), the same each time."""
+
+    def __init__(self, picture: np.ndarray, seconds: float, sway: bool, seed: int = 0) -> None:
+        self.picture, self.count, self.sway, self.seed = picture, round(seconds * CAMERA_FPS), sway, seed
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, k: int) -> np.ndarray:  # type: ignore[override]
+        if not 0 <= k < self.count:
+            raise IndexError(k)
+        rng = np.random.default_rng([self.seed, k])
         dx, dy = rng.integers(-JITTER_PX, JITTER_PX + 1, 2)
-        if sway:
+        if self.sway:
             dx += round((SWAY_PX - JITTER_PX) * math.sin(2 * math.pi * k / (CAMERA_FPS * SWAY_PERIOD_S)))
         left, top = SWAY_PX + dx, SWAY_PX + dy
-        window = picture[top:top + FRAME_SIZE[1], left:left + FRAME_SIZE[0]].astype(np.float32)
-        yield np.clip(window * (1 + rng.uniform(-RELIGHT, RELIGHT)), 0, 255).astype(np.uint8)
+        window = self.picture[top:top + FRAME_SIZE[1], left:left + FRAME_SIZE[0]].astype(np.float32)
+        return np.clip(window * (1 + rng.uniform(-RELIGHT, RELIGHT)), 0, 255).astype(np.uint8)
 
 
 @dataclass(frozen=True)
@@ -238,24 +354,21 @@ class IdleFigures:
     reactions: int
 
 
-def idle(tracker: HandTracker, picture: np.ndarray, sway: bool, costs: Costs, settings: ReactionSettings,
+def idle(player: Player, picture: np.ndarray, sway: bool, settings: ReactionSettings,
          seconds: float = IDLE_S) -> IdleFigures:
-    tracker.reset()
-    processed = replay(tracker, [(list(idle_frames(picture, seconds, sway)), seconds)], costs)
+    """The worker's busy share of a core (its per-frame times over the wall time) and detector runs a second."""
+    processed, _ = player([(IdleFrames(picture, seconds, sway), seconds)])
     return IdleFigures("idle, with a 20 px sway" if sway else "idle, still", sum(f.cost for f in processed)
                        / (seconds * 1000), sum(f.detected for f in processed) / seconds, len(processed) / seconds,
                        len(reactions(processed, settings)))
 
 
-def raised_trials(tracker: HandTracker, picture: np.ndarray, gestures: list[Sample], costs: Costs) -> list[Trial]:
+def raised_trials(player: Player, picture: np.ndarray, gestures: list[Sample]) -> list[Trial]:
     """Idle frames with the sway, then a gesture photo held 1 s: how soon its hand is found."""
-    trials = []
-    for index, sample in enumerate(tqdm(gestures, desc="raised hands", leave=False)):
-        tracker.reset()
-        lead = list(idle_frames(picture, RAISE_AFTER_S, sway=True, seed=index))
-        processed = replay(tracker, [(lead, RAISE_AFTER_S), (fitted(sample.path), 1.0)], costs)
-        trials.append(Trial(sample.label, sample.path, 1.0, 1, RAISE_AFTER_S * 1000, processed))
-    return trials
+    played = play_each(player, [[(IdleFrames(picture, RAISE_AFTER_S, sway=True, seed=i), RAISE_AFTER_S),
+                                 (sample.path, 1.0)] for i, sample in enumerate(gestures)])
+    return [Trial(sample.label, sample.path, 1.0, 1, starts[1], processed)
+            for sample, (processed, starts) in zip(gestures, played, strict=True)]
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -278,19 +391,22 @@ def held_rows(trials: list[Trial], settings: ReactionSettings) -> list[str]:
     return rows
 
 
-def false_rows(trials: list[Trial], held: list[Trial], fast: list[Processed], settings: ReactionSettings) -> list[str]:
+def false_rows(trials: list[Trial], held: list[Trial], fast: list[list[Processed]],
+               settings: ReactionSettings) -> list[str]:
     """Reactions from `none` photos: held, as the lead before gesture photos, and the fast stream."""
     fired = [(t.photo.name, gesture) for t in trials if (gesture := t.outcome(settings)[0])]
-    lead = {(t.photo.name, g) for t in held for g, f in t.outcome(settings)[2] if f.segment == 0}
-    streamed = reactions(fast, settings)
+    lead = [(t.photo.name, g) for t in held for g, f in t.outcome(settings)[2] if f.segment == 0]
+    streamed = [g for stream in fast for g, _ in reactions(stream, settings)]
     return [f"| none photos held {NONE_HOLD_S} s that fired | {len(fired)} of {len(trials)} |",
             *(f"| held none photo that fired | {gesture} on {name} |" for name, gesture in fired),
-            f"| none photos shown before gesture photos that fired | {len(lead)} |",
-            f"| fast none stream ({len(fast)} frames, {FAST_NONE_S * 1000:.0f} ms a photo): reactions | "
-            f"{len(streamed)} {dict(Counter(g for g, _ in streamed))} |"]
+            f"| none photos shown before gesture photos that fired | {len(lead)} of {len(held)} |",
+            *(f"| none photo shown before a gesture photo that fired | {gesture} before {name} |"
+              for name, gesture in lead),
+            f"| fast none stream ({sum(map(len, fast))} frames, {FAST_NONE_S * 1000:.0f} ms a photo): reactions | "
+            f"{len(streamed)} {dict(Counter(streamed))} |"]
 
 
-def sweep_rows(trials: list[Trial], nones: list[Trial], fast: list[Processed], thresholds: Sequence[float],
+def sweep_rows(trials: list[Trial], nones: list[Trial], fast: list[list[Processed]], thresholds: Sequence[float],
                holds: Sequence[float]) -> list[str]:
     """Per hold-to-confirm setting (cooldown 0): `none` photos that fire when held, reactions on the fast `none`
     stream, then the share of gesture photos that fire their own at each hold and the median delay at 1 s."""
@@ -300,7 +416,7 @@ def sweep_rows(trials: list[Trial], nones: list[Trial], fast: list[Processed], t
     for threshold, hold in itertools.product(thresholds, holds):
         settings = ReactionSettings(threshold, hold, 0.0)
         false = sum(t.outcome(settings)[0] is not None for t in nones)
-        streamed = len(reactions(fast, settings))
+        streamed = sum(len(reactions(stream, settings)) for stream in fast)
         shares, at_one = [], []
         for seconds in HOLDS_S:
             group = [t for t in trials if t.hold_s == seconds]
@@ -319,7 +435,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=data_dir())
     p.add_argument("--split", choices=("train", "test"), default="train",
                    help="train: the held-out training frames (choose here); test: report, once")
-    p.add_argument("--classifier", type=Path, default=classifier_model())
+    p.add_argument("--classifier", type=Path, default=classifier_model(),
+                   help="the classifier file the Python replay runs (the browser runs the shipped one)")
+    p.add_argument("--browser", action="store_true",
+                   help="play the photos to the widget in headless Chromium instead of replaying them in Python")
+    p.add_argument("--holds-s", type=float, nargs="+", default=list(HOLDS_S), help="how long gesture photos are held")
     p.add_argument("--limit", type=int, help="at most this many photos per label (a quick run, not the benchmark)")
     p.add_argument("--parts", nargs="+", choices=("held", "none", "idle"), default=["held", "none", "idle"])
     p.add_argument("--idle-seconds", type=float, default=IDLE_S, help="length of each idle stream")
@@ -342,35 +462,26 @@ def photos(data: Path, split: str, limit: int | None) -> dict[str, list[Sample]]
             for label, items in by_label.items()}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    by_label = photos(args.data, args.split, args.limit)
-    if "none" not in by_label or len(by_label) < 2:
-        raise SystemExit(f"{args.data}: no gesture and none frames in split {args.split!r}")
-    costs = Costs(args.frame_ms, args.palm_ms, args.landmarks_ms, args.classifier_ms)
-    metadata = read_metadata(args.classifier)
-    settings = replace(metadata.reactions, cooldown_ms=0.0)
-    pipeline = GesturePipeline(palm_model(), landmark_model(), args.classifier)
-    tracker = HandTracker(pipeline)
+def report(player: Player, args: argparse.Namespace, by_label: dict[str, list[Sample]],
+           pipeline: GesturePipeline, settings: ReactionSettings) -> None:
+    """Plays each part of the benchmark with `player` and prints its tables."""
     gestures = [s for label, items in by_label.items() if label != "none" for s in items]
     nones = by_label["none"]
-    print(f"{len(gestures)} gesture and {len(nones)} none photos ({args.split}); camera {CAMERA_FPS} fps; worker "
-          f"costs {costs}; hold-to-confirm threshold {settings.threshold}, hold {settings.hold_ms:.0f} ms "
-          f"(cooldown 0)\n")
     held: list[Trial] = []
     if "held" in args.parts:
-        held = held_trials(tracker, gestures, nones, costs, HOLDS_S)
-        print("\n".join(held_rows(held, settings)) + "\n")
+        held = held_trials(player, gestures, nones, args.holds_s)
+        print("\n".join(held_rows(held, settings)) + "\n", flush=True)
     if "none" in args.parts:
-        held_none = none_trials(tracker, nones, costs)
-        fast = fast_none(tracker, nones, costs)
-        print("\n".join(["| false reactions | |", "|---|---|", *false_rows(held_none, held, fast, settings)]) + "\n")
+        held_none = none_trials(player, nones)
+        fast = fast_none(player, nones)
+        print("\n".join(["| false reactions | |", "|---|---|", *false_rows(held_none, held, fast, settings)]) + "\n",
+              flush=True)
         if args.sweep and held:
             print("\n".join(sweep_rows(held, held_none, fast, args.thresholds, args.holds)) + "\n")
     if "idle" in args.parts:
         picture, source = idle_picture(pipeline, photos(args.data, args.split, None)["none"])
-        figures = [idle(tracker, picture, sway, costs, settings, args.idle_seconds) for sway in (False, True)]
-        raised = raised_trials(tracker, picture, gestures, costs)
+        figures = [idle(player, picture, sway, settings, args.idle_seconds) for sway in (False, True)]
+        raised = raised_trials(player, picture, gestures)
         found = [ms for t in raised if (ms := t.found_ms()) is not None]
         print(f"| idle stream ({args.idle_seconds:.0f} s, {source.name} with its hands painted out) | busy share "
               "of a core | detector runs a second | frames a second | reactions |\n|---|---|---|---|---|")
@@ -378,6 +489,29 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {f.name} | {100 * f.busy_share:.0f}% | {f.detector_per_s:.1f} | {f.fps:.1f} | {f.reactions} |")
         print(f"\nhand raised into the swaying picture: found in {len(found)} of {len(raised)}, median "
               f"{quantile(found, 0.5):.0f} ms, p90 {quantile(found, 0.9):.0f} ms")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    by_label = photos(args.data, args.split, args.limit)
+    if "none" not in by_label or len(by_label) < 2:
+        raise SystemExit(f"{args.data}: no gesture and none frames in split {args.split!r}")
+    costs = Costs(args.frame_ms, args.palm_ms, args.landmarks_ms, args.classifier_ms)
+    settings = replace(read_metadata(args.classifier).reactions, cooldown_ms=0.0)
+    pipeline = GesturePipeline(palm_model(), landmark_model(), args.classifier)
+    count = sum(map(len, by_label.values()))
+    where = "headless Chromium, the widget's defaults" if args.browser else f"Python replay, worker costs {costs}"
+    print(f"{count} photos ({args.split}); camera {CAMERA_FPS} fps; {where}; reactions by hold-to-confirm at "
+          f"threshold {settings.threshold}, hold {settings.hold_ms:.0f} ms, cooldown 0\n")
+    if not args.browser:
+        report(PythonPlayer(HandTracker(pipeline), costs), args, by_label, pipeline, settings)
+        return 0
+    if missing := missing_system_tools():
+        print(f"not installed: {', '.join(missing)} (`make setup` installs them)", file=sys.stderr)
+        return 2
+    with (tempfile.TemporaryDirectory() as workdir, running_server() as server,
+          fake_camera_browser(Path(workdir)) as browser):
+        report(BrowserPlayer(browser, server.url, Path(workdir)), args, by_label, pipeline, settings)
     return 0
 
 

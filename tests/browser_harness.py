@@ -24,7 +24,7 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 
-from tests.camera_clips import MARKER_BITS, MARKER_BLOCK, Clip
+from tests.camera_clips import MARKER_BITS, MARKER_BLOCK, Clip, SegmentClip
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 """Debian and Ubuntu names of the system's Chromium; the Makefile's setup installs it."""
@@ -72,7 +72,7 @@ class FakeCameraBrowser:
                   # only interface is lo it gathers no ICE candidate at all
                   "--allow-loopback-in-peer-connection"])
 
-    def show(self, clip: Clip) -> None:
+    def show(self, clip: Clip | SegmentClip) -> None:
         """The next camera stream a page opens plays `clip` (a symbolic link, swapped atomically)."""
         link = self.camera.with_suffix(".next")
         link.unlink(missing_ok=True)

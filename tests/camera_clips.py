@@ -134,3 +134,50 @@ def camera_view(images: Sequence[Path], size: tuple[int, int] = FRAME_SIZE) -> l
                   size, FPS)
     width, height = size
     return list(np.frombuffer(raw, dtype=np.uint8).reshape(len(images), height, width, 3))
+
+
+Picture = Path | np.ndarray | None | Sequence[np.ndarray]
+"""What a segment shows: a photo (fitted into the frame), a frame-sized RGB array, black (None), or frame-sized
+arrays one per frame."""
+
+
+@dataclass(frozen=True)
+class SegmentClip:
+    """A fake-camera video of segments, each a picture (or one picture per frame) held for a time; every frame is
+    marked with its segment's number. `starts` is each segment's first frame, in seconds from the clip's start."""
+
+    path: Path
+    fps: int
+    starts: tuple[float, ...]
+    duration: float
+
+
+def _segment_frames(segments: Sequence[tuple[Picture, float]], size: tuple[int, int], fps: int) -> Iterator[bytes]:
+    for number, (picture, seconds) in enumerate(segments):
+        count = round(seconds * fps)
+        if picture is None or isinstance(picture, Path | np.ndarray):
+            if picture is None:
+                frame = np.zeros((size[1], size[0], 3), np.uint8)
+            elif isinstance(picture, Path):
+                with Image.open(picture) as image:
+                    frame = np.array(fit_to_frame(image, size))
+            else:
+                frame = picture.copy()
+            mark_photo_number(frame, number)
+            yield from [frame.tobytes()] * count
+            continue
+        for index in range(count):
+            frame = np.array(picture[min(index, len(picture) - 1)])
+            mark_photo_number(frame, number)
+            yield frame.tobytes()
+
+
+def write_segments(segments: Sequence[tuple[Picture, float]], path: Path, fps: int = FPS,
+                   size: tuple[int, int] = FRAME_SIZE) -> SegmentClip:
+    """A .y4m playing `segments` in order: a picture held for its seconds, or a list of frame-sized pictures, one
+    per frame; each frame marked with its segment's number."""
+    _ffmpeg(["-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe"], _segment_frames(segments, size, fps), 1, size, fps,
+            output=path)
+    counts = [round(seconds * fps) for _, seconds in segments]
+    starts = tuple(sum(counts[:i]) / fps for i in range(len(counts)))
+    return SegmentClip(path, fps, starts, sum(counts) / fps)

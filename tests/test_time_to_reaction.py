@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from benchmarks import time_to_reaction
-from benchmarks.time_to_reaction import HOLDS_S, Costs, replay
+from benchmarks.time_to_reaction import HOLDS_S, Costs, PythonPlayer
 from runtime.paths import classifier_model, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline
 from runtime.tracking import HandTracker
@@ -34,7 +34,9 @@ def test_the_worker_takes_the_newest_frame_when_free_and_waits_when_idle() -> No
     """Black frames (nothing to find, nothing moving) at 30 fps: the first frame runs the detector, then frames come
     at the classifier's idle_fps; with a busy frame of 100 ms, the frames in between are dropped."""
     pipeline = GesturePipeline(palm_model(), landmark_model(), classifier_model())
-    frames = replay(HandTracker(pipeline), [(None, 2.0)], Costs(frame=1, palm=99, landmarks=0, classifier=0))
+    player = PythonPlayer(HandTracker(pipeline), Costs(frame=1, palm=99, landmarks=0, classifier=0))
+    frames, starts = player([(None, 2.0), (None, 1.0)])
+    assert starts == [0.0, 2000.0] and {frame.segment for frame in frames} == {0, 1}
     starts = np.array([frame.start for frame in frames])
     assert frames[0].detected and starts[1] == pytest.approx(100.0)  # the frame at 100 ms, after 1 + 99 ms of work
     gaps, idle_gap = np.diff(starts[1:]), 1000 / pipeline.settings.idle_fps
