@@ -4,6 +4,7 @@ photos, and the idle streams' busy share; and the replay takes frames as the wor
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from benchmarks.time_to_reaction import HOLDS_S, Costs, PythonPlayer
 from runtime.paths import classifier_model, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline
 from runtime.tracking import HandTracker
+from tests.browser_harness import missing_system_tools
 
 
 def test_a_short_run_prints_every_table(data_dir: Path, capsys: pytest.CaptureFixture) -> None:
@@ -41,3 +43,20 @@ def test_the_worker_takes_the_newest_frame_when_free_and_waits_when_idle() -> No
     assert frames[0].detected and starts[1] == pytest.approx(100.0)  # the frame at 100 ms, after 1 + 99 ms of work
     gaps, idle_gap = np.diff(starts[1:]), 1000 / pipeline.settings.idle_fps
     assert np.all(gaps >= idle_gap - 1e-6) and idle_gap <= np.median(gaps) < idle_gap + 1000 / 30
+
+
+def test_a_short_run_in_the_browser_reads_the_widgets_frames(data_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    """The same tables from the widget in headless Chromium: each held photo's frames are found by the marks on
+    the camera's frames, so its hand is found at a time after the photo came into view."""
+    if missing := missing_system_tools():
+        message = f"not installed: {', '.join(missing)} (`make setup` installs them)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    assert time_to_reaction.main(["--data", str(data_dir), "--browser", "--limit", "1", "--holds-s", "1.0",
+                                  "--parts", "held"]) == 0
+    table = capsys.readouterr().out
+    rows = re.findall(r"^\| (like|dislike|ok) \| 1.0 s \| ([01])/1 .* \| (\d+|nan) ms \|$", table, re.MULTILINE)
+    assert sorted(label for label, _, _ in rows) == ["dislike", "like", "ok"], table
+    found = [int(ms) for _, _, ms in rows if ms != "nan"]
+    assert found and all(0 < ms < 1500 for ms in found), table
