@@ -24,6 +24,7 @@ import argparse
 import functools
 import itertools
 import math
+import statistics
 import sys
 import tempfile
 from collections import Counter
@@ -35,6 +36,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image, ImageFilter
 
+from benchmarks.peer_server import MODEL, peer_server
 from runtime.classifier import read_metadata
 from runtime.paths import classifier_model, data_dir, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline
@@ -174,8 +176,10 @@ class BrowserPlayer:
     max_frames = 3600
     """About 1.6 GB of raw video at 640 x 480."""
 
-    def __init__(self, browser: FakeCameraBrowser, base_url: str, workdir: Path, fps: int = CAMERA_FPS) -> None:
-        self.browser, self.base_url, self.workdir, self.fps = browser, base_url, workdir, fps
+    def __init__(self, browser: FakeCameraBrowser, page_url: str, workdir: Path, fps: int = CAMERA_FPS) -> None:
+        self.browser, self.page_url, self.workdir, self.fps = browser, page_url, workdir, fps
+        self.first_results: list[float] = []
+        """Each page's first answer, in ms from navigation start: a first visit's load to first result."""
 
     def __call__(self, segments: list[Segment]) -> tuple[list[Processed], list[float]]:
         seconds = sum(seconds for _, seconds in segments)
@@ -184,8 +188,8 @@ class BrowserPlayer:
         self.browser.show(clip)
         context = self.browser.new_context()
         page = context.new_page()
-        page.goto(f"{self.base_url}/?enabled=1")
-        wait_for_event(page, "gesture", LOAD_TIMEOUT_S)
+        page.goto(self.page_url)
+        self.first_results.append(wait_for_event(page, "gesture", LOAD_TIMEOUT_S)["at"])
         end = recorded_streams(page)[0]["at"] + 1000 * clip.duration + END_MARGIN_MS
         while (left := end - page_time_ms(page)) > 0:
             page.wait_for_timeout(min(10_000, left + 100))
@@ -439,6 +443,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the classifier file the Python replay runs (the browser runs the shipped one)")
     p.add_argument("--browser", action="store_true",
                    help="play the photos to the widget in headless Chromium instead of replaying them in Python")
+    p.add_argument("--with-mediapipe", action="store_true",
+                   help="with --browser: play the same streams to MediaPipe's Gesture Recognizer, and compare")
     p.add_argument("--holds-s", type=float, nargs="+", default=list(HOLDS_S), help="how long gesture photos are held")
     p.add_argument("--limit", type=int, help="at most this many photos per label (a quick run, not the benchmark)")
     p.add_argument("--parts", nargs="+", choices=("held", "none", "idle"), default=["held", "none", "idle"])
@@ -462,15 +468,30 @@ def photos(data: Path, split: str, limit: int | None) -> dict[str, list[Sample]]
             for label, items in by_label.items()}
 
 
+@dataclass
+class Summary:
+    """What the comparison with a peer needs of one player's run."""
+
+    fired_at_one: dict[str, float]
+    frame_ms: list[float]
+    idle_busy: list[float]
+
+
 def report(player: Player, args: argparse.Namespace, by_label: dict[str, list[Sample]],
-           pipeline: GesturePipeline, settings: ReactionSettings) -> None:
+           pipeline: GesturePipeline, settings: ReactionSettings) -> Summary:
     """Plays each part of the benchmark with `player` and prints its tables."""
     gestures = [s for label, items in by_label.items() if label != "none" for s in items]
     nones = by_label["none"]
+    summary = Summary({}, [], [])
     held: list[Trial] = []
     if "held" in args.parts:
         held = held_trials(player, gestures, nones, args.holds_s)
         print("\n".join(held_rows(held, settings)) + "\n", flush=True)
+        for label in {t.label for t in held}:
+            at_one = [t for t in held if t.label == label and t.hold_s == 1.0]
+            if at_one:
+                summary.fired_at_one[label] = sum(t.outcome(settings)[0] == label for t in at_one) / len(at_one)
+        summary.frame_ms += [f.cost for t in held for f in t.processed]
     if "none" in args.parts:
         held_none = none_trials(player, nones)
         fast = fast_none(player, nones)
@@ -481,6 +502,7 @@ def report(player: Player, args: argparse.Namespace, by_label: dict[str, list[Sa
     if "idle" in args.parts:
         picture, source = idle_picture(pipeline, photos(args.data, args.split, None)["none"])
         figures = [idle(player, picture, sway, settings, args.idle_seconds) for sway in (False, True)]
+        summary.idle_busy = [f.busy_share for f in figures]
         raised = raised_trials(player, picture, gestures)
         found = [ms for t in raised if (ms := t.found_ms()) is not None]
         print(f"| idle stream ({args.idle_seconds:.0f} s, {source.name} with its hands painted out) | busy share "
@@ -488,7 +510,29 @@ def report(player: Player, args: argparse.Namespace, by_label: dict[str, list[Sa
         for f in figures:
             print(f"| {f.name} | {100 * f.busy_share:.0f}% | {f.detector_per_s:.1f} | {f.fps:.1f} | {f.reactions} |")
         print(f"\nhand raised into the swaying picture: found in {len(found)} of {len(raised)}, median "
-              f"{quantile(found, 0.5):.0f} ms, p90 {quantile(found, 0.9):.0f} ms")
+              f"{quantile(found, 0.5):.0f} ms, p90 {quantile(found, 0.9):.0f} ms\n", flush=True)
+    return summary
+
+
+def comparison_rows(ours: Summary, peer: Summary, ours_load: list[float], peer_load: list[float]) -> list[str]:
+    """Our figures against MediaPipe's, measured in the same run, and their ratio."""
+    def row(name: str, a: float, b: float, unit: str) -> str:
+        return f"| {name} | {a:.{0 if unit == 'ms' else 2}f} {unit} | {b:.{0 if unit == 'ms' else 2}f} {unit} | " \
+               f"{a / b if b else math.nan:.2f} |"
+    rows = ["| figure | gesture-reactions | MediaPipe | ratio |", "|---|---|---|---|"]
+    if ours_load and peer_load:
+        rows.append(row("load to first result, first visit, median", statistics.median(ours_load),
+                        statistics.median(peer_load), "ms"))
+    if ours.frame_ms and peer.frame_ms:
+        rows.append(row("per-frame time, median (held photos)", statistics.median(ours.frame_ms),
+                        statistics.median(peer.frame_ms), "ms"))
+    for name, a, b in zip(("idle, still", "idle, with the sway"), ours.idle_busy, peer.idle_busy, strict=False):
+        rows.append(row(f"busy share of a core, {name}", a, b, "of a core"))
+    for label in sorted(ours.fired_at_one):
+        if label in peer.fired_at_one:
+            rows.append(row(f"{label} photos held 1.0 s that fire", ours.fired_at_one[label],
+                            peer.fired_at_one[label], "share"))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -511,7 +555,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with (tempfile.TemporaryDirectory() as workdir, running_server() as server,
           fake_camera_browser(Path(workdir)) as browser):
-        report(BrowserPlayer(browser, server.url, Path(workdir)), args, by_label, pipeline, settings)
+        ours = BrowserPlayer(browser, f"{server.url}/?enabled=1", Path(workdir))
+        summary = report(ours, args, by_label, pipeline, settings)
+        if args.with_mediapipe:
+            with peer_server() as peer_url:
+                print(f"MediaPipe's Gesture Recognizer ({MODEL.name}), the same streams, the same hold-to-confirm\n")
+                peer = BrowserPlayer(browser, f"{peer_url}/index.html", Path(workdir))
+                peer_summary = report(peer, args, by_label, pipeline, settings)
+            print("\n".join(comparison_rows(summary, peer_summary, ours.first_results, peer.first_results)))
     return 0
 
 
