@@ -46,17 +46,22 @@ def test_the_worker_takes_the_newest_frame_when_free_and_waits_when_idle() -> No
 
 
 def test_a_short_run_in_the_browser_reads_the_widgets_frames(data_dir: Path, capsys: pytest.CaptureFixture) -> None:
-    """The same tables from the widget in headless Chromium: each held photo's frames are found by the marks on
-    the camera's frames, so its hand is found at a time after the photo came into view."""
+    """The same tables from the widget in headless Chromium, and from MediaPipe's Gesture Recognizer on its own
+    page: each held photo's frames are found by the marks on the camera's frames, so its hand is found at a time
+    after the photo came into view; then the two compared."""
     if missing := missing_system_tools():
         message = f"not installed: {', '.join(missing)} (`make setup` installs them)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    assert time_to_reaction.main(["--data", str(data_dir), "--browser", "--limit", "1", "--holds-s", "1.0",
-                                  "--parts", "held"]) == 0
-    table = capsys.readouterr().out
-    rows = re.findall(r"^\| (like|dislike|ok) \| 1.0 s \| ([01])/1 .* \| (\d+|nan) ms \|$", table, re.MULTILINE)
-    assert sorted(label for label, _, _ in rows) == ["dislike", "like", "ok"], table
-    found = [int(ms) for _, _, ms in rows if ms != "nan"]
-    assert found and all(0 < ms < 1500 for ms in found), table
+    assert time_to_reaction.main(["--data", str(data_dir), "--browser", "--with-mediapipe", "--limit", "1",
+                                  "--holds-s", "1.0", "--parts", "held"]) == 0
+    ours, peer = capsys.readouterr().out.split("MediaPipe's Gesture Recognizer")
+    for table in (ours, peer):
+        rows = re.findall(r"^\| (like|dislike|ok) \| 1.0 s \| ([01])/1 .* \| (\d+|nan) ms \|$", table, re.MULTILINE)
+        assert sorted(label for label, _, _ in rows) == ["dislike", "like", "ok"], table
+        found = [int(ms) for _, _, ms in rows if ms != "nan"]
+        assert found and all(0 < ms < 2500 for ms in found), table
+    assert re.search(r"^\| ok \| 1.0 s \| 0/1 ", peer, re.MULTILINE)  # MediaPipe has no OK sign
+    assert re.search(r"^\| per-frame time, median \(held photos\) \| \d+ ms \| \d+ ms \| [\d.]+ \|$", peer,
+                     re.MULTILINE)
