@@ -122,6 +122,8 @@ class Player(Protocol):
 
     max_frames: int
     """The most camera frames one call may play (the browser's clips are raw video)."""
+    reports_detector: bool
+    """Whether its frames say when a palm detector ran (MediaPipe's do not)."""
 
     def __call__(self, segments: list[Segment]) -> tuple[list[Processed], list[float]]: ...
 
@@ -131,6 +133,7 @@ class PythonPlayer:
     next one; after an idle frame, none sooner than `idle_fps` allows. Each frame costs the worker `costs`."""
 
     max_frames = 10 ** 9
+    reports_detector = True
 
     def __init__(self, tracker: HandTracker, costs: Costs, fps: int = CAMERA_FPS) -> None:
         self.tracker, self.costs, self.fps = tracker, costs, fps
@@ -176,8 +179,10 @@ class BrowserPlayer:
     max_frames = 3600
     """About 1.6 GB of raw video at 640 x 480."""
 
-    def __init__(self, browser: FakeCameraBrowser, page_url: str, workdir: Path, fps: int = CAMERA_FPS) -> None:
+    def __init__(self, browser: FakeCameraBrowser, page_url: str, workdir: Path, fps: int = CAMERA_FPS,
+                 reports_detector: bool = True) -> None:
         self.browser, self.page_url, self.workdir, self.fps = browser, page_url, workdir, fps
+        self.reports_detector = reports_detector
         self.first_results: list[float] = []
         """Each page's first answer, in ms from navigation start: a first visit's load to first result."""
 
@@ -380,8 +385,10 @@ def quantile(values: list[float], q: float) -> float:
 
 
 def held_rows(trials: list[Trial], settings: ReactionSettings) -> list[str]:
-    rows = ["| gesture | held | fired its own | median to reaction | p90 | wrong kind | median to hand found |",
-            "|---|---|---|---|---|---|---|"]
+    """Per gesture and hold: photos that fired their own reaction, the delay, reactions of the wrong kind, the time
+    to find the hand, and the photos' frames read as their gesture with the median confidence of those."""
+    rows = ["| gesture | held | fired its own | median to reaction | p90 | wrong kind | median to hand found "
+            "| frames read as it (median confidence) |", "|---|---|---|---|---|---|---|---|"]
     for (label, hold), group in itertools.groupby(sorted(trials, key=lambda t: (t.label, t.hold_s)),
                                                   key=lambda t: (t.label, t.hold_s)):
         group = list(group)
@@ -389,9 +396,11 @@ def held_rows(trials: list[Trial], settings: ReactionSettings) -> list[str]:
         delays = [delay for gesture, delay, _ in outcomes if gesture == label]
         wrong = Counter(gesture for gesture, _, _ in outcomes if gesture not in (None, label))
         found = [ms for t in group if (ms := t.found_ms()) is not None]
+        frames = [f for t in group for f in t.processed if f.segment == t.segment]
+        read = [f.confidence for f in frames if f.gesture == label]
         rows.append(f"| {label} | {hold:.1f} s | {len(delays)}/{len(group)} ({100 * len(delays) / len(group):.0f}%) "
                     f"| {quantile(delays, 0.5):.0f} ms | {quantile(delays, 0.9):.0f} ms | {dict(wrong) or 0} "
-                    f"| {quantile(found, 0.5):.0f} ms |")
+                    f"| {quantile(found, 0.5):.0f} ms | {len(read)} of {len(frames)} ({quantile(read, 0.5):.2f}) |")
     return rows
 
 
@@ -445,6 +454,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="play the photos to the widget in headless Chromium instead of replaying them in Python")
     p.add_argument("--with-mediapipe", action="store_true",
                    help="with --browser: play the same streams to MediaPipe's Gesture Recognizer, and compare")
+    p.add_argument("--mediapipe-threshold", type=float,
+                   help="hold-to-confirm's threshold for MediaPipe's frames (default: the widget's); its Thumb_Up "
+                        "scores sit lower than our classifier's")
     p.add_argument("--holds-s", type=float, nargs="+", default=list(HOLDS_S), help="how long gesture photos are held")
     p.add_argument("--limit", type=int, help="at most this many photos per label (a quick run, not the benchmark)")
     p.add_argument("--parts", nargs="+", choices=("held", "none", "idle"), default=["held", "none", "idle"])
@@ -508,7 +520,8 @@ def report(player: Player, args: argparse.Namespace, by_label: dict[str, list[Sa
         print(f"| idle stream ({args.idle_seconds:.0f} s, {source.name} with its hands painted out) | busy share "
               "of a core | detector runs a second | frames a second | reactions |\n|---|---|---|---|---|")
         for f in figures:
-            print(f"| {f.name} | {100 * f.busy_share:.0f}% | {f.detector_per_s:.1f} | {f.fps:.1f} | {f.reactions} |")
+            detector = f"{f.detector_per_s:.1f}" if player.reports_detector else "not reported"
+            print(f"| {f.name} | {100 * f.busy_share:.0f}% | {detector} | {f.fps:.1f} | {f.reactions} |")
         print(f"\nhand raised into the swaying picture: found in {len(found)} of {len(raised)}, median "
               f"{quantile(found, 0.5):.0f} ms, p90 {quantile(found, 0.9):.0f} ms\n", flush=True)
     return summary
@@ -559,9 +572,11 @@ def main(argv: list[str] | None = None) -> int:
         summary = report(ours, args, by_label, pipeline, settings)
         if args.with_mediapipe:
             with peer_server() as peer_url:
-                print(f"MediaPipe's Gesture Recognizer ({MODEL.name}), the same streams, the same hold-to-confirm\n")
-                peer = BrowserPlayer(browser, f"{peer_url}/index.html", Path(workdir))
-                peer_summary = report(peer, args, by_label, pipeline, settings)
+                peer_settings = replace(settings, threshold=args.mediapipe_threshold or settings.threshold)
+                print(f"MediaPipe's Gesture Recognizer ({MODEL.name}), the same streams, the same hold-to-confirm "
+                      f"(threshold {peer_settings.threshold})\n")
+                peer = BrowserPlayer(browser, f"{peer_url}/index.html", Path(workdir), reports_detector=False)
+                peer_summary = report(peer, args, by_label, pipeline, peer_settings)
             print("\n".join(comparison_rows(summary, peer_summary, ours.first_results, peer.first_results)))
     return 0
 

@@ -58,10 +58,12 @@ def test_a_short_run_in_the_browser_reads_the_widgets_frames(data_dir: Path, cap
                                   "--holds-s", "1.0", "--parts", "held"]) == 0
     ours, peer = capsys.readouterr().out.split("MediaPipe's Gesture Recognizer")
     for table in (ours, peer):
-        rows = re.findall(r"^\| (like|dislike|ok) \| 1.0 s \| ([01])/1 .* \| (\d+|nan) ms \|$", table, re.MULTILINE)
+        rows = re.findall(r"^\| (like|dislike|ok) \| 1.0 s \| [01]/1 .* \| (\d+|nan) ms \| \d+ of (\d+) \(.*\) \|$",
+                          table, re.MULTILINE)
         assert sorted(label for label, _, _ in rows) == ["dislike", "like", "ok"], table
-        found = [int(ms) for _, _, ms in rows if ms != "nan"]
+        found = [int(ms) for _, ms, _ in rows if ms != "nan"]
         assert found and all(0 < ms < 2500 for ms in found), table
+        assert all(int(frames) > 0 for _, _, frames in rows), table  # frames of every photo were processed
     assert re.search(r"^\| ok \| 1.0 s \| 0/1 ", peer, re.MULTILINE)  # MediaPipe has no OK sign
     assert re.search(r"^\| per-frame time, median \(held photos\) \| \d+ ms \| \d+ ms \| [\d.]+ \|$", peer,
                      re.MULTILINE)
