@@ -3,8 +3,9 @@
  * to frame as runtime/tracking.py's HandTracker does, step for step:
  * - the palm detector runs when fewer than maxHands hands are tracked and the last detection is redetectMs old;
  *   with none tracked, when the frame has motion (searchMotion) and for motionSearchMs after, else once
- *   idleSearchMs, and the frame's answer says it is `idle` (the controller then takes frames at idleFps); it looks in one view of the frame per run (palm.js searchViews: the letterboxed frame every
- *   other run, and in between each square tile in turn, coarse to fine, moving on while no new hand is found there),
+ *   idleSearchMs, and the frame's answer says it is `idle` (the controller then takes frames at idleFps); it looks
+ *   in one view of the frame per run (palm.js searchViews: the letterboxed frame every other run, and in between
+ *   each square tile in turn, coarse to fine, moving on while no new hand is found there),
  *   and each palm adds its region of interest (MediaPipe's, landmarks.js);
  * - the hand landmark model runs in every region (tracked ones first); a hand below minPresence is lost, and one
  *   found twice (a new palm on a tracked hand) is kept once;

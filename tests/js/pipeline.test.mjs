@@ -175,18 +175,19 @@ test('the search wraps around from the last square to the letterboxed frame', as
   assert.deepEqual(views, [...Array.from({length: count}, (_, i) => i), 0, 1]);
 });
 
-test('no hand and nothing moving: the detector runs every idleSearchMs; motion runs it at once, then a while', async () => {
-  const fake = fakePipeline(() => false, () => LIKE,
-    {pipeline: {searchMotion: 30, motionSearchMs: 200, idleSearchMs: 1000}});
-  const times = Array.from({length: 15}, (_, i) => 100 * i);
-  const greys = times.map((time) => (time > 1000 ? 200 : 0)); // something comes into view at 1100 ms
-  const {detected, results} = await play(fake, times, [WIDTH, HEIGHT], greys);
-  assert.deepEqual(detected, times.map((time) => [0, 1000, 1100, 1200, 1300].includes(time)));
-  assert.deepEqual(results.map((r) => r.idle), times.map((time) => time < 1100 || time > 1300));
-  assert.deepEqual(fake.marked, []);
-});
+test('no hand, nothing moving: the detector runs every idleSearchMs; motion runs it at once, then a while',
+  async () => {
+    const fake = fakePipeline(() => false, () => LIKE,
+      {pipeline: {searchMotion: 30, motionSearchMs: 200, idleSearchMs: 1000}});
+    const times = Array.from({length: 15}, (_, i) => 100 * i);
+    const greys = times.map((time) => (time > 1000 ? 200 : 0)); // something comes into view at 1100 ms
+    const {detected, results} = await play(fake, times, [WIDTH, HEIGHT], greys);
+    assert.deepEqual(detected, times.map((time) => [0, 1000, 1100, 1200, 1300].includes(time)));
+    assert.deepEqual(results.map((r) => r.idle), times.map((time) => time < 1100 || time > 1300));
+    assert.deepEqual(fake.marked, []);
+  });
 
-test('no hand: every frame runs the detector, and nothing else runs', async () => {
+test('no hand, the frame moving: every frame runs the detector, and nothing else runs', async () => {
   const fake = fakePipeline(() => false);
   const {detected, gestures} = await play(fake, [0, 10, 20, 30]);
   assert.deepEqual(detected, [true, true, true, true]);
