@@ -7,15 +7,18 @@ with the widget's numbers and no cooldown, so that every photo is a trial of its
 
 - Held gestures: each gesture photo held 0.6, 0.8, 1.0, 1.5 and 2.5 s after a `none` photo and before black; per
   gesture and hold, the share that fires its own reaction, the median and 90th percentile from the photo's first
-  frame to the reaction, reactions of the wrong kind, and the median time to find the hand.
+  frame to the reaction, reactions of the wrong kind, the median time to find the hand, and how many of the
+  photos' frames were read as their gesture (with the median confidence).
 - Held `none`: every `none` photo held 2.5 s after black, and all of them as a fast stream (133 ms each): false
   reactions, each listed with its photo.
-- Idle: a head-and-shoulders picture with its hands painted out, moved by a pixel or two and re-lit a little every
+- Idle: a `none` photo of a person with their hands painted out, moved by a pixel or two and re-lit a little every
   frame, for 60 s, still and with a slow 20 px sway: the worker's busy share of one core and detector runs a
   second; then a hand raised into it (a gesture photo): the time to find it.
 
 Held-out training frames by default (`--split train`, as `export.tune_pipeline`); `--split test` is for reporting,
 once. `--sweep` replays the recorded answers through other hold-to-confirm numbers, to choose them.
+`--with-mediapipe` (with `--browser`) plays the same streams to MediaPipe's Gesture Recognizer in the same run
+(`benchmarks.peer_server`) and prints the ratios of the two.
 """
 
 from __future__ import annotations
