@@ -122,7 +122,8 @@ class HandTracker:
             return None
         views = search_views(*image.shape[1::-1])
         view = views[self.view_index % len(views)]
-        view_signature = signature(image, _square(view, *image.shape[1::-1]), settings)
+        view_signature = (self.frame_signature if view is None and self.frame_signature is not None  # this frame's
+                          else signature(image, _square(view, *image.shape[1::-1]), settings))
         if view in self.searched and unchanged(view_signature, self.searched[view], settings):
             self.view_index += 1  # nothing new can be there: the next frame looks in the next view
             return None

@@ -227,7 +227,9 @@ export class FramePipeline {
   async #search(rgba, width, height, now) {
     if (!this.#searchDue(rgba, width, height, now)) return null;
     const view = this.views[this.viewIndex];
-    const signature = this.#signature(rgba, width, height, [view.x, view.y, view.x + view.side, view.y + view.side]);
+    const letterbox = view.side === Math.max(width, height);
+    const signature = letterbox && this.frameSignature ? this.frameSignature // this frame's, from #searchDue
+      : this.#signature(rgba, width, height, [view.x, view.y, view.x + view.side, view.y + view.side]);
     const before = this.searched.get(viewKey(view));
     if (before && this.#unchanged(signature, before)) {
       this.viewIndex = (this.viewIndex + 1) % this.views.length; // nothing new there: the next frame looks on

@@ -1,4 +1,4 @@
-// MediaPipe's Gesture Recognizer on the camera, for benchmarks.time_to_reaction --peer mediapipe (never part of the
+// MediaPipe's Gesture Recognizer on the camera, for benchmarks.time_to_reaction --with-mediapipe (never part of the
 // product): each new video frame, when the recognizer is free, is grabbed, recognised on this page's thread (as
 // tasks-vision runs), and reported as a `gesture` event shaped like the widget's: Thumb_Up -> like, Thumb_Down ->
 // dislike, anything else none (it has no OK sign).
