@@ -9,7 +9,7 @@ headless Chromium on this machine with the widget's default options (those of th
 - Load to first prediction: `/?enabled=1` opened in a fresh browser context (empty cache: a first visit), and
   reloaded (a return visit); the first `gesture` event's time since navigation start.
 - Download: the bytes of the models and the runtime (onnxruntime-web) as they went over the wire on the first
-  visit (compressed as the server sent them to Chromium, which asks for gzip), and the whole page's.
+  visit (compressed as the server sent them to Chromium, which asks for brotli), and the whole page's.
 - False reactions: every shared `none` photo (all splits; hands showing other gestures) played as one camera
   stream, each held for 2 frames at 15 fps (133 ms: a new photo every few processed frames, so a reaction can
   only come from several different photos misread as the same gesture, as a moving hand in a call would be);

@@ -10,18 +10,31 @@
  *               | {type: 'error', message}            (detected: whether the palm detector ran on this frame)
  */
 
-import {NUM_LANDMARKS} from './landmarks.js';
-import {classifierSettings, landmarkSettings, readOnnxMetadata} from './onnx-metadata.js';
-import {FramePipeline} from './pipeline.js';
-import {INPUT_SIZE, NUM_ANCHORS, NUM_COORDS} from './palm.js';
+/**
+ * The pipeline's own modules, imported dynamically: the worker takes the load message at once and the models and
+ * the runtime download while these arrive, instead of after them.
+ */
+const modules = awaitedLater(Promise.all([import('./landmarks.js'), import('./onnx-metadata.js'),
+  import('./pipeline.js'), import('./palm.js')]).then((loaded) => Object.assign({}, ...loaded), (error) => {
+  throw new LoadError(`Could not load the gesture worker's modules next to ${self.location.href} (${error.message}).`);
+}));
 
-const PALM_EXPECTED = `MediaPipe's palm detector as ONNX, input [1, 3, ${INPUT_SIZE}, ${INPUT_SIZE}], outputs `
-  + `regressors [1, ${NUM_ANCHORS}, ${NUM_COORDS}] and scores [1, ${NUM_ANCHORS}, 1] (built by "make setup")`;
-const LANDMARKS_EXPECTED = 'MediaPipe\'s hand landmark model as ONNX, input [1, 3, size, size], outputs landmarks '
-  + `[1, ${3 * NUM_LANDMARKS}], presence [1, 1] and handedness [1, 1], with input_size, palm_region `
-  + 'and landmark_region in its metadata (built by "make setup")';
-const CLASSIFIER_EXPECTED = 'the gesture classifier as ONNX, with labels, emoji, input_size, mean, std, output, '
-  + 'pipeline and reactions in its metadata (written by "python -m export.to_onnx")';
+/** What each model file must be, in words, for its load errors. */
+async function expected(model) {
+  const {INPUT_SIZE, NUM_ANCHORS, NUM_COORDS, NUM_LANDMARKS} = await modules;
+  return {
+    palm: `MediaPipe's palm detector as ONNX, input [1, 3, ${INPUT_SIZE}, ${INPUT_SIZE}], outputs regressors `
+      + `[1, ${NUM_ANCHORS}, ${NUM_COORDS}] and scores [1, ${NUM_ANCHORS}, 1] (built by "make setup")`,
+    landmarks: 'MediaPipe\'s hand landmark model as ONNX, input [1, 3, size, size], outputs landmarks '
+      + `[1, ${3 * NUM_LANDMARKS}], presence [1, 1] and handedness [1, 1], with input_size, palm_region `
+      + 'and landmark_region in its metadata (built by "make setup")',
+    classifier: 'the gesture classifier as ONNX, with labels, emoji, input_size, mean, std, output, pipeline and '
+      + 'reactions in its metadata (written by "python -m export.to_onnx")',
+  }[model];
+}
+
+/** Each model by its name in `load` messages and `expected`, with what it is in words. */
+const MODELS = {palm: 'palm detector', landmarks: 'hand landmark model', classifier: 'gesture classifier'};
 
 /** A model or runtime that could not be loaded: the message names the URL and what was expected there. */
 class LoadError extends Error {}
@@ -60,27 +73,29 @@ let classifierDefaults = null; // the classifier's settings as its metadata says
 let overrides = {};
 let frameContext = null; // a 2D context the frame is drawn on to read its pixels
 
-async function download(url, what, expected) {
+async function download(url, model) {
   let response;
   try {
     response = await fetch(url);
   } catch (error) {
-    throw new LoadError(`Could not download the ${what} from ${url} (${error.message}). Expected ${expected}.`);
+    throw new LoadError(`Could not download the ${MODELS[model]} from ${url} (${error.message}). `
+      + `Expected ${await expected(model)}.`);
   }
   if (!response.ok) {
-    throw new LoadError(`Could not load the ${what}: ${url} answered HTTP ${response.status}. Expected ${expected}.`);
+    throw new LoadError(`Could not load the ${MODELS[model]}: ${url} answered HTTP ${response.status}. `
+      + `Expected ${await expected(model)}.`);
   }
   return new Uint8Array(await response.arrayBuffer());
 }
 
-async function openSession(bytes, url, what, expected, ortUrl) {
+async function openSession(bytes, url, model, ortUrl) {
   try {
     return await ort.InferenceSession.create(bytes, {executionProviders: ['wasm'], graphOptimizationLevel: 'all'});
   } catch (error) {
     const message = String(error.message ?? error);
     if (/no available backend/i.test(message)) throw await runtimeError(ortUrl, message); // its .wasm, CSP, ...
-    throw new LoadError(`The ${what} at ${url} is not a model onnxruntime-web can run (${message}). `
-      + `Expected ${expected}.`);
+    throw new LoadError(`The ${MODELS[model]} at ${url} is not a model onnxruntime-web can run (${message}). `
+      + `Expected ${await expected(model)}.`);
   }
 }
 
@@ -97,11 +112,12 @@ async function loadRuntime(ortUrl, threads) {
 }
 
 /** A model's settings from its metadata, or a LoadError naming the file and what was expected there. */
-function readSettings(bytes, read, url, what, expected) {
+async function readSettings(bytes, read, url, model) {
   try {
-    return read(readOnnxMetadata(bytes));
+    return read((await modules).readOnnxMetadata(bytes));
   } catch (error) {
-    throw new LoadError(`The ${what} at ${url} cannot be used: ${error.message}. Expected ${expected}.`);
+    throw new LoadError(`The ${MODELS[model]} at ${url} cannot be used: ${error.message}. `
+      + `Expected ${await expected(model)}.`);
   }
 }
 
@@ -113,28 +129,25 @@ function awaitedLater(promise) {
 
 async function load({ortUrl, palmUrl, landmarksUrl, classifierUrl, threads}) {
   const downloads = [
-    awaitedLater(download(palmUrl, 'palm detector', PALM_EXPECTED)),
-    awaitedLater(download(landmarksUrl, 'hand landmark model', LANDMARKS_EXPECTED)),
-    awaitedLater(download(classifierUrl, 'gesture classifier', CLASSIFIER_EXPECTED)),
+    awaitedLater(download(palmUrl, 'palm')),
+    awaitedLater(download(landmarksUrl, 'landmarks')),
+    awaitedLater(download(classifierUrl, 'classifier')),
   ];
   await loadRuntime(ortUrl, threads);
   // the first session starts onnxruntime-web's WebAssembly (fetched and compiled then): as soon as the palm
   // detector is in, while the other two models download
   const palmBytes = await downloads[0];
-  const palm = await openSession(palmBytes, palmUrl, 'palm detector', PALM_EXPECTED, ortUrl);
+  const palm = await openSession(palmBytes, palmUrl, 'palm', ortUrl);
   const [landmarkBytes, classifierBytes] = await Promise.all(downloads.slice(1));
+  const {FramePipeline, INPUT_SIZE, classifierSettings, landmarkSettings} = await modules;
   const settings = {
-    classifier: readSettings(classifierBytes, classifierSettings, classifierUrl, 'gesture classifier',
-      CLASSIFIER_EXPECTED),
-    landmarks: readSettings(landmarkBytes, landmarkSettings, landmarksUrl, 'hand landmark model',
-      LANDMARKS_EXPECTED),
+    classifier: await readSettings(classifierBytes, classifierSettings, classifierUrl, 'classifier'),
+    landmarks: await readSettings(landmarkBytes, landmarkSettings, landmarksUrl, 'landmarks'),
   };
   const {inputSize} = settings.classifier;
   const landmarkSize = settings.landmarks.inputSize;
-  const landmarkModel = await openSession(landmarkBytes, landmarksUrl, 'hand landmark model', LANDMARKS_EXPECTED,
-    ortUrl);
-  const classifier = await openSession(classifierBytes, classifierUrl, 'gesture classifier', CLASSIFIER_EXPECTED,
-    ortUrl);
+  const landmarkModel = await openSession(landmarkBytes, landmarksUrl, 'landmarks', ortUrl);
+  const classifier = await openSession(classifierBytes, classifierUrl, 'classifier', ortUrl);
   const [regressorsName, scoresName] = ['regressors', 'scores'].map((name, i) =>
     palm.outputNames.includes(name) ? name : palm.outputNames[i]);
   const palmShape = [1, 3, INPUT_SIZE, INPUT_SIZE];

@@ -274,7 +274,7 @@ def test_every_widget_module_is_served_as_javascript(client: TestClient) -> None
         assert response.status_code == 200, name
         assert response.headers["content-type"].startswith("text/javascript"), name
         assert response.text == (STATIC / name).read_text()
-        pending += re.findall(r"""from '\./([\w.-]+\.js)'""", response.text)
+        pending += re.findall(r"""(?:from |import\()'\./([\w.-]+\.js)'""", response.text)
     assert {"palm.js", "resample.js", "pipeline.js", "onnx-metadata.js", "reactions.js", "camera.js"} <= seen
 
 
@@ -363,39 +363,45 @@ COMPRESSIBLE = [WIDGET, "/static/gesture-worker.js", "/static/models/classifier.
 
 
 @pytest.mark.parametrize("path", COMPRESSIBLE)
-def test_files_are_gzipped_when_accepted_with_an_etag_per_encoding(client: TestClient, path: str,
-                                                                   request: pytest.FixtureRequest) -> None:
+def test_files_are_compressed_as_accepted_with_an_etag_per_coding(client: TestClient, path: str,
+                                                                  request: pytest.FixtureRequest) -> None:
     if "/ort/" in path:
         request.getfixturevalue("ort_installed")
     data = local_file(path).read_bytes()
-    packed = get_encoded(client, path, "gzip")
-    assert packed.headers["content-encoding"] == "gzip"
-    assert int(packed.headers["content-length"]) < len(data)
-    assert packed.content == data  # the client decompressed it
-    for accepted in ("gzip, deflate, br, zstd", "gzip;q=0.5", "*", "br, *;q=0.1", "identity;q=0.5, gzip"):
-        response = get_encoded(client, path, accepted)
-        assert response.headers.get("content-encoding") == "gzip", accepted
-        assert response.headers["etag"] == packed.headers["etag"], accepted
     raw = get_encoded(client, path, None)
     assert "content-encoding" not in raw.headers and raw.content == data
     assert int(raw.headers["content-length"]) == len(data)
-    for refused in ("", "identity", "br", "gzip;q=0", "GZIP; Q=0", "gzip;q=0.5, identity", "*;q=0", "gzip;q=0, *"):
+    packed = {}
+    for coding, accepts in {"br": ("br", "gzip, deflate, br, zstd", "*", "br, *;q=0.1", "gzip;q=0.5, br"),
+                            "gzip": ("gzip", "gzip;q=0.5", "identity;q=0.5, gzip", "br;q=0, gzip", "x-gzip")}.items():
+        packed[coding] = get_encoded(client, path, coding)
+        assert packed[coding].headers["content-encoding"] == coding
+        assert int(packed[coding].headers["content-length"]) < len(data)
+        assert packed[coding].content == data  # the client decoded it
+        for accepted in accepts:
+            response = get_encoded(client, path, accepted)
+            assert response.headers.get("content-encoding") == coding, accepted
+            assert response.headers["etag"] == packed[coding].headers["etag"], accepted
+    assert int(packed["br"].headers["content-length"]) < int(packed["gzip"].headers["content-length"])
+    for refused in ("", "identity", "zstd", "gzip;q=0", "GZIP; Q=0", "gzip;q=0.5, identity", "*;q=0",
+                    "gzip;q=0, br;q=0, *"):
         response = get_encoded(client, path, refused)
         assert "content-encoding" not in response.headers, refused
         assert response.headers["etag"] == raw.headers["etag"], refused
-    assert packed.headers["etag"] != raw.headers["etag"]
-    for response, accept in ((packed, "gzip"), (raw, None)):
+    assert len({raw.headers["etag"], packed["br"].headers["etag"], packed["gzip"].headers["etag"]}) == 3
+    for response, accept in ((packed["br"], "br"), (packed["gzip"], "gzip"), (raw, None)):
         assert response.headers.get_list("vary") == ["Accept-Encoding"]
         etag = response.headers["etag"]
         again = get_encoded(client, path, accept, **{"if-none-match": etag})
         assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
         assert again.headers.get_list("vary") == ["Accept-Encoding"]
-    # one encoding's ETag does not revalidate the other's body
-    assert get_encoded(client, path, None, **{"if-none-match": packed.headers["etag"]}).status_code == 200
+    # one coding's ETag does not revalidate another's body
+    assert get_encoded(client, path, None, **{"if-none-match": packed["gzip"].headers["etag"]}).status_code == 200
     assert get_encoded(client, path, "gzip", **{"if-none-match": raw.headers["etag"]}).status_code == 200
-    head = client.head(path, headers={"accept-encoding": "gzip"})
+    assert get_encoded(client, path, "br", **{"if-none-match": packed["gzip"].headers["etag"]}).status_code == 200
+    head = client.head(path, headers={"accept-encoding": "br"})
     assert head.status_code == 200 and head.content == b""
-    assert head.headers["content-length"] == packed.headers["content-length"]
+    assert head.headers["content-length"] == packed["br"].headers["content-length"]
 
 
 @pytest.mark.parametrize("path", ["/", "/embed"])
@@ -423,7 +429,7 @@ def test_requests_that_arrive_together_compress_the_runtime_once(client: TestCli
         time.sleep(0.2)  # long enough for every request to arrive while the first one compresses
         return gzip_compress(data, *args, **kwargs)
 
-    assets._gzipped.cache_clear()
+    assets._compressed.cache_clear()
     monkeypatch.setattr(assets.gzip, "compress", slow_compress)
     name = "ort-wasm-simd-threaded.wasm"
     urls = [f"/static/ort/{name}", f"{PACKAGE}/ort/{name}"] * 3
@@ -440,14 +446,16 @@ def test_requests_that_arrive_together_compress_the_runtime_once(client: TestCli
 
 
 def test_the_widgets_assets_are_compressed_at_start_up(ort_installed: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    assets._gzipped.cache_clear()
+    """In brotli, what every current browser asks for."""
+    assets._compressed.cache_clear()
     with TestClient(app, base_url=BASE_URL) as started:
         for thread in threading.enumerate():
             if thread.name == "compress-assets":
                 thread.join()
-        monkeypatch.setattr(assets.gzip, "compress", lambda *_, **__: pytest.fail("compressed on request"))
+        monkeypatch.setattr(assets.brotli, "compress", lambda *_, **__: pytest.fail("compressed on request"))
         for url in (WIDGET, "/static/models/classifier.int8.onnx", "/static/ort/ort-wasm-simd-threaded.wasm"):
-            assert started.get(url, headers={"accept-encoding": "gzip"}).headers["content-encoding"] == "gzip"
+            response = started.get(url, headers={"accept-encoding": "gzip, deflate, br, zstd"})
+            assert response.headers["content-encoding"] == "br"
 
 
 def test_no_endpoint_accepts_uploads(client: TestClient) -> None:

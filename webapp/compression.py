@@ -1,6 +1,7 @@
-"""Which responses are gzipped. The widget's files compress themselves (webapp.assets: once per file version, kept,
-with an ETag per encoding); Starlette's GZipMiddleware compresses the rest, the pages. Both go by `accepts_gzip`:
-the middleware on its own takes any Accept-Encoding that mentions gzip, `gzip;q=0` (a refusal) included."""
+"""Which responses are compressed, and how. The widget's files compress themselves (webapp.assets: brotli or gzip,
+once per file version, kept, with an ETag per encoding; `chosen_coding`); Starlette's GZipMiddleware gzips the rest,
+the pages, by `accepts_gzip`: the middleware on its own takes any Accept-Encoding that mentions gzip, `gzip;q=0` (a
+refusal) included."""
 
 from __future__ import annotations
 
@@ -28,12 +29,23 @@ def _q_values(accept_encoding: str) -> dict[str, float]:
     return codings
 
 
-def accepts_gzip(accept_encoding: str) -> bool:
-    """Whether gzip is the answer to this Accept-Encoding: named (or covered by `*`) with a q-value above 0, and not
-    ranked below identity where identity is named (unnamed, identity is only the fallback)."""
+def chosen_coding(accept_encoding: str, offered: tuple[str, ...]) -> str | None:
+    """The content coding to answer this Accept-Encoding with, of `offered` (the server's preference first), or None
+    for none: named (or covered by `*`) with the highest q-value above 0, and not ranked below identity where
+    identity is named (unnamed, identity is only the fallback)."""
     q = _q_values(accept_encoding)
-    gzip_q = q.get("gzip", q.get("x-gzip", q.get("*", 0.0)))
-    return gzip_q > 0.0 and gzip_q >= q.get("identity", 0.0)
+    aliases = {"gzip": ("gzip", "x-gzip")}
+    best, best_q = None, 0.0
+    for coding in offered:
+        coding_q = next((q[name] for name in aliases.get(coding, (coding,)) if name in q), q.get("*", 0.0))
+        if coding_q > best_q:
+            best, best_q = coding, coding_q
+    return best if best is not None and best_q >= q.get("identity", 0.0) else None
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether gzip is the answer to this Accept-Encoding, when it is the only coding offered."""
+    return chosen_coding(accept_encoding, ("gzip",)) == "gzip"
 
 
 class PageGZip:
