@@ -1,6 +1,7 @@
 """A page running MediaPipe's Gesture Recognizer on the camera (`benchmarks/mediapipe_page/`), served on loopback
 by the benchmark itself, never by the product: the page, npm's `@mediapipe/tasks-vision` (a dev dependency) and
-the recognizer bundle from `../shared/peers/mediapipe/`."""
+the recognizer bundle from `../shared/peers/mediapipe/`; compressed as the product's files are (brotli or gzip, as
+the browser takes them, `webapp.assets`), as a CDN would serve them, so that the two downloads compare."""
 
 from __future__ import annotations
 
@@ -10,12 +11,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from runtime.paths import ROOT
+from webapp.assets import CODINGS, compressed
+from webapp.compression import chosen_coding
 
 PAGE = ROOT / "benchmarks" / "mediapipe_page"
 TASKS_VISION = ROOT / "node_modules" / "@mediapipe" / "tasks-vision"
 MODEL = ROOT.parent / "shared" / "peers" / "mediapipe" / "gesture_recognizer.task"
+LOADED = [TASKS_VISION / "vision_bundle.mjs", TASKS_VISION / "wasm" / "vision_wasm_internal.js",
+          TASKS_VISION / "wasm" / "vision_wasm_internal.wasm", MODEL]
+"""What the page downloads besides itself (a browser with SIMD): compressed before the first page opens, as the
+product's files are at its start-up."""
 
 
 class PeerFiles(SimpleHTTPRequestHandler):
@@ -29,6 +37,23 @@ class PeerFiles(SimpleHTTPRequestHandler):
             return str(TASKS_VISION / route.removeprefix("/tasks-vision/"))
         return super().translate_path(path)
 
+    def do_GET(self) -> None:
+        """A file in the coding the browser takes best where that makes it smaller, else as the handler sends it."""
+        path = Path(self.translate_path(self.path))
+        coding = chosen_coding(self.headers.get("Accept-Encoding", ""), tuple(CODINGS))
+        if coding and path.is_file():
+            stat = path.stat()
+            packed = compressed(path, stat.st_mtime_ns, stat.st_size, coding)
+            if packed is not None:
+                self.send_response(200)
+                self.send_header("Content-Type", self.guess_type(str(path)))
+                self.send_header("Content-Encoding", coding)
+                self.send_header("Content-Length", str(len(packed)))
+                self.end_headers()
+                self.wfile.write(packed)
+                return
+        super().do_GET()
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
@@ -40,6 +65,9 @@ def peer_server() -> Iterator[str]:
         if not needed.exists():
             raise FileNotFoundError(f"{needed} is missing: {how}")
     mimetypes.add_type("text/javascript", ".mjs")
+    for path in LOADED:
+        stat = path.stat()
+        compressed(path, stat.st_mtime_ns, stat.st_size, next(iter(CODINGS)))
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(PeerFiles, directory=str(PAGE)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -32,12 +32,13 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageFilter
+from playwright.sync_api import Request
 
 from benchmarks.peer_server import MODEL, peer_server
 from runtime.classifier import read_metadata
@@ -112,6 +113,8 @@ class Processed:
     confidence: float
     hands: int
     detected: bool
+    looked: bool
+    """Whether the landmark model ran (a new palm, or a tracked hand that moved)."""
     cost: float
 
 
@@ -154,7 +157,7 @@ class PythonPlayer:
             cost = self.costs.of(tracked)
             prediction = tracked.prediction
             processed.append(Processed(start, start + cost, segment, prediction.label, prediction.score,
-                                       len(prediction.hands), tracked.detected, cost))
+                                       len(prediction.hands), tracked.detected, bool(tracked.regions), cost))
             free, next_frame = start + cost, k + 1
             not_before = start + idle_interval if tracked.idle else 0.0
         return processed, [1000 * f / self.fps for f in first[:-1]]
@@ -188,6 +191,8 @@ class BrowserPlayer:
         self.reports_detector = reports_detector
         self.first_results: list[float] = []
         """Each page's first answer, in ms from navigation start: a first visit's load to first result."""
+        self.downloads: list[int] = []
+        """Each page's bytes over the wire (compressed as sent), a first visit: nothing cached."""
 
     def __call__(self, segments: list[Segment]) -> tuple[list[Processed], list[float]]:
         seconds = sum(seconds for _, seconds in segments)
@@ -195,9 +200,12 @@ class BrowserPlayer:
         clip = write_segments([(None, PRE_ROLL_S), *segments], self.workdir / "clip.y4m", self.fps)
         self.browser.show(clip)
         context = self.browser.new_context()
+        finished: list[Request] = []
+        context.on("requestfinished", lambda request: finished.append(request))
         page = context.new_page()
         page.goto(self.page_url)
         self.first_results.append(wait_for_event(page, "gesture", LOAD_TIMEOUT_S)["at"])
+        self.downloads.append(sum(request.sizes()["responseBodySize"] for request in list(finished)))
         end = recorded_streams(page)[0]["at"] + 1000 * clip.duration + END_MARGIN_MS
         while (left := end - page_time_ms(page)) > 0:
             page.wait_for_timeout(min(10_000, left + 100))
@@ -216,7 +224,7 @@ class BrowserPlayer:
                 continue  # the pre-roll, or the clip's next pass
             processed.append(Processed(detail["timestamp"], event["at"], number - 1, detail["gesture"],
                                        detail["confidence"], len(detail["hands"]), detail["detected"],
-                                       detail["timings"]["total"]))
+                                       bool(detail.get("regions")), detail["timings"]["total"]))
         return processed, [offset + 1000 * start for start in clip.starts[1:]]
 
 
@@ -367,12 +375,13 @@ class IdleFigures:
 
 
 def idle(player: Player, picture: np.ndarray, sway: bool, settings: ReactionSettings,
-         seconds: float = IDLE_S) -> IdleFigures:
+         seconds: float = IDLE_S) -> tuple[IdleFigures, Stream]:
     """The worker's busy share of a core (its per-frame times over the wall time) and detector runs a second."""
     processed, _ = player([(IdleFrames(picture, seconds, sway), seconds)])
-    return IdleFigures("idle, with a 20 px sway" if sway else "idle, still", sum(f.cost for f in processed)
-                       / (seconds * 1000), sum(f.detected for f in processed) / seconds, len(processed) / seconds,
-                       len(reactions(processed, settings)))
+    name = "idle, with a 20 px sway" if sway else "idle, still"
+    return IdleFigures(name, sum(f.cost for f in processed) / (seconds * 1000), sum(f.detected for f in processed)
+                       / seconds, len(processed) / seconds, len(reactions(processed, settings))), \
+        Stream(name, seconds, processed)
 
 
 def raised_trials(player: Player, picture: np.ndarray, gestures: list[Sample]) -> list[Trial]:
@@ -381,6 +390,32 @@ def raised_trials(player: Player, picture: np.ndarray, gestures: list[Sample]) -
                                  (sample.path, 1.0)] for i, sample in enumerate(gestures)])
     return [Trial(sample.label, sample.path, 1.0, 1, starts[1], processed)
             for sample, (processed, starts) in zip(gestures, played, strict=True)]
+
+
+@dataclass(frozen=True)
+class Stream:
+    """The frames the worker took over one kind of stream, and the stream's length."""
+
+    name: str
+    seconds: float
+    processed: list[Processed]
+
+
+def worker_rows(streams: list[Stream], reports_detector: bool) -> list[str]:
+    """Per stream: frames taken a second, the worker's busy share of a core, and the per-frame median, over all
+    frames and apart by what ran on them."""
+    rows = ["| stream | frames a second | busy share of a core | per frame, median | ran the palm detector "
+            "| the landmark model, not the detector | no model |", "|---|---|---|---|---|---|---|"]
+    for stream in streams:
+        frames = stream.processed
+        kinds = [[f for f in frames if f.detected], [f for f in frames if f.looked and not f.detected],
+                 [f for f in frames if not f.looked and not f.detected]]
+        ran = [f"{len(k)}, {quantile([f.cost for f in k], 0.5):.1f} ms" if reports_detector else "not reported"
+               for k in kinds]
+        rows.append(f"| {stream.name} ({stream.seconds:.0f} s) | {len(frames) / stream.seconds:.1f} "
+                    f"| {100 * sum(f.cost for f in frames) / (1000 * stream.seconds):.0f}% "
+                    f"| {quantile([f.cost for f in frames], 0.5):.1f} ms | " + " | ".join(ran) + " |")
+    return rows
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -490,6 +525,8 @@ class Summary:
     fired_at_one: dict[str, float]
     frame_ms: list[float]
     idle_busy: list[float]
+    load_ms: list[float] = field(default_factory=list)
+    download_bytes: list[int] = field(default_factory=list)
 
 
 def report(player: Player, args: argparse.Namespace, by_label: dict[str, list[Sample]],
@@ -498,6 +535,7 @@ def report(player: Player, args: argparse.Namespace, by_label: dict[str, list[Sa
     gestures = [s for label, items in by_label.items() if label != "none" for s in items]
     nones = by_label["none"]
     summary = Summary({}, [], [])
+    streams: list[Stream] = []
     held: list[Trial] = []
     if "held" in args.parts:
         held = held_trials(player, gestures, nones, args.holds_s)
@@ -507,17 +545,25 @@ def report(player: Player, args: argparse.Namespace, by_label: dict[str, list[Sa
             if at_one:
                 summary.fired_at_one[label] = sum(t.outcome(settings)[0] == label for t in at_one) / len(at_one)
         summary.frame_ms += [f.cost for t in held for f in t.processed]
+        streams.append(Stream("gesture photos held, between none photos and black",
+                              sum(LEAD_S + t.hold_s + TAIL_S for t in held), [f for t in held for f in t.processed]))
     if "none" in args.parts:
         held_none = none_trials(player, nones)
         fast = fast_none(player, nones)
         print("\n".join(["| false reactions | |", "|---|---|", *false_rows(held_none, held, fast, settings)]) + "\n",
               flush=True)
+        streams += [Stream(f"none photos held {NONE_HOLD_S} s after black", len(held_none) * (TAIL_S + NONE_HOLD_S),
+                           [f for t in held_none for f in t.processed]),
+                    Stream(f"the fast none stream ({FAST_NONE_S * 1000:.0f} ms a photo)", len(nones) * FAST_NONE_S,
+                           [f for stream in fast for f in stream])]
         if args.sweep and held:
             print("\n".join(sweep_rows(held, held_none, fast, args.thresholds, args.holds)) + "\n")
     if "idle" in args.parts:
         picture, source = idle_picture(pipeline, photos(args.data, args.split, None)["none"])
-        figures = [idle(player, picture, sway, settings, args.idle_seconds) for sway in (False, True)]
+        figures, idle_streams = zip(*(idle(player, picture, sway, settings, args.idle_seconds)
+                                      for sway in (False, True)), strict=True)
         summary.idle_busy = [f.busy_share for f in figures]
+        streams += idle_streams
         raised = raised_trials(player, picture, gestures)
         found = [ms for t in raised if (ms := t.found_ms()) is not None]
         print(f"| idle stream ({args.idle_seconds:.0f} s, {source.name} with its hands painted out) | busy share "
@@ -527,18 +573,26 @@ def report(player: Player, args: argparse.Namespace, by_label: dict[str, list[Sa
             print(f"| {f.name} | {100 * f.busy_share:.0f}% | {detector} | {f.fps:.1f} | {f.reactions} |")
         print(f"\nhand raised into the swaying picture: found in {len(found)} of {len(raised)}, median "
               f"{quantile(found, 0.5):.0f} ms, p90 {quantile(found, 0.9):.0f} ms\n", flush=True)
+    print("\n".join(worker_rows(streams, player.reports_detector)) + "\n")
+    if isinstance(player, BrowserPlayer):
+        summary.load_ms, summary.download_bytes = player.first_results, player.downloads
+        print(f"load to first result, first visit: median {statistics.median(player.first_results):.0f} ms over "
+              f"{len(player.first_results)} pages; download {statistics.median(player.downloads) / 1e6:.2f} MB over "
+              "the wire (median)\n", flush=True)
     return summary
 
 
-def comparison_rows(ours: Summary, peer: Summary, ours_load: list[float], peer_load: list[float]) -> list[str]:
+def comparison_rows(ours: Summary, peer: Summary) -> list[str]:
     """Our figures against MediaPipe's, measured in the same run, and their ratio."""
     def row(name: str, a: float, b: float, unit: str) -> str:
         return f"| {name} | {a:.{0 if unit == 'ms' else 2}f} {unit} | {b:.{0 if unit == 'ms' else 2}f} {unit} | " \
                f"{a / b if b else math.nan:.2f} |"
     rows = ["| figure | gesture-reactions | MediaPipe | ratio |", "|---|---|---|---|"]
-    if ours_load and peer_load:
-        rows.append(row("load to first result, first visit, median", statistics.median(ours_load),
-                        statistics.median(peer_load), "ms"))
+    if ours.load_ms and peer.load_ms:
+        rows.append(row("load to first result, first visit, median", statistics.median(ours.load_ms),
+                        statistics.median(peer.load_ms), "ms"))
+        rows.append(row("download, first visit, median", statistics.median(ours.download_bytes) / 1e6,
+                        statistics.median(peer.download_bytes) / 1e6, "MB"))
     if ours.frame_ms and peer.frame_ms:
         rows.append(row("per-frame time, median (held photos)", statistics.median(ours.frame_ms),
                         statistics.median(peer.frame_ms), "ms"))
@@ -580,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"(threshold {peer_settings.threshold})\n")
                 peer = BrowserPlayer(browser, f"{peer_url}/index.html", Path(workdir), reports_detector=False)
                 peer_summary = report(peer, args, by_label, pipeline, peer_settings)
-            print("\n".join(comparison_rows(summary, peer_summary, ours.first_results, peer.first_results)))
+            print("\n".join(comparison_rows(summary, peer_summary)))
     return 0
 
 

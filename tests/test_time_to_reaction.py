@@ -30,6 +30,12 @@ def test_a_short_run_prints_every_table(data_dir: Path, capsys: pytest.CaptureFi
     assert len(shares) == 2 and all(0 < int(share) <= 100 for share, _ in shares)
     found = re.search(r"hand raised into the swaying picture: found in (\d+) of 3", table)
     assert found and int(found[1]) >= 1
+    streams = re.findall(r"^\| (gesture photos held|none photos held|the fast none|idle)[^|]*\| ([\d.]+) \| (\d+)% \| "
+                         r"[\d.]+ ms \| (\d+), .* \| (\d+), .* \| (\d+), .* \|$", table, re.MULTILINE)
+    assert [kind for kind, *_ in streams] == ["gesture photos held", "none photos held", "the fast none", "idle",
+                                              "idle"], table
+    for _, fps, busy, *ran in streams:  # frames come, cost a share of a core, and each ran something or nothing
+        assert 0 < float(fps) <= 30 and 0 < int(busy) <= 100 and sum(map(int, ran)) > 0
 
 
 def test_the_worker_takes_the_newest_frame_when_free_and_waits_when_idle() -> None:
@@ -67,3 +73,6 @@ def test_a_short_run_in_the_browser_reads_the_widgets_frames(data_dir: Path, cap
     assert re.search(r"^\| ok \| 1.0 s \| 0/1 ", peer, re.MULTILINE)  # MediaPipe has no OK sign
     assert re.search(r"^\| per-frame time, median \(held photos\) \| \d+ ms \| \d+ ms \| [\d.]+ \|$", peer,
                      re.MULTILINE)
+    for figure in ("load to first result, first visit, median", "download, first visit, median"):
+        row = re.search(rf"^\| {figure} \| ([\d.]+) (?:ms|MB) \| ([\d.]+) (?:ms|MB) \| [\d.]+ \|$", peer, re.MULTILINE)
+        assert row and float(row[1]) > 0 and float(row[2]) > 0, figure
