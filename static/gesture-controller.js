@@ -19,7 +19,7 @@
  */
 
 import {cameraEnded, cameraFailure, missingFeatures, openCamera, releaseCamera} from './camera.js';
-import {GestureEngine} from './gesture-engine.js';
+import {GestureEngine, WorkerLostError} from './gesture-engine.js';
 import {classifierSettings, readOnnxMetadata} from './onnx-metadata.js';
 import {HoldToConfirm} from './reactions.js';
 
@@ -34,7 +34,18 @@ export const ACTIVE_STATES = new Set(['loading', 'running', 'paused']);
  * did not get it running ('aborted': stop() or close() came first; 'closed': close() was called before).
  */
 export const ERROR_CODES = Object.freeze(['unsupported', 'permission-denied', 'no-camera', 'camera-unavailable',
-  'camera-busy', 'camera-error', 'camera-ended', 'model-load-failed', 'recognition-failed', 'aborted', 'closed']);
+  'camera-busy', 'camera-error', 'camera-ended', 'model-load-failed', 'recognition-failed', 'worker-lost', 'aborted',
+  'closed']);
+
+/**
+ * How long a frame may stay in the worker before the worker counts as lost (hung, or closed without a word): a frame
+ * takes well under a second, the first after a load longer while the browser compiles the runtime's code.
+ */
+const FRAME_TIMEOUT_MS = 5000;
+const FIRST_FRAME_TIMEOUT_MS = 15000;
+
+/** What a participant can do once recognition failed: the next start makes a new worker. */
+const TRY_AGAIN = 'Turn gesture reactions on again to restart it. The reaction buttons still work.';
 
 /** The folder the models (models/) and onnxruntime-web (ort/) come from unless `assetBase` says otherwise. */
 const DEFAULT_ASSET_BASE = new URL('./', import.meta.url).href;
@@ -293,10 +304,15 @@ export class GestureController extends EventTarget {
 
   /** Forget the worker, the models and their settings (a new asset base, or unload()). */
   #unloadAssets() {
+    this.#dropEngine();
+    this.#settingsLoad = null;
+  }
+
+  /** Stop the worker and forget it: the next start() makes a new one and loads the models into it. */
+  #dropEngine() {
     this.#engine?.close();
     this.#engine = null;
     this.#engineLoad = null;
-    this.#settingsLoad = null;
   }
 
   #begin() {
@@ -512,10 +528,15 @@ export class GestureController extends EventTarget {
         frame.close();
         return;
       }
-      const result = await this.#engine.recognise(frame);
+      const engine = this.#engine;
+      const result = await engine.recognise(frame, engine.answered ? FRAME_TIMEOUT_MS : FIRST_FRAME_TIMEOUT_MS);
       if (session === this.#session && this.#state === 'running') this.#recognised(result, timestamp);
     } catch (error) {
-      if (session === this.#session) this.#fail('error', 'recognition-failed', error.message);
+      if (session === this.#session) {
+        this.#dropEngine(); // a worker that failed once may fail again: start() makes a new one
+        if (error instanceof WorkerLostError) this.#fail('error', 'worker-lost', `${error.message} ${TRY_AGAIN}`);
+        else this.#fail('error', 'recognition-failed', `${error.message} ${TRY_AGAIN}`);
+      }
     } finally {
       this.#busy = false;
       if (session === this.#session) this.#schedule();

@@ -11,29 +11,57 @@ function startWorker(url) {
   return {worker: new Worker(shim, options), shim};
 }
 
+/** The worker is gone or hung: it stopped answering, or failed outside any request. */
+export class WorkerLostError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'WorkerLostError';
+  }
+}
+
 export class GestureEngine {
   /** @param {URL} workerUrl the worker module (gesture-worker.js) */
   constructor(workerUrl) {
     this.workerUrl = workerUrl;
     ({worker: this.worker, shim: this.shim} = startWorker(workerUrl));
     this.pending = []; // the worker answers in order, one answer per load or frame
+    this.loaded = false;
+    this.answered = 0; // frames answered: the first may take longer
+    this.lost = null; // the WorkerLostError once the worker is gone: every later request fails with it
     this.worker.addEventListener('message', ({data}) => {
       const request = this.pending.shift();
       if (!request) return;
+      clearTimeout(request.timer);
       if (data.type === 'error') request.reject(new Error(data.message));
       else request.resolve(data);
     });
     this.worker.addEventListener('error', (event) => {
       event.preventDefault();
-      const message = `Could not start the gesture recognition worker from ${workerUrl.href}`
-        + (event.message ? ` (${event.message})` : '');
-      for (const request of this.pending.splice(0)) request.reject(new Error(message));
+      const words = event.message ? ` (${event.message})` : '';
+      this.#lose(this.loaded ? `The gesture recognition worker stopped${words}.`
+        : `Could not start the gesture recognition worker from ${workerUrl.href}${words}.`);
     });
   }
 
-  #request(message, transfer = []) {
+  /** Give the worker up: it is stopped, and every request waiting or to come fails with `message`. */
+  #lose(message) {
+    this.lost ??= new WorkerLostError(message);
+    this.worker.terminate();
+    for (const request of this.pending.splice(0)) {
+      clearTimeout(request.timer);
+      request.reject(this.lost);
+    }
+  }
+
+  #request(message, transfer = [], timeoutMs = 0) {
+    if (this.lost) return Promise.reject(this.lost);
     return new Promise((resolve, reject) => {
-      this.pending.push({resolve, reject});
+      const request = {resolve, reject, timer: 0};
+      if (timeoutMs) {
+        request.timer = setTimeout(() => this.#lose('The gesture recognition worker stopped answering (no answer '
+          + `to a frame in ${timeoutMs / 1000} s).`), timeoutMs);
+      }
+      this.pending.push(request);
       this.worker.postMessage(message, transfer);
     });
   }
@@ -44,12 +72,21 @@ export class GestureEngine {
    */
   load({ortUrl, palmUrl, landmarksUrl, classifierUrl, threads}) {
     return this.#request({type: 'load', ortUrl: ortUrl.href, palmUrl: palmUrl.href, landmarksUrl: landmarksUrl.href,
-      classifierUrl: classifierUrl.href, threads});
+      classifierUrl: classifierUrl.href, threads}).then((loaded) => {
+      this.loaded = true;
+      return loaded;
+    });
   }
 
-  /** The gesture in one frame; the frame is handed over to the worker (and closed there). */
-  recognise(frame) {
-    return this.#request({type: 'frame', frame}, [frame]);
+  /**
+   * The gesture in one frame; the frame is handed over to the worker (and closed there). Rejects with a
+   * WorkerLostError when no answer comes within `timeoutMs`, and the worker is then given up.
+   */
+  recognise(frame, timeoutMs) {
+    return this.#request({type: 'frame', frame}, [frame], timeoutMs).then((result) => {
+      this.answered += 1;
+      return result;
+    });
   }
 
   /**
@@ -68,6 +105,9 @@ export class GestureEngine {
   close() {
     this.worker.terminate();
     if (this.shim) URL.revokeObjectURL(this.shim);
-    for (const request of this.pending.splice(0)) request.reject(new Error('closed'));
+    for (const request of this.pending.splice(0)) {
+      clearTimeout(request.timer);
+      request.reject(new Error('closed'));
+    }
   }
 }

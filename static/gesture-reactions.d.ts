@@ -13,7 +13,7 @@ export type GestureReactionsState =
  */
 export type GestureReactionsErrorCode =
   | 'unsupported' | 'permission-denied' | 'no-camera' | 'camera-unavailable' | 'camera-busy' | 'camera-error'
-  | 'camera-ended' | 'model-load-failed' | 'recognition-failed' | 'aborted' | 'closed';
+  | 'camera-ended' | 'model-load-failed' | 'recognition-failed' | 'worker-lost' | 'aborted' | 'closed';
 
 /** Every GestureReactionsErrorCode. */
 export declare const ERROR_CODES: readonly GestureReactionsErrorCode[];

@@ -131,6 +131,43 @@ def test_a_camera_that_ends_shows_a_message_and_recovers_on_start(page: Page) ->
     assert len(recorded_events(page, "gesture")) > frames, "no frames from the camera opened again"
 
 
+WORKER_FAULTS = {
+    # on the third frame (the first has a longer limit, while the browser compiles the runtime)
+    "closed": ("self.close(); await new Promise(() => {});", "worker-lost", "stopped answering"),
+    "hung": ("await new Promise(() => {});", "worker-lost", "stopped answering"),
+    "throwing": ("throw new Error('broken runtime');", "recognition-failed",
+                 "Gesture recognition failed: broken runtime"),
+}
+
+
+@pytest.mark.parametrize("fault", WORKER_FAULTS)
+def test_a_worker_that_fails_stops_with_its_code_frees_the_camera_and_one_start_makes_a_new_one(page: Page,
+                                                                                                fault: str) -> None:
+    """A worker that closed itself (to the page, a worker that never answers), hangs, or throws on every frame: an
+    error with its code and message, the camera released, and the next start a new worker that works."""
+    statement, code, words = WORKER_FAULTS[fault]
+    signature = "  async process(rgba, width, height) {\n"
+    source = (ROOT / "static" / "pipeline.js").read_text()
+    assert signature in source
+    broken = source.replace(signature, f"{signature}if ((globalThis.frames = (globalThis.frames ?? 0) + 1) > 2) "
+                                       f"{{ {statement} }}\n")
+    page.context.route("**/static/pipeline.js", lambda route: route.fulfill(
+        status=200, body=broken, headers={"Content-Type": "text/javascript", "Cache-Control": "no-store"}))
+    toggle(page)
+    error = wait_for_event(page, "error", LOAD_TIMEOUT_S)["detail"]
+    assert (error["code"], error["state"]) == (code, "error"), error
+    assert words in error["message"] and "Turn gesture reactions on again" in error["message"], error["message"]
+    assert error["message"] in widget_text(page) and pressed(page) == "false"
+    assert page.evaluate("() => window.__tracks.at(-1).readyState") == "ended", "the camera was left on"
+    frames = len(recorded_events(page, "gesture"))
+    assert frames == 2
+    page.context.unroute("**/static/pipeline.js")
+    assert page.evaluate(START) == {"state": "running"}
+    page.wait_for_timeout(1500)
+    assert len(recorded_events(page, "gesture")) > frames + 2, "no frames from a new worker"
+    assert recorded_events(page, "error")[-1]["detail"] == error, "the new worker failed too"
+
+
 CAMERA_FAILURES = {
     "NotAllowedError": ("permission-denied", "permission-denied", "Camera access is blocked"),
     "NotFoundError": ("no-camera", "no-camera", "No camera found"),

@@ -32,6 +32,7 @@ function explain(code: GestureReactionsErrorCode): string {
       return 'This browser cannot recognise gestures: use the reaction buttons.';
     case 'model-load-failed':
     case 'recognition-failed':
+    case 'worker-lost':
       return 'Gesture recognition failed: use the reaction buttons.';
     case 'aborted':
     case 'closed':
