@@ -68,20 +68,55 @@ const DEFAULT_OPTIONS = Object.freeze({deviceId: '', srcObject: null, assetBase:
 /** The options the worker's pipeline takes, each over its classifier-metadata name (PipelineSettings). */
 const PIPELINE_OPTIONS = {numHands: 'maxHands', minPalmScore: 'minPalmScore', minGestureScore: 'minGestureScore'};
 
+/**
+ * The numeric options' bounds: [least, most, unit], whole numbers only for 'whole'. The controller refuses a value
+ * outside them; the element clamps its attributes to them.
+ */
+export const OPTION_RANGES = Object.freeze({
+  threshold: [0, 1, ''], hold: [0, 60000, 'ms'], cooldown: [0, 600000, 'ms'], numHands: [1, 4, 'whole'],
+  minPalmScore: [0, 1, ''], minGestureScore: [0, 1, ''], maxFps: [1, 60, 'frames per second'],
+});
+
+function inRange(option) {
+  const [least, most, unit] = OPTION_RANGES[option];
+  const words = unit === 'whole' ? `a whole number from ${least} to ${most}`
+    : `a number from ${least} to ${most}${unit ? ` (${unit})` : ''}`;
+  return (v) => (Number.isFinite(v) && v >= least && v <= most && (unit !== 'whole' || Number.isInteger(v))) || words;
+}
+
+/** Whether `value` can be an asset base: an http(s) URL, or a path on the page's own server. */
+function isAssetBase(value) {
+  if (typeof value !== 'string' && !(value instanceof URL)) return false;
+  const url = URL.canParse(String(value), location.href) ? new URL(String(value), location.href) : null;
+  return url?.protocol === 'https:' || url?.protocol === 'http:';
+}
+
 /** Each option's check: a message when the value is wrong. null always means "the default". */
 const OPTION_CHECKS = {
   deviceId: (v) => typeof v === 'string' || 'a camera id string',
   srcObject: (v) => (typeof v?.getVideoTracks === 'function') || 'a MediaStream',
-  assetBase: (v) => URL.canParse?.(String(v), location.href) !== false || 'a URL',
-  threshold: (v) => (Number.isFinite(v) && v >= 0 && v <= 1) || 'a number from 0 to 1',
-  hold: (v) => (Number.isFinite(v) && v >= 0) || 'milliseconds, 0 or more',
-  cooldown: (v) => (Number.isFinite(v) && v >= 0) || 'milliseconds, 0 or more',
+  assetBase: (v) => isAssetBase(v) || 'an http(s) URL or a path',
+  threshold: inRange('threshold'),
+  hold: inRange('hold'),
+  cooldown: inRange('cooldown'),
   emoji: (v) => (typeof v === 'object' && !Array.isArray(v)) || 'an object of gesture -> emoji',
-  numHands: (v) => (Number.isInteger(v) && v >= 1) || 'a whole number, 1 or more',
-  minPalmScore: (v) => (Number.isFinite(v) && v >= 0 && v <= 1) || 'a number from 0 to 1',
-  minGestureScore: (v) => (Number.isFinite(v) && v >= 0 && v <= 1) || 'a number from 0 to 1',
-  maxFps: (v) => (Number.isFinite(v) && v > 0) || 'frames per second, more than 0',
+  numHands: inRange('numHands'),
+  minPalmScore: inRange('minPalmScore'),
+  minGestureScore: inRange('minGestureScore'),
+  maxFps: inRange('maxFps'),
 };
+
+/**
+ * The TypeError for a wrong option value (one the controller has no check for is no option at all), or null when it
+ * is right: the element checks its options by the same rule.
+ */
+export function optionError(key, value) {
+  if (!(key in OPTION_CHECKS)) {
+    return new TypeError(`GestureController has no option "${key}" (options: ${Object.keys(OPTION_CHECKS)})`);
+  }
+  const check = value === null || value === undefined ? true : OPTION_CHECKS[key](value);
+  return check === true ? null : new TypeError(`option ${key}: expected ${check} or null, got ${String(value)}`);
+}
 
 /** Why start() did not get recognition running, or why it stopped by itself: `code` is one of ERROR_CODES. */
 export class GestureReactionsError extends Error {
@@ -188,11 +223,8 @@ export class GestureController extends EventTarget {
    */
   setOptions(options) {
     for (const [key, value] of Object.entries(options)) {
-      if (!(key in OPTION_CHECKS)) {
-        throw new TypeError(`GestureController has no option "${key}" (options: ${Object.keys(OPTION_CHECKS)})`);
-      }
-      const check = value === null || value === undefined ? true : OPTION_CHECKS[key](value);
-      if (check !== true) throw new TypeError(`option ${key}: expected ${check} or null, got ${String(value)}`);
+      const error = optionError(key, value);
+      if (error) throw error;
     }
     const before = this.#options;
     this.#options = {...before, ...options};

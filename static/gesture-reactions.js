@@ -26,7 +26,8 @@
  * renders it and forwards its events.
  */
 
-import {ACTIVE_STATES, GestureController, GestureReactionsError} from './gesture-controller.js';
+import {ACTIVE_STATES, GestureController, GestureReactionsError, OPTION_RANGES, optionError}
+  from './gesture-controller.js';
 import {widgetStyles} from './widget-style.js';
 
 export {ERROR_CODES, GestureController, GestureReactionsError} from './gesture-controller.js';
@@ -39,12 +40,6 @@ const OPTION_ATTRIBUTES = {
 
 /** Options that are properties only: a stream is no attribute. */
 const PROPERTY_OPTIONS = ['srcObject'];
-
-/** Where the numeric attributes are clamped to, and whether they are whole numbers. */
-const NUMBER_RANGES = {
-  threshold: [0, 1], hold: [0, 60000], cooldown: [0, 600000], minPalmScore: [0, 1], minGestureScore: [0, 1],
-  numHands: [1, 4, 'whole'], maxFps: [1, 60],
-};
 
 /** The controller's events that this element dispatches too. */
 const FORWARDED_EVENTS = ['reaction', 'gesture', 'statechange', 'error'];
@@ -93,13 +88,22 @@ function parseEmoji(text) {
   return {};
 }
 
-/** A numeric option as its attribute says, clamped; null when it is not set or not a number. */
+/** A numeric option as its attribute says, clamped to the controller's range; null when not set or not a number. */
 function numberAttribute(element, option) {
   const value = Number.parseFloat(element.getAttribute(OPTION_ATTRIBUTES[option]) ?? '');
-  const [min, max, whole] = NUMBER_RANGES[option];
+  const [least, most, unit] = OPTION_RANGES[option];
   if (!Number.isFinite(value)) return null;
-  const clamped = Math.min(max, Math.max(min, value));
-  return whole ? Math.round(clamped) : clamped;
+  const clamped = Math.min(most, Math.max(least, value));
+  return unit === 'whole' ? Math.round(clamped) : clamped;
+}
+
+/** The `asset-base` attribute, or null (the default) when it is not one the controller takes, with a warning. */
+function assetBaseAttribute(value) {
+  if (!value) return null;
+  const error = optionError('assetBase', value);
+  if (!error) return value;
+  console.warn(`gesture-reactions: ignoring asset-base="${value}": ${error.message}`);
+  return null;
 }
 
 export class GestureReactionsElement extends HTMLElement {
@@ -159,11 +163,11 @@ export class GestureReactionsElement extends HTMLElement {
     } else if (option === 'deviceId') {
       this.#controller.setOptions({deviceId: this.deviceId});
     } else if (option === 'assetBase') {
-      this.#controller.setOptions({assetBase: value || null});
+      this.#controller.setOptions({assetBase: assetBaseAttribute(value)});
       if (this.isConnected) this.#controller.loadSettings();
     } else if (option === 'emoji') {
       this.#controller.setOptions({emoji: parseEmoji(value)});
-    } else if (option in NUMBER_RANGES) {
+    } else if (option in OPTION_RANGES) {
       this.#controller.setOptions({[option]: numberAttribute(this, option)});
     }
     this.#render();
@@ -192,12 +196,16 @@ export class GestureReactionsElement extends HTMLElement {
   /** Emoji per gesture: the model's defaults, overridden by the `emoji` attribute or property. */
   get emoji() { return this.#controller.emoji; }
   set emoji(value) {
+    const error = typeof value === 'string' ? null : optionError('emoji', value); // a string: the attribute's JSON
+    if (error) throw error;
     if (value === null || value === undefined) this.removeAttribute('emoji');
     else this.setAttribute('emoji', typeof value === 'string' ? value : JSON.stringify(value));
   }
 
   get deviceId() { return this.getAttribute('device-id') ?? ''; }
   set deviceId(value) {
+    const error = optionError('deviceId', value);
+    if (error) throw error;
     if (value) this.setAttribute('device-id', value);
     else this.removeAttribute('device-id');
   }
@@ -229,11 +237,16 @@ export class GestureReactionsElement extends HTMLElement {
   /** The folder the models (models/) and onnxruntime-web (ort/) are downloaded from; default this module's. */
   get assetBase() { return this.#controller.options.assetBase; }
   set assetBase(value) {
+    const error = optionError('assetBase', value || null);
+    if (error) throw error;
     if (value) this.setAttribute('asset-base', String(value));
     else this.removeAttribute('asset-base');
   }
 
+  /** A numeric option set as a property: refused as the controller refuses it (its attribute is clamped instead). */
   #setNumber(option, value) {
+    const error = optionError(option, value);
+    if (error) throw error;
     if (value === null || value === undefined) this.removeAttribute(OPTION_ATTRIBUTES[option]);
     else this.setAttribute(OPTION_ATTRIBUTES[option], String(value));
   }

@@ -250,6 +250,60 @@ def test_reaction_buttons_name_each_gesture_and_announce_it(page: Page) -> None:
         assert announced == f"Reaction sent: {NAMES[gesture]} {emoji}"
 
 
+WRONG_OPTIONS = """{
+  deviceId: [[3]], srcObject: ['camera', {}],
+  assetBase: ['data:text/plain,x', 'javascript:alert(1)', 'http://[', 'ftp://example.com/', 5],
+  threshold: [2, -0.1, NaN], hold: [-1, 1e9, Infinity], cooldown: [-1, 1e9], emoji: [['x']],
+  numHands: [0, 1.5, 5, 1e9], minPalmScore: [2, -1], minGestureScore: [1.5], maxFps: [0, 0.5, 1000],
+}"""
+"""Values each option must refuse, in the element (as a property and through setOptions) and the controller alike."""
+
+
+def test_wrong_option_values_are_refused_alike_by_the_element_and_the_controller(page: Page) -> None:
+    """A TypeError naming the option, the option unchanged; an attribute cannot throw, so a wrong one is clamped to
+    the same range or, for the asset base, ignored with a warning."""
+    page.evaluate(f"() => {WIDGET}.ready")
+    warnings: list[str] = []
+    page.on("console", lambda message: warnings.append(message.text) if message.type == "warning" else None)
+    result = page.evaluate(f"""async () => {{
+      const {{GestureController}} = await import('/static/gesture-reactions.js');
+      const widget = {WIDGET};
+      const controller = new GestureController();
+      const setters = {{
+        "the element's property": (option, value) => {{ widget[option] = value; }},
+        "the element's setOptions": (option, value) => widget.setOptions({{[option]: value}}),
+        'the controller': (option, value) => controller.setOptions({{[option]: value}}),
+      }};
+      const escaped = [];
+      for (const [option, values] of Object.entries({WRONG_OPTIONS})) {{
+        for (const value of values) {{
+          for (const [who, set] of Object.entries(setters)) {{
+            const before = JSON.stringify(who === 'the controller' ? controller.options[option] : widget[option]);
+            try {{
+              set(option, value);
+              escaped.push(`${{who}} took ${{option}} = ${{String(value)}}`);
+            }} catch (error) {{
+              if (!(error instanceof TypeError) || !error.message.startsWith(`option ${{option}}: expected`)) {{
+                escaped.push(`${{who}}, ${{option}} = ${{String(value)}}: ${{error}}`);
+              }}
+            }}
+            const after = JSON.stringify(who === 'the controller' ? controller.options[option] : widget[option]);
+            if (after !== before) escaped.push(`${{who}}: ${{option}} changed from ${{before}} to ${{after}}`);
+          }}
+        }}
+      }}
+      controller.close();
+      widget.setAttribute('num-hands', '1e9');
+      widget.setAttribute('asset-base', 'data:text/plain,x');
+      return {{escaped, numHands: widget.numHands, assetBase: widget.assetBase}};
+    }}""")
+    assert result["escaped"] == []
+    assert result["numHands"] == 4
+    assert result["assetBase"] == page.evaluate("() => new URL('/static/', location.href).href"), result
+    assert any("ignoring asset-base" in w and "http(s) URL" in w for w in warnings), warnings
+    assert page.evaluate(START) == {"state": "running"}  # from the default asset base, the wrong one ignored
+
+
 def test_options_reach_the_element_as_attributes_properties_and_set_options(page: Page) -> None:
     page.evaluate(f"() => {WIDGET}.ready")
     options = page.evaluate(f"""() => {{

@@ -103,6 +103,37 @@ test('options: the given ones, else the classifier\'s defaults once its metadata
     assert.equal(browser.worker.received.length, 0, 'reading the settings started the worker');
   });
 
+/** For each option, values it must refuse (a TypeError naming it), and one it takes. */
+const BAD_OPTIONS = {
+  deviceId: [[3], 'front'],
+  srcObject: [['camera', {}], null],
+  assetBase: [['data:text/plain,x', 'javascript:alert(1)', 'http://[', 'ftp://example.com/', 5], '/static/'],
+  threshold: [[2, -0.1, Number.NaN, '0.5'], 0.5],
+  hold: [[-1, 1e9, Infinity], 300],
+  cooldown: [[-1, 1e9], 1000],
+  emoji: [[['👍'], 'x'], {ok: '👌'}],
+  numHands: [[0, 1.5, 5, 1e9], 2],
+  minPalmScore: [[2, -1], 0.6],
+  minGestureScore: [[1.5], 0.6],
+  maxFps: [[0, 0.5, 1000], 15],
+};
+
+test('every option refuses its wrong values with a TypeError naming it, and keeps its value', TIMEOUT, () => {
+  browser.reset();
+  const controller = controllerWith();
+  for (const [option, [wrongs, right]] of Object.entries(BAD_OPTIONS)) {
+    controller.setOptions({[option]: right});
+    const before = controller.options[option];
+    for (const wrong of wrongs) {
+      assert.throws(() => controller.setOptions({[option]: wrong}),
+        (error) => error instanceof TypeError && error.message.startsWith(`option ${option}: expected`),
+        `${option}: ${String(wrong)}`);
+      assert.deepEqual(controller.options[option], before, `${option} changed by ${String(wrong)}`);
+    }
+  }
+  controller.close();
+});
+
 test('a classifier that cannot be read: no settings, and the next call reads it again', TIMEOUT, async () => {
   browser.reset();
   const {reactions, ...withoutReactions} = METADATA;
