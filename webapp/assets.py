@@ -94,7 +94,7 @@ class AssetFolder:
         try:
             path = (self.root / relative).resolve()
             is_file = path.is_file()
-        except (ValueError, OSError):  # a NUL byte in the name, a name too long for the file system
+        except (ValueError, OSError, RuntimeError):  # a NUL byte, a name too long, a symbolic link loop
             raise HTTPException(status_code=404) from None
         if (not is_file or not path.is_relative_to(self.root)
                 or any(part.startswith(".") for part in path.relative_to(self.root).parts)):
@@ -113,7 +113,8 @@ class AssetFolder:
             packed = coding and compressed(path, stat.st_mtime_ns, stat.st_size, coding)
         etag = f'"{version}-{coding}"' if packed is not None else f'"{version}"'
         headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
-        if etag in request.headers.get("if-none-match", ""):
+        if_none_match = request.headers.get("if-none-match", "")
+        if etag in if_none_match or if_none_match.strip() == "*":  # `*`: whichever version the client holds
             return Response(status_code=304, headers=headers)
         if packed is None:
             return FileResponse(path, media_type=kind, headers=headers, stat_result=stat)
