@@ -23,11 +23,17 @@ export class GestureEngine {
   /** @param {URL} workerUrl the worker module (gesture-worker.js) */
   constructor(workerUrl) {
     this.workerUrl = workerUrl;
-    ({worker: this.worker, shim: this.shim} = startWorker(workerUrl));
     this.pending = []; // the worker answers in order, one answer per load or frame
     this.loaded = false;
     this.answered = 0; // frames answered: the first may take longer
     this.lost = null; // the WorkerLostError once the worker is gone: every later request fails with it
+    try {
+      ({worker: this.worker, shim: this.shim} = startWorker(workerUrl));
+    } catch (error) { // a page's CSP may refuse it at once
+      ({worker: this.worker, shim: this.shim} = {worker: null, shim: null});
+      this.lost = new WorkerLostError(this.#notStarted(` (${error.message})`));
+      return;
+    }
     this.worker.addEventListener('message', ({data}) => {
       const request = this.pending.shift();
       if (!request) return;
@@ -38,15 +44,19 @@ export class GestureEngine {
     this.worker.addEventListener('error', (event) => {
       event.preventDefault();
       const words = event.message ? ` (${event.message})` : '';
-      this.#lose(this.loaded ? `The gesture recognition worker stopped${words}.`
-        : `Could not start the gesture recognition worker from ${workerUrl.href}${words}.`);
+      this.#lose(this.loaded ? `The gesture recognition worker stopped${words}.` : this.#notStarted(words));
     });
+  }
+
+  #notStarted(words) {
+    return `Could not start the gesture recognition worker from ${this.workerUrl.href}${words}. If the page has a `
+      + `Content-Security-Policy, its worker-src must allow ${this.workerUrl.origin} and blob:.`;
   }
 
   /** Give the worker up: it is stopped, and every request waiting or to come fails with `message`. */
   #lose(message) {
     this.lost ??= new WorkerLostError(message);
-    this.worker.terminate();
+    this.worker?.terminate();
     for (const request of this.pending.splice(0)) {
       clearTimeout(request.timer);
       request.reject(this.lost);
@@ -94,16 +104,16 @@ export class GestureEngine {
    * empty object puts the classifier's back.
    */
   configure(pipeline) {
-    this.worker.postMessage({type: 'configure', pipeline});
+    this.worker?.postMessage({type: 'configure', pipeline});
   }
 
   /** The next frames come from a new camera or after a pause. */
   reset() {
-    this.worker.postMessage({type: 'reset'});
+    this.worker?.postMessage({type: 'reset'});
   }
 
   close() {
-    this.worker.terminate();
+    this.worker?.terminate();
     if (this.shim) URL.revokeObjectURL(this.shim);
     for (const request of this.pending.splice(0)) {
       clearTimeout(request.timer);

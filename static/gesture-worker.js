@@ -54,7 +54,7 @@ async function missingRuntimeFile(ortUrl) {
       const response = await fetch(url, {method: 'HEAD'});
       if (!response.ok) return `${url} answered HTTP ${response.status}`;
     } catch (error) {
-      return `${url} could not be downloaded (${error.message})`;
+      return `${url} could not be downloaded (${error.message}; ${connectHint(url)})`;
     }
   }
   return null;
@@ -63,8 +63,15 @@ async function missingRuntimeFile(ortUrl) {
 /** A LoadError for a runtime that failed to start: the missing file if there is one, else the runtime's words. */
 async function runtimeError(ortUrl, message) {
   const missing = await missingRuntimeFile(ortUrl);
-  return new LoadError(missing ? `Could not load onnxruntime-web: ${missing}. Expected ${RUNTIME_EXPECTED}.`
-    : `Could not start onnxruntime-web's WebAssembly runtime from ${ortUrl} (${message}).`);
+  if (missing) return new LoadError(`Could not load onnxruntime-web: ${missing}. Expected ${RUNTIME_EXPECTED}.`);
+  const blocked = /wasm-eval|unsafe-eval|Content.Security.Policy/i.test(message)
+    ? ' The page\'s Content-Security-Policy blocks WebAssembly: add \'wasm-unsafe-eval\' to its script-src.' : '';
+  return new LoadError(`Could not start onnxruntime-web's WebAssembly runtime from ${ortUrl} (${message}).${blocked}`);
+}
+
+/** What to add to a page's Content-Security-Policy when a download from `url` was refused (a network error). */
+function connectHint(url) {
+  return `If the page has a Content-Security-Policy, its connect-src must allow ${new URL(url).origin}.`;
 }
 
 let ort = null;
@@ -79,7 +86,7 @@ async function download(url, model) {
     response = await fetch(url);
   } catch (error) {
     throw new LoadError(`Could not download the ${MODELS[model]} from ${url} (${error.message}). `
-      + `Expected ${await expected(model)}.`);
+      + `${connectHint(url)} Expected ${await expected(model)}.`);
   }
   if (!response.ok) {
     throw new LoadError(`Could not load the ${MODELS[model]}: ${url} answered HTTP ${response.status}. `

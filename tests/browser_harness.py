@@ -24,6 +24,7 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 
+from runtime.paths import ROOT
 from tests.camera_clips import MARKER_BITS, MARKER_BLOCK, Clip, SegmentClip
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
@@ -35,6 +36,19 @@ SYSTEM_TOOLS = ("ffmpeg",)
 SCRIPTS = Path(__file__).resolve().parent / "browser"
 """The JavaScript the harness runs in the pages: the recorder installed before each page's own scripts, and the
 functions that read what it recorded or drive the widget."""
+
+
+README_WIDGET_ORIGIN = "https://gestures.example.com"
+"""The widget server's origin in the README's host-page Content-Security-Policy."""
+
+
+def documented_host_page_csp(widget_origin: str = README_WIDGET_ORIGIN) -> str:
+    """The README's Content-Security-Policy line for a host page on another origin, its directives only, for a
+    widget served from `widget_origin`: what a meeting app copies, so what the tests serve."""
+    lines = [line.strip() for line in (ROOT / "README.md").read_text().splitlines()
+             if line.strip().startswith("Content-Security-Policy: ")]
+    assert len(lines) == 1, f"the README should show one host-page CSP line, not {len(lines)}"
+    return lines[0].removeprefix("Content-Security-Policy: ").replace(README_WIDGET_ORIGIN, widget_origin)
 
 
 def _script(name: str) -> str:

@@ -18,8 +18,12 @@ import math
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -31,6 +35,7 @@ from runtime.paths import CLASSIFIER_INT8, HAND_LANDMARKS, ROOT, classifier_mode
 from runtime.settings import ReactionSettings
 from tests.browser_harness import (
     FakeCameraBrowser,
+    documented_host_page_csp,
     photos_shown,
     recorded_events,
     recorded_streams,
@@ -140,6 +145,86 @@ def test_reacts_to_the_gesture_shown_and_to_no_other(
     reactions = camera_reactions(page, clip)
     page.context.close()
     assert {g for g, _ in reactions} == {gesture}, reactions
+
+
+ISOLATION = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
+
+HOST_PAGE = """<!doctype html>
+<title>A meeting app on another origin</title>
+<script type="module" src="{widget}"></script>
+<gesture-reactions enabled></gesture-reactions>"""
+
+
+@contextmanager
+def host_page(server: str, csp: str, isolated: bool) -> Iterator[str]:
+    """A meeting app's page on another origin (localhost, where the widget's server is 127.0.0.1, on a port of its
+    own) with `csp`, embedding the widget from the server with its one script tag, turned on: its URL."""
+    body = HOST_PAGE.format(widget=f"{server}/static/gesture-reactions.js").encode()
+    headers = {"Content-Type": "text/html", "Content-Security-Policy": csp, **(ISOLATION if isolated else {})}
+
+    class HostPage(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), HostPage)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://localhost:{httpd.server_address[1]}/meeting"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def open_host_page(browser: FakeCameraBrowser, url: str) -> Page:
+    page = browser.new_page()
+    page.goto(url)
+    return page
+
+
+@pytest.mark.parametrize("isolated", [False, True], ids=["one thread", "cross-origin isolated"])
+def test_a_host_page_on_another_origin_with_the_documented_csp_gets_reactions(
+        isolated: bool, browser: FakeCameraBrowser, server: str, reference: PythonReference,
+        reactions: ReactionSettings, photos_by_label: dict[str, list[Path]], clips_dir: Path) -> None:
+    """The README's Content-Security-Policy line, as a meeting app copies it: reactions, with two wasm threads where
+    the host page is cross-origin isolated."""
+    photos = reference.first_recognised(photos_by_label["like"], "like", 1)
+    browser.show(write_clip(photos, clips_dir / "host-page.y4m", 2 * reactions.hold_ms / 1000 + GESTURE_MARGIN_S))
+    with host_page(server, documented_host_page_csp(server), isolated) as url:
+        page = open_host_page(browser, url)
+        running = wait_for_event(page, "statechange", LOAD_TIMEOUT_S, state="running")["detail"]
+        reaction = wait_for_event(page, "reaction", LOAD_TIMEOUT_S)["detail"]
+        page.context.close()
+    assert running["threads"] == (2 if isolated else 1)
+    assert (reaction["gesture"], reaction["source"]) == ("like", "camera")
+
+
+CSP_FAULTS = {
+    "no wasm-unsafe-eval": ((" 'wasm-unsafe-eval'", ""), "add 'wasm-unsafe-eval' to its script-src"),
+    "no blob: worker": (("blob:; connect-src", "; connect-src"), "its worker-src must allow"),
+    "no connect-src": (("connect-src 'self' {server}", "connect-src 'self'"), "its connect-src must allow {server}"),
+}
+
+
+@pytest.mark.parametrize("fault", CSP_FAULTS)
+def test_a_host_page_csp_that_blocks_the_widget_is_named_in_its_message(fault: str, browser: FakeCameraBrowser,
+                                                                        server: str) -> None:
+    (old, new), words = CSP_FAULTS[fault]
+    csp = documented_host_page_csp(server)
+    assert old.format(server=server) in csp
+    with host_page(server, csp.replace(old.format(server=server), new), isolated=False) as url:
+        page = open_host_page(browser, url)
+        error = wait_for_event(page, "error", LOAD_TIMEOUT_S)["detail"]
+        text = widget_text(page)
+        page.context.close()
+    assert error["code"] == "model-load-failed" and words.format(server=server) in error["message"], error
+    assert error["message"] in text
 
 
 def test_no_reaction_to_other_hands(browser: FakeCameraBrowser, server: str, reference: PythonReference,

@@ -6,6 +6,7 @@ path is a 404, an unknown Host a 400, and no endpoint accepts anything: recognit
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import os
 import re
@@ -23,12 +24,14 @@ from fastapi.testclient import TestClient
 from starlette.routing import Route
 
 from runtime.paths import ROOT
+from tests.browser_harness import README_WIDGET_ORIGIN, documented_host_page_csp
 from tests.server_process import running_server
 from tests.without_imports import REFUSED
 from training.gestures import EMOJI, GESTURES
 from webapp import app as webapp_app
 from webapp import assets
 from webapp.app import ORT_RUNTIME, app
+from webapp.security import HOST_PAGE_CSP
 
 STATIC = ROOT / "static"
 WIDGET = "/static/gesture-reactions.js"
@@ -149,6 +152,16 @@ def test_embed_page_names_the_configured_public_url(client: TestClient, monkeypa
     assert f'<script type="module" src="{widget_url}"></script>' in page
     assert f'&lt;script type="module" src="{widget_url}"&gt;&lt;/script&gt;' in page
     assert "localhost" not in page
+
+
+def test_the_host_page_csp_is_one_line_in_the_readme_and_on_the_embed_page(client: TestClient,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's line is the one tests/test_browser.py serves a host page with; /embed shows the same."""
+    assert documented_host_page_csp() == HOST_PAGE_CSP.format(widget_origin=README_WIDGET_ORIGIN)
+    assert "'wasm-unsafe-eval'" in HOST_PAGE_CSP
+    monkeypatch.setenv("GESTURE_REACTIONS_PUBLIC_URL", "https://gestures.example/")
+    page = client.get("/embed").text
+    assert HOST_PAGE_CSP.format(widget_origin="https://gestures.example") in html.unescape(page)
 
 
 def test_health(client: TestClient) -> None:

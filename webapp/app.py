@@ -24,7 +24,7 @@ from runtime.onnx_models import ModelFileError
 from runtime.paths import ROOT, classifier_model
 from webapp.assets import IMMUTABLE, AssetFolder
 from webapp.compression import PageGZip
-from webapp.security import EMBEDDABLE_PREFIXES, SecurityHeaders
+from webapp.security import EMBEDDABLE_PREFIXES, HOST_PAGE_CSP, SecurityHeaders
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 
@@ -109,8 +109,10 @@ def embed(request: Request) -> HTMLResponse:
     """A mock meeting app embedding the widget with one script tag and one element, and showing that snippet: the
     widget's URL on $GESTURE_REACTIONS_PUBLIC_URL when set, else relative to wherever the page came from (never
     built from the request's Host header)."""
-    widget_url = os.environ.get(PUBLIC_URL_VARIABLE, "").rstrip("/") + WIDGET_PATH
-    return TEMPLATES.TemplateResponse(request, "embed.html", {"widget_url": widget_url})
+    public_url = os.environ.get(PUBLIC_URL_VARIABLE, "").rstrip("/")
+    host_page_csp = HOST_PAGE_CSP.format(widget_origin=public_url or "(this server's origin)")
+    return TEMPLATES.TemplateResponse(request, "embed.html", {"widget_url": public_url + WIDGET_PATH,
+                                                             "host_page_csp": host_page_csp})
 
 
 @app.api_route("/call", methods=["GET", "HEAD"], response_class=HTMLResponse)

@@ -33,6 +33,13 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "frame-ancestors 'self'",
 ])
 
+HOST_PAGE_CSP = ("script-src 'self' {widget_origin} blob: 'wasm-unsafe-eval'; worker-src {widget_origin} blob:; "
+                 "connect-src 'self' {widget_origin}")
+"""The Content-Security-Policy directives a host page on another origin needs to embed the widget from
+`widget_origin` (README, /embed): its module scripts and worker from there, the worker started from a blob: (pages
+may only start workers of their own origin), onnxruntime-web's WebAssembly ('wasm-unsafe-eval') and, on an isolated
+page, its threads' script from a blob:; the models and the runtime fetched from there."""
+
 COMMON_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Embedder-Policy": "require-corp",
