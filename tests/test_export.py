@@ -4,6 +4,7 @@ needs, an export is deterministic, and bad model files fail with their path."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,17 @@ def test_metadata_carries_what_the_browser_needs() -> None:
         assert ReactionSettings(**json.loads(meta["reactions"])) == ReactionSettings()
         assert json.loads(meta["test_metrics"])["macro_f1"] == round(recorded["macro_f1"], 4)
         assert meta["precision"] == ("int8" if "int8" in name else "float32") and meta["version"]
+
+
+def test_calibration_holds_the_asked_number_of_crops_of_every_class() -> None:
+    """Class-balanced: `per_class` crops of each label (all of a rarer one), the same choice every time."""
+    labels = np.repeat(np.arange(len(LABELS)), [9, 3, 7, 12, 5, 6, 8][:len(LABELS)])
+    images = np.arange(len(labels)).reshape(-1, 1)  # each crop its own index
+    chosen = calibration_crops(images, labels, per_class=4).ravel()
+    counts = Counter(labels[chosen].tolist())
+    assert counts == {label: min(4, int((labels == label).sum())) for label in range(len(LABELS))}
+    assert len(set(chosen.tolist())) == len(chosen)
+    assert calibration_crops(images, labels, per_class=4).ravel().tolist() == chosen.tolist()
 
 
 def test_export_is_deterministic(data_dir: Path, tmp_path: Path) -> None:

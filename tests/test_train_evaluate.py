@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -43,6 +44,13 @@ def test_training_writes_best_last_and_a_run_record(trained: Path) -> None:
     assert meta["model"] == "mobilenet_v3_small" and meta["labels"] == list(LABELS) and meta["input_size"] == 112
     assert meta["epoch"] == record["best"]["epoch"]
     assert all(e["train_images_per_second"] > 0 for e in record["epochs"])
+
+
+def test_limit_per_class_limits_the_training_and_the_validation_crops(small_data: Path) -> None:
+    data = train.load_data(train.parse_args(["--model", "mobilenet_v3_small", "--data", str(small_data),
+                                             "--limit-per-class", "3"]))
+    for crops in (data.train_set, data.val_set):
+        assert np.bincount(crops.labels, minlength=len(LABELS)).tolist() == [3] * len(LABELS)
 
 
 def test_the_device_flag_falls_back_to_the_cpu_with_a_warning_where_cuda_is_absent(

@@ -170,9 +170,11 @@ def test_a_worker_that_fails_stops_with_its_code_frees_the_camera_and_one_start_
 
 CAMERA_FAILURES = {
     "NotAllowedError": ("permission-denied", "permission-denied", "Camera access is blocked"),
+    "SecurityError": ("permission-denied", "permission-denied", "Camera access is blocked"),
     "NotFoundError": ("no-camera", "no-camera", "No camera found"),
     "OverconstrainedError": ("no-camera", "camera-unavailable", "The chosen camera is not available"),
     "NotReadableError": ("error", "camera-busy", "another application may be using it"),
+    "AbortError": ("error", "camera-busy", "another application may be using it"),
 }
 
 

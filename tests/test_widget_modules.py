@@ -19,11 +19,12 @@ import onnx
 import pytest
 from PIL import Image
 
-from runtime.classifier import OnnxClassifier, add_to_logit, preprocess, read_metadata
+from runtime.classifier import OnnxClassifier, add_to_logit, parse_metadata, preprocess, read_metadata
 from runtime.exposure import expose_bright_crop
 from runtime.hand_box import landmark_box
 from runtime.hand_landmarks import HandLandmarker
 from runtime.images import resize_square
+from runtime.metadata import MetadataError
 from runtime.onnx_models import onnx_session
 from runtime.palm_decode import PalmDetection, decode_detections, letterbox, ssd_anchors, to_image_pixels
 from runtime.paths import ROOT, classifier_model, landmark_model, palm_model
@@ -327,6 +328,29 @@ console.log(JSON.stringify({props, settings: metadata.classifierSettings(props)}
     assert settings["emoji"] == python.emoji
     assert settings["inputSize"] == python.input_size
     assert settings["mean"] == list(python.mean) and settings["std"] == list(python.std)
+
+
+def test_both_readers_refuse_settings_with_a_key_misspelt(node: str, tmp_path: Path) -> None:
+    """One key of the pipeline's or the reactions' numbers misspelt, their count unchanged: Python and the worker
+    both refuse the classifier's metadata, naming the key (a reader that counted keys would take it, and then miss
+    the number)."""
+    path = classifier_model()
+    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    cases = []
+    for key in ("pipeline", "reactions"):
+        numbers = json.loads(props[key])
+        first = next(iter(numbers))
+        misspelt = {(name + "s" if name == first else name): value for name, value in numbers.items()}
+        assert len(misspelt) == len(numbers)
+        cases.append({**props, key: json.dumps(misspelt)})
+        with pytest.raises(MetadataError, match=f'"{key}"'):
+            parse_metadata(cases[-1])
+    answer = run_node(node, """
+console.log(JSON.stringify(input.cases.map((props) => {
+  try { metadata.classifierSettings(props); return null; } catch (error) { return error.message; }
+})));""", tmp_path, cases=cases)
+    assert all(message and f'"{key}"' in message for message, key in zip(answer, ("pipeline", "reactions"),
+                                                                           strict=True)), answer
 
 
 def test_signatures_match_python(node: str, frames: list[np.ndarray], tmp_path: Path) -> None:

@@ -170,9 +170,11 @@ test('a refused camera: error event, then its state, camera released; start() tr
 test('each getUserMedia failure: its state, code and message', TIMEOUT, async () => {
   const expected = {
     NotAllowedError: ['permission-denied', 'permission-denied', /Camera access is blocked/],
+    SecurityError: ['permission-denied', 'permission-denied', /Camera access is blocked/],
     NotFoundError: ['no-camera', 'no-camera', /No camera found/],
     OverconstrainedError: ['no-camera', 'camera-unavailable', /chosen camera is not available/],
     NotReadableError: ['error', 'camera-busy', /another application may be using it/],
+    AbortError: ['error', 'camera-busy', /another application may be using it/],
     TypeError: ['error', 'camera-error', /could not be started \(broken\)/],
   };
   for (const [name, [state, code, message]] of Object.entries(expected)) {
@@ -238,6 +240,29 @@ test('a hidden page pauses recognition and drops the hold; shown again, it runs'
   await next(controller, 'gesture');
   controller.close();
 });
+
+test('a hold interrupted by a hidden page or a muted camera starts over when recognition runs again', TIMEOUT,
+  async () => {
+    const pauses = {
+      'hidden page': [() => browser.hide(), () => browser.show()],
+      'muted camera': [() => browser.camera.opened[0].mute(true), () => browser.camera.opened[0].mute(false)],
+    };
+    for (const [name, [pause, resume]] of Object.entries(pauses)) {
+      browser.reset();
+      browser.worker.answer = () => result('ok', 1);
+      const controller = controllerWith({hold: 200, threshold: 0.5, cooldown: 0});
+      const reaction = next(controller, 'reaction');
+      await controller.start();
+      await next(controller, 'hold', (hold) => hold.phase === 'holding' && hold.progress >= 0.5);
+      pause();
+      await wait(30);
+      const resumed = performance.now();
+      resume();
+      const {timestamp} = await reaction;
+      assert.ok(timestamp - resumed >= 180, `${name}: fired ${(timestamp - resumed).toFixed(0)} ms after resuming`);
+      controller.close();
+    }
+  });
 
 test('a reaction button: a manual reaction, and the camera does not send it again', TIMEOUT, async () => {
   browser.reset();
