@@ -17,7 +17,7 @@ from runtime.hand_landmarks import LANDMARK_REGION, roi_from_landmarks
 from runtime.images import read_rgb
 from runtime.paths import classifier_model, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline, tile_levels
-from runtime.tracking import HandTracker, search_views
+from runtime.tracking import HandTracker, search_views, signature, unchanged
 from tests.conftest import manifest_rows
 
 FRAME_MS = 66
@@ -173,3 +173,32 @@ def test_a_hand_held_still_is_not_run_again_until_it_moves(pipeline: GesturePipe
     assert all(frame.prediction.label == "like" for frame in frames)
     assert frames[2].prediction == frames[0].prediction  # kept as it was: same box, same probabilities
     assert frames[3].prediction.box[0] > frames[0].prediction.box[0]  # looked at again where it moved to
+
+
+def test_a_hand_drifting_a_pixel_a_frame_is_looked_at_again_once_it_has_moved_enough(
+        pipeline: GesturePipeline, photos: dict[str, np.ndarray]) -> None:
+    """A still hand is compared with how it looked when last looked at, not with the frame before: slow drift adds
+    up, and the hand is looked at again on the first frame its box no longer looks the same."""
+    image = photos["like"]
+    tracker = HandTracker(pipeline)
+    tracker(image, 0)
+    settings = pipeline.settings
+    before = signature(image, tracker.hands[0].box, settings)
+    enough = next(k for k in range(1, 60)
+                  if not unchanged(signature(np.roll(image, k, axis=1), tracker.hands[0].box, settings), before,
+                                   settings))
+    still = [tracker(np.roll(image, k, axis=1), k * FRAME_MS).still for k in range(1, enough + 1)]
+    assert still == [1] * (enough - 1) + [0], f"first moved enough at {enough} px"
+
+
+def test_a_held_hand_changed_by_exactly_still_change_stays_still(pipeline: GesturePipeline,
+                                                                 photos: dict[str, np.ndarray]) -> None:
+    """Brightened by exactly `still_change` (every cell of its signature moves by that much), a held hand is still;
+    by one more, it is looked at again: the limit itself counts as noise, as in the worker."""
+    change = int(pipeline.settings.still_change)
+    assert change == pipeline.settings.still_change
+    base = np.minimum(photos["like"], 255 - change - 1).astype(np.uint8)
+    tracker = HandTracker(pipeline)
+    frames = [tracker(picture, step * FRAME_MS)
+              for step, picture in enumerate([base, base, base + change, base + change + 1])]
+    assert [frame.still for frame in frames] == [0, 1, 1, 0]

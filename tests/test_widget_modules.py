@@ -8,6 +8,7 @@ run here too."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import asdict
@@ -81,10 +82,25 @@ def write_rgba(image: np.ndarray, path: Path) -> None:
     path.write_bytes(rgba.tobytes())
 
 
+def failed_subtests(tap: str) -> str:
+    """Each failing subtest of node's TAP output: its `not ok` line (the name) and the lines that explain it, up to
+    the next test."""
+    failures, current = [], None
+    for line in tap.splitlines():
+        if line.lstrip().startswith("not ok"):
+            current = [line]
+            failures.append(current)
+        elif line.lstrip().startswith(("ok ", "# Subtest:")) or re.match(r"^# (tests|pass|fail)", line):
+            current = None
+        elif current is not None and len(current) < 40:
+            current.append(line)
+    return "\n".join("\n".join(block) for block in failures)
+
+
 def test_javascript_unit_tests(node: str) -> None:
     result = subprocess.run([node, "--test", str(ROOT / "tests" / "js")], capture_output=True, text=True,
                             timeout=120, check=False)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, failed_subtests(result.stdout) + "\n" + result.stderr[-2000:]
 
 
 def test_pipeline_numbers_come_from_the_classifier_file_as_in_python(node: str, tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 // again, the pause while the page is hidden or the camera muted, a camera that ends, the host's own stream, the frame
 // rate cap, reaction buttons, a new camera, the video it plays the camera in, and close() being final.
 import assert from 'node:assert/strict';
-import {test} from 'node:test';
+import {afterEach, test} from 'node:test';
 
 import {ASSET_BASE, FakeTrack, METADATA, fakeStream, installFakeBrowser, result} from './fake-browser.mjs';
 import {ERROR_CODES, GestureController, GestureReactionsError} from '../../static/gesture-controller.js';
@@ -37,8 +37,19 @@ function next(controller, type, accepts = () => true) {
 
 const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const made = new Set(); // every controller a test made: closed after it, passed or failed, so that none runs on
+
 /** A controller on the fake server's assets. */
-const controllerWith = (options = {}) => new GestureController({assetBase: ASSET_BASE, ...options});
+function controllerWith(options = {}) {
+  const controller = new GestureController({assetBase: ASSET_BASE, ...options});
+  made.add(controller);
+  return controller;
+}
+
+afterEach(() => {
+  for (const controller of made) controller.close();
+  made.clear();
+});
 
 /** start()'s rejection: a GestureReactionsError with a code from ERROR_CODES. */
 async function startFails(controller) {

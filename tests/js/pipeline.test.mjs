@@ -89,7 +89,8 @@ const HAND = Float32Array.from([
 ].flatMap(([x, y]) => [x, y, 0]));
 
 /**
- * A pipeline whose detector finds a palm (a 40-unit square, wrist below, middle finger above) at each of `anchors`
+ * A pipeline whose detector finds a palm (a 40-unit square, wrist below, middle finger above) at each of `anchors` (or
+ * of `anchors(call)`)
  * with the logit `logit` on the calls `palmOnCall` accepts, whose landmark model sees HAND with the presence
  * `presence(call)` (default 0.9), whose classifier answers each crop with `answer(call)` (default: `like`), and
  * whose clock is `clock.now`, moved by the test. `pipeline`: numbers that replace PIPELINE's.
@@ -104,7 +105,7 @@ function fakePipeline(palmOnCall, answer = () => LIKE,
     const regressors = new Float32Array(NUM_ANCHORS * NUM_COORDS);
     const scores = new Float32Array(NUM_ANCHORS).fill(-10);
     if (palmOnCall(detections.length)) {
-      for (const anchor of anchors) {
+      for (const anchor of typeof anchors === 'function' ? anchors(detections.length) : anchors) {
         scores[anchor] = logit;
         regressors.set([0, 0, 40, 40, 0, 10, 0, 0, 0, -10], anchor * NUM_COORDS);
       }
@@ -234,6 +235,12 @@ test('a hand held still keeps its landmarks and probabilities, and no model runs
   }
 });
 
+test('a held hand changed by exactly stillChange stays still; by one more, it is looked at again', async () => {
+  const fake = fakePipeline(() => true, () => LIKE, {pipeline: {stillChange: 16, maxHands: 1}});
+  const {results} = await play(fake, [0, 10, 20, 30], [WIDTH, HEIGHT], [0, 0, 16, 17]);
+  assert.deepEqual(results.map((r) => r.still), [0, 1, 1, 0]);
+});
+
 test('a view the detector found nothing new in is passed over while it looks the same', async () => {
   const fake = fakePipeline(() => false, () => LIKE, {pipeline: {stillChange: 16}});
   const count = searchViews(WIDTH, HEIGHT).length; // the letterbox and a tile in turn
@@ -260,6 +267,15 @@ test('maxHands hands tracked: the detector does not run at all', async () => {
   const fake = fakePipeline(() => true, () => LIKE, {pipeline: {maxHands: 1}});
   const {detected} = await play(fake, [0, REDETECT, 5 * REDETECT]);
   assert.deepEqual(detected, [true, false, false]);
+});
+
+test('a hand held still and two more found: at most maxHands hands, the still one kept', async () => {
+  const fake = fakePipeline(() => true, () => LIKE, {anchors: (call) => (call === 0 ? [TOP_LEFT] : [TOP_MIDDLE, CENTRE]),
+    pipeline: {maxHands: 2, stillChange: 16}});
+  const {results} = await play(fake, [0, 10, REDETECT + 10]);
+  assert.deepEqual(results.map((r) => [r.detected, r.still, r.hands.length]), [[true, 0, 1], [false, 1, 1],
+    [true, 1, 2]]);
+  assert.deepEqual(results[2].hands[0], results[1].hands[0]);
 });
 
 test('a hand below minPresence is lost: the next frame runs the detector', async () => {
