@@ -137,6 +137,9 @@ WORKER_FAULTS = {
     "hung": ("await new Promise(() => {});", "worker-lost", "stopped answering"),
     "throwing": ("throw new Error('broken runtime');", "recognition-failed",
                  "Gesture recognition failed: broken runtime"),
+    "failing outside a frame": (
+        "setTimeout(() => { throw new Error('out of memory'); }); await new Promise(() => {});", "worker-lost",
+        "The gesture recognition worker stopped (Uncaught Error: out of memory)"),
 }
 
 

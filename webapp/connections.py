@@ -1,6 +1,7 @@
 """How the server keeps serving while clients misbehave: a deadline for every request's head (uvicorn itself only
 closes connections left idle after a response, so clients that connect and send nothing, or half a request, would
-hold their sockets for good), as many open files as the system allows, and repeated log lines kept to one a while."""
+hold their sockets for good), the security headers on uvicorn's own answer to a request it cannot read, as many open
+files as the system allows, and repeated log lines kept to one a while."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import logging
 import resource
 import time
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from webapp.security import COMMON_HEADERS, PAGE_HEADERS
 
 HEAD_TIMEOUT_S = 10.0
 """From a connection's start, or the end of its last response, to its next request's head complete. Browsers send
@@ -39,6 +43,17 @@ class HeadDeadlineProtocol(H11Protocol):
     def timeout_keep_alive_handler(self) -> None:
         if not self.transport.is_closing():
             self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request h11 cannot read (no Host, a NUL or CR in a header, two Content-Lengths),
+        which never reaches the app: here with the security headers every other response carries."""
+        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close"),
+                   *((name.lower().encode(), value.encode()) for name, value in {**COMMON_HEADERS,
+                                                                                 **PAGE_HEADERS}.items())]
+        for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+                      h11.Data(data=msg.encode("ascii")), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
 
 
 def with_head_timeout(seconds: float) -> type[HeadDeadlineProtocol]:
