@@ -30,7 +30,8 @@ export class GestureEngine {
     try {
       ({worker: this.worker, shim: this.shim} = startWorker(workerUrl));
     } catch (error) { // a page's CSP may refuse it at once
-      ({worker: this.worker, shim: this.shim} = {worker: null, shim: null});
+      this.worker = null;
+      this.shim = null;
       this.lost = new WorkerLostError(this.#notStarted(` (${error.message})`));
       return;
     }
@@ -93,6 +94,7 @@ export class GestureEngine {
    * WorkerLostError when no answer comes within `timeoutMs`, and the worker is then given up.
    */
   recognise(frame, timeoutMs) {
+    if (this.lost) frame.close(); // not handed over
     return this.#request({type: 'frame', frame}, [frame], timeoutMs).then((result) => {
       this.answered += 1;
       return result;
