@@ -53,7 +53,7 @@ def media_type(path: Path) -> str:
 
 _compressing = threading.Lock()
 """One compression at a time: requests that arrive together for a file not yet compressed wait for the first one's
-result instead of compressing it again each (the .wasm takes about a second)."""
+result instead of compressing it again each (the .wasm takes a second or two)."""
 
 
 def compressed(path: Path, mtime_ns: int, size: int, coding: str) -> bytes | None:
@@ -76,16 +76,16 @@ class AssetFolder:
         self.root = root.resolve()
         self.allowed = allowed
 
-    def compress(self, pattern: str = "**/*", coding: str = "br") -> None:
-        """Compress the files matching `pattern` ahead of their first request (the server does it at start-up, so
-        that its first visitor does not wait for the runtime to be compressed)."""
+    def compress(self, pattern: str = "**/*") -> None:
+        """Compress the files matching `pattern`, in the preferred coding, ahead of their first request (the server
+        does it at start-up, so that its first visitor does not wait for the runtime to be compressed)."""
         for path in sorted(self.root.glob(pattern)):
             relative = path.relative_to(self.root).as_posix()
             if (path.is_file() and path.suffix in COMPRESSIBLE and (self.allowed is None or relative in self.allowed)
                     and not any(part.startswith(".") for part in path.relative_to(self.root).parts)):
                 stat = path.stat()
                 if stat.st_size >= MIN_COMPRESS_SIZE:
-                    compressed(path, stat.st_mtime_ns, stat.st_size, coding)
+                    compressed(path, stat.st_mtime_ns, stat.st_size, next(iter(CODINGS)))
 
     def find(self, relative: str) -> Path:
         """The file for a URL path, or 404: never a folder, a hidden file, or anything outside `root`."""
