@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, Request, WebSocket
 
 from runtime.classifier import read_metadata
@@ -214,7 +215,11 @@ CSP_FAULTS = {
 
 @pytest.mark.parametrize("fault", CSP_FAULTS)
 def test_a_host_page_csp_that_blocks_the_widget_is_named_in_its_message(fault: str, browser: FakeCameraBrowser,
-                                                                        server: str) -> None:
+                                                                        server: str, clips_dir: Path) -> None:
+    """The camera plays a plain grey picture: it works, so the error is the CSP's."""
+    grey = clips_dir / "grey.png"
+    Image.new("RGB", (640, 480), (128, 128, 128)).save(grey)
+    browser.show(write_clip([grey], clips_dir / "grey.y4m", seconds_per_image=1.0))
     (old, new), words = CSP_FAULTS[fault]
     csp = documented_host_page_csp(server)
     assert old.format(server=server) in csp
