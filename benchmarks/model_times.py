@@ -1,4 +1,4 @@
-"""`python -m benchmarks.model_times [FILE ...]`: how long one run of each model in `static/models` takes in the
+"""`python -m benchmarks.model_times [FILE ...]`: how long one run of each model under /static/models/ takes in the
 browser, in headless Chromium with onnxruntime-web's wasm backend and the widget's session options (two threads
 on a cross-origin isolated page), the median of `--runs` runs after a warm-up. How the landmark model's lite and
 full variants and the classifier's precisions were compared; `python -m benchmarks.browser` measures the whole
@@ -17,11 +17,13 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from runtime.onnx_models import onnx_session
-from runtime.paths import MODELS_DIR
+from runtime.paths import FLOAT_MODELS_DIR, MODELS_DIR
 from tests.browser_harness import find_chromium
 from tests.server_process import running_server
 
 SCRIPT = Path(__file__).with_name("model_times.js")
+SERVED_MODELS = (MODELS_DIR, FLOAT_MODELS_DIR)
+"""The folders the server answers /static/models/ from: the widget's models and the float classifier."""
 PAGE = "/benchmark-model-times"
 ISOLATION = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp",
              "Content-Type": "text/html"}
@@ -29,7 +31,7 @@ ISOLATION = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("files", nargs="*", help="model files in static/models (default: all)")
+    p.add_argument("files", nargs="*", help="model file names under /static/models/ (default: all)")
     p.add_argument("--runs", type=int, default=50)
     p.add_argument("--threads", type=int, default=2, help="wasm threads, as the widget plans them on 2 cores")
     return p.parse_args(argv)
@@ -42,7 +44,8 @@ def input_side(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    files = [MODELS_DIR / f for f in args.files] or sorted(MODELS_DIR.glob("*.onnx"))
+    served = {path.name: path for folder in reversed(SERVED_MODELS) for path in folder.glob("*.onnx")}
+    files = [served[name] for name in args.files or sorted(served)]
     chromium = find_chromium()
     if chromium is None:
         print("Chromium not found (`make setup` installs it)", file=sys.stderr)
@@ -61,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"headless Chromium {version}, onnxruntime-web wasm, {result['threads']} thread(s) "
           f"(cross-origin isolated: {result['isolated']}), median of {args.runs} runs")
     for name, ms in result["medians"].items():
-        size = (MODELS_DIR / name).stat().st_size / 1e6
+        size = served[name].stat().st_size / 1e6
         print(f"{name:32} {ms:7.1f} ms  ({size:.2f} MB)")
     return 0
 

@@ -1,4 +1,4 @@
-"""Write the models the browser runs into `static/models/`.
+"""Write the models the browser runs into `static/widget/models/` (the float classifier into `export/models/`).
 
     python -m export.to_onnx                 # classifier (int8 + fp32), palm detector, hand landmark model
     python -m export.to_onnx --only palm --only landmarks   # MediaPipe's two (set-up: no dataset needed)
@@ -28,7 +28,6 @@ from export.palm_detector import export_onnx as export_palm
 from export.palm_detector import load_palm_detector
 from runtime.classifier import OnnxClassifier
 from runtime.paths import (
-    CLASSIFIER_FP32,
     CLASSIFIER_INT8,
     HAND_LANDMARKS,
     LANDMARK_VARIANT,
@@ -37,6 +36,7 @@ from runtime.paths import (
     PALM_VARIANT,
     SHIPPED_CHECKPOINT,
     data_dir,
+    float_classifier_for,
 )
 from training.cache import load_cached
 from training.checkpoint import load_checkpoint
@@ -65,7 +65,7 @@ def export_classifier(checkpoint: Path, data: Path, out: Path) -> dict:
     test_file = checkpoint.with_suffix(".test.json")
     test_report = json.loads(test_file.read_text()) if test_file.is_file() else None
     train = load_cached(load_samples(data, "train", "crop"), desc="decoding train")
-    fp32 = export_fp32(checkpoint, out / CLASSIFIER_FP32,
+    fp32 = export_fp32(checkpoint, float_classifier_for(out),
                        metadata(checkpoint_meta, test_report, package_version("gesture-reactions"), "float32"))
     int8 = quantize_int8(fp32, out / CLASSIFIER_INT8, calibration_crops(train.images, train.labels),
                          metadata(checkpoint_meta, test_report, package_version("gesture-reactions"), "int8"))
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     torch.manual_seed(0)
     if args.check:
-        exports = {"fp32": args.out / CLASSIFIER_FP32, "int8": args.out / CLASSIFIER_INT8}
+        exports = {"fp32": float_classifier_for(args.out), "int8": args.out / CLASSIFIER_INT8}
         print_parity(parity(args.checkpoint, args.data, exports), exports, args.checkpoint)
         return
     only = set(args.only or MODELS)
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     if "classifier" not in only:
         return
     result = export_classifier(args.checkpoint, args.data, args.out)
-    print_parity(result, {"fp32": args.out / CLASSIFIER_FP32, "int8": args.out / CLASSIFIER_INT8}, args.checkpoint)
+    print_parity(result, {"fp32": float_classifier_for(args.out), "int8": args.out / CLASSIFIER_INT8}, args.checkpoint)
 
 
 def print_parity(result: dict, exports: dict[str, Path], checkpoint: Path) -> None:

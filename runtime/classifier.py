@@ -1,5 +1,5 @@
 """The exported crop classifier: its metadata, read and checked the way the browser's worker reads it
-(`static/onnx-metadata.js`), and batch inference with onnxruntime and numpy.
+(`static/widget/onnx-metadata.js`), and batch inference with onnxruntime and numpy.
 
 Everything the classifier needs, and every number the pipeline shares with the browser, comes from the file's
 metadata: a file without one of the keys is refused by both readers, with the same words.
@@ -101,7 +101,7 @@ def _normalised(crops: list[np.ndarray], size: int, mean: Sequence[float], std: 
 def add_to_logit(probabilities: np.ndarray, column: int, value: float, rows: np.ndarray | None = None) -> np.ndarray:
     """The probabilities a softmax would give with `value` added to logit `column` (of `rows`, a boolean mask; all
     rows without one): that column times e^value, each row normalised again. float32 arithmetic, as the browser's
-    `addToLogit` (static/pipeline.js) does it."""
+    `addToLogit` (static/widget/pipeline.js) does it."""
     out = np.array(probabilities, dtype=np.float32)
     chosen = np.ones(len(out), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
     if not value or not chosen.any():

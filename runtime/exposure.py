@@ -5,7 +5,7 @@ classifier, trained on HaGRID's evenly lit photos, then reads washed-out `none` 
 robustness). A crop whose mean luma is above `PipelineSettings.bright_crop_luma` goes through the gamma that takes a
 grey at that mean to `PipelineSettings.bright_crop_target`: pixel order is kept, clipped white stays white,
 everything else darkens, and crops as bright as ordinary photos are left alone. Both runtimes do it on the crop
-already resized to the classifier's input (this module, and `exposeBrightCrop` in static/resample.js): the luma is
+already resized to the classifier's input (this module, `exposeBrightCrop` in static/widget/resample.js): the luma is
 summed in integer thousandths, exact in Python and JavaScript alike, so both pick the same crops, and both map
 through the same 256-entry table.
 """

@@ -154,7 +154,7 @@ class LandmarkModelMetadata:
 
 
 def parse_landmark_metadata(metadata: dict[str, str]) -> LandmarkModelMetadata:
-    """The landmark model's metadata_props, checked as the browser's worker checks them (`static/onnx-metadata.js`
+    """The landmark model's metadata_props, checked as the worker checks them (`static/widget/onnx-metadata.js`
     landmarkSettings); MetadataError saying which key is missing or wrong."""
     return LandmarkModelMetadata(parsed(metadata, "input_size", is_positive_integer, "a positive integer"),
                                  settings_value(metadata, "palm_region", RegionSettings),

@@ -15,7 +15,7 @@ def read_rgb(path: Path) -> np.ndarray:
 
 
 def resize_square(image: Image.Image | np.ndarray, size: int) -> np.ndarray:
-    """uint8 [size, size, 3]: Pillow's bilinear resize, which `static/resample.js` reproduces to the pixel."""
+    """uint8 [size, size, 3]: Pillow's bilinear resize, which `static/widget/resample.js` reproduces to the pixel."""
     picture = image if isinstance(image, Image.Image) else Image.fromarray(image)
     if picture.size != (size, size):
         picture = picture.resize((size, size), Image.Resampling.BILINEAR)

@@ -1,4 +1,4 @@
-"""Reading a model file's metadata_props the way the browser's worker reads them (`static/onnx-metadata.js`): each
+"""Reading a model file's metadata_props as the browser's worker reads them (`static/widget/onnx-metadata.js`): each
 key parsed as JSON and checked, with the same words when it is missing or wrong."""
 
 from __future__ import annotations

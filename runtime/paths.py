@@ -9,8 +9,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 """The repository (or installed project) root."""
 
-MODELS_DIR = ROOT / "static" / "models"
-"""The models the browser runs, which the Python runtime runs too."""
+WIDGET_DIR = ROOT / "static" / "widget"
+"""The widget's npm package: exactly what its package.json publishes (served under /static/ and /widget/{version}/)."""
+PAGES_DIR = ROOT / "static" / "pages"
+"""The demo, meeting and call pages' own scripts and CSS (served under /static/ beside the widget's)."""
+MODELS_DIR = WIDGET_DIR / "models"
+"""The models the browser runs, published with the widget, which the Python runtime runs too."""
+FLOAT_MODELS_DIR = ROOT / "export" / "models"
+"""The float classifier that the int8 one is quantized from and checked against: not published (4x its size)."""
 
 CLASSIFIER_INT8 = "classifier.int8.onnx"
 CLASSIFIER_FP32 = "classifier.fp32.onnx"
@@ -51,6 +57,13 @@ def weights_dir() -> Path:
 def classifier_model() -> Path:
     """The int8 classifier the browser runs."""
     return MODELS_DIR / CLASSIFIER_INT8
+
+
+def float_classifier_for(models: Path) -> Path:
+    """Where the export writes the float classifier for int8 in `models`: apart when that is the widget's models
+    folder (the package does not publish it), else in the same folder."""
+    folder = FLOAT_MODELS_DIR if models.resolve() == MODELS_DIR.resolve() else models
+    return folder / CLASSIFIER_FP32
 
 
 def palm_model() -> Path:

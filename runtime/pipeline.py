@@ -1,5 +1,5 @@
 """The whole recognition pipeline on one image, in Python with onnxruntime: the same steps, numbers and decisions
-as the browser's worker (`static/pipeline.js`), so that what we measure here is what a participant gets.
+as the browser's worker (`static/widget/pipeline.js`), so that what we measure here is what a participant gets.
 
     image -> palm detector -> palms -> hand landmarks in each palm's region -> the square around each hand's
           landmarks (axis-aligned, never rotated) -> crop classifier -> one gesture per image

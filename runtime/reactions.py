@@ -1,4 +1,4 @@
-"""Hold-to-confirm, as the widget runs it (`static/reactions.js`, step for step): per-frame gestures become deliberate
+"""Hold-to-confirm, the widget's (`static/widget/reactions.js`, step for step): per-frame gestures become deliberate
 reactions once a gesture has gathered `hold_ms` of evidence, each frame adding (p - threshold) / (1 - threshold)
 times the time since the previous frame. Pure and timestamp-driven, so a benchmark can replay the browser's frames.
 """
@@ -36,7 +36,7 @@ class _Candidate:
 
 
 class HoldToConfirm:
-    """`static/reactions.js` HoldToConfirm with `settings`' numbers (threshold, hold and cooldown in ms)."""
+    """`static/widget/reactions.js` HoldToConfirm with `settings`' numbers (threshold, hold and cooldown in ms)."""
 
     def __init__(self, settings: ReactionSettings) -> None:
         self.settings = settings

@@ -1,7 +1,7 @@
 """The numbers the browser shares with Python, written once here.
 
 The export writes them into the classifier's ONNX metadata (keys `pipeline` and `reactions`, as JSON); the
-Python runtime (`runtime.classifier`) and the browser's worker (`static/onnx-metadata.js`) both read them from
+Python runtime (`runtime.classifier`) and the browser's worker (`static/widget/onnx-metadata.js`) both read them from
 there, so a classifier file carries the thresholds it was tuned with and no JavaScript file spells them.
 Labels, emoji, input size and normalisation travel the same way, from `training/gestures.py`.
 """
@@ -15,7 +15,7 @@ from typing import TypeVar
 
 @dataclass(frozen=True)
 class PipelineSettings:
-    """How one frame becomes one gesture (`runtime.pipeline`, `static/pipeline.js`).
+    """How one frame becomes one gesture (`runtime.pipeline`, `static/widget/pipeline.js`).
 
     The scores were chosen on the held-out training frames (`python -m export.tune_pipeline`); the classifier was
     fine-tuned on crops cut with this very box (`training.pipeline_crops`), so changing the box means cutting
@@ -82,7 +82,7 @@ class PipelineSettings:
 
 @dataclass(frozen=True)
 class ReactionSettings:
-    """Hold-to-confirm (`static/reactions.js`, `runtime.reactions`): the widget's defaults, which a host page may
+    """Hold-to-confirm (`static/widget/reactions.js`, `runtime.reactions`): the widget's defaults, which a host page may
     override. A frame adds (p - threshold) / (1 - threshold) of its time to the held gesture's evidence; a reaction
     needs `hold_ms` of it. Chosen with `python -m benchmarks.time_to_reaction --sweep` (README, *Time to reaction*).
     """

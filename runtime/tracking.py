@@ -1,5 +1,5 @@
 """Hands followed from frame to frame, as MediaPipe's hand tracking does it and as the browser's worker does it
-(`static/pipeline.js`, step for step): a frame's landmarks give the next frame's region of interest
+(`static/widget/pipeline.js`, step for step): a frame's landmarks give the next frame's region of interest
 (`HandLandmarker.around_hand`), so the palm detector, most of a frame's time, runs only to find hands; and what
 has not moved since the models last looked at it is not looked at again.
 
@@ -170,7 +170,7 @@ def signature(image: np.ndarray, box: tuple[int, int, int, int], settings: Pipel
     """A region of the frame as `signature_size` x `signature_size` cells, each the mean (rounded down) of about as
     many pixels a side spread evenly over it (every pixel of a smaller cell), black beyond the frame's edges: what
     `unchanged` compares. A mean of many pixels holds still under camera noise, and a sparse one stays cheap for a
-    whole frame (a fraction of a millisecond in the worker, whose `static/pipeline.js` computes the same integers):
+    whole frame (a fraction of a millisecond in the worker, whose static/widget/pipeline.js computes the same integers):
     written here, not taken from an image library, for that, as a resize that averages every pixel costs the
     browser milliseconds."""
     size = settings.signature_size

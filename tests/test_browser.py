@@ -3,7 +3,7 @@ nothing else, labels frames as the Python pipeline does (which has its own accur
 participant when the camera is blocked, and sends nothing anywhere but its own server.
 
 Python is the reference step by step, not frame by frame. It looks for palms in the letterboxed frame and, only
-when it finds none there, in all the square tiles at once; the browser (static/pipeline.js) looks in one view per
+when it finds none there, in all the square tiles at once; the browser (static/widget/pipeline.js) looks in one view per
 frame, stays on a view while it finds palms there, and tracks a hand it found by its landmarks. So photos are
 chosen by Python's decision in every view, the regions a browser detection adds are checked against Python's palms
 in the same view, and a browser frame's hand boxes and label against Python's landmark model, classifier and

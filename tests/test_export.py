@@ -19,9 +19,11 @@ from runtime.onnx_models import ModelFileError
 from runtime.paths import (
     CLASSIFIER_FP32,
     CLASSIFIER_INT8,
+    FLOAT_MODELS_DIR,
     MODELS_DIR,
     PALM_DETECTOR,
     SHIPPED_CHECKPOINT,
+    float_classifier_for,
     landmark_model,
 )
 from runtime.pipeline import GesturePipeline
@@ -35,6 +37,8 @@ from training.inference import torch_probabilities
 from training.metrics import classification_report
 
 VAL_CROPS = 1200
+SHIPPED = {CLASSIFIER_FP32: FLOAT_MODELS_DIR / CLASSIFIER_FP32, CLASSIFIER_INT8: MODELS_DIR / CLASSIFIER_INT8}
+"""The two classifier exports the repository holds: the int8 one with the widget's models, the float one apart."""
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +60,7 @@ def pytorch_predictions(val_crops: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
 def test_shipped_exports_agree_with_pytorch_on_real_crops(name: str, val_crops: tuple[np.ndarray, np.ndarray],
                                                           pytorch_predictions: np.ndarray) -> None:
     images, labels = val_crops
-    predicted = OnnxClassifier(MODELS_DIR / name).probabilities(images).argmax(1)
+    predicted = OnnxClassifier(SHIPPED[name]).probabilities(images).argmax(1)
     agreement = np.mean(predicted == pytorch_predictions)
     assert agreement >= (0.999 if name == CLASSIFIER_FP32 else 0.99)
     drop = (classification_report(labels, pytorch_predictions)["macro_f1"]
@@ -65,7 +69,7 @@ def test_shipped_exports_agree_with_pytorch_on_real_crops(name: str, val_crops: 
 
 
 def test_int8_export_is_a_fraction_of_the_fp32_one() -> None:
-    int8, fp32 = (MODELS_DIR / CLASSIFIER_INT8).stat().st_size, (MODELS_DIR / CLASSIFIER_FP32).stat().st_size
+    int8, fp32 = SHIPPED[CLASSIFIER_INT8].stat().st_size, SHIPPED[CLASSIFIER_FP32].stat().st_size
     assert int8 < 0.4 * fp32
     ops = {node.op_type for node in onnx.load(str(MODELS_DIR / CLASSIFIER_INT8)).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops and "ConvInteger" not in ops  # static QDQ, not dynamic
@@ -74,8 +78,8 @@ def test_int8_export_is_a_fraction_of_the_fp32_one() -> None:
 def test_metadata_carries_what_the_browser_needs() -> None:
     _, checkpoint_meta = load_checkpoint(SHIPPED_CHECKPOINT)
     recorded = json.loads(SHIPPED_CHECKPOINT.with_suffix(".test.json").read_text())
-    for name in (CLASSIFIER_FP32, CLASSIFIER_INT8):
-        meta = {p.key: p.value for p in onnx.load(str(MODELS_DIR / name)).metadata_props}
+    for name, path in SHIPPED.items():
+        meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
         assert json.loads(meta["labels"]) == list(LABELS)
         assert json.loads(meta["emoji"]) == EMOJI and json.loads(meta["names"]) == NAMES
         assert int(meta["input_size"]) == checkpoint_meta["input_size"]
@@ -85,6 +89,12 @@ def test_metadata_carries_what_the_browser_needs() -> None:
         assert ReactionSettings(**json.loads(meta["reactions"])) == ReactionSettings()
         assert json.loads(meta["test_metrics"])["macro_f1"] == round(recorded["macro_f1"], 4)
         assert meta["precision"] == ("int8" if "int8" in name else "float32") and meta["version"]
+
+
+def test_the_float_classifier_is_written_apart_from_the_widgets_models_only(tmp_path: Path) -> None:
+    """The widget's package publishes its models folder as it is: the float export (not published) goes elsewhere."""
+    assert float_classifier_for(MODELS_DIR) == SHIPPED[CLASSIFIER_FP32]
+    assert float_classifier_for(tmp_path) == tmp_path / CLASSIFIER_FP32
 
 
 def test_calibration_holds_the_asked_number_of_crops_of_every_class() -> None:
@@ -130,11 +140,10 @@ def test_corrupt_model_file_names_the_path(tmp_path: Path) -> None:
 def test_check_measures_the_files_there_and_writes_nothing(data_dir: Path, tmp_path: Path,
                                                            capsys: pytest.CaptureFixture) -> None:
     small = make_small_dataset(data_dir, tmp_path / "data", {"val": 6})
-    before = {name: (MODELS_DIR / name).stat().st_mtime_ns for name in (CLASSIFIER_FP32, CLASSIFIER_INT8)}
+    before = {path: path.stat().st_mtime_ns for path in SHIPPED.values()}
     to_onnx.main(["--check", "--data", str(small)])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"classifier from {SHIPPED_CHECKPOINT.name}, on {6 * len(LABELS)} validation crops")
-    assert [line.split(":")[0].strip() for line in lines[1:]] == [str(MODELS_DIR / CLASSIFIER_FP32),
-                                                                   str(MODELS_DIR / CLASSIFIER_INT8)]
+    assert [line.split(":")[0].strip() for line in lines[1:]] == [str(path) for path in SHIPPED.values()]
     assert "top-1 agreement with PyTorch" in lines[2]
-    assert before == {name: (MODELS_DIR / name).stat().st_mtime_ns for name in before}
+    assert before == {path: path.stat().st_mtime_ns for path in before}

@@ -34,7 +34,7 @@ FRESH_REACTIONS = ReactionSettings(threshold=0.72, hold_ms=650, cooldown_ms=1500
 
 READ_IN_JAVASCRIPT = """
 import {readFileSync} from 'node:fs';
-import {classifierSettings, readOnnxMetadata} from './static/onnx-metadata.js';
+import {classifierSettings, readOnnxMetadata} from './static/widget/onnx-metadata.js';
 try {
   console.log(JSON.stringify(classifierSettings(readOnnxMetadata(readFileSync(process.argv[1])))));
 } catch (error) {
@@ -48,7 +48,7 @@ TOKENS = re.compile(r"(?P<comment>//[^\n]*|/\*.*?\*/)|(?P<string>'(?:\\.|[^'\\\n
 
 
 def read_in_javascript(path: Path) -> dict:
-    """What the worker's reader (`static/onnx-metadata.js`) makes of a classifier file, or its error."""
+    """What the worker's reader (`static/widget/onnx-metadata.js`) makes of a classifier file, or its error."""
     result = subprocess.run(["node", "--input-type=module", "-e", READ_IN_JAVASCRIPT, str(path)], cwd=ROOT,
                             capture_output=True, text=True, check=True, timeout=60)
     return json.loads(result.stdout)
@@ -111,7 +111,7 @@ def test_no_javascript_file_spells_a_shared_value() -> None:
     shared_numbers = {*asdict(PipelineSettings()).values(), *asdict(ReactionSettings()).values(), INPUT_SIZE,
                       LANDMARK_INPUT_SIZE, *asdict(PALM_REGION).values(), *asdict(LANDMARK_REGION).values()}
     numbers = {abs(float(n)) for n in shared_numbers if abs(n) not in (0, 0.5, 1, 2)}
-    files = sorted((ROOT / "static").glob("*.js"))
+    files = sorted((ROOT / "static").rglob("*.js"))
     assert files
     for file in files:
         for token in TOKENS.finditer(file.read_text(encoding="utf-8")):

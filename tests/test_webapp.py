@@ -23,7 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Route
 
-from runtime.paths import ROOT
+from runtime.paths import FLOAT_MODELS_DIR, MODELS_DIR, PAGES_DIR, WIDGET_DIR
 from tests.browser_harness import README_WIDGET_ORIGIN, documented_host_page_csp
 from tests.server_process import running_server
 from tests.without_imports import REFUSED
@@ -33,9 +33,9 @@ from webapp import assets
 from webapp.app import ORT_RUNTIME, app
 from webapp.security import HOST_PAGE_CSP
 
-STATIC = ROOT / "static"
 WIDGET = "/static/gesture-reactions.js"
-VERSION = json.loads((STATIC / "package.json").read_text())["version"]
+MANIFEST = json.loads((WIDGET_DIR / "package.json").read_text())
+VERSION = MANIFEST["version"]
 PACKAGE = f"/widget/{VERSION}"
 ORT_FILES = {"ort.wasm.min.mjs": "text/javascript", "ort-wasm-simd-threaded.mjs": "text/javascript",
              "ort-wasm-simd-threaded.wasm": "application/wasm"}
@@ -119,7 +119,7 @@ def local_file(url: str) -> Path:
     relative = url.removeprefix(PACKAGE).removeprefix("/static").removeprefix("/")
     if relative.startswith("ort/"):
         return ORT_RUNTIME.root / relative.removeprefix("ort/")
-    return STATIC / relative
+    return WIDGET_DIR / relative
 
 
 def test_demo_page_embeds_the_widget_off_until_asked(client: TestClient) -> None:
@@ -189,6 +189,7 @@ def test_pages_answer_head_requests_as_monitors_send_them(client: TestClient, pa
 @pytest.mark.parametrize(("method", "path", "host", "status"), [
     ("GET", "/", None, 200),
     ("GET", "/embed", None, 200),
+    ("GET", "/call", None, 200),
     ("GET", "/healthz", None, 200),
     ("GET", WIDGET, None, 200),
     ("GET", "/static/models/classifier.int8.onnx", None, 200),
@@ -216,7 +217,7 @@ def test_a_revalidated_file_carries_every_security_header(client: TestClient, pa
     assert_security_headers(response, embeddable=True)
 
 
-@pytest.mark.parametrize(("path", "embeddable"), [("/", False), (WIDGET, True), (f"{PACKAGE}/demo.js", True)])
+@pytest.mark.parametrize(("path", "embeddable"), [("/", False), (WIDGET, True), (f"{PACKAGE}/gesture-worker.js", True)])
 def test_an_unhandled_error_is_a_plain_500_with_every_security_header(path: str, embeddable: bool,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*_: object, **__: object) -> None:
@@ -286,13 +287,13 @@ def test_every_widget_module_is_served_as_javascript(client: TestClient) -> None
         response = client.get(f"/static/{name}")
         assert response.status_code == 200, name
         assert response.headers["content-type"].startswith("text/javascript"), name
-        assert response.text == (STATIC / name).read_text()
+        assert response.text == (WIDGET_DIR / name).read_text()
         pending += re.findall(r"""(?:from |import\()'\./([\w.-]+\.js)'""", response.text)
     assert {"palm.js", "resample.js", "pipeline.js", "onnx-metadata.js", "reactions.js", "camera.js"} <= seen
 
 
 def test_models_are_served_and_a_missing_one_is_a_404(client: TestClient) -> None:
-    for path in sorted((STATIC / "models").glob("*.onnx")):
+    for path in sorted([*MODELS_DIR.glob("*.onnx"), *FLOAT_MODELS_DIR.glob("*.onnx")]):
         response = client.get(f"/static/models/{path.name}")
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/octet-stream"
@@ -303,7 +304,7 @@ def test_models_are_served_and_a_missing_one_is_a_404(client: TestClient) -> Non
 
 def test_onnxruntime_web_is_served_next_to_the_widget_and_only_what_the_worker_loads(client: TestClient,
                                                                                    ort_installed: None) -> None:
-    assert "'ort.wasm.min.mjs'" in (STATIC / "gesture-worker.js").read_text()
+    assert "'ort.wasm.min.mjs'" in (WIDGET_DIR / "gesture-worker.js").read_text()
     for name, media_type in ORT_FILES.items():
         for url in (f"/static/ort/{name}", f"{PACKAGE}/ort/{name}"):
             response = client.get(url)
@@ -322,12 +323,41 @@ def test_the_widget_package_is_served_under_its_version_and_cached_for_good(clie
         response = client.get(f"{PACKAGE}/{relative}")
         assert response.status_code == 200, relative
         assert response.headers["cache-control"] == IMMUTABLE, relative
-        assert response.content == (STATIC / relative).read_bytes()
+        assert response.content == (WIDGET_DIR / relative).read_bytes()
         unversioned = client.get(f"/static/{relative}")
         assert unversioned.status_code == 200 and unversioned.headers["cache-control"] == "no-cache", relative
     for version in ("0.0.0", f"{VERSION}.1", "latest", ""):
         assert client.get(f"/widget/{version}/gesture-reactions.js").status_code == 404, version
         assert client.get(f"/widget/{version}/ort/ort.wasm.min.mjs").status_code == 404, version
+
+
+OLD_STATIC_FILES = [
+    "gesture-reactions.js", "gesture-reactions.d.ts", "gesture-controller.js", "gesture-engine.js", "gesture-worker.js",
+    "camera.js", "reactions.js", "onnx-metadata.js", "pipeline.js", "palm.js", "landmarks.js", "resample.js",
+    "widget-style.js", "package.json", "models/classifier.int8.onnx", "models/palm_detection_lite.onnx",
+    "models/hand_landmark_lite.onnx", "models/classifier.fp32.onnx",
+    "demo.js", "meeting.js", "call.js", "call-peer.js", "call-room.js", "pages.css",
+]
+"""Every file of the one flat static/ folder that the package and the pages once shared, as /static/ still serves it."""
+
+
+def files_under(folder: Path) -> set[str]:
+    return {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
+
+
+def test_the_package_folder_holds_exactly_what_its_package_json_publishes() -> None:
+    published = set(MANIFEST["files"])
+    assert files_under(WIDGET_DIR) == published | {"package.json"}  # npm always packs package.json
+    entries = {MANIFEST["main"], MANIFEST["types"], *MANIFEST["exports"]["."].values(), *MANIFEST["sideEffects"]}
+    assert {entry.removeprefix("./") for entry in entries} <= published
+    assert not files_under(WIDGET_DIR) & files_under(PAGES_DIR), "a page's file would hide the package's under /static/"
+
+
+@pytest.mark.parametrize("relative", OLD_STATIC_FILES)
+def test_the_urls_of_the_once_flat_static_folder_still_answer(client: TestClient, relative: str) -> None:
+    assert client.get(f"/static/{relative}").status_code == 200
+    in_package = client.get(f"{PACKAGE}/{relative}").status_code
+    assert in_package == (200 if relative in MANIFEST["files"] or relative == "package.json" else 404)
 
 
 def test_the_runtime_is_cached_for_good_under_the_version(client: TestClient, ort_installed: None) -> None:

@@ -1,4 +1,4 @@
-"""The widget's hand landmark geometry (static/landmarks.js) under Node against the Python runtime
+"""The widget's hand landmark geometry (static/widget/landmarks.js) under Node against the Python runtime
 (runtime/hand_landmarks.py, runtime/hand_box.py) on real photos: the landmark model's rotated input to the pixel,
 the regions around real palms and around the real landmarks the model finds, the landmarks mapped back to the
 frame, the classifier's box around them, and the landmark model file's metadata read alike by both."""

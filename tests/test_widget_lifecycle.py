@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page
 
-from runtime.paths import ROOT
+from runtime.paths import WIDGET_DIR
 from tests.browser_harness import FakeCameraBrowser, recorded_events, recorded_streams, wait_for_event, widget_text
 from tests.camera_clips import write_clip
 from training.gestures import EMOJI, NAMES
@@ -150,7 +150,7 @@ def test_a_worker_that_fails_stops_with_its_code_frees_the_camera_and_one_start_
     error with its code and message, the camera released, and the next start a new worker that works."""
     statement, code, words = WORKER_FAULTS[fault]
     signature = "  async process(rgba, width, height) {\n"
-    source = (ROOT / "static" / "pipeline.js").read_text()
+    source = (WIDGET_DIR / "pipeline.js").read_text()
     assert signature in source
     broken = source.replace(signature, f"{signature}if ((globalThis.frames = (globalThis.frames ?? 0) + 1) > 2) "
                                        f"{{ {statement} }}\n")
@@ -214,7 +214,7 @@ def test_a_missing_runtime_file_is_named_with_its_http_status(page: Page, server
 
 
 def test_the_models_and_the_runtime_come_from_the_asset_base(page: Page, server: str) -> None:
-    base = f"{server}/widget/{json.loads((ROOT / 'static' / 'package.json').read_text())['version']}/"
+    base = f"{server}/widget/{json.loads((WIDGET_DIR / 'package.json').read_text())['version']}/"
     fetched: list[str] = []
     page.context.on("request", lambda request: fetched.append(request.url))
     page.evaluate(f"() => {WIDGET}.setAttribute('asset-base', {base!r})")

@@ -1,4 +1,4 @@
-"""The widget's pure JavaScript modules (static/) under Node: they must compute what the Python pipeline computes,
+"""The widget's pure JavaScript modules (static/widget/) under Node: they compute what the Python pipeline computes,
 since the README's accuracy figures are measured in Python. Pixel for pixel: the letterboxed detector input and the
 classifier's crops (Pillow's bilinear resize); number for number: anchors and decoded palms on the palm detector's
 real outputs; key for key: the classifier's ONNX metadata, including the thresholds and hand box margin both sides
@@ -28,13 +28,12 @@ from runtime.images import resize_square
 from runtime.metadata import MetadataError
 from runtime.onnx_models import onnx_session
 from runtime.palm_decode import PalmDetection, decode_detections, letterbox, ssd_anchors, to_image_pixels
-from runtime.paths import ROOT, classifier_model, landmark_model, palm_model
+from runtime.paths import ROOT, WIDGET_DIR, classifier_model, landmark_model, palm_model
 from runtime.reactions import HoldToConfirm
 from runtime.settings import ReactionSettings
 from runtime.tracking import search_views, signature
 from tests.conftest import manifest_rows
 
-STATIC = ROOT / "static"
 FRAMES_PER_LABEL = 2
 FRAME_SIDE = 640
 
@@ -46,11 +45,11 @@ def run_node(node: str, script: str, folder: Path, **inputs: Any) -> Any:
     (folder / "input.json").write_text(json.dumps(inputs))
     prelude = f"""
 import {{readFileSync}} from 'node:fs';
-const palm = await import({json.dumps((STATIC / "palm.js").as_uri())});
-const resample = await import({json.dumps((STATIC / "resample.js").as_uri())});
-const metadata = await import({json.dumps((STATIC / "onnx-metadata.js").as_uri())});
-const pipeline = await import({json.dumps((STATIC / "pipeline.js").as_uri())});
-const landmarks = await import({json.dumps((STATIC / "landmarks.js").as_uri())});
+const palm = await import({json.dumps((WIDGET_DIR / "palm.js").as_uri())});
+const resample = await import({json.dumps((WIDGET_DIR / "resample.js").as_uri())});
+const metadata = await import({json.dumps((WIDGET_DIR / "onnx-metadata.js").as_uri())});
+const pipeline = await import({json.dumps((WIDGET_DIR / "pipeline.js").as_uri())});
+const landmarks = await import({json.dumps((WIDGET_DIR / "landmarks.js").as_uri())});
 const folder = {json.dumps(str(folder))};
 const read = (name) => new Uint8Array(readFileSync(`${{folder}}/${{name}}`));
 const floats = (name) => {{ const b = read(name); return new Float32Array(b.buffer, b.byteOffset, b.length / 4); }};
@@ -410,7 +409,7 @@ def test_hold_to_confirm_matches_python(node: str, tmp_path: Path) -> None:
             frames.append([gesture, float(rng.choice([0.3, 0.55, 0.8, 0.95, 1.0], p=[0.1, 0.1, 0.2, 0.3, 0.3])), time])
         streams.append(frames)
     answer = run_node(node, f"""
-const {{HoldToConfirm}} = await import({json.dumps((STATIC / "reactions.js").as_uri())});
+const {{HoldToConfirm}} = await import({json.dumps((WIDGET_DIR / "reactions.js").as_uri())});
 console.log(JSON.stringify(input.streams.map((frames) => {{
   const gate = new HoldToConfirm(input.numbers);
   return frames.map(([gesture, confidence, time]) => gate.update(gesture, confidence, time));

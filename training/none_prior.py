@@ -1,6 +1,6 @@
 """Raise a classifier's `none` logit by a constant chosen on validation crops: a prior correction.
 
-    python -m training.none_prior sweep --models static/models/classifier.int8.onnx --split val
+    python -m training.none_prior sweep --models static/widget/models/classifier.int8.onnx --split val
     python -m training.none_prior apply runs/soup/soup-0.5.pt --bias 0.5 --out runs/prior/classifier.pt
 
 Training draws every class equally often (`training.train.balanced_sampler`), so the network learns its

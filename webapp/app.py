@@ -21,14 +21,18 @@ from starlette.types import ASGIApp
 
 from runtime.classifier import read_metadata
 from runtime.onnx_models import ModelFileError
-from runtime.paths import ROOT, classifier_model
-from webapp.assets import IMMUTABLE, AssetFolder
+from runtime.paths import FLOAT_MODELS_DIR, PAGES_DIR, ROOT, WIDGET_DIR, classifier_model
+from webapp.assets import IMMUTABLE, AssetFolder, AssetMounts
 from webapp.compression import PageGZip
 from webapp.security import EMBEDDABLE_PREFIXES, HOST_PAGE_CSP, SecurityHeaders
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 
-STATIC = AssetFolder(ROOT / "static")
+WIDGET = AssetFolder(WIDGET_DIR)
+"""The widget's package: served under /static/ and, as that version, under /widget/{version}/."""
+STATIC = AssetMounts(("", WIDGET), ("", AssetFolder(PAGES_DIR)), ("models/", AssetFolder(FLOAT_MODELS_DIR)))
+"""/static/: the package's files and the pages' beside them, and the float classifier beside its models (for
+`benchmarks.model_times`), at the URLs they had when all were one folder."""
 ORT_RUNTIME = AssetFolder(ROOT / "node_modules" / "onnxruntime-web" / "dist", allowed=frozenset({
     "ort.wasm.min.mjs",  # the API, wasm backend only
     "ort-wasm-simd-threaded.mjs",  # its Emscripten loader, also the script of its threads
@@ -36,7 +40,7 @@ ORT_RUNTIME = AssetFolder(ROOT / "node_modules" / "onnxruntime-web" / "dist", al
 }))
 """onnxruntime-web's files, installed by `npm ci`: only the three the widget's worker loads, served under /static/ort/
 (and /widget/{version}/ort/): the widget finds its runtime in ort/ next to itself."""
-WIDGET_VERSION: str = json.loads((ROOT / "static" / "package.json").read_text())["version"]
+WIDGET_VERSION: str = json.loads((WIDGET_DIR / "package.json").read_text())["version"]
 """The widget package's version: its files are also served, cached for good, under /widget/{WIDGET_VERSION}/."""
 
 WIDGET_PATH = "/static/gesture-reactions.js"
@@ -66,8 +70,8 @@ def gestures() -> tuple[tuple[str, str], ...]:
 
 def compress_widget_assets() -> None:
     """What the widget downloads (its scripts, the models, the runtime), compressed before anyone asks."""
-    STATIC.compress("*.js")
-    STATIC.compress("models/*")
+    WIDGET.compress("*.js")
+    WIDGET.compress("models/*")
     ORT_RUNTIME.compress()
 
 
@@ -117,7 +121,7 @@ def embed(request: Request) -> HTMLResponse:
 
 @app.api_route("/call", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def call(request: Request) -> HTMLResponse:
-    """A two-person call between two tabs of one browser (static/call.js), the widget running on the call's camera
+    """A two-person call between two tabs of one browser (static/pages/call.js), the widget running on the call's camera
     stream: room, names, signalling (BroadcastChannel), video and reactions (WebRTC) stay in the browser; the
     server only sends the page."""
     return TEMPLATES.TemplateResponse(request, "call.html")
@@ -151,6 +155,6 @@ def versioned_ort_file(request: Request, version: str, name: str) -> Response:
 
 @app.api_route("/widget/{version}/{path:path}", methods=["GET", "HEAD"])
 def versioned_static_file(request: Request, version: str, path: str) -> Response:
-    """static/ as the package at WIDGET_VERSION, the one version this server has: any other is a 404."""
+    """The package at WIDGET_VERSION, the one version this server has: any other is a 404."""
     _check_version(version)
-    return STATIC.response(request, path, cache_control=IMMUTABLE)
+    return WIDGET.response(request, path, cache_control=IMMUTABLE)

@@ -101,6 +101,14 @@ class AssetFolder:
             raise HTTPException(status_code=404)
         return path
 
+    def holds(self, relative: str) -> bool:
+        """Whether `find` has a file for this URL path."""
+        try:
+            self.find(relative)
+        except HTTPException:
+            return False
+        return True
+
     def response(self, request: Request, relative: str, cache_control: str = CACHE_CONTROL) -> Response:
         """The file at `relative`, compressed as the client accepts it; 304 when its ETag for that coding matches."""
         path = self.find(relative)
@@ -122,3 +130,19 @@ class AssetFolder:
         response = Response(body, media_type=kind, headers={**headers, "Content-Encoding": coding})
         response.headers["Content-Length"] = str(len(packed))
         return response
+
+
+class AssetMounts:
+    """One URL space over several folders, each mounted at a prefix of it: a path is the first mounted folder's that
+    holds it (/static/ serves the widget's package and the pages' files side by side, as one flat folder once did)."""
+
+    def __init__(self, *mounts: tuple[str, AssetFolder]) -> None:
+        self.mounts = mounts
+
+    def response(self, request: Request, relative: str, cache_control: str = CACHE_CONTROL) -> Response:
+        """The file at `relative` from the first folder that holds it, as `AssetFolder.response` sends it; else 404."""
+        for prefix, folder in self.mounts:
+            inside = relative.removeprefix(prefix)
+            if relative.startswith(prefix) and folder.holds(inside):
+                return folder.response(request, inside, cache_control)
+        raise HTTPException(status_code=404)

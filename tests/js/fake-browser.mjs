@@ -1,7 +1,7 @@
-// A browser just big enough for static/gesture-controller.js under Node, installed as globals: a camera that opens
+// A browser just big enough for static/widget/gesture-controller.js under Node, as globals: a camera that opens
 // or fails as the test says, a recognition worker that loads the test's classifier settings and answers each frame
 // with the test's result, animation frames on a timer, and a page that can be hidden.
-import {classifierSettings} from '../../static/onnx-metadata.js';
+import {classifierSettings} from '../../static/widget/onnx-metadata.js';
 import {onnxModel} from './onnx-model.mjs';
 
 /** A classifier's metadata_props with the test's own numbers (not the shipped classifier's). */

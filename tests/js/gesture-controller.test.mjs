@@ -1,4 +1,4 @@
-// The widget's lifecycle without its element or a browser (static/gesture-controller.js in tests/js/fake-browser.mjs):
+// The widget's lifecycle without element or browser (static/widget/gesture-controller.js in tests/js/fake-browser.mjs):
 // states, events and their details, the options and the classifier's defaults, failures (their codes) and trying
 // again, the pause while the page is hidden or the camera muted, a camera that ends, the host's own stream, the frame
 // rate cap, reaction buttons, a new camera, the video it plays the camera in, and close() being final.
@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {afterEach, test} from 'node:test';
 
 import {ASSET_BASE, FakeTrack, METADATA, fakeStream, installFakeBrowser, result} from './fake-browser.mjs';
-import {ERROR_CODES, GestureController, GestureReactionsError} from '../../static/gesture-controller.js';
+import {ERROR_CODES, GestureController, GestureReactionsError} from '../../static/widget/gesture-controller.js';
 
 const browser = installFakeBrowser();
 const REACTIONS = JSON.parse(METADATA.reactions); // the fake classifier's defaults

@@ -1,4 +1,4 @@
-// The bytes of a minimal ONNX file, for the metadata reader (static/onnx-metadata.js) and the fake browser.
+// The bytes of a minimal ONNX file, for the metadata reader (static/widget/onnx-metadata.js) and the fake browser.
 
 /**
  * A protobuf ModelProto with a graph field to skip, a varint field, and `metadata` as its metadata_props.

@@ -1,16 +1,16 @@
-// The worker's per-frame logic without onnxruntime (static/pipeline.js, static/palm.js, static/onnx-metadata.js):
+// The worker's per-frame logic without onnxruntime (static/widget/: pipeline.js, palm.js, onnx-metadata.js):
 // the decision rule, the search over views, when hands are tracked by their landmarks instead of detected again, that
 // the numbers come from the classifier's settings, and the metadata reader. Parity with the Python pipeline on real images
 // is tested from Python (tests/test_widget_modules.py, tests/test_widget_landmarks.py).
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
 
-import {classifierSettings, readOnnxMetadata} from '../../static/onnx-metadata.js';
-import {FramePipeline, decide} from '../../static/pipeline.js';
-import {landmarkBox, roiFromLandmarks} from '../../static/landmarks.js';
+import {classifierSettings, readOnnxMetadata} from '../../static/widget/onnx-metadata.js';
+import {FramePipeline, decide} from '../../static/widget/pipeline.js';
+import {landmarkBox, roiFromLandmarks} from '../../static/widget/landmarks.js';
 import {
   NUM_ANCHORS, NUM_COORDS, letterboxView, roundHalfEven, searchViews, tileLevels,
-} from '../../static/palm.js';
+} from '../../static/widget/palm.js';
 import {onnxModel} from './onnx-model.mjs';
 
 const GESTURES = ['like', 'dislike', 'ok'];

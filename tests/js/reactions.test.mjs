@@ -1,8 +1,8 @@
-// Hold-to-confirm (static/reactions.js): when a stream of per-frame gestures becomes a reaction, and when not.
+// Hold-to-confirm (static/widget/reactions.js): when a stream of per-frame gestures becomes a reaction, and when not.
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
 
-import {HoldToConfirm} from '../../static/reactions.js';
+import {HoldToConfirm} from '../../static/widget/reactions.js';
 
 /** A gate with a test's own numbers: threshold 0.5, hold 500 ms, cooldown 2000 ms unless `options` says else. */
 const gateWith = (options = {}) => new HoldToConfirm({threshold: 0.5, hold: 500, cooldown: 2000, ...options});

@@ -1,4 +1,4 @@
-// The widget package's TypeScript declarations (static/gesture-reactions.d.ts) against the modules they describe:
+// The widget package's TypeScript declarations (static/widget/gesture-reactions.d.ts) against its modules:
 // a meeting app's example (tests/types/example.ts) compiles with the repository's tsc, and the exports, the members
 // of each class, the options, the error codes, the states and the events' details are the JavaScript's, read from
 // the modules themselves (the element under a stand-in HTMLElement, the controller in tests/js/fake-browser.mjs).
@@ -11,13 +11,13 @@ import {fileURLToPath} from 'node:url';
 import ts from 'typescript';
 
 import {METADATA, installFakeBrowser, result} from './fake-browser.mjs';
-import {classifierSettings} from '../../static/onnx-metadata.js';
-import {FramePipeline} from '../../static/pipeline.js';
-import {roiFromLandmarks} from '../../static/landmarks.js';
-import {NUM_ANCHORS, NUM_COORDS} from '../../static/palm.js';
+import {classifierSettings} from '../../static/widget/onnx-metadata.js';
+import {FramePipeline} from '../../static/widget/pipeline.js';
+import {roiFromLandmarks} from '../../static/widget/landmarks.js';
+import {NUM_ANCHORS, NUM_COORDS} from '../../static/widget/palm.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DECLARATIONS = `${ROOT}static/gesture-reactions.d.ts`;
+const DECLARATIONS = `${ROOT}static/widget/gesture-reactions.d.ts`;
 const TSC = `${ROOT}node_modules/typescript/bin/tsc`;
 const TIMEOUT = {timeout: 60000};
 
@@ -26,7 +26,7 @@ const browser = installFakeBrowser();
 const defined = {};
 globalThis.HTMLElement = class HTMLElement extends EventTarget {};
 globalThis.customElements = {get: (name) => defined[name], define: (name, element) => { defined[name] = element; }};
-const widget = await import('../../static/gesture-reactions.js');
+const widget = await import('../../static/widget/gesture-reactions.js');
 const {ERROR_CODES, GestureController, GestureReactionsElement, GestureReactionsError} = widget;
 
 // the declarations as the compiler reads them (checker: resolved types; statements: as written)
@@ -114,9 +114,9 @@ function assertClassMatches(Class, instance, Base) {
   assert.deepEqual([...statics].sort(), ownStatics.sort(), `${Class.name}: static members`);
 }
 
-/** String literals that `pattern`'s first group matches in static/`files`. */
+/** String literals that `pattern`'s first group matches in static/widget/`files`. */
 function literalsIn(pattern, ...files) {
-  const found = files.flatMap((file) => [...readFileSync(`${ROOT}static/${file}`, 'utf8').matchAll(pattern)]);
+  const found = files.flatMap((file) => [...readFileSync(`${ROOT}static/widget/${file}`, 'utf8').matchAll(pattern)]);
   return [...new Set(found.map((match) => match[1]))].sort();
 }
 
@@ -128,7 +128,7 @@ test('tests/types/example.ts compiles (strict) against the declarations, and its
   });
 
 test('the declarations are the package\'s types and declare what gesture-reactions.js exports', () => {
-  const manifest = JSON.parse(readFileSync(`${ROOT}static/package.json`, 'utf8'));
+  const manifest = JSON.parse(readFileSync(`${ROOT}static/widget/package.json`, 'utf8'));
   assert.equal(manifest.types, './gesture-reactions.d.ts');
   assert.equal(manifest.exports['.'].types, manifest.types);
   const values = [...exported.values()].filter((symbol) => symbol.flags & ts.SymbolFlags.Value);

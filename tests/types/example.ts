@@ -1,5 +1,5 @@
 // A meeting app embedding <gesture-reactions> on the call's own camera stream, as its developer would write it.
-// tests/js/types.test.mjs compiles it (tsconfig.json: strict) against static/gesture-reactions.d.ts; each line
+// tests/js/types.test.mjs compiles it (tsconfig.json: strict) against static/widget/gesture-reactions.d.ts; each line
 // marked to expect an error fails that build if the declarations grow too loose.
 import {
   ERROR_CODES, GestureController, GestureReactionsElement, GestureReactionsError, type GestureDetail,
