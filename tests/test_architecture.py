@@ -1,5 +1,6 @@
 """The house's one-way rule: the runtime at the bottom needs only numpy, Pillow and onnxruntime; training, export,
-the command-line tools and the server build on it; no import cycle between the top-level packages."""
+the command-line tools and the server build on it; research sits on top, imported by none of them; no import cycle
+between the top-level packages."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def imports_of(package: str) -> set[str]:
 
 def test_no_import_cycle_between_top_level_packages() -> None:
     edges = {package: imports_of(package) & set(PACKAGES) - {package} for package in PACKAGES}
-    assert {"runtime", "training", "export", "webapp"} <= set(edges)
+    assert {"runtime", "training", "export", "webapp", "research"} <= set(edges)
     done: set[str] = set()
 
     def visit(package: str, path: tuple[str, ...]) -> None:
@@ -43,6 +44,11 @@ def test_no_import_cycle_between_top_level_packages() -> None:
 
     for package in PACKAGES:
         visit(package, ())
+
+
+def test_nothing_builds_on_research() -> None:
+    importers = [package for package in PACKAGES if package != "research" and "research" in imports_of(package)]
+    assert not importers, f"research is the top layer, yet imported by {importers}"
 
 
 def test_the_runtime_needs_only_numpy_pillow_and_onnxruntime() -> None:

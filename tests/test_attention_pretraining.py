@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+from research import attention_pretraining as pretraining
 from tests.conftest import make_small_dataset
-from training import attention_pretraining as pretraining
 from training import train
 from training.checkpoint import load_checkpoint
 from training.models import build_model

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from research import curves
 from runtime.paths import ROOT
-from training import curves
 
-RECORD = ROOT / "training" / "weights" / "attention_hgr.run.json"
+RECORD = ROOT / "research" / "weights" / "attention_hgr.run.json"
 
 
 def test_late_gain_says_whether_the_last_epochs_still_improved() -> None:
@@ -40,4 +40,4 @@ def test_a_record_without_epochs_is_refused_with_its_name(tmp_path: Path) -> Non
 
 def test_runs_are_named_by_their_folder_or_kept_file() -> None:
     assert curves.run_name(Path("runs/attention_hgr-30/run.json")) == "attention_hgr-30"
-    assert curves.run_name(Path("training/weights/attention_hgr.run.json")) == "attention_hgr"
+    assert curves.run_name(Path("research/weights/attention_hgr.run.json")) == "attention_hgr"

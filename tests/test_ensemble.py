@@ -1,5 +1,5 @@
 """The ensemble of crop classifiers: weighted averages on real crops, the weight grid, the evaluation CLI's
-ensemble, and `training.ensemble` end to end on real crops and frames."""
+ensemble, and `research.ensemble` end to end on real crops and frames."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from research import ensemble
 from runtime.classifier import OnnxClassifier
 from runtime.ensemble import EnsembleClassifier
 from runtime.paths import SHIPPED_CHECKPOINT, classifier_model, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline
 from runtime.settings import PipelineSettings
 from tests.conftest import make_small_dataset
-from training import ensemble, evaluate
+from training import evaluate
 from training.cache import load_cached
 from training.datasets import load_samples
 from training.gestures import LABELS

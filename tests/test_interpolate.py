@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from runtime.paths import SHIPPED_CHECKPOINT
+from runtime.paths import ROOT, SHIPPED_CHECKPOINT
 from training.checkpoint import CheckpointError, load_checkpoint
 from training.interpolate import interpolate, main
 
-WEIGHTS = SHIPPED_CHECKPOINT.parent
+WEIGHTS = ROOT / "research" / "weights"
 FIRST, SECOND = WEIGHTS / "attention_hgr.pt", WEIGHTS / "attention_hgr_with_pretraining.pt"
-"""Two kept runs of one small architecture."""
+"""Two kept runs of one small architecture (research results, not shipped)."""
 
 
 def state(path: Path) -> dict[str, torch.Tensor]:
@@ -34,8 +34,8 @@ def test_mixed_weights_lie_on_the_line_between_the_runs(weight: float, tmp_path:
         else:
             assert torch.equal(value, b[key]), key
     assert moved > 10, "the two runs differ, so the mix is a real test"
-    assert load_checkpoint(out)[1]["interpolated"] == {"first": "training/weights/attention_hgr.pt",
-                                                       "second": "training/weights/attention_hgr_with_pretraining.pt",
+    assert load_checkpoint(out)[1]["interpolated"] == {"first": "research/weights/attention_hgr.pt",
+                                                       "second": "research/weights/attention_hgr_with_pretraining.pt",
                                                        "weight": weight}
     record = json.loads(out.with_suffix(".run.json").read_text())
     kept = [json.loads(path.with_suffix(".run.json").read_text()) for path in (FIRST, SECOND)]

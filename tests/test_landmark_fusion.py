@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from research.fusion import NONE, decisions
+from research.landmark_features import crop_landmarks, features, mirrored, native_crop
 from runtime.hand_landmarks import HandLandmarker
 from runtime.paths import SHIPPED_CHECKPOINT, landmark_model
 from tests.conftest import make_small_dataset
 from training.datasets import load_samples
-from training.fusion import NONE, decisions
-from training.landmark_features import crop_landmarks, features, mirrored, native_crop
 
 ROOT = Path(__file__).resolve().parents[1]
 THUMB_TIP, WRIST = 4, 0
@@ -65,7 +65,7 @@ def test_decisions_fall_back_to_the_cnn_where_no_hand_was_found() -> None:
 def test_fusion_cli_trains_chooses_a_weight_and_reports_three_models(data_dir: Path, tmp_path: Path) -> None:
     small = make_small_dataset(data_dir, tmp_path / "data", {"train": 30, "val": 8, "test": 8})
     out = tmp_path / "fusion"
-    result = subprocess.run([sys.executable, "-m", "training.fusion", "--cnn", str(SHIPPED_CHECKPOINT), "--data",
+    result = subprocess.run([sys.executable, "-m", "research.fusion", "--cnn", str(SHIPPED_CHECKPOINT), "--data",
                              str(small), "--out", str(out), "--conditions", "grayscale", "--epochs", "10"],
                             cwd=ROOT, capture_output=True, text=True, check=True)
     assert (out / "mlp.pt").is_file()

@@ -1,6 +1,6 @@
 """The plan's ensemble: crop classifiers averaged, their weights chosen on the validation crops.
 
-    python -m training.ensemble --models static/models/classifier.int8.onnx runs/attention_hgr-30/classifier.int8.onnx \
+    python -m research.ensemble --models static/models/classifier.int8.onnx runs/attention_hgr-30/classifier.int8.onnx \
         --frames held-out --out runs/ensemble
 
 Every member scores the validation crops once; the weights on a grid over the simplex (`--step`) that give the best
@@ -35,7 +35,7 @@ from training.gestures import LABELS
 from training.metrics import classification_report, score_cell
 from training.pipeline_crops import frame_halves
 
-log = logging.getLogger("training.ensemble")
+log = logging.getLogger("research.ensemble")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

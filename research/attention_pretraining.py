@@ -1,11 +1,11 @@
 """Pretrain AttentionHGR's two attention stages on where the hand is, then train it for the gestures from there.
 
-    python -m training.attention_pretraining --epochs 4 --out runs/attention_hgr-located
+    python -m research.attention_pretraining --epochs 4 --out runs/attention_hgr-located
     python -m training.train --model attention_hgr --init runs/attention_hgr-located/pretrained.pt ...
 
 The plan's idea: the bounding boxes give "a better starting point for the attention modules". Our crops are tight,
 so the location has to be made: each training crop whose landmarks the landmark model found (cached by
-`training.landmark_features`) is shrunk and pasted, feathered, at a random place into a region of a training
+`research.landmark_features`) is shrunk and pasted, feathered, at a random place into a region of a training
 `none` frame, as a loose hand box frames a hand; the target is the hand's mask drawn from its 21 landmarks (its
 bones as thick lines, the palm filled), at each stage's resolution. The loss is the binary cross-entropy between
 each stage's attention map (the mean of its sigmoid channels) and that mask. Only the two stages learn; the
@@ -28,17 +28,17 @@ from PIL import Image, ImageDraw, ImageFilter
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from research.landmark_features import MIN_PRESENCE, landmarks_of_crops
 from runtime.paths import data_dir, landmark_model
 from training.cache import crop_box, load_cached
 from training.checkpoint import save_checkpoint
 from training.datasets import Sample, load_samples
-from training.landmark_features import MIN_PRESENCE, landmarks_of_crops
 from training.models import ARCHITECTURES, build_model
 from training.models.attention_hgr import AttentionHGR
 from training.pipeline_crops import context_frames
 from training.transforms import normalize
 
-log = logging.getLogger("training.attention_pretraining")
+log = logging.getLogger("research.attention_pretraining")
 
 HAND_BONES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10), (10, 11), (11, 12),
               (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (0, 17), (17, 18), (18, 19), (19, 20))

@@ -1,8 +1,8 @@
 """Landmark geometry beside the crop CNN: a small MLP on the 21 landmarks, and late fusion of the two.
 
-    python -m training.fusion --cnn training/weights/classifier.pt --out runs/landmark-fusion --frames held-out
+    python -m research.fusion --cnn training/weights/classifier.pt --out runs/landmark-fusion --frames held-out
 
-Trains the MLP on the training crops' landmarks (`training.landmark_features`, mirrored copies added, classes
+Trains the MLP on the training crops' landmarks (`research.landmark_features`, mirrored copies added, classes
 weighted), chooses the fusion weight w (fused = w * CNN + (1 - w) * MLP) on the validation crops, then reports
 CNN alone, landmarks alone and fused on the test crops, clean and under each `--conditions` perturbation, and
 with `--frames` on whole frames through the browser's pipeline (its hands' landmarks feed the MLP): the
@@ -26,6 +26,7 @@ from PIL import UnidentifiedImageError
 from torch import nn
 from tqdm import tqdm
 
+from research.landmark_features import FEATURES, MIN_PRESENCE, features, landmarks_of_crops, mirrored
 from runtime.images import read_rgb
 from runtime.paths import data_dir, landmark_model, palm_model
 from runtime.pipeline import Classifier, GesturePipeline, Hand
@@ -33,7 +34,6 @@ from training.cache import CachedImages, load_cached
 from training.datasets import Sample, load_samples
 from training.evaluate import load_classifier
 from training.gestures import LABELS
-from training.landmark_features import FEATURES, MIN_PRESENCE, features, landmarks_of_crops, mirrored
 from training.metrics import classification_report, score_cell
 from training.perturbations import PERTURBATIONS, perturb_crops
 from training.pipeline_crops import frame_halves
@@ -43,7 +43,7 @@ WEIGHTS = np.round(np.arange(0.0, 1.0001, 0.05), 2)
 
 NONE = LABELS.index("none")
 
-log = logging.getLogger("training.fusion")
+log = logging.getLogger("research.fusion")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,6 +1,6 @@
 """Learning curves of training runs: validation macro-F1 and training loss per epoch, from their run.json.
 
-    python -m training.curves runs/attention_hgr-30/run.json runs/attention_hgr-30-located/run.json \
+    python -m research.curves runs/attention_hgr-30/run.json runs/attention_hgr-30-located/run.json \
         --out curves.png
 
 Shows whether a run has stopped improving: besides the plot, it prints each run's best validation macro-F1, the
@@ -59,7 +59,7 @@ def plot(records: dict[str, dict], out: Path) -> None:
 
 
 def run_name(record: Path) -> str:
-    """A run's name: its folder for `runs/<name>/run.json`, the file's for a kept `training/weights/<name>.run.json`."""
+    """A run's name: its folder for `runs/<name>/run.json`, the file's for a kept `research/weights/<name>.run.json`."""
     if record.name == "run.json":
         return record.parent.name or str(record)
     return record.name.removesuffix(".json").removesuffix(".run")

@@ -1,0 +1,1 @@
+"""Experiments that did not ship: landmark fusion, ensembles, attention pretraining, learning curves."""
