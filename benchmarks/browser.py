@@ -1,26 +1,8 @@
-"""`python -m benchmarks.browser [--json PATH]`: what a participant's browser pays for the widget, measured in
-headless Chromium on this machine with the widget's default options (those of the shipped classifier's metadata).
+"""What a participant's browser pays for the widget, in headless Chromium with its default options: per-frame time
+in the worker by what ran, load to first prediction (first and return visit), download bytes, false reactions on
+the `none` photos streamed, and the reactions that photos held still fire (`--parts`).
 
-- Per-frame time: the whole pipeline in the worker (palm detector, hand landmarks, classifier), from the `gesture`
-  events' `timings`, over the `none` stream and over the held poses below, the frames counted as they come; median
-  and 95th percentile, over all frames and apart for the frames that ran the palm detector, those that ran the
-  landmark model without it (tracked hands that moved), and those that ran no model (hands held still, views
-  unchanged since they were searched).
-- Load to first prediction: `/?enabled=1` opened in a fresh browser context (empty cache: a first visit), and
-  reloaded (a return visit); the first `gesture` event's time since navigation start.
-- Download: the bytes of the models and the runtime (onnxruntime-web) as they went over the wire on the first
-  visit (compressed as the server sent them to Chromium, which asks for brotli), and the whole page's.
-- False reactions: every shared `none` photo (all splits; hands showing other gestures) played as one camera
-  stream, each held for 2 frames at 15 fps (133 ms: a new photo every few processed frames, so a reaction can
-  only come from several different photos misread as the same gesture, as a moving hand in a call would be);
-  the reactions that fire in one pass over the clip, and how many frames were labelled a gesture.
-- Held poses: photos each held still for 1.5 s with 0.2 s of black between them (a participant holding a pose,
-  then the next): `--held-none` `none` photos spread evenly over all of them, then every gesture photo (all
-  splits), the gesture photos further apart by the widget's cooldown (`held_gap`); per label shown, how many
-  photos fired each reaction. A `none` photo must fire nothing, a gesture photo its own reaction. Clips of at
-  most `HELD_PHOTOS_PER_CLIP` photos each.
-
-`--parts` measures only some of these (`load stream held`, all by default).
+    python -m benchmarks.browser [--json PATH]
 """
 
 from __future__ import annotations
@@ -239,9 +221,8 @@ def measure_stream(browser: FakeCameraBrowser, base_url: str, clip: Clip) -> Str
 
 
 def held_gap(label: str, reactions: ReactionSettings) -> float:
-    """Seconds of black after each held photo of `label`: a gesture photo's reaction starts the cooldown, in which
-    nothing fires, so its next photo comes once the cooldown is over, as a participant's next reaction would
-    (otherwise only every other photo could fire, and the figure would measure the cooldown)."""
+    """Seconds of black after each held photo of `label`: after a gesture photo, the cooldown too, so that each photo
+    can fire as a participant's next reaction would (else the figure would measure the cooldown)."""
     return GAP_SECONDS + (reactions.cooldown_ms / 1000 if label != "none" else 0.0)
 
 

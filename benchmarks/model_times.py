@@ -1,11 +1,8 @@
-"""`python -m benchmarks.model_times [FILE ...]`: how long one run of each model under /static/models/ takes in the
-browser, in headless Chromium with onnxruntime-web's wasm backend and the widget's session options (two threads
-on a cross-origin isolated page), the median of `--runs` runs after a warm-up. How the landmark model's lite and
-full variants and the classifier's precisions were compared; `python -m benchmarks.browser` measures the whole
-widget.
+"""How long one run of each model under /static/models/ takes in headless Chromium with onnxruntime-web's wasm
+backend and the widget's session options (median after warm-up), served by the running server; how the models'
+variants and precisions were compared (`benchmarks.browser` measures the whole widget).
 
-The page is the server's own origin (a route Playwright answers with the server's isolation headers), so the
-runtime and the models come from the running server as the widget's do.
+    python -m benchmarks.model_times [FILE ...]
 """
 
 from __future__ import annotations

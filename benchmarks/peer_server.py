@@ -1,7 +1,6 @@
 """A page running MediaPipe's Gesture Recognizer on the camera (`benchmarks/mediapipe_page/`), served on loopback
-by the benchmark itself, never by the product: the page, npm's `@mediapipe/tasks-vision` (a dev dependency) and
-the recognizer bundle from `../shared/peers/mediapipe/`; compressed as the product's files are (brotli or gzip, as
-the browser takes them, `webapp.assets`), as a CDN would serve them, so that the two downloads compare."""
+by the benchmark, never by the product, compressed as the product's files are (as a CDN would), so that the two
+downloads compare."""
 
 from __future__ import annotations
 

@@ -1,24 +1,8 @@
-"""`python -m benchmarks.time_to_reaction [--browser]`: what a participant feels. Photos held in front of a 30 fps
-camera, played to the widget in headless Chromium (`--browser`: a fake-camera clip per stream, the page opened
-afresh for each), or replayed in Python without a browser: `runtime.tracking` as the worker takes frames (one at a
-time, the newest camera frame whenever it is free, each frame costing what its models cost in the browser, `Costs`).
-Reactions are hold-to-confirm's (`runtime.reactions`, the widget's rule step for step) over the frames' answers,
-with the widget's numbers and no cooldown, so that every photo is a trial of its own.
+"""What a participant feels: photos held in front of a 30 fps camera, played to the widget in headless Chromium
+(`--browser`) or replayed through `runtime.tracking` at the browser's per-frame costs; time to reaction of held
+gestures, false reactions of `none` photos, and the idle worker's load (`--sweep` replays other hold settings).
 
-- Held gestures: each gesture photo held 0.6, 0.8, 1.0, 1.5 and 2.5 s after a `none` photo and before black; per
-  gesture and hold, the share that fires its own reaction, the median and 90th percentile from the photo's first
-  frame to the reaction, reactions of the wrong kind, the median time to find the hand, and how many of the
-  photos' frames were read as their gesture (with the median confidence).
-- Held `none`: every `none` photo held 2.5 s after black, and all of them as a fast stream (133 ms each): false
-  reactions, each listed with its photo.
-- Idle: a `none` photo of a person with their hands painted out, moved by a pixel or two and re-lit a little every
-  frame, for 60 s, still and with a slow 20 px sway: the worker's busy share of one core and detector runs a
-  second; then a hand raised into it (a gesture photo): the time to find it.
-
-Held-out training frames by default (`--split train`, as `export.tune_pipeline`); `--split test` is for reporting,
-once. `--sweep` replays the recorded answers through other hold-to-confirm numbers, to choose them.
-`--with-mediapipe` (with `--browser`) plays the same streams to MediaPipe's Gesture Recognizer in the same run
-(`benchmarks.peer_server`) and prints the ratios of the two.
+    python -m benchmarks.time_to_reaction [--browser] [--split train|test] [--sweep] [--with-mediapipe]
 """
 
 from __future__ import annotations
@@ -87,8 +71,8 @@ BLACK = np.zeros((FRAME_SIZE[1], FRAME_SIZE[0], 3), np.uint8)
 
 @dataclass(frozen=True)
 class Costs:
-    """Milliseconds of the worker a frame costs, by what ran on it. Defaults: headless Chromium's wasm on the
-    2-core machine the README names (a frame running the detector ~64 ms, landmarks alone ~29 ms)."""
+    """Milliseconds of the worker a frame costs, by what ran on it; defaults measured in headless Chromium on the
+    project's 2-core machine (docs/results.md) (a frame running the detector ~64 ms, landmarks alone ~29 ms)."""
 
     frame: float = 3.0
     palm: float = 33.0
@@ -178,9 +162,8 @@ class PythonPlayer:
 
 class BrowserPlayer:
     """The widget in headless Chromium, its camera a clip of the segments after PRE_ROLL_S of black (the page loads
-    meanwhile, on a first visit): the `gesture` events of the clip's first pass, each frame's cost its worker time,
-    and the segments' starts in page time (the first grab of each segment, less its place in the clip: the least
-    such offset over the segments)."""
+    meanwhile): the `gesture` events of the clip's first pass, each frame's worker time, and the segments' starts
+    in page time (estimated from the first grab of each segment)."""
 
     max_frames = 3600
     """About 1.6 GB of raw video at 640 x 480."""

@@ -1,7 +1,5 @@
-"""The crop classifier as ONNX: float32, and int8 by static QDQ quantization (per-channel weights), calibrated
-on real training crops. Everything the browser needs to use it travels in the file's metadata.
-
-The graph ends in a softmax, so both the browser and Python read probabilities straight from it.
+"""The crop classifier as ONNX: float32, and int8 by static QDQ quantization calibrated on real training crops;
+the graph ends in a softmax, and everything the browser needs to use it travels in the file's metadata.
 """
 
 from __future__ import annotations
@@ -111,10 +109,8 @@ class _CropReader(CalibrationDataReader):
 
 
 def quantize_int8(fp32: Path, path: Path, crops: np.ndarray, meta: dict[str, str]) -> Path:
-    """Static QDQ quantization: int8 weights per output channel, uint8 activations with ranges from `crops`.
-
-    The softmax stays in float: its input is already quantized and its output is what we compare.
-    """
+    """Static QDQ quantization: int8 weights per output channel, uint8 activations with ranges from `crops`; the
+    softmax stays in float (its input is already quantized, and its output is what we compare)."""
     size = int(meta["input_size"])
     mean, std = json.loads(meta["mean"]), json.loads(meta["std"])
     batches = [preprocess(crops[i:i + 1], size, mean, std).numpy() for i in range(len(crops))]

@@ -1,7 +1,5 @@
-"""A PyTorch rebuild of a MediaPipe model written as a plain ONNX file with float16 weights, as the browser loads it.
-
-MediaPipe's weights are float16 to begin with, so storing them so loses nothing and halves the file; the
-computation stays float32 (onnxruntime folds the casts when it loads the model).
+"""A PyTorch rebuild of a MediaPipe model written as a plain ONNX file with float16 weights, as the browser loads
+it: MediaPipe's weights are float16 to begin with, so this loses nothing and halves the file (computing in float32).
 """
 
 from __future__ import annotations
@@ -21,11 +19,8 @@ ONNX_OPSET = 17
 
 def export_float16_onnx(model: nn.Module, path: Path, input_shape: tuple[int, ...], output_names: tuple[str, ...],
                         metadata: dict[str, str]) -> Path:
-    """Writes `model` (one input, `image`) as ONNX with float16 weights and `metadata`.
-
-    onnxruntime's basic, provider-independent optimisations then fold the constant subgraphs that tracing
-    leaves around each pad, and merge the spatial pads into the convolutions, so the file holds plain ONNX ops.
-    """
+    """Writes `model` (one input, `image`) as ONNX with float16 weights and `metadata`; onnxruntime's basic
+    optimisations fold tracing's pad subgraphs into the convolutions, so the file holds plain ONNX ops."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         traced = Path(folder) / "traced.onnx"

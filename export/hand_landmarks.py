@@ -1,13 +1,7 @@
 """MediaPipe's hand landmark model rebuilt as a PyTorch module from its .tflite graph (`export.tflite_graph`), to
-export it to ONNX with float16 weights.
+export it to ONNX with float16 weights: one hand's region, upright, 224 x 224 -> 21 landmarks and presence.
 
-It looks at one hand: the region of interest around a palm (or around the last frame's landmarks), rotated
-upright and resized to 224 x 224, RGB in [0, 1] (mediapipe/modules/hand_landmark/hand_landmark_cpu.pbtxt).
-Its outputs, in the graph's order: 21 landmarks (x, y in input pixels, z relative depth) as [N, 63], the hand
-presence score [N, 1] and the handedness score [N, 1] (both probabilities: the graph ends in sigmoids), and
-21 world landmarks in metres [N, 63].
-
-`python -m export.hand_landmarks OUT.onnx [--variant lite|full]` writes the ONNX file.
+    python -m export.hand_landmarks OUT.onnx [--variant lite|full]
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""MediaPipe's palm detection and hand landmark models, read out of the PyPI wheel `mediapipe==0.10.21` without
-installing it.
-
-The wheel is fetched with pip (a package registry is reachable where a model hub is not), the .tflite files are
-taken out of it with zipfile, checked against pinned SHA-256 digests and kept under `runtime.paths.weights_dir()`
-(`$GESTURE_REACTIONS_WEIGHTS`, default `~/.cache/gesture-reactions/weights`). The models (Apache-2.0, Google)
-are never committed to this repository.
+"""MediaPipe's palm detection and hand landmark models, read out of the PyPI wheel `mediapipe==0.10.21` (fetched
+with pip, not installed: a package registry is reachable where a model hub is not), checked against pinned SHA-256
+digests and cached under `runtime.paths.weights_dir()`; never committed (Apache-2.0, Google).
 """
 
 from __future__ import annotations

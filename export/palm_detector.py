@@ -1,7 +1,7 @@
 """MediaPipe's palm detector (BlazePalm) rebuilt as a PyTorch module from its .tflite graph
-(`export.tflite_graph`), to export it to ONNX with float16 weights.
+(`export.tflite_graph`), to export it to ONNX with float16 weights for the browser.
 
-`python -m export.palm_detector OUT.onnx` writes the ONNX file for the browser.
+    python -m export.palm_detector OUT.onnx
 """
 
 from __future__ import annotations

@@ -1,14 +1,8 @@
-"""CPU latency of the whole pipeline per frame, in Python with onnxruntime on one thread.
+"""CPU latency of the whole pipeline per frame, in Python with onnxruntime on one thread (median and 95th
+percentile, per model): a frame the palm detector runs on, and two tracked frames that need no detector (the
+hands moved, then held still). The browser's own figures come from `python -m benchmarks.browser`.
 
     python -m export.pipeline_benchmark [--frames 200] [--split test]
-
-Times a frame the palm detector runs on (`GesturePipeline`: the letterboxed frame, and the square
-tiles when it has no hand there; hand landmarks in each palm's region; the int8 classifier with
-onnxruntime's graph optimizations on) and the time each model takes in it, on real whole frames
-after a warm-up; and two tracked frames once `runtime.tracking` has found the frame's hands, which need
-no palm detector: the frame moved by `MOVE_PX` pixels (the hands moved: landmarks and classifier run), and
-the same frame again (the hands held still: no model runs). Prints the median and 95th percentile of each.
-The browser's own figures come from `python -m benchmarks.browser`.
 """
 
 from __future__ import annotations
@@ -30,8 +24,7 @@ from training.datasets import load_samples
 
 WARM_UP = 5
 MOVE_PX = 4
-"""How far a tracked frame's hands move: 4 pixels moved a hand's signature by 43 (median), well over
-`still_change` (`python -m export.still_change`)."""
+"""How far a tracked frame's hands move: well over `still_change` (docs/decisions.md#still-hand-threshold)."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -67,8 +60,7 @@ class Timed:
 
 def time_frames(pipeline: GesturePipeline, images: list[np.ndarray]) -> dict[str, np.ndarray]:
     """Milliseconds per frame in each model and in the whole of a detected frame (`GesturePipeline`), and in two
-    tracked frames after `runtime.tracking` found hands in it, which run no palm detector: the hands moved, then
-    the hands held still."""
+    tracked frames that run no palm detector: the hands moved, then held still."""
     timers = {"palm detector": Timed(pipeline.palm), "hand landmarks": Timed(pipeline.landmarker.session),
               "classifier": Timed(pipeline.classifier.session)}
     pipeline.palm, pipeline.landmarker.session, pipeline.classifier.session = timers.values()

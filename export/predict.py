@@ -1,9 +1,7 @@
-"""Recognise the gesture in images with the exported models, as the browser does.
+"""Recognise the gesture in images with the exported models, as the browser does: per image, the gesture (`none`
+when no confident one), its probability and the hand box (left, top, right, bottom pixels) it was seen in.
 
     python -m export.predict photo.jpg [more.jpg ...]
-
-Prints, per image, the gesture (`none` when no confident one), its probability and the hand box
-(left, top, right, bottom in pixels) it was seen in.
 """
 
 from __future__ import annotations

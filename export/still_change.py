@@ -1,14 +1,8 @@
-"""How much a still hand's signature moves, and how much a moving one's: the measurement behind
-`PipelineSettings.still_change` (runtime.tracking: what has not moved is not run through the models again).
+"""How much a still hand's signature moves under camera noise (sensor noise, then JPEG), and how much a hand moved
+by a few pixels moves it, as percentiles on training photos: `PipelineSettings.still_change` must sit between
+(docs/decisions.md#still-hand-threshold).
 
     python -m export.still_change
-
-On the training photos' hands (`--split train`; never the test split), the signature of each hand's box
-(`runtime.tracking.signature`) is compared between two copies of the photo that differ only by camera noise
-(Gaussian sensor noise, then JPEG, as a webcam's video compression does), and between the photo and itself moved
-by a few pixels; and the whole letterboxed frame's signature (the detector's first view) between two noisy
-copies. Prints the largest change per pair, as percentiles: `still_change` must sit above the noise and below a
-hand's movement.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
-"""MediaPipe's .tflite models rebuilt as PyTorch modules, to export them to ONNX without TensorFlow.
-
-The .tflite file is read with the `tflite` flatbuffer package: every operator becomes a PyTorch layer, in
-the graph's order, and the float16 weights behind DEQUANTIZE become float32. Only the operators that the
-palm detector and the hand landmark model use are known; any other is an error that names it. TFLite works
-in NHWC and PyTorch in NCHW, so weights are transposed, TensorFlow's "SAME" padding (one pixel more after
-than before at stride 2) becomes an explicit pad, axes are renumbered, and a reshape of a feature map reads
-it in NHWC order as TFLite does. Written by hand: no maintained converter reads TFLite into PyTorch.
+"""MediaPipe's .tflite models rebuilt as PyTorch modules, to export them to ONNX without TensorFlow (no maintained
+converter reads TFLite into PyTorch): each operator the two models use becomes a layer, NHWC turned to NCHW and
+"SAME" padding made explicit; any other operator is an error that names it.
 """
 
 from __future__ import annotations

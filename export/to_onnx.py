@@ -4,10 +4,8 @@
     python -m export.to_onnx --only palm --only landmarks   # MediaPipe's two (set-up: no dataset needed)
     python -m export.to_onnx --check         # measure the classifier files already there, write nothing
 
-The classifier comes from the shipped checkpoint, calibrated on real training crops and checked on
-the validation crops as the browser runs it (onnxruntime with graph optimizations off: its fused int8
-kernels on CPUs without VNNI differ from the browser's). The palm detector and the hand landmark model
-are rebuilt from MediaPipe's .tflite files. Two runs write the same bytes.
+The classifier is the shipped checkpoint, quantized on real training crops and checked on the validation crops as
+the browser runs it; MediaPipe's two are rebuilt from their .tflite files. Two runs write the same bytes.
 """
 
 from __future__ import annotations

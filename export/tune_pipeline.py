@@ -1,19 +1,8 @@
-"""Choose the pipeline's thresholds by measurement on whole frames (never on the test split).
+"""Choose the pipeline's thresholds by frame macro-F1 on the held-out training frames (never the test split): a
+grid of palm score, hand presence and gesture threshold, best first; then, per hold-to-confirm threshold, the
+photos held still that would fire (`none`) or fire their own gesture.
 
     python -m export.tune_pipeline --split train
-
-On the training split it uses the held-out frames only: the others gave the classifier its
-backgrounds and hard negatives (`training.pipeline_crops.frame_halves`).
-
-Runs the whole pipeline (`GesturePipeline.hands`: where it looks depends on what it finds) once per
-palm score and hand presence tried, answering repeated model runs from memory, and for each gesture
-threshold, the frame macro-F1 it would reach. Prints the grid, best first; the chosen values are
-`runtime.settings.PipelineSettings`' defaults, which the export writes into the classifier's metadata.
-The hand box's margin is the one the classifier was trained for (`training.pipeline_crops`).
-
-Then, for hold-to-confirm's threshold (`runtime.settings.ReactionSettings.threshold`): each frame as a photo
-held still, which the widget answers as it answers its first frame, and per threshold the `none` photos that
-would fire a reaction and the gesture photos that would fire their own.
 """
 
 from __future__ import annotations

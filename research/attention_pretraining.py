@@ -1,15 +1,9 @@
-"""Pretrain AttentionHGR's two attention stages on where the hand is, then train it for the gestures from there.
+"""Pretrain AttentionHGR's two attention stages on where the hand is (the plan's "better starting point for the
+attention modules"): training crops pasted into `none` frames, each stage's attention map trained towards the
+hand's mask drawn from its landmarks; then train it for the gestures from there.
 
     python -m research.attention_pretraining --epochs 4 --out runs/attention_hgr-located
     python -m training.train --model attention_hgr --init runs/attention_hgr-located/pretrained.pt ...
-
-The plan's idea: the bounding boxes give "a better starting point for the attention modules". Our crops are tight,
-so the location has to be made: each training crop whose landmarks the landmark model found (cached by
-`research.landmark_features`) is shrunk and pasted, feathered, at a random place into a region of a training
-`none` frame, as a loose hand box frames a hand; the target is the hand's mask drawn from its 21 landmarks (its
-bones as thick lines, the palm filled), at each stage's resolution. The loss is the binary cross-entropy between
-each stage's attention map (the mean of its sigmoid channels) and that mask. Only the two stages learn; the
-classification stage keeps its fresh weights. `run.json` records the mask IoU on pasted validation crops per epoch.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
-"""Learning curves of training runs: validation macro-F1 and training loss per epoch, from their run.json.
+"""Learning curves of training runs from their run.json (validation macro-F1 and training loss per epoch), and
+whether each has stopped improving: its best epoch, and what the last `--window` epochs added over the best before.
 
     python -m research.curves runs/attention_hgr-30/run.json runs/attention_hgr-30-located/run.json \
         --out curves.png
-
-Shows whether a run has stopped improving: besides the plot, it prints each run's best validation macro-F1, the
-epoch it came at, and how much the last `--window` epochs added over the best before them (near zero, or
-negative: the curve has flattened).
 """
 
 from __future__ import annotations

@@ -1,14 +1,9 @@
-"""The plan's ensemble: crop classifiers averaged, their weights chosen on the validation crops.
-
-    python -m research.ensemble --models static/models/classifier.int8.onnx runs/attention_hgr-30/classifier.int8.onnx \
-        --frames held-out --out runs/ensemble
-
-Every member scores the validation crops once; the weights on a grid over the simplex (`--step`) that give the best
-validation macro-F1 are kept (on a tie, the one that leans most on the first member, the shipped model). Then each
-member alone and the ensemble run on whole frames through the browser's pipeline, in one pass (`runtime.ensemble`:
-the hand is cut once, the thresholds are the first member's): the held-out training frames, to choose on, or the
-test frames, to report; `--crops test` adds the test crops. Prints a Markdown table and writes every report as JSON;
+"""The plan's ensemble: crop classifiers averaged, their weights chosen on a grid by validation macro-F1 (ties lean
+on the first member, the shipped model), then each member and the ensemble on whole frames in one pipeline pass;
 `training.evaluate --model A B --weights ...` reproduces any cell.
+
+    python -m research.ensemble --models static/widget/models/classifier.int8.onnx \
+        runs/attention_hgr-30/classifier.int8.onnx --frames held-out --out runs/ensemble
 """
 
 from __future__ import annotations

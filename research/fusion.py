@@ -1,14 +1,8 @@
-"""Landmark geometry beside the crop CNN: a small MLP on the 21 landmarks, and late fusion of the two.
+"""Landmark geometry beside the crop CNN: a small MLP on the 21 landmarks, late-fused with the CNN at a weight chosen
+on the validation crops, then CNN alone, landmarks alone and fused on the test crops (clean and perturbed) and,
+with `--frames`, on whole frames through the browser's pipeline.
 
     python -m research.fusion --cnn training/weights/classifier.pt --out runs/landmark-fusion --frames held-out
-
-Trains the MLP on the training crops' landmarks (`research.landmark_features`, mirrored copies added, classes
-weighted), chooses the fusion weight w (fused = w * CNN + (1 - w) * MLP) on the validation crops, then reports
-CNN alone, landmarks alone and fused on the test crops, clean and under each `--conditions` perturbation, and
-with `--frames` on whole frames through the browser's pipeline (its hands' landmarks feed the MLP): the
-held-out training frames (`training.pipeline_crops.frame_halves`), to choose on, or the test frames, to report.
-A crop where the landmark model finds no hand (presence below `MIN_PRESENCE`) is `none` for the landmarks
-alone, and the CNN's for the fused model. Writes mlp.pt, the reports and a Markdown table to `--out`.
 """
 
 from __future__ import annotations

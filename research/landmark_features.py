@@ -1,11 +1,6 @@
-"""The hand's 21 landmarks as features for a classifier, and the landmarks of every training crop (cached).
-
-A crop's landmarks come from the landmark model the pipeline runs, looking where MediaPipe's tracking would: a
-square of 1.8 crop sides on the crop, turned four ways (a crop has no palm to say which way the hand points,
-and looking upright only, the model finds few thumbs down), the turn with the highest presence kept, then once
-more in the region its own landmarks give (`HandLandmarker.around_hand`). The features remove where the hand
-is and how big it is, and keep its orientation (👍 and 👎 differ by nothing else): points relative to the
-wrist, divided by the long side of their extent; z in the same scale.
+"""The hand's 21 landmarks as classifier features (relative to the wrist, in units of the hand's extent: orientation
+kept, as 👍 and 👎 differ by nothing else), and every training crop's landmarks, found as MediaPipe's tracking would
+look (a square of 1.8 crop sides, four turns, then around its own landmarks) and cached.
 """
 
 from __future__ import annotations
@@ -32,8 +27,8 @@ FIRST_LOOK = 1.8
 """The first region's side over the crop's long side: the hand box grown as MediaPipe grows a tracked hand's."""
 
 FIRST_LOOK_TURNS = (0.0, math.pi / 2, math.pi, -math.pi / 2)
-"""The first looks' rotations: in a one-off check on 25 validation crops per class, looking upright only found
-(presence >= 0.5) 4 of the 25 thumbs down, four turns 24."""
+"""The first looks' rotations: a crop has no palm to say which way the hand points
+(docs/decisions.md#four-turns-to-find-a-crops-landmarks)."""
 
 MIN_PRESENCE = 0.5
 """A crop's landmarks count when the landmark model's presence reaches this (the pipeline cuts hands from 0.5)."""

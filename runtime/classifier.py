@@ -1,8 +1,5 @@
-"""The exported crop classifier: its metadata, read and checked the way the browser's worker reads it
-(`static/widget/onnx-metadata.js`), and batch inference with onnxruntime and numpy.
-
-Everything the classifier needs, and every number the pipeline shares with the browser, comes from the file's
-metadata: a file without one of the keys is refused by both readers, with the same words.
+"""The exported crop classifier: its metadata, read and checked as the browser's worker reads it
+(`static/widget/onnx-metadata.js`, refusing the same files with the same words), and batch inference.
 """
 
 from __future__ import annotations

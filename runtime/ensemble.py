@@ -1,9 +1,6 @@
-"""Several crop classifiers as one: their probabilities averaged with fixed weights (the plan's ensemble).
-
-It has the pipeline's classifier face, so the pipeline, `training.evaluate` and `training.robustness` run an
-ensemble as they run one model. The pipeline cuts each hand once, at the largest member's input size, and each
-member resizes that crop to its own, as it does any crop. Thresholds and the hand box's margin (`settings`) are
-the first member's: put the shipped classifier first to keep the shipped pipeline's settings.
+"""Several crop classifiers as one, their probabilities averaged with fixed weights (the plan's ensemble), behind
+the pipeline's classifier face: each hand is cut once at the largest member's input size, and the settings are
+the first member's (put the shipped classifier first).
 """
 
 from __future__ import annotations

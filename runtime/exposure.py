@@ -1,13 +1,6 @@
-"""A hand crop washed out by an over-exposed webcam, toned down before the classifier reads it.
-
-A camera exposing for a dim face, or a window behind the participant, clips a raised hand towards white; the
-classifier, trained on HaGRID's evenly lit photos, then reads washed-out `none` hands as gestures (issue:
-robustness). A crop whose mean luma is above `PipelineSettings.bright_crop_luma` goes through the gamma that takes a
-grey at that mean to `PipelineSettings.bright_crop_target`: pixel order is kept, clipped white stays white,
-everything else darkens, and crops as bright as ordinary photos are left alone. Both runtimes do it on the crop
-already resized to the classifier's input (this module, `exposeBrightCrop` in static/widget/resample.js): the luma is
-summed in integer thousandths, exact in Python and JavaScript alike, so both pick the same crops, and both map
-through the same 256-entry table.
+"""Hand crops washed out by an over-exposed webcam, toned down by a gamma before the classifier reads them
+(trained on evenly lit photos, it reads washed-out `none` hands as gestures). The luma is summed in integer
+thousandths so that Python and `exposeBrightCrop` (static/widget/resample.js) pick the same crops.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""The axis-aligned box around a hand that the classifier sees, never rotated: orientation is what tells thumbs up
-from thumbs down.
-
-The pipeline's box is `landmark_box`: the square around the hand's 21 landmarks plus a margin
-(`PipelineSettings.hand_box_margin`), which holds the raised thumb. `hand_box`, a square of `scale` palm sides
-moved `shift` palm sides towards the fingers, is the box of the design before landmarks; it remains for
-`training.train --pipeline-box palm`, which reproduces that design's fine-tuning.
+"""The axis-aligned box around a hand that the classifier sees, never rotated: orientation tells 👍 from 👎.
+`landmark_box` is the pipeline's; `hand_box`, around a palm, is the design's before landmarks, kept for
+`training.train --pipeline-box palm`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
-"""MediaPipe's hand landmark model on the region of interest around a palm: 21 landmarks in image pixels, and how
-sure the model is that a hand is there.
-
-The region of interest is MediaPipe's (mediapipe/modules/hand_landmark/palm_detection_detection_to_roi.pbtxt):
-the palm's box made square on its long side, turned so that wrist -> middle finger's base points up, scaled 2.6
-and moved half its side towards the fingers. It is cut out of the image rotated, resized to 224 x 224 (RGB in
-[0, 1]); the model's landmarks are mapped back through the same rotation. The rotation is for the landmark model
-only: the classifier's crop is never rotated (orientation is what tells thumbs up from thumbs down).
+"""MediaPipe's hand landmark model on a region of interest around a palm or a tracked hand: 21 landmarks in image
+pixels and how sure it is that a hand is there. The region is MediaPipe's, turned upright for this model only (the
+classifier's crop is never rotated: orientation tells 👍 from 👎).
 """
 
 from __future__ import annotations
@@ -98,9 +93,7 @@ def roi_from_palm(palm: PalmDetection, region: RegionSettings) -> RegionOfIntere
 
 def roi_from_landmarks(points: np.ndarray, region: RegionSettings) -> RegionOfInterest:
     """MediaPipe's region of interest for the next frame from a hand's landmarks [21, 2+] in image pixels
-    (hand_landmark_landmarks_to_roi.pbtxt): the rectangle around the partial landmarks, turned with the hand's
-    axis, shifted along it, made square on its long side and scaled (`LANDMARK_REGION`). How a hand is tracked
-    without the palm detector."""
+    (hand_landmark_landmarks_to_roi.pbtxt, `LANDMARK_REGION`): how a hand is tracked without the palm detector."""
     x0, y0 = points[WRIST_LANDMARK, :2]
     x1, y1 = (points[INDEX_BASE, :2] + points[RING_BASE, :2]) / 2
     x1, y1 = (x1 + points[MIDDLE_BASE, 0]) / 2, (y1 + points[MIDDLE_BASE, 1]) / 2

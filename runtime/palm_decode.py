@@ -1,10 +1,6 @@
 """From the palm detector's raw outputs to palms in image pixels: SSD anchors, box decoding and weighted NMS.
-
-The numbers are MediaPipe's, from mediapipe/modules/palm_detection/palm_detection_cpu.pbtxt (0.10.21),
-kept here as named constants so that the browser side can use the very same ones. Each of the 2016
-anchors regresses 18 numbers, x-first (MediaPipe's `reverse_output_order: true`): box centre offset x, y,
-box width, height, then 7 keypoints as (x, y) offsets, all in input pixels relative to the anchor centre.
-The box is the palm's, not the whole hand's; keypoint 0 is the wrist and 2 the middle finger's base.
+The numbers are MediaPipe's (palm_detection_cpu.pbtxt, 0.10.21), named here so that the browser uses the same ones;
+each of the 2016 anchors regresses a palm box and 7 keypoints (0: wrist, 2: middle finger's base), x first.
 """
 
 from __future__ import annotations

@@ -1,13 +1,6 @@
-"""The whole recognition pipeline on one image, in Python with onnxruntime: the same steps, numbers and decisions
-as the browser's worker (`static/widget/pipeline.js`), so that what we measure here is what a participant gets.
-
-    image -> palm detector -> palms -> hand landmarks in each palm's region -> the square around each hand's
-          landmarks (axis-aligned, never rotated) -> crop classifier -> one gesture per image
-
-A palm whose region the landmark model finds no hand in (presence below `min_presence`) is dropped. Several
-hands: the most confident gesture wins. No hand, or no gesture at `min_gesture_score` or above: `none`. The
-numbers (`runtime.settings.PipelineSettings`) come from the classifier file's metadata, as in the browser. On a
-stream of frames, `runtime.tracking.HandTracker` follows the hands from frame to frame with the same steps.
+"""The whole recognition pipeline on one image, with the browser worker's steps, numbers and decisions
+(`static/widget/pipeline.js`), so that what we measure here is what a participant gets: palm detector -> hand
+landmarks -> square around each hand's landmarks -> crop classifier -> the most confident gesture, else `none`.
 """
 
 from __future__ import annotations
@@ -85,11 +78,7 @@ class PalmFinder:
 
     def palms(self, image: np.ndarray) -> list[PalmDetection]:
         """Palms in `image` pixels, best first, at most `max_hands`: in the letterboxed frame, else in the first level
-        of `tile_levels` that has any.
-
-        The detector sees the frame squeezed into 192 x 192 pixels, where a hand at arm's length in a
-        tall or wide frame is small, and a person across the room smaller still.
-        """
+        of `tile_levels` that has any (squeezed into 192 pixels, a hand across the room is too small to find)."""
         found = self.detect_in_view(image)[:self.max_hands]
         for level in tile_levels(*image.shape[1::-1]):
             if found:
@@ -115,11 +104,8 @@ class PalmFinder:
 
 
 class GesturePipeline(PalmFinder):
-    """Palm detector + hand landmarks + hand box + crop classifier, on uint8 RGB images [H, W, 3].
-
-    `classifier` is an exported classifier file (or an object with the same face, see `Classifier`); `settings`
-    default to the ones it carries, and may be replaced later (`export.tune_pipeline` tries others).
-    """
+    """Palm detector + hand landmarks + hand box + crop classifier, on uint8 RGB images [H, W, 3]; `settings`
+    default to the classifier's own and may be replaced later (`export.tune_pipeline` tries others)."""
 
     def __init__(self, palm_model: Path, landmark_model: Path, classifier: Path | Classifier,
                  settings: PipelineSettings | None = None, threads: int = 0) -> None:
@@ -228,10 +214,9 @@ class Tile:
 
 
 def tile_levels(width: int, height: int) -> list[list[Tile]]:
-    """The squares the detector looks in when the letterboxed frame has no hand, coarse to fine: squares of the
-    frame's short side along its long side (none for a square frame: that is the letterbox), then squares of half
-    the short side over the whole frame, overlapping their neighbours by about half, where a hand across the room
-    is large enough for the detector (its input is 192 pixels)."""
+    """The squares the detector looks in when the letterboxed frame has no hand, coarse to fine: the short side's
+    squares along the long side (none for a square frame), then half-side squares overlapping by about half, where
+    a hand across the room is large enough for the detector's 192 pixels."""
     short = min(width, height)
     along = [Tile(x, y, short) for x in _starts(width, short) for y in _starts(height, short)]
     half = short // 2

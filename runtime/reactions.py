@@ -1,6 +1,6 @@
-"""Hold-to-confirm, the widget's (`static/widget/reactions.js`, step for step): per-frame gestures become deliberate
-reactions once a gesture has gathered `hold_ms` of evidence, each frame adding (p - threshold) / (1 - threshold)
-times the time since the previous frame. Pure and timestamp-driven, so a benchmark can replay the browser's frames.
+"""Hold-to-confirm, the widget's step for step (`static/widget/reactions.js`): per-frame gestures become deliberate
+reactions once a gesture has gathered `hold_ms` of evidence. Pure and timestamp-driven, so that a benchmark can
+replay the browser's frames.
 """
 
 from __future__ import annotations

@@ -1,24 +1,6 @@
-"""Hands followed from frame to frame, as MediaPipe's hand tracking does it and as the browser's worker does it
-(`static/widget/pipeline.js`, step for step): a frame's landmarks give the next frame's region of interest
-(`HandLandmarker.around_hand`), so the palm detector, most of a frame's time, runs only to find hands; and what
-has not moved since the models last looked at it is not looked at again.
-
-On each frame:
-- a tracked hand whose box looks as it did when the landmark model last ran on it (`unchanged`: a participant
-  holding a pose) keeps its landmarks and probabilities, and no model runs on it;
-- the palm detector runs when fewer than `max_hands` hands are tracked and the last detection is `redetect_ms` old;
-  with none tracked, when the frame has motion (`search_motion`) and for `motion_search_ms` after, else once
-  `idle_search_ms`, and the frame says it is `idle` (the widget then takes frames at `idle_fps`); it looks in
-  one view of the frame (`search_views`: the letterboxed frame every other time, and in between each square of
-  `tile_levels` in turn, moving on while no new hand is found there, as
-  `GesturePipeline.hands` looks in the tiles when the letterboxed frame has no hand), and each palm it finds adds
-  its region (`HandLandmarker.around_palm`); a view unchanged since the detector last found nothing new in it is
-  passed over, and the next frame looks in the next one;
-- the landmark model runs in the regions of the hands that moved and of the new palms; a hand below
-  `min_presence` is lost, and one found twice (a new palm on a tracked hand) is kept once
-  (`GesturePipeline.landmarks`);
-- the hands left, at most `max_hands` (the still ones first), are classified if they moved or are new, and
-  decided as on a single image; their landmarks give the regions tracked on the next frame.
+"""Hands followed from frame to frame, as MediaPipe's hand tracking and the browser's worker do it, step for step
+(`static/widget/pipeline.js`): a frame's landmarks give the next frame's region, so the palm detector runs only to
+find hands, one view at a time, and what has not moved since the models last looked at it is not looked at again.
 """
 
 from __future__ import annotations
@@ -167,12 +149,9 @@ def search_views(width: int, height: int) -> list[Tile | None]:
 
 
 def signature(image: np.ndarray, box: tuple[int, int, int, int], settings: PipelineSettings) -> np.ndarray:
-    """A region of the frame as `signature_size` x `signature_size` cells, each the mean (rounded down) of about as
-    many pixels a side spread evenly over it (every pixel of a smaller cell), black beyond the frame's edges: what
-    `unchanged` compares. A mean of many pixels holds still under camera noise, and a sparse one stays cheap for a
-    whole frame (a fraction of a millisecond in the worker, whose static/widget/pipeline.js computes the same integers):
-    written here, not taken from an image library, for that, as a resize that averages every pixel costs the
-    browser milliseconds."""
+    """A region of the frame as `signature_size` x `signature_size` cells, each the integer mean of about as many
+    sampled pixels a side (black beyond the frame): what `unchanged` compares. Holds still under camera noise and
+    costs the worker a fraction of a millisecond, which computes the same integers (static/widget/pipeline.js)."""
     size = settings.signature_size
     left, top, right, bottom = box
     rows, row_starts = _cell_samples(top, bottom, size)

@@ -1,12 +1,7 @@
-"""Compare trained classifiers: test macro-F1 and per-class F1, parameters, weights size, CPU latency at
-batch 1 and training time, as a Markdown table for the README.
+"""Compare trained classifiers as a Markdown table: test macro-F1 and per-class F1, parameters, size, CPU latency
+(PyTorch eager, one thread, batch 1, median) and training time (from each run record); `--ensemble W ...` adds a row.
 
     python -m training.benchmark runs/*/best.pt training/weights/classifier.pt
-
-Latency is PyTorch eager on one CPU thread, batch 1, median over `--repeats` runs after warm-up.
-Training time comes from the run.json written beside each checkpoint (or `<name>.run.json`). `--ensemble W ...`
-adds a row for the checkpoints' probabilities averaged with those weights (`runtime.ensemble`): its parameters,
-latency and training time are the members' sums.
 """
 
 from __future__ import annotations

@@ -1,14 +1,6 @@
-"""Decode and resize every image once, so that training epochs on 2 cores are not bound by JPEG decoding.
-
-The cache is a uint8 array [N, S, S, 3] per (sample list, size): a `.npy` file under `$GESTURE_REACTIONS_CACHE`
-(default `~/.cache/gesture-reactions`) with a `.json` index of labels, paths and skipped images, keyed by the
-samples' paths, labels, boxes and file contents, so editing the data rebuilds it.
-It is opened memory-mapped and read-only, and built into a memory-mapped file in parallel, so that HaGRID in full
-(554,800 images, ~27 GB of crops) never has to fit in RAM; a build that is interrupted resumes from its last
-checkpoint. Hashing every file's contents takes hours at that size, so the content key is remembered under a key
-of the files' sizes and modification times, and hashed again only when those change.
-A crop is the hand box stretched to S x S (never rotated: orientation separates 👍 from 👎).
-Unreadable images are skipped, counted and reported, never a crash.
+"""Every image decoded and resized once, so that training epochs on 2 cores are not bound by JPEG decoding: a
+memory-mapped uint8 [N, S, S, 3] `.npy` per sample list and size, keyed by the files' contents, resumable, so
+that HaGRID in full (554,800 images, ~27 GB of crops) never has to fit in RAM; unreadable images are skipped.
 """
 
 from __future__ import annotations

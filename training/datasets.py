@@ -1,11 +1,6 @@
-"""Readers for the two dataset layouts we train on, both reduced to a list of `Sample`s.
-
-* the shared manifest layout: `manifest.csv` + `crops/` + `frames/`, filtered by split and kind;
-* HaGRID's published layout: images per class (`<class>/<id>.jpg`, optionally under
-  `hagrid_dataset/`) and one annotation JSON per class and split
-  (`annotations/<split>/<class>.json` or `hagrid_annotations/<split>/<class>.json`) whose
-  entries hold normalised `bboxes` `[x, y, w, h]`, `labels` and `user_id`. Every annotated hand
-  becomes one crop sample.
+"""Readers for the two dataset layouts we train on, both reduced to a list of `Sample`s: the shared manifest layout
+(`manifest.csv`, `crops/`, `frames/`) and HaGRID's published one (images per class, an annotation JSON per class
+and split; every annotated hand becomes one crop sample).
 """
 
 from __future__ import annotations

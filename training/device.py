@@ -1,9 +1,6 @@
-"""Where training runs (`training.train --device`) and in what precision (`--precision`).
-
-`auto`: on CUDA the forward pass runs under float16 autocast and the loss is scaled (`GradScaler`) so that small
-gradients survive float16; on the CPU both are off. `bfloat16`: bfloat16 autocast on either device, no loss
-scaling (bfloat16 keeps float32's exponent range); fast on CPUs with AVX-512 BF16 or AMX (oneDNN's bfloat16
-kernels), possibly slower elsewhere. `float32`: no autocast anywhere.
+"""Where training runs (`training.train --device`) and in what precision (`--precision`): `auto` is float16
+autocast with loss scaling on CUDA and float32 on the CPU; `bfloat16` autocasts on either device without scaling
+(fast on CPUs with AVX-512 BF16 or AMX); `float32` never autocasts.
 """
 
 from __future__ import annotations

@@ -1,13 +1,6 @@
 """Training on several processes with PyTorch's own engine: `torchrun --nproc_per_node N -m training.train ...`.
-
-torchrun sets `WORLD_SIZE`, `RANK` and `LOCAL_RANK`; without them training runs in one process as before. With them,
-each process joins the group (NCCL when the processes train on GPUs, one GPU each by local rank; Gloo on CPUs), the
-model is wrapped in `DistributedDataParallel`, which averages the gradients, and:
-
-* every process draws the same class-balanced indices for an epoch and takes every N-th of them, so N processes
-  train on exactly the draws one process would, each global batch split across them (`BalancedSampler`);
-* validation is split across the processes and their predictions gathered, so every process scores the whole set;
-* only rank 0 writes checkpoints and `run.json`, logs and shows progress.
+Each process joins the group (NCCL on GPUs, Gloo on CPUs) and trains on every N-th of the one-process run's draws
+(`BalancedSampler`), so N processes train on exactly what one would; only rank 0 writes and logs.
 """
 
 from __future__ import annotations
@@ -123,11 +116,9 @@ def gather_rows(processes: Processes, local: np.ndarray, total: int) -> np.ndarr
 
 
 class BalancedSampler(Sampler[int]):
-    """`num_samples` indices drawn with replacement by `weights`, seeded by the seed and the epoch (`set_epoch`), so
-    that every process draws the same ones and a resumed run the same as an uninterrupted one; this process yields
-    every `world_size`-th draw from its rank. With a per-process batch of B / world_size, the processes' k-th
-    batches together are the one-process run's k-th batch of B. `torch.utils.data.DistributedSampler` shards a
-    dataset without weights; `WeightedRandomSampler` does not shard."""
+    """`num_samples` indices drawn with replacement by `weights`, seeded by seed and epoch so that every process (and a
+    resumed run) draws the same; this process yields every `world_size`-th draw from its rank. (DistributedSampler
+    has no weights; WeightedRandomSampler does not shard.)"""
 
     def __init__(self, weights: torch.Tensor, num_samples: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
         self.weights, self.seed, self.epoch = weights, seed, 0

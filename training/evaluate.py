@@ -1,17 +1,8 @@
-"""Evaluate a classifier on a folder in the shared manifest layout (or HaGRID's layout).
+"""Evaluate a classifier (`.pt`, `.onnx`, or several as an ensemble) on hand crops or on whole frames through the
+browser's pipeline, optionally degraded as a webcam would; prints and writes per-class scores, macro-F1 and the
+confusion matrix. Other tools call this interface: keep it stable.
 
     python -m training.evaluate --data ../shared/data/gestures --split test --kind crop --json out.json
-
-`--kind crop` runs the classifier on hand crops; `--kind frame` runs whole frames through the same
-pipeline as the browser (palm detector, hand box, classifier: `runtime.pipeline`). `--perturb NAME` first
-degrades every image as a webcam would (`training.perturbations`, seeded by `--seed`); `training.robustness`
-runs them all. `--model` takes a `.pt` checkpoint or an `.onnx` file (same preprocessing); without it, the
-model the project ships (for frames: its int8 export, which the browser runs). Several `--model`s are an
-ensemble (`runtime.ensemble`): their probabilities averaged with `--weights` (default: equal). PyTorch is
-imported only for a `.pt` model: an export is evaluated with the runtime alone. Prints per-class precision, recall, F1,
-macro-F1 and the confusion matrix, and writes the same as JSON (keys `macro_f1`, `per_class`,
-`confusion`, `labels`, `n`) and the confusion matrix as a PNG. Other tools call this interface:
-keep it stable.
 """
 
 from __future__ import annotations

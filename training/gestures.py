@@ -1,7 +1,5 @@
-"""The one place that defines what the classifier sees and says.
-
-Labels, emoji, names, input size and normalisation are read from here by training, evaluation and
-export; the export step writes them into the ONNX metadata, so the browser never hard-codes them.
+"""The one place that defines what the classifier sees and says: labels, emoji, names, input size and
+normalisation, which the export writes into the ONNX metadata so that the browser never hard-codes them.
 """
 
 from __future__ import annotations

@@ -35,9 +35,8 @@ def torch_probabilities(model: nn.Module, images: np.ndarray, size: int, batch_s
 
 
 class TorchClassifier:
-    """A checkpoint with the face of `runtime.classifier.OnnxClassifier`; its pipeline settings are the ones an
-    export writes. It is the network alone: the runtime's toning down of over-exposed crops (`runtime.exposure`) is
-    the exported classifier's and the browser's, so the figures kept for checkpoints are the network's."""
+    """A checkpoint with the face of `runtime.classifier.OnnxClassifier`, with the settings an export writes; the
+    network alone (no toning down of over-exposed crops), so the figures kept for checkpoints are the network's."""
 
     def __init__(self, checkpoint: Path) -> None:
         model, meta = load_checkpoint(checkpoint)

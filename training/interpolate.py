@@ -1,15 +1,8 @@
-"""A checkpoint whose weights lie between two runs of one architecture that started from the same checkpoint.
+"""A checkpoint whose weights lie between two fine-tunings of one checkpoint, which stay in one basin of the loss
+and often keep what each run gained ("Model soups", Wortsman et al. 2022); `<out>.run.json` keeps both runs' records.
 
     python -m training.interpolate runs/slim-webcam-toned/best.pt runs/slim-webcam-washed/best.pt \
         --weight 0.5 --out runs/soup/soup-0.5.pt
-
-Two fine-tunings of one checkpoint stay in one basin of the loss, so the weights on the line between them are
-a model too, and often keep what each run gained: a run and the one it started from (Wortsman et al., "Robust
-fine-tuning of zero-shot models", 2022), or two runs with different augmentations ("Model soups", 2022).
-`--weight` is the second run's share (0 gives the first checkpoint, 1 the second). Choose it on validation crops
-and the held-out training frames, like any other setting. Batch-norm statistics are mixed with the weights;
-counters are the second run's. Beside `--out`, `<out>.run.json` keeps both runs' records (`training.ship` and
-`training.benchmark` read it: the training time is the two runs' together).
 """
 
 from __future__ import annotations

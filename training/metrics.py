@@ -1,4 +1,4 @@
-"""Classification metrics in one shape for training logs, evaluation output and the README."""
+"""Classification metrics in one shape for training logs, evaluation output and the results tables."""
 
 from __future__ import annotations
 

@@ -1,19 +1,9 @@
-"""Raise a classifier's `none` logit by a constant chosen on validation crops: a prior correction.
+"""A constant added to a classifier's `none` logit, a prior correction (Menon et al., logit adjustment, 2021):
+balanced training draws make the network see a gesture in three hands of four. `sweep` scores each value on a
+model's probabilities, `apply` writes it into the last layer's bias (then tune the pipeline again).
 
     python -m training.none_prior sweep --models static/widget/models/classifier.int8.onnx --split val
     python -m training.none_prior apply runs/soup/soup-0.5.pt --bias 0.5 --out runs/prior/classifier.pt
-
-Training draws every class equally often (`training.train.balanced_sampler`), so the network learns its
-probabilities as if a hand were a gesture three times in four; in HaGRID's crops and in a call most hands are
-not. Adding a constant to one logit moves every decision boundary towards that class the way a different prior
-would (Menon et al., "Long-tail learning via logit adjustment", 2021). Adding `b` to the `none` logit multiplies
-p(none) by e^b before the probabilities are normalised again, so `sweep` applies each value to the probabilities
-of any model file (an int8 export as the browser runs it included) without exporting one model per value, and
-prints macro-F1 per condition and value. `apply` adds the value chosen to the bias of the network's last linear
-layer and writes a checkpoint that exports, ships and runs like any other; its thresholds
-(`runtime.settings`) should be tuned again (`export.tune_pipeline`), since every probability moves.
-`sweep --washed-out` measures the runtime's `bright_crop_none_logit` the same way: a value on the `none` logit of
-the crops the runtime tones down (`runtime.exposure`) alone, set in the classifier's metadata, not its weights.
 """
 
 from __future__ import annotations
@@ -55,8 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="the most probable label, or the pipeline's answer (a gesture only at the "
                             "classifier's min_gesture_score)")
     sweep.add_argument("--washed-out", action="store_true",
-                       help="sweep the runtime's bright_crop_none_logit instead: each value on the none logit of the "
-                            "crops it tones down alone (an .onnx export; its own value taken off first)")
+                       help="sweep the runtime's bright_crop_none_logit instead: the none logit of toned-down crops "
+                            "only (an .onnx export)")
     apply = commands.add_parser("apply", help="write a checkpoint with the value added to its none logit")
     apply.add_argument("checkpoint", type=Path)
     apply.add_argument("--bias", type=float, required=True)

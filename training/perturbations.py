@@ -1,17 +1,6 @@
-"""What a call's webcam does to a hand, as named, seeded perturbations of uint8 RGB images (numpy and Pillow only,
-so evaluating an export stays free of PyTorch).
-
-Every perturbation takes the image, the side of the hand in it (pixels) and a random generator. Sizes scale
-with the hand, so one name means the same thing on a 128 px hand crop and on a whole frame:
-
-* crops (`training.cache`): the crop is the hand box, so the hand's side is the crop's side;
-* frames: the hand's side is `HAND_SHARE_OF_FRAME` of the frame's short side (frame hand boxes are not known).
-
-`skin-darker` recolours the pixels whose colour lies in a common skin range (YCrCb box below): about half as
-bright and a little warmer. It asks one question, whether the classifier keys on light skin's brightness and
-colour. It cannot say the model is fair to people with darker skin: real skin differs in reflectance,
-highlights, shadows and contrast against sleeves and backgrounds, and the mask also catches skin-coloured
-backgrounds (wood, walls, faces) and misses skin in shadow.
+"""What a call's webcam does to a hand, as named, seeded perturbations of uint8 RGB images (numpy and Pillow only),
+sized by the hand's side so that one name means the same on a crop and a frame. Caveat: `skin-darker` only asks
+whether the classifier keys on light skin's brightness; it cannot say the model is fair to darker skin.
 """
 
 from __future__ import annotations
@@ -111,7 +100,8 @@ def grayscale(image: np.ndarray, hand_side: float, rng: np.random.Generator) -> 
 
 
 def skin_darker(image: np.ndarray, hand_side: float, rng: np.random.Generator) -> np.ndarray:
-    """Pixels in the skin range at about half their brightness, slightly warmer; the mask's edge softened."""
+    """Pixels in the skin range at about half their brightness, slightly warmer; the mask's edge softened. Real skin
+    differs in reflectance, highlights and shadows, and the mask also catches skin-coloured walls and faces."""
     ycbcr = np.asarray(Image.fromarray(image).convert("YCbCr"))
     cb, cr = ycbcr[..., 1], ycbcr[..., 2]
     mask = ((cr >= SKIN_CR[0]) & (cr <= SKIN_CR[1]) & (cb >= SKIN_CB[0]) & (cb <= SKIN_CB[1])).astype(np.uint8) * 255

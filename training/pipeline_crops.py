@@ -1,24 +1,6 @@
-"""Training inputs cut the way the running pipeline cuts them.
-
-The shared crops are tight annotator boxes, stretched to a square. At run time the classifier gets the
-square box that `runtime.hand_box` grows around a palm the detector found: the hand at its own aspect
-ratio, more background, and for 👍 and 👎 often the thumb's tip cut off. A classifier that only saw
-tight crops misses many of those hands, so training also draws inputs made by the pipeline itself:
-
-* pasted crops: each training crop is pasted (feathered edges, random scale and place) into a real
-  training frame, the pipeline's palm search runs on the composite, and the hand box around the palm
-  found inside the pasted crop is cut out. A sample from HaGRID's layout needs no pasting: its own
-  frame is the context, and the palm must lie inside its annotated box.
-* hard negatives: the pipeline's hand crops from the context frames.
-
-Hands are cut with the pipeline's square around the palm, or, given the hand landmark model, with the
-square around the hand's 21 landmarks (`runtime.hand_box.landmark_box`), which holds the raised thumb that
-the palm square often cuts off; a palm whose region the landmark model finds no hand in is then dropped.
-
-The training frames are split in two (`frame_halves`): half of the `none` frames are context, giving
-backgrounds and hard negatives; the rest is held out for measuring the whole pipeline
-(`export.tune_pipeline`). Both are cached like the decoded crops, keyed by their inputs, the
-settings below and the palm detector file.
+"""Training inputs cut the way the running pipeline cuts them (a classifier that saw only tight annotator crops
+misses the pipeline's hands): training crops pasted into real frames and cut by the pipeline, and hard negatives
+from the `none` frames' context half; the other half is held out to measure the pipeline (`frame_halves`).
 """
 
 from __future__ import annotations
@@ -69,10 +51,8 @@ FEATHER = 1 / 16
 """Width of the pasted crop's soft edge, as a share of its short side: no hard seam for the detector to see."""
 
 CUT_PALM_SCORE = 0.3
-"""Palm score from which a hand is cut around its palm square (`--pipeline-box palm`): below that pipeline's own
-threshold (0.4), so that the classifier also learns from hands the detector is unsure of. Around landmarks, hands
-are cut from the pipeline's own palm score (`PipelineSettings.min_palm_score`): the landmark model's presence
-score already keeps only real hands."""
+"""Palm score from which a hand is cut around its palm square (`--pipeline-box palm`): below that pipeline's 0.4,
+to learn from hands the detector is unsure of (around landmarks, the pipeline's own `min_palm_score` is used)."""
 
 CUT_PRESENCE = 0.5
 """Hand presence from which a hand is cut around its landmarks: MediaPipe's threshold, below the pipeline's own
@@ -80,10 +60,9 @@ CUT_PRESENCE = 0.5
 of."""
 
 REGION_SLACK = 0.25
-"""A hand cut from a composite must have its landmarks inside the pasted crop (or a HaGRID frame's hand box) grown
-by this share of its size on each side: otherwise the palm inside it belonged to a hand in the background, and the
-crop's label would be wrong (2.6% of the validation gestures' cuts; a 10% slack also dropped a hand's own thumb tips
-past a tight box: 5.5%)."""
+"""A hand cut from a composite must have its landmarks inside the pasted crop (or a HaGRID hand box) grown by this
+share on each side, else it is a background hand with the wrong label
+(docs/decisions.md#region-slack-for-pasted-crops)."""
 
 LARGE_GROUP = 100
 """A group with more frames than this (one person filmed at length) is split between the halves by file."""
@@ -138,10 +117,8 @@ def paste(crop: Image.Image, background: Image.Image, rng: random.Random) -> tup
 
 def cut_hand(finder: PalmFinder, image: Image.Image, region: tuple[float, ...] | None,
              size: int = CACHE_SIZE, landmarker: HandLandmarker | None = None) -> list[np.ndarray]:
-    """The pipeline's hand crops in `image`, resized to `size`: for each hand found, or only the first whose palm's
-    centre lies inside `region` when one is given. With `landmarker`, cut around the hand's landmarks where the
-    pipeline finds hands (`GesturePipeline.hands`: the letterboxed frame, then each level of square tiles until one
-    has a hand); else the palm square around each palm `finder.palms` finds."""
+    """The pipeline's hand crops in `image`, resized to `size` (only the first whose palm lies inside `region` when
+    given): around the landmarks where `GesturePipeline.hands` finds hands with `landmarker`, else palm squares."""
     pixels = np.asarray(image)
     searches = ([lambda: finder.detect_in_view(pixels)[:finder.max_hands],
                  *(partial(finder.palms_in_tiles, pixels, level) for level in tile_levels(image.width, image.height))]

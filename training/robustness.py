@@ -1,15 +1,9 @@
-"""Macro-F1 of one or more classifiers under every webcam condition of `training.perturbations`, as a table.
+"""Macro-F1 of one or more classifiers under every webcam condition of `training.perturbations`, as a Markdown
+table (thumbs up F1, the weakest class, in brackets); every model sees the same seeded pixels, and `--kind frame`
+runs whole frames through the browser's pipeline (minutes per condition and model on 2 cores).
 
     python -m training.robustness --split test --kind crop \
         --models training/weights/classifier.pt runs/slim-webcam/best.pt --json robustness-crops.json
-
-Each model sees the same perturbed pixels (seeded per image by `--seed`). `--kind frame` runs the whole frames
-through the browser's pipeline (palm detector, landmarks, hand box, classifier), which takes a few minutes per
-condition and model on 2 cores: `--conditions` picks some. An export runs as the runtime runs it, over-exposed
-crops toned down (`runtime.exposure`); `--network-only` measures it without that step. A crop's label is the
-network's most probable one; `--decision pipeline` takes what the browser would show for a frame with that hand
-instead (a gesture only at the classifier's `min_gesture_score`, else `none`). Prints a Markdown table
-(macro-F1, and thumbs up F1 in brackets, the weakest class) and writes every report as JSON.
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
-"""Make a trained run the model the project ships.
+"""Make a trained run the model the project ships: `training/weights/classifier.pt` in float16 (half the file),
+with its run record and its test report, which the tests hold it to; `--out` keeps another run the same way.
 
     python -m training.ship runs/efficientnet_lite0/best.pt
-
-Writes `training/weights/classifier.pt` (weights stored as float16 to halve the file; they load
-back into float32), `classifier.run.json` (the run's record, for the training time in the results
-table) and `classifier.test.json` (the test-split report of the file as shipped, which the tests
-hold the shipped model to). `--out training/weights/<name>.pt` keeps another run the same way, small and with
-its records, so that a results row it gives can be reproduced from a clean checkout without shipping it.
 """
 
 from __future__ import annotations

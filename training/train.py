@@ -1,32 +1,9 @@
-"""Train a gesture classifier on hand crops.
+"""Train a gesture classifier on hand crops, drawn class-balanced (`none` outnumbers each gesture about 12 to 1),
+with optional distillation (`--teacher`) and pipeline-cut inputs; the best epoch by validation macro-F1 lands in
+`--out` with last.pt (for `--resume`) and run.json (docs/decisions.md#how-the-shipped-classifier-was-trained).
 
     python -m training.train --model efficientnet_lite0 --epochs 6
     python -m training.train --model mobilenet_v3_small --teacher runs/efficientnet_lite0/best.pt
-
-Each epoch draws `--samples-per-epoch` crops with class-balanced sampling (`none` outnumbers each
-gesture about 12 to 1), validates with macro-F1 and keeps the best checkpoint. `--teacher` adds
-knowledge distillation: the student matches the teacher's softened outputs on the same augmented
-batch (with `--augment webcam-vs-clean`, the teacher sees each crop clean and the student degraded).
-`--resume RUN_DIR/last.pt` continues a run. `--device` picks the CPU or a GPU (`training.device`);
-`torchrun --nproc_per_node N -m training.train ...` trains on N processes (`training.distributed`).
-Everything lands in `--out` (default `runs/<model>[-distilled]`): best.pt, last.pt and run.json (config, metrics
-per epoch, wall time).
-
-`--init` starts from a trained checkpoint; `--pipeline-share` and `--hard-negatives` mix in inputs
-cut by the running pipeline (`training.pipeline_crops`), around the hand's landmarks as the pipeline cuts them
-(`--pipeline-box`). The shipped model's last fine-tuning, from the one shipped before it, which is also its
-teacher (`--augment webcam-vs-clean`: the student sees a webcam's degradations, the teacher the crop clean):
-
-    python -m training.train --model efficientnet_lite0_slim --init training/weights/classifier.pt \
-        --teacher training/weights/classifier.pt --augment webcam-vs-clean --pipeline-share 0.75 \
-        --pipeline-variants 1 --hard-negatives 0.33 --epochs 8 --samples-per-epoch 12000 --lr 5e-4 \
-        --out runs/slim-webcam-toned
-
-and the same with `--washed-out-negatives 0.2 --out runs/slim-webcam-washed`; the two runs' weights averaged
-(`training.interpolate`) ship.
-
-The code follows torchvision's reference training script: `load_data`, `train_one_epoch`, `evaluate`, checkpoint
-helpers, and `train` wiring them together.
 """
 
 from __future__ import annotations
@@ -90,23 +67,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="share of draws that take the crop as the pipeline cuts it from a frame, when it finds it")
     p.add_argument("--pipeline-variants", type=int, default=1, help="pipeline-cut versions per crop (pasting seeds)")
     p.add_argument("--pipeline-box", choices=("palm", "landmarks"), default="landmarks",
-                   help="cut pipeline inputs and hard negatives around the hand's landmarks, as the pipeline does, "
-                        "or with the palm square of the design before landmarks")
+                   help="cut pipeline inputs around the hand's landmarks, as the pipeline does, or the palm square")
     p.add_argument("--hard-negatives", type=float, default=0.0,
                    help="share of the none draws taken from the pipeline's hand crops in training none frames")
     p.add_argument("--washed-out-negatives", type=float, default=0.0,
                    help="share of the none draws washed out by over-exposure first (`training.transforms.WashedOut`)")
     p.add_argument("--washed-out-negatives-view", choices=("both", "student"), default="both",
-                   help="who sees a washed-out none draw: both views, or (webcam-vs-clean) the student alone, so that "
-                        "the teacher's soft label is its reading of the clean crop")
+                   help="who sees a washed-out none draw: both views, or (webcam-vs-clean) the student alone")
     p.add_argument("--washed-out", type=float, default=0.0,
-                   help="share of the draws of every class over-exposed among the webcam augmentations' degradations "
-                        "(`training.transforms.WashedOut`; with webcam-vs-clean the teacher sees them clean)")
+                   help="share of the draws of every class over-exposed among the webcam degradations "
+                        "(`training.transforms.WashedOut`)")
     p.add_argument("--palm", type=Path, help="palm detector ONNX for pipeline-cut inputs (default: the exported one)")
     p.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="standard",
-                   help="training augmentation: standard, webcam (adds low resolution, blur, JPEG, exposure with "
-                        "noise and white balance: `training.transforms`), or webcam-vs-clean (the student sees the "
-                        "webcam's version, the teacher the same crop clean; needs --teacher)")
+                   help="standard, webcam (a webcam's degradations: `training.transforms`), or webcam-vs-clean "
+                        "(the student sees them, the teacher the clean crop; needs --teacher)")
     p.add_argument("--out", type=Path, help="run folder (default runs/<model>[-distilled])")
     p.add_argument("--resume", type=Path, help="last.pt of an earlier run to continue with that run's settings")
     p.add_argument("--stop-after", type=int, help="stop after this many epochs of this invocation (then --resume)")
@@ -121,8 +95,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                                  "(default: this process's share of the cores, at most 8)")
     p.add_argument("--limit", type=int, help="use at most this many training and validation crops (smoke tests)")
     p.add_argument("--limit-per-class", type=int,
-                   help="use at most this many training and validation images of each class, chosen before decoding "
-                        "(quick runs on HaGRID's full layout)")
+                   help="use at most this many training and validation images of each class (quick runs)")
     args = p.parse_args(argv)
     if args.model is None and args.resume is None:
         p.error("--model is required unless --resume is given")
@@ -160,11 +133,9 @@ def restore_config(args: argparse.Namespace, config: dict) -> None:
 
 
 class CropDataset(Dataset):
-    """Cached uint8 crops, then the hard negatives (`none`), through a torchvision transform; with
-    `pipeline_crops`, a draw takes one of the crop's pipeline-cut versions instead, with probability
-    `pipeline_share`, when the detector found that hand. A `none` draw is washed out first (`WashedOut`) with
-    probability `washed_out_share`: the teacher's view too, or with `washed_out_student_only` (a `CleanAndDegraded`
-    transform) the student's alone. The arrays stay memory-mapped: rows are read per draw."""
+    """Cached uint8 crops, then the hard negatives (`none`), through a torchvision transform, memory-mapped; a draw
+    takes a pipeline-cut version with probability `pipeline_share` (when the detector found that hand), and a
+    `none` draw is washed out first with probability `washed_out_share` (both views, or the student's alone)."""
 
     def __init__(self, cached: CachedImages, transform: nn.Module, pipeline_crops: list[PipelineCrops] = (),
                  pipeline_share: float = 0.0, negatives: np.ndarray | None = None,

@@ -1,22 +1,6 @@
-"""Augmentation (training) and preprocessing (evaluation) on uint8 CHW crops from the cache.
-
-Run-time crops come from a palm detector, not from a human annotator, so the box is jittered in
-scale and position. Horizontal flips keep every label (a left-hand 👍 is still 👍); vertical flips
-and large rotations would turn 👍 into 👎, so rotations stay within ±10 degrees.
-
-`AUGMENTATIONS["webcam"]` adds what a call's webcam does to a hand (issue: robustness): a hand far from
-the camera (down and up again), motion and defocus blur, JPEG, exposure with sensor noise and white
-balance. torchvision has all but two of these; motion blur and white balance are written here.
-
-Both webcam augmentations end as the runtime does: a crop washed out past `PipelineSettings.bright_crop_luma` is
-toned down (`runtime.exposure`), so the network learns on the crops it will be given.
-
-`washed_out` (`training.train --washed-out`) over-exposes a share of the draws of every class among those
-degradations, past the colour jitter's gains: a webcam washing out the whole scene, hand and background alike.
-
-`AUGMENTATIONS["webcam-vs-clean"]` gives each draw twice, for distillation (`training.train --teacher`): the
-student sees the crop through the webcam's degradations, the teacher the same crop clean, so the student learns
-to read a degraded hand as the teacher reads it clean rather than copying the teacher's mistakes on it.
+"""Augmentation (training) and preprocessing (evaluation) on uint8 CHW crops from the cache: box jitter, flips
+left-right only and rotations within ±10 degrees (👍 must not become 👎), a call webcam's degradations (`webcam`),
+and `webcam-vs-clean` pairs for distillation (the student sees the degraded crop, the teacher the clean one).
 """
 
 from __future__ import annotations

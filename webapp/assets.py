@@ -1,6 +1,6 @@
 """Static files: the widget, the models and onnxruntime-web's runtime, each with its MIME type, an ETag, and brotli
-or gzip for clients that take it (compressed once per file version and kept, brotli ahead of the first request for
-the widget's own: the runtime's .wasm is 14 MB, 3.7 MB gzipped, 2.7 MB in brotli)."""
+or gzip for clients that take it, compressed once per file version and kept
+(docs/decisions.md#brotli-for-the-widgets-files)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ MIN_COMPRESS_SIZE = 1024
 GZIP_LEVEL = 9
 """The smallest gzip: each file is compressed once per version, and the widget downloads 8 MB of runtime and models."""
 BROTLI_QUALITY = 9
-"""Brotli's quality 9 takes 1.7 s for the runtime's .wasm (2.7 MB); 11 would save 0.3 MB more but take 30 s."""
+"""Brotli's quality for the widget's files (docs/decisions.md#brotli-for-the-widgets-files)."""
 CODINGS = {
     "br": lambda data: brotli.compress(data, quality=BROTLI_QUALITY),
     "gzip": lambda data: gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0),

@@ -1,7 +1,6 @@
-"""Which responses are compressed, and how. The widget's files compress themselves (webapp.assets: brotli or gzip,
-once per file version, kept, with an ETag per encoding; `chosen_coding`); Starlette's GZipMiddleware gzips the rest,
-the pages, by `accepts_gzip`: the middleware on its own takes any Accept-Encoding that mentions gzip, `gzip;q=0` (a
-refusal) included."""
+"""Which responses are compressed, and how: the widget's files compress themselves (webapp.assets, `chosen_coding`);
+Starlette's GZipMiddleware gzips the pages, deciding by `accepts_gzip` (on its own it takes `gzip;q=0`, a refusal,
+as a yes)."""
 
 from __future__ import annotations
 

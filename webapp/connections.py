@@ -1,7 +1,6 @@
-"""How the server keeps serving while clients misbehave: a deadline for every request's head (uvicorn itself only
-closes connections left idle after a response, so clients that connect and send nothing, or half a request, would
-hold their sockets for good), the security headers on uvicorn's own answer to a request it cannot read, as many open
-files as the system allows, and repeated log lines kept to one a while."""
+"""How the server keeps serving while clients misbehave: a deadline for every request's head (else silent clients
+hold their sockets for good), the security headers on uvicorn's own 400s, as many open files as the system allows,
+and repeated log lines kept to one a while."""
 
 from __future__ import annotations
 
@@ -16,8 +15,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from webapp.security import COMMON_HEADERS, PAGE_HEADERS
 
 HEAD_TIMEOUT_S = 10.0
-"""From a connection's start, or the end of its last response, to its next request's head complete. Browsers send
-a head in one packet; nginx allows 60 s, which lets a few hundred silent clients hold every socket for a minute."""
+"""From a connection's start, or the end of its last response, to its next request's head complete
+(docs/decisions.md#request-head-deadline)."""
 
 REPEAT_WINDOW_S = 10.0
 """The same log line is written at most once in this many seconds (a full socket table repeats one each accept)."""

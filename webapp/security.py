@@ -1,17 +1,6 @@
-"""The headers every response carries, error responses included (`SecurityHeaders` goes outside everything, see
-webapp.app).
-
-- COOP + COEP make the pages cross-origin isolated, which onnxruntime-web needs for wasm threads (SharedArrayBuffer).
-- The widget's files (/static/, /widget/{version}/) are meant to be embedded by meeting apps on other origins: they
-  carry CORP cross-origin (so an isolated host page may load them) and CORS (module scripts, workers and models are
-  fetched in CORS mode). They are public, credential-free files.
-- The CSP lets this server's pages run only this server's scripts and WebAssembly (no inline script, no eval), start
-  workers from it or from blob:, and fetch, XHR, WebSocket and EventSource only to it; forms submit only to it,
-  no plugin runs, and only its own pages may frame them. That keeps an injected or third-party script out and stops
-  the usual ways of sending data elsewhere, but it is not a wall around the camera picture: script already
-  running in the page could still send it out over WebRTC (RTCPeerConnection, which `connect-src` does not cover:
-  the /call page needs it), in the URL of a window it opens (`window.open`) or of a navigation, or through
-  DNS prefetching. What keeps frames in the browser is the widget's code: frames go to its worker and nowhere else.
+"""The headers every response carries, errors included: COOP + COEP for onnxruntime-web's wasm threads, CORP and
+CORS on the widget's public files for host pages on other origins, and a CSP that keeps other scripts out. The CSP
+is no wall around the camera picture (WebRTC, navigations): the widget's code keeps frames in the browser.
 """
 
 from __future__ import annotations
@@ -36,9 +25,8 @@ CONTENT_SECURITY_POLICY = "; ".join([
 HOST_PAGE_CSP = ("script-src 'self' {widget_origin} blob: 'wasm-unsafe-eval'; worker-src {widget_origin} blob:; "
                  "connect-src 'self' {widget_origin}")
 """The Content-Security-Policy directives a host page on another origin needs to embed the widget from
-`widget_origin` (README, /embed): its module scripts and worker from there, the worker started from a blob: (pages
-may only start workers of their own origin), onnxruntime-web's WebAssembly ('wasm-unsafe-eval') and, on an isolated
-page, its threads' script from a blob:; the models and the runtime fetched from there."""
+`widget_origin` (/embed): its scripts, models and runtime from there, its worker and threads from a blob:, and
+onnxruntime-web's WebAssembly ('wasm-unsafe-eval')."""
 
 COMMON_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",

@@ -1,22 +1,6 @@
-"""AttentionHGR: Miah et al., "Multistage Spatial Attention-Based Neural Network for Hand Gesture
-Recognition", Computers 12(1):13, 2023, built from the paper's description.
-
-Two attention stages and a classification stage. In each stage a feature-extraction module (six
-3x3 conv layers, each followed by batch norm) runs beside an attention module (six 3x3 conv layers,
-each followed by batch norm, with residual connections after the 2nd and 4th layers), and the two
-are combined multiplicatively. The input image is concatenated with stage 1's output to form
-stage 2's input. The classifier is conv + ReLU + batch norm + max pooling, softmax at the end.
-
-Choices where the description is silent or ambiguous (ours, for a model that trains on 2 CPU cores):
-* input 160x160 RGB, as in the paper;
-* the first conv of both branches of a stage has stride 2, so stage 1 runs at 80x80 and stage 2
-  at 40x40; the image is average-pooled to 80x80 before the concatenation with stage 1's output;
-* widths: 16 channels in stage 1, 32 in stage 2; ReLU after every feature-branch batch norm;
-  the attention branch uses ReLU inside, and a sigmoid at its end turns it into a [0, 1] mask;
-* the classification stage is two blocks of conv3x3 + ReLU + BN + 2x2 max pooling (64, 128
-  channels), then global average pooling and a linear layer;
-* the model returns logits; softmax is applied by the loss in training and by the consumer at
-  inference (the exported ONNX graph appends it), as for every model here.
+"""AttentionHGR (Miah et al., "Multistage Spatial Attention-Based Neural Network for Hand Gesture Recognition",
+2023), rebuilt from the paper: two stages of feature x attention modules, then a small classifier; a research
+`--model` choice, not shipped (docs/decisions.md#attentionhgr-rebuilt-from-the-paper).
 """
 
 from __future__ import annotations

