@@ -5,6 +5,7 @@ digests and cached under `runtime.paths.weights_dir()`; never committed (Apache-
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import subprocess
 import sys
@@ -101,7 +102,12 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-if __name__ == "__main__":
-    # `python -m export.mediapipe_weights`: fetch the models during set-up, so that tests and export run offline.
+def main(argv: list[str] | None = None) -> None:
+    """`python -m export.mediapipe_weights`: fetch the models during set-up, so that tests and export run offline."""
+    argparse.ArgumentParser(description=main.__doc__).parse_args(argv)
     for name in MODELS:
         print(model_path(name))
+
+
+if __name__ == "__main__":
+    main()

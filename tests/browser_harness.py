@@ -38,17 +38,17 @@ SCRIPTS = Path(__file__).resolve().parent / "browser"
 functions that read what it recorded or drive the widget."""
 
 
-README_WIDGET_ORIGIN = "https://gestures.example.com"
-"""The widget server's origin in the README's host-page Content-Security-Policy."""
+DOCUMENTED_WIDGET_ORIGIN = "https://gestures.example.com"
+"""The widget server's origin in the widget guide's host-page Content-Security-Policy (docs/widget.md)."""
 
 
-def documented_host_page_csp(widget_origin: str = README_WIDGET_ORIGIN) -> str:
-    """The README's Content-Security-Policy line for a host page on another origin, its directives only, for a
+def documented_host_page_csp(widget_origin: str = DOCUMENTED_WIDGET_ORIGIN) -> str:
+    """The widget guide's Content-Security-Policy line for a host page on another origin, its directives only, for a
     widget served from `widget_origin`: what a meeting app copies, so what the tests serve."""
-    lines = [line.strip() for line in (ROOT / "README.md").read_text().splitlines()
+    lines = [line.strip() for line in (ROOT / "docs" / "widget.md").read_text().splitlines()
              if line.strip().startswith("Content-Security-Policy: ")]
-    assert len(lines) == 1, f"the README should show one host-page CSP line, not {len(lines)}"
-    return lines[0].removeprefix("Content-Security-Policy: ").replace(README_WIDGET_ORIGIN, widget_origin)
+    assert len(lines) == 1, f"docs/widget.md should show one host-page CSP line, not {len(lines)}"
+    return lines[0].removeprefix("Content-Security-Policy: ").replace(DOCUMENTED_WIDGET_ORIGIN, widget_origin)
 
 
 def _script(name: str) -> str:

@@ -193,8 +193,8 @@ def open_host_page(browser: FakeCameraBrowser, url: str) -> Page:
 def test_a_host_page_on_another_origin_with_the_documented_csp_gets_reactions(
         isolated: bool, browser: FakeCameraBrowser, server: str, reference: PythonReference,
         reactions: ReactionSettings, photos_by_label: dict[str, list[Path]], clips_dir: Path) -> None:
-    """The README's Content-Security-Policy line, as a meeting app copies it: reactions, with two wasm threads where
-    the host page is cross-origin isolated."""
+    """The widget guide's Content-Security-Policy line, as a meeting app copies it: reactions, with two wasm threads
+    where the host page is cross-origin isolated."""
     photos = reference.first_recognised(photos_by_label["like"], "like", 1)
     browser.show(write_clip(photos, clips_dir / "host-page.y4m", 2 * reactions.hold_ms / 1000 + GESTURE_MARGIN_S))
     with host_page(server, documented_host_page_csp(server), isolated) as url:

@@ -1,4 +1,4 @@
-"""The browser benchmark (benchmarks.browser) on a short run in headless Chromium: it measures what the README's
+"""The browser benchmark (benchmarks.browser) on a short run in headless Chromium: it measures what docs/results.md's
 browser figures say it measures, and a photo held still costs the widget no model run once its hands are found."""
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Route
 
 from runtime.paths import FLOAT_MODELS_DIR, MODELS_DIR, PAGES_DIR, WIDGET_DIR
-from tests.browser_harness import README_WIDGET_ORIGIN, documented_host_page_csp
+from tests.browser_harness import DOCUMENTED_WIDGET_ORIGIN, documented_host_page_csp
 from tests.server_process import running_server
 from tests.without_imports import REFUSED
 from training.gestures import EMOJI, GESTURES
@@ -154,10 +154,10 @@ def test_embed_page_names_the_configured_public_url(client: TestClient, monkeypa
     assert "localhost" not in page
 
 
-def test_the_host_page_csp_is_one_line_in_the_readme_and_on_the_embed_page(client: TestClient,
+def test_the_host_page_csp_is_one_line_in_the_widget_guide_and_on_the_embed_page(client: TestClient,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """The README's line is the one tests/test_browser.py serves a host page with; /embed shows the same."""
-    assert documented_host_page_csp() == HOST_PAGE_CSP.format(widget_origin=README_WIDGET_ORIGIN)
+    """The widget guide's line is the one tests/test_browser.py serves a host page with; /embed shows the same."""
+    assert documented_host_page_csp() == HOST_PAGE_CSP.format(widget_origin=DOCUMENTED_WIDGET_ORIGIN)
     assert "'wasm-unsafe-eval'" in HOST_PAGE_CSP
     monkeypatch.setenv("GESTURE_REACTIONS_PUBLIC_URL", "https://gestures.example/")
     page = client.get("/embed").text

@@ -1,5 +1,5 @@
 """The widget's pure JavaScript modules (static/widget/) under Node: they compute what the Python pipeline computes,
-since the README's accuracy figures are measured in Python. Pixel for pixel: the letterboxed detector input and the
+since the documented accuracy figures are measured in Python. Pixel for pixel: the letterboxed detector input and the
 classifier's crops (Pillow's bilinear resize); number for number: anchors and decoded palms on the palm detector's
 real outputs; key for key: the classifier's ONNX metadata, including the thresholds and hand box margin both sides
 read from it (the landmark model's geometry: tests/test_widget_landmarks.py). The JavaScript-only tests in tests/js

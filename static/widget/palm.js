@@ -4,7 +4,7 @@
  * region and box around a palm are landmarks.js's.
  *
  * Every step, and every constant here, is the Python pipeline's (runtime/palm_decode.py, runtime/pipeline.py),
- * which is what the README's figures measure: change them there and here together. The constants here are
+ * which is what the documented figures measure: change them there and here together. The constants here are
  * MediaPipe's palm model's own; the tunable numbers (palm score, hands) are the caller's arguments, read from the
  * classifier's metadata (onnx-metadata.js).
  */
