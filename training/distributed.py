@@ -35,6 +35,9 @@ class Processes:
     rank: int = 0
     local_rank: int = 0
     world_size: int = 1
+    owns_group: bool = True
+    """Whether `start` joined the process group, so that `finish` leaves it; False when a caller that runs several
+    steps in one group (`training.recipe`) had joined it already."""
 
     @property
     def is_main(self) -> bool:
@@ -57,10 +60,11 @@ def start(device_name: str) -> Processes:
     if device.type == "cuda":
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
-    backend = "nccl" if device.type == "cuda" else "gloo"
-    dist.init_process_group(backend, timeout=GROUP_TIMEOUT)
-    log.info("process %d of %d (local %d) on %s, backend %s", rank, world_size, local_rank, device, backend)
-    return Processes(device, rank, local_rank, world_size)
+    owns_group = not dist.is_initialized()  # joined anew per run in one process, Gloo dialled the last group's ports
+    if owns_group:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=GROUP_TIMEOUT)
+    log.info("process %d of %d (local %d) on %s, backend %s", rank, world_size, local_rank, device, dist.get_backend())
+    return Processes(device, rank, local_rank, world_size, owns_group)
 
 
 def is_main_process() -> bool:
@@ -69,10 +73,11 @@ def is_main_process() -> bool:
 
 
 def finish(processes: Processes) -> None:
-    """Leave the process group once every process is done."""
+    """Wait until every process is done, then leave the process group if `start` joined it."""
     if processes.distributed:
         dist.barrier()
-        dist.destroy_process_group()
+        if processes.owns_group:
+            dist.destroy_process_group()
 
 
 @contextmanager
