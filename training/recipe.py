@@ -45,7 +45,7 @@ TEST = "test"
 VAL_PIPELINE = "val-pipeline"
 """The best epoch's validation macro-F1 on pipeline-cut crops, from the run's run.json."""
 
-RESULTS_TABLE = "README results table"
+RESULTS_TABLE = "docs/results.md, test crops"
 SHIPPED_RECORD = "training/weights/classifier.run.json"
 
 
@@ -103,7 +103,7 @@ SHIPPED = (
     Step("ship", SHIP, ("{prior}",), Expected(TEST, 0.9956, "training/weights/classifier.test.json"),
          "classifier.pt"),
     Step("export", EXPORT, ("--checkpoint", "{ship}", "--only", "classifier"),
-         Expected(TEST, 0.9956, "README robustness table, int8 clean"), CLASSIFIER_INT8),
+         Expected(TEST, 0.9956, "docs/results.md, int8 on clean test crops"), CLASSIFIER_INT8),
 )
 
 RECIPES = {"shipped": SHIPPED}
