@@ -41,6 +41,10 @@ class PipelineSettings:
     search_motion: float = 36
     """With no hand tracked, a frame whose signature moved by more than this since the previous one has motion (a
     hand being raised): the detector runs at once and for `motion_search_ms`; noise and a slow sway stay below."""
+    motion_shift_share: float = 0.25
+    """A cell's change up to this share of its largest difference to a neighbouring cell is what a shift of a few
+    pixels makes of what was there (a participant swaying), not motion
+    (docs/decisions.md#motion-that-a-sway-cannot-explain)."""
     motion_search_ms: float = 1500
     """How long after motion the detector keeps searching on every frame (a view at a time)."""
     idle_search_ms: float = 1200

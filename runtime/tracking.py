@@ -120,7 +120,7 @@ class HandTracker:
             self.frame_signature = None
             return len(self.hands) < settings.max_hands and time_ms - self.detected_at >= settings.redetect_ms
         now = signature(image, _square(None, *image.shape[1::-1]), settings)
-        if self.frame_signature is not None and np.abs(now - self.frame_signature).max() > settings.search_motion:
+        if self.frame_signature is not None and has_motion(now, self.frame_signature, settings):
             self.moved_at = time_ms
         self.frame_signature = now
         return (time_ms - self.moved_at <= settings.motion_search_ms
@@ -174,6 +174,19 @@ def _cell_samples(start: int, end: int, size: int) -> tuple[np.ndarray, np.ndarr
         starts.append(len(samples))
         samples += range(first, max(last, first + 1), max(1, (last - first) // size))
     return np.asarray(samples), np.asarray(starts)
+
+
+def has_motion(now: np.ndarray, before: np.ndarray, settings: PipelineSettings) -> bool:
+    """Some cell of the frame's signature changed by more than `search_motion` plus `motion_shift_share` of its
+    largest difference to a neighbouring cell before: more than a small shift of what was there explains."""
+    before = before.astype(np.int64)
+    contrast = np.zeros(before.shape[:2], dtype=np.int64)
+    down, across = np.abs(np.diff(before, axis=0)).max(axis=2), np.abs(np.diff(before, axis=1)).max(axis=2)
+    for near, gap in ((contrast[1:], down), (contrast[:-1], down), (contrast[:, 1:], across),
+                      (contrast[:, :-1], across)):
+        np.maximum(near, gap, out=near)  # each cell's largest difference to the cell above, below, left and right
+    change = np.abs(now - before).max(axis=2)
+    return bool((change > settings.search_motion + settings.motion_shift_share * contrast).any())
 
 
 def unchanged(now: np.ndarray, before: np.ndarray, settings: PipelineSettings) -> bool:

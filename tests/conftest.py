@@ -10,10 +10,15 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
+from PIL import Image
 
+from runtime.images import read_rgb
 from runtime.paths import data_dir
+from runtime.settings import PipelineSettings
+from runtime.tracking import _square, signature
 from tests.browser_harness import FakeCameraBrowser, fake_camera_browser, missing_system_tools
 from tests.server_process import running_server
 
@@ -105,3 +110,26 @@ def copy_with_metadata(source: Path, target: Path, key: str, value: str | None) 
         model.metadata_props.add(key=name, value=text)
     onnx.save(model, str(target))
     return target
+
+
+def swayed_and_raised(data_dir: Path, count: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """`count` real photos of people (`none` frames), each seen through a window of the photo, the same window moved
+    12 px and re-lit by 2% (a participant swaying), and the first with a real thumbs-up crop pasted in (a hand
+    raised), as frame-square signatures (shipped settings)."""
+    rows = sorted((r for r in manifest_rows(data_dir) if r["kind"] == "frame" and r["split"] == "test"),
+                  key=lambda r: r["path"])
+    crops = sorted((r for r in manifest_rows(data_dir) if r["kind"] == "crop" and r["label"] == "like"),
+                   key=lambda r: r["path"])
+    nones, crop = [r for r in rows if r["label"] == "none"][:count], crops[0]
+    settings = PipelineSettings()
+    cases = []
+    for row in nones:
+        image = read_rgb(data_dir / row["path"])
+        height, width = image.shape[:2]
+        first, swayed = image[:, :width - 12], np.clip(image[:, 12:] * 1.02, 0, 255).astype(np.uint8)
+        raised = Image.fromarray(first)
+        side = height // 4
+        raised.paste(Image.open(data_dir / crop["path"]).convert("RGB").resize((side, side)), (width // 3, height // 3))
+        square = _square(None, width - 12, height)  # the letterboxed frame's square, as the search takes it
+        cases.append(tuple(signature(frame, square, settings) for frame in (first, swayed, np.asarray(raised))))
+    return cases

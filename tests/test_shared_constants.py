@@ -27,9 +27,8 @@ from training.gestures import EMOJI, GESTURES, INPUT_SIZE, LABELS, MEAN, NAMES, 
 # numbers no production file uses, so that a reader that ignores the file and uses its own cannot pass
 FRESH_PIPELINE = PipelineSettings(min_palm_score=0.37, min_presence=0.55, min_gesture_score=0.61, max_hands=3,
                                   hand_box_margin=0.13, still_change=17, signature_size=12, redetect_ms=850,
-                                  search_motion=33, motion_search_ms=450, idle_search_ms=1100, idle_fps=9,
-                                  bright_crop_luma=185, bright_crop_target=155,
-                                  bright_crop_none_logit=0.9)
+                                  search_motion=33, motion_shift_share=0.3, motion_search_ms=450, idle_search_ms=1100,
+                                  idle_fps=9, bright_crop_luma=185, bright_crop_target=155, bright_crop_none_logit=0.9)
 FRESH_REACTIONS = ReactionSettings(threshold=0.72, hold_ms=650, cooldown_ms=1500)
 
 READ_IN_JAVASCRIPT = """

@@ -17,8 +17,9 @@ from runtime.hand_landmarks import LANDMARK_REGION, roi_from_landmarks
 from runtime.images import read_rgb
 from runtime.paths import classifier_model, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline, tile_levels
-from runtime.tracking import HandTracker, search_views, signature, unchanged
-from tests.conftest import manifest_rows
+from runtime.settings import PipelineSettings
+from runtime.tracking import HandTracker, has_motion, search_views, signature, unchanged
+from tests.conftest import manifest_rows, swayed_and_raised
 
 FRAME_MS = 66
 """About 15 frames a second, as the widget processes them."""
@@ -96,6 +97,17 @@ def test_with_no_hand_the_detector_waits_for_motion_or_its_idle_interval(pipelin
     assert all(frame.idle and not frame.prediction.hands for frame in frames)
     raised = tracker(photos["like"], times[-1] + FRAME_MS)
     assert raised.detected and not raised.idle
+
+
+def test_a_sway_is_not_motion_and_a_hand_raised_is(data_dir: Path) -> None:
+    """With no hand tracked, what a few pixels' shift of the picture explains (a participant swaying, re-lit a
+    little) does not wake the detector; a hand raised into the same picture does."""
+    settings = PipelineSettings()
+    cases = swayed_and_raised(data_dir, 8)
+    assert not any(has_motion(swayed, first, settings) for first, swayed, _ in cases)
+    assert all(has_motion(raised, first, settings) for first, _, raised in cases)
+    without_shift = replace(settings, motion_shift_share=0)
+    assert any(has_motion(swayed, first, without_shift) for first, swayed, _ in cases), "the sway is too small"
 
 
 def test_redetection_finds_nothing_twice(pipeline: GesturePipeline, photos: dict[str, np.ndarray]) -> None:

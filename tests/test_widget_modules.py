@@ -11,7 +11,7 @@ import json
 import re
 import shutil
 import subprocess
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,9 @@ from runtime.onnx_models import onnx_session
 from runtime.palm_decode import PalmDetection, decode_detections, letterbox, ssd_anchors, to_image_pixels
 from runtime.paths import ROOT, WIDGET_DIR, classifier_model, landmark_model, palm_model
 from runtime.reactions import HoldToConfirm
-from runtime.settings import ReactionSettings
-from runtime.tracking import search_views, signature
-from tests.conftest import manifest_rows
+from runtime.settings import PipelineSettings, ReactionSettings
+from runtime.tracking import has_motion, search_views, signature
+from tests.conftest import manifest_rows, swayed_and_raised
 
 FRAMES_PER_LABEL = 2
 FRAME_SIDE = 640
@@ -154,7 +154,8 @@ console.log(JSON.stringify({settings, above: await run(minGestureScore + 1e-3, m
         "minGestureScore": pipeline.min_gesture_score, "maxHands": pipeline.max_hands,
         "handBoxMargin": pipeline.hand_box_margin, "stillChange": pipeline.still_change,
         "signatureSize": pipeline.signature_size, "redetectMs": pipeline.redetect_ms,
-        "searchMotion": pipeline.search_motion, "motionSearchMs": pipeline.motion_search_ms,
+        "searchMotion": pipeline.search_motion, "motionShiftShare": pipeline.motion_shift_share,
+        "motionSearchMs": pipeline.motion_search_ms,
         "idleSearchMs": pipeline.idle_search_ms, "idleFps": pipeline.idle_fps,
         "brightCropLuma": pipeline.bright_crop_luma, "brightCropTarget": pipeline.bright_crop_target,
         "brightCropNoneLogit": pipeline.bright_crop_none_logit}
@@ -390,6 +391,23 @@ console.log(JSON.stringify(input.cases.map(({frame, width, height, box}) =>
     for case, values in zip(cases, answer, strict=True):
         expected = signature(frames[::3][case["frame"]], tuple(case["box"]), settings)
         assert values == expected.ravel().tolist(), case
+
+
+def test_motion_matches_python(node: str, data_dir: Path, tmp_path: Path) -> None:
+    """What wakes the detector with no hand tracked (runtime.tracking.has_motion) is the same decision in the
+    worker, on real photos swayed, re-lit and with a hand raised into them, at the shipped numbers and others."""
+    cases = [pair for first, swayed, raised in swayed_and_raised(data_dir, 6) for pair in ((first, swayed),
+                                                                                          (first, raised))]
+    numbers = [(36, 0.25), (36, 0), (20, 0.1), (50, 0.5)]
+    answer = run_node(node, """
+console.log(JSON.stringify(input.numbers.map(([searchMotion, share]) => input.cases.map(([before, now]) =>
+  pipeline.hasMotion(now, before, input.size, searchMotion, share)))));""", tmp_path,
+                      cases=[[before.ravel().tolist(), now.ravel().tolist()] for before, now in cases],
+                      numbers=numbers, size=PipelineSettings().signature_size)
+    for (search_motion, share), decisions in zip(numbers, answer, strict=True):
+        settings = replace(PipelineSettings(), search_motion=search_motion, motion_shift_share=share)
+        assert decisions == [has_motion(now, before, settings) for before, now in cases], (search_motion, share)
+    assert any(answer[0]) and not all(answer[0])
 
 
 def test_hold_to_confirm_matches_python(node: str, tmp_path: Path) -> None:

@@ -120,8 +120,8 @@ export interface ClassifierSettings {
   std: number[];
   pipeline: {
     minPalmScore: number; minPresence: number; minGestureScore: number; maxHands: number; handBoxMargin: number;
-    stillChange: number; signatureSize: number; redetectMs: number; searchMotion: number; motionSearchMs: number;
-    idleSearchMs: number; idleFps: number; brightCropLuma: number; brightCropTarget: number;
+    stillChange: number; signatureSize: number; redetectMs: number; searchMotion: number; motionShiftShare: number;
+    motionSearchMs: number; idleSearchMs: number; idleFps: number; brightCropLuma: number; brightCropTarget: number;
     brightCropNoneLogit: number;
   };
   reactions: {threshold: number; hold: number; cooldown: number};

@@ -110,7 +110,7 @@ const PIPELINE_KEYS = {
   min_palm_score: 'minPalmScore', min_presence: 'minPresence', min_gesture_score: 'minGestureScore',
   max_hands: 'maxHands', hand_box_margin: 'handBoxMargin', still_change: 'stillChange',
   signature_size: 'signatureSize', redetect_ms: 'redetectMs', search_motion: 'searchMotion',
-  motion_search_ms: 'motionSearchMs', idle_search_ms: 'idleSearchMs', idle_fps: 'idleFps',
+  motion_shift_share: 'motionShiftShare', motion_search_ms: 'motionSearchMs', idle_search_ms: 'idleSearchMs', idle_fps: 'idleFps',
   bright_crop_luma: 'brightCropLuma',
   bright_crop_target: 'brightCropTarget', bright_crop_none_logit: 'brightCropNoneLogit',
 };
@@ -129,7 +129,7 @@ function numbers(metadata, key, names) {
 /**
  * @typedef {{minPalmScore: number, minPresence: number, minGestureScore: number, maxHands: number,
  *   handBoxMargin: number, stillChange: number, signatureSize: number, redetectMs: number, searchMotion: number,
- *   motionSearchMs: number, idleSearchMs: number, idleFps: number, brightCropLuma: number,
+ *   motionShiftShare: number, motionSearchMs: number, idleSearchMs: number, idleFps: number, brightCropLuma: number,
  *   brightCropTarget: number, brightCropNoneLogit: number}} PipelineSettings how
  *   one frame becomes one gesture (pipeline.js)
  * @typedef {{threshold: number, hold: number, cooldown: number}} ReactionSettings hold-to-confirm's defaults

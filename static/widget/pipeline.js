@@ -110,6 +110,30 @@ export function signature(rgba, width, height, [left, top, right, bottom], size)
   return cells;
 }
 
+/**
+ * runtime/tracking.py has_motion: some cell of a size x size signature changed by more than searchMotion plus
+ * motionShiftShare of its largest difference to a neighbouring cell before (more than a small shift explains).
+ */
+export function hasMotion(now, before, size, searchMotion, motionShiftShare) {
+  const at = (i, j, c) => (i * size + j) * 3 + c;
+  for (let i = 0; i < size; i++) {
+    for (let j = 0; j < size; j++) {
+      let change = 0;
+      let contrast = 0;
+      for (let c = 0; c < 3; c++) {
+        change = Math.max(change, Math.abs(now[at(i, j, c)] - before[at(i, j, c)]));
+        for (const [a, b] of [[i - 1, j], [i + 1, j], [i, j - 1], [i, j + 1]]) {
+          if (a >= 0 && a < size && b >= 0 && b < size) {
+            contrast = Math.max(contrast, Math.abs(before[at(i, j, c)] - before[at(a, b, c)]));
+          }
+        }
+      }
+      if (change > searchMotion + motionShiftShare * contrast) return true;
+    }
+  }
+  return false;
+}
+
 /** The coordinates sampled in each of `size` cells over [start, end) (runtime/tracking.py _cell_samples). */
 function cellSamples(start, end, size) {
   return Array.from({length: size}, (_, i) => {
@@ -244,14 +268,15 @@ export class FramePipeline {
    * motionSearchMs after, else every idleSearchMs.
    */
   #searchDue(rgba, width, height, now) {
-    const {maxHands, redetectMs, searchMotion, motionSearchMs, idleSearchMs} = this.classifier.pipeline;
+    const {maxHands, redetectMs, signatureSize, searchMotion, motionShiftShare, motionSearchMs, idleSearchMs}
+      = this.classifier.pipeline;
     if (this.tracked.length) {
       this.frameSignature = null;
       return this.tracked.length < maxHands && now - this.detectedAt >= redetectMs;
     }
     const {x, y, side} = letterboxView(width, height);
     const frame = this.#signature(rgba, width, height, [x, y, x + side, y + side]);
-    if (this.frameSignature && frame.some((value, i) => Math.abs(value - this.frameSignature[i]) > searchMotion)) {
+    if (this.frameSignature && hasMotion(frame, this.frameSignature, signatureSize, searchMotion, motionShiftShare)) {
       this.movedAt = now;
     }
     this.frameSignature = frame;

@@ -11,7 +11,7 @@ export const METADATA = {
   input_size: '8', mean: '[0.5, 0.5, 0.5]', std: '[0.5, 0.5, 0.5]', output: 'probabilities',
   pipeline: JSON.stringify({min_palm_score: 0.5, min_presence: 0.5, min_gesture_score: 0.6, max_hands: 2,
     hand_box_margin: 0.1, still_change: 16, signature_size: 16, redetect_ms: 100, search_motion: 30,
-    motion_search_ms: 500, idle_search_ms: 1000, idle_fps: 10, bright_crop_luma: 190,
+    motion_shift_share: 0.2, motion_search_ms: 500, idle_search_ms: 1000, idle_fps: 10, bright_crop_luma: 190,
     bright_crop_target: 160, bright_crop_none_logit: 1}),
   reactions: JSON.stringify({threshold: 0.8, hold_ms: 60, cooldown_ms: 300}),
 };

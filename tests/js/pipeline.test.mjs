@@ -20,8 +20,8 @@ const GESTURES = ['like', 'dislike', 'ok'];
  * look at every frame (the tests of stillness and of an idle frame set their own).
  */
 const PIPELINE = {minPalmScore: 0.5, minPresence: 0.5, minGestureScore: 0.6, maxHands: 2, handBoxMargin: 0.1,
-  stillChange: -1, signatureSize: 4, redetectMs: 250, searchMotion: -1, motionSearchMs: 500, idleSearchMs: 1000,
-  idleFps: 10, brightCropLuma: 190, brightCropTarget: 160,
+  stillChange: -1, signatureSize: 4, redetectMs: 250, searchMotion: -1, motionShiftShare: 0, motionSearchMs: 500,
+  idleSearchMs: 1000, idleFps: 10, brightCropLuma: 190, brightCropTarget: 160,
   brightCropNoneLogit: 1};
 const REDETECT = PIPELINE.redetectMs;
 /**
@@ -351,7 +351,7 @@ const METADATA = {labels: '["like", "dislike", "ok", "none"]', emoji: '{"like": 
   input_size: '112', mean: '[0.5, 0.5, 0.5]', std: '[0.5, 0.5, 0.5]', output: 'probabilities',
   pipeline: JSON.stringify({min_palm_score: 0.5, min_presence: 0.6, min_gesture_score: 0.65, max_hands: 3,
     hand_box_margin: 0.2, still_change: 12, signature_size: 8, redetect_ms: 150, search_motion: 25,
-    motion_search_ms: 400, idle_search_ms: 900, idle_fps: 12, bright_crop_luma: 200,
+    motion_shift_share: 0.3, motion_search_ms: 400, idle_search_ms: 900, idle_fps: 12, bright_crop_luma: 200,
     bright_crop_target: 150, bright_crop_none_logit: 1.25}),
   reactions: JSON.stringify({threshold: 0.8, hold_ms: 500, cooldown_ms: 1000})};
 
@@ -370,8 +370,8 @@ test('classifier settings: parsed, or an error naming the missing key', () => {
 test('classifier settings: the pipeline\'s and the reactions\' numbers, camel-cased', () => {
   const settings = classifierSettings(METADATA);
   assert.deepEqual(settings.pipeline, {minPalmScore: 0.5, minPresence: 0.6, minGestureScore: 0.65, maxHands: 3,
-    handBoxMargin: 0.2, stillChange: 12, signatureSize: 8, redetectMs: 150, searchMotion: 25, motionSearchMs: 400,
-    idleSearchMs: 900, idleFps: 12, brightCropLuma: 200,
+    handBoxMargin: 0.2, stillChange: 12, signatureSize: 8, redetectMs: 150, searchMotion: 25, motionShiftShare: 0.3,
+    motionSearchMs: 400, idleSearchMs: 900, idleFps: 12, brightCropLuma: 200,
     brightCropTarget: 150, brightCropNoneLogit: 1.25});
   assert.deepEqual(settings.reactions, {threshold: 0.8, hold: 500, cooldown: 1000});
 });
@@ -387,7 +387,8 @@ test('classifier settings: "output" must say probabilities, and is required', ()
 test('classifier settings: "pipeline" and "reactions" need exactly their keys, all numbers', () => {
   const expected = {
     pipeline: '(expected a JSON object of numbers: min_palm_score, min_presence, min_gesture_score, max_hands, '
-      + 'hand_box_margin, still_change, signature_size, redetect_ms, search_motion, motion_search_ms, '
+      + 'hand_box_margin, still_change, signature_size, redetect_ms, search_motion, motion_shift_share, '
+      + 'motion_search_ms, '
       + 'idle_search_ms, idle_fps, bright_crop_luma, bright_crop_target, '
       + 'bright_crop_none_logit)',
     reactions: '(expected a JSON object of numbers: threshold, hold_ms, cooldown_ms)',
