@@ -6,6 +6,7 @@ replay the browser's frames.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,10 +37,12 @@ class _Candidate:
 
 
 class HoldToConfirm:
-    """`static/widget/reactions.js` HoldToConfirm with `settings`' numbers (threshold, hold and cooldown in ms)."""
+    """`static/widget/reactions.js` HoldToConfirm with `settings`' numbers (threshold, hold and cooldown in ms); a
+    gesture not in `gestures` (None: every one) counts as none, as the widget's `gestures` option makes it."""
 
-    def __init__(self, settings: ReactionSettings) -> None:
+    def __init__(self, settings: ReactionSettings, gestures: Iterable[str] | None = None) -> None:
         self.settings = settings
+        self.gestures = None if gestures is None else frozenset(gestures)
         self.reset()
 
     def reset(self) -> None:
@@ -59,6 +62,8 @@ class HoldToConfirm:
         """One processed frame: its gesture ('none' for no gesture), confidence 0..1 and timestamp in ms."""
         elapsed = 0.0 if self.last_frame is None else max(0.0, timestamp - self.last_frame)
         self.last_frame = timestamp
+        if self.gestures is not None and gesture not in self.gestures:
+            gesture = "none"
         strong = gesture if gesture != "none" and confidence >= self.settings.threshold else None
         if strong != self.last_fired:
             self.last_fired = None

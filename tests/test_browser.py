@@ -148,6 +148,29 @@ def test_reacts_to_the_gesture_shown_and_to_no_other(
     assert {g for g, _ in reactions} == {gesture}, reactions
 
 
+def test_a_gesture_the_host_did_not_choose_never_fires(
+        browser: FakeCameraBrowser, server: str, reference: PythonReference, reactions: ReactionSettings,
+        photos_by_label: dict[str, list[Path]], clips_dir: Path) -> None:
+    """With `gestures="dislike"`, thumbs up photos that fire on their own (the test above) fire nothing, thumbs down
+    ones still fire, and the widget offers a button for thumbs down alone."""
+    photos = [*reference.first_recognised(photos_by_label["like"], "like", 2),
+              *reference.first_recognised(photos_by_label["dislike"], "dislike", 1)]
+    clip = write_clip(photos, clips_dir / "chosen.y4m", 2 * reactions.hold_ms / 1000 + GESTURE_MARGIN_S)
+    browser.show(clip)
+    page = browser.new_page()
+    page.goto(server + "/")
+    page.evaluate("document.querySelector('gesture-reactions').gestures = 'dislike'")
+    start_widget(page)
+    wait_for_event(page, "reaction", LOAD_TIMEOUT_S, gesture="dislike")
+    page.wait_for_timeout(clip.duration * 1000)  # the thumbs up photos once more
+    buttons = page.evaluate("[...document.querySelector('gesture-reactions').shadowRoot"
+                            ".querySelectorAll('button.react')].map((b) => b.dataset.gesture)")
+    fired = camera_reactions(page, clip)
+    page.context.close()
+    assert {g for g, _ in fired} == {"dislike"}, fired
+    assert buttons == ["dislike"]
+
+
 ISOLATION = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
 
 HOST_PAGE = """<!doctype html>

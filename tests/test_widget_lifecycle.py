@@ -259,6 +259,7 @@ WRONG_OPTIONS = """{
   deviceId: [[3]], srcObject: ['camera', {}],
   assetBase: ['data:text/plain,x', 'javascript:alert(1)', 'http://[', 'ftp://example.com/', 5],
   threshold: [2, -0.1, NaN], hold: [-1, 1e9, Infinity], cooldown: [-1, 1e9], emoji: [['x']],
+  gestures: [[], ['like', 'like'], ['none'], [3]],
   numHands: [0, 1.5, 5, 1e9], minPalmScore: [2, -1], minGestureScore: [1.5], maxFps: [0, 0.5, 1000],
 }"""
 """Values each option must refuse, in the element (as a property and through setOptions) and the controller alike."""
@@ -307,6 +308,37 @@ def test_wrong_option_values_are_refused_alike_by_the_element_and_the_controller
     assert result["assetBase"] == page.evaluate("() => new URL('/static/', location.href).href"), result
     assert any("ignoring asset-base" in w and "http(s) URL" in w for w in warnings), warnings
     assert page.evaluate(START) == {"state": "running"}  # from the default asset base, the wrong one ignored
+
+
+def test_the_gestures_option_chooses_the_buttons_and_refuses_a_gesture_the_model_lacks(page: Page) -> None:
+    page.evaluate(f"() => {WIDGET}.ready")
+    warnings: list[str] = []
+    page.on("console", lambda message: warnings.append(message.text) if message.type == "warning" else None)
+    result = page.evaluate(f"""() => {{
+      const widget = {WIDGET};
+      const buttons = () => [...widget.shadowRoot.querySelectorAll('button.react')].map((b) => b.dataset.gesture);
+      const seen = {{}};
+      widget.setAttribute('gestures', 'ok, like');
+      seen.attribute = [widget.gestures, buttons(), widget.options.gestures];
+      try {{ widget.gestures = ['like', 'wave']; seen.refused = false; }} catch (error) {{
+        seen.refused = error instanceof RangeError && error.message.includes('"wave"');
+      }}
+      seen.kept = [widget.gestures, widget.getAttribute('gestures')];
+      widget.gestures = ['dislike'];
+      seen.property = [widget.gestures, buttons(), widget.getAttribute('gestures')];
+      try {{ widget.react('like'); seen.react = false; }} catch (error) {{ seen.react = error instanceof RangeError; }}
+      widget.setAttribute('gestures', 'wave');
+      seen.ignored = widget.gestures;
+      widget.gestures = null;
+      seen.reset = [widget.gestures, buttons(), widget.hasAttribute('gestures')];
+      return seen;
+    }}""")
+    assert result["attribute"] == [["like", "ok"], ["like", "ok"], ["like", "ok"]]  # the model's order
+    assert result["refused"] and result["kept"] == [["like", "ok"], "ok, like"]
+    assert result["property"] == [["dislike"], ["dislike"], "dislike"] and result["react"]
+    assert result["ignored"] == ["like", "dislike", "ok"]
+    assert any('ignoring gestures="wave"' in w for w in warnings), warnings
+    assert result["reset"] == [["like", "dislike", "ok"], ["like", "dislike", "ok"], False]
 
 
 def test_options_reach_the_element_as_attributes_properties_and_set_options(page: Page) -> None:

@@ -410,10 +410,15 @@ console.log(JSON.stringify(input.numbers.map(([searchMotion, share]) => input.ca
     assert any(answer[0]) and not all(answer[0])
 
 
+CHOSEN = [None, ["like", "ok"], ["dislike"]]
+"""The `gestures` option's values the hold-to-confirm parity test tries: every gesture, two, one."""
+
+
 def test_hold_to_confirm_matches_python(node: str, tmp_path: Path) -> None:
     """Python's twin of hold-to-confirm (runtime.reactions, which the time-to-reaction benchmark replays) gives the
     widget's states, frame for frame: streams of gestures switching, weakening, dropping to none and back, at
-    uneven frame times, with the shipped classifier's numbers and a short cooldown."""
+    uneven frame times, with the shipped classifier's numbers and a short cooldown, with every gesture chosen and
+    with only some (the `gestures` option)."""
     shipped = read_metadata(classifier_model()).reactions
     numbers = {"threshold": shipped.threshold, "hold": shipped.hold_ms, "cooldown": 600.0}
     rng = np.random.default_rng(0)
@@ -428,18 +433,20 @@ def test_hold_to_confirm_matches_python(node: str, tmp_path: Path) -> None:
         streams.append(frames)
     answer = run_node(node, f"""
 const {{HoldToConfirm}} = await import({json.dumps((WIDGET_DIR / "reactions.js").as_uri())});
-console.log(JSON.stringify(input.streams.map((frames) => {{
-  const gate = new HoldToConfirm(input.numbers);
+console.log(JSON.stringify(input.streams.map((frames, i) => {{
+  const gate = new HoldToConfirm({{...input.numbers, gestures: input.chosen[i % input.chosen.length]}});
   return frames.map(([gesture, confidence, time]) => gate.update(gesture, confidence, time));
-}})));""", tmp_path, streams=streams, numbers=numbers)
+}})));""", tmp_path, streams=streams, numbers=numbers, chosen=CHOSEN)
     settings = ReactionSettings(numbers["threshold"], numbers["hold"], numbers["cooldown"])
     fired = 0
-    for frames, states in zip(streams, answer, strict=True):
-        gate = HoldToConfirm(settings)
+    for i, (frames, states) in enumerate(zip(streams, answer, strict=True)):
+        gate = HoldToConfirm(settings, CHOSEN[i % len(CHOSEN)])
         for (gesture, confidence, time), state in zip(frames, states, strict=True):
             python = gate.update(gesture, confidence, time)
             assert (python.phase, python.gesture) == (state["phase"], state["gesture"])
             assert python.progress == pytest.approx(state["progress"], abs=1e-12)
             assert (python.reaction and asdict(python.reaction)) == state["reaction"]
             fired += python.reaction is not None
+            chosen = CHOSEN[i % len(CHOSEN)]
+            assert python.reaction is None or chosen is None or python.reaction.gesture in chosen
     assert fired > 10  # the streams do fire: the states compared include reactions

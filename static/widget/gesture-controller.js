@@ -63,7 +63,8 @@ export function assetsAt(base) {
 const IDLE_HOLD = Object.freeze({phase: 'idle', gesture: null, progress: 0});
 
 const DEFAULT_OPTIONS = Object.freeze({deviceId: '', srcObject: null, assetBase: DEFAULT_ASSET_BASE, threshold: null,
-  hold: null, cooldown: null, emoji: {}, numHands: null, minPalmScore: null, minGestureScore: null, maxFps: null});
+  hold: null, cooldown: null, gestures: null, emoji: {}, numHands: null, minPalmScore: null, minGestureScore: null,
+  maxFps: null});
 
 /** The options the worker's pipeline takes, each over its classifier-metadata name (PipelineSettings). */
 const PIPELINE_OPTIONS = {numHands: 'maxHands', minPalmScore: 'minPalmScore', minGestureScore: 'minGestureScore'};
@@ -99,6 +100,8 @@ const OPTION_CHECKS = {
   threshold: inRange('threshold'),
   hold: inRange('hold'),
   cooldown: inRange('cooldown'),
+  gestures: (v) => (Array.isArray(v) && v.length > 0 && new Set(v).size === v.length
+    && v.every((g) => typeof g === 'string' && g !== '' && g !== 'none')) || 'a list of distinct gesture names',
   emoji: (v) => (typeof v === 'object' && !Array.isArray(v)) || 'an object of gesture -> emoji',
   numHands: inRange('numHands'),
   minPalmScore: inRange('minPalmScore'),
@@ -143,12 +146,13 @@ function detachedVideo() {
 /**
  * @typedef {{video?: HTMLVideoElement, srcObject?: MediaStream | null, deviceId?: string,
  *   assetBase?: string | URL, threshold?: number | null, hold?: number | null, cooldown?: number | null,
- *   emoji?: Record<string, string>, numHands?: number | null, minPalmScore?: number | null,
+ *   gestures?: string[] | null, emoji?: Record<string, string>, numHands?: number | null, minPalmScore?: number | null,
  *   minGestureScore?: number | null, maxFps?: number | null}} ControllerOptions
  *   video: where the camera plays (a detached muted one when not given); srcObject: the host's camera stream, used
  *   instead of opening one (its tracks are never stopped here); deviceId: a camera from enumerateDevices(), the
  *   browser's choice when empty (without srcObject); assetBase: the folder holding models/ and ort/ (default: this
- *   module's); threshold (0..1), hold and cooldown (ms): hold-to-confirm's; numHands, minPalmScore and
+ *   module's); threshold (0..1), hold and cooldown (ms): hold-to-confirm's; gestures: those that fire reactions
+ *   (the classifier's labels; the others count as none), every one when null; numHands, minPalmScore and
  *   minGestureScore: the pipeline's hands per frame, palm detection score and per-frame gesture score; maxFps: the
  *   most frames processed a second (the camera's rate when null). Every null means the classifier's default.
  */
@@ -181,7 +185,7 @@ export class GestureController extends EventTarget {
   constructor({video = detachedVideo(), ...options} = {}) {
     super();
     this.#video = video;
-    this.#gate = new HoldToConfirm(this.#reactionNumbers());
+    this.#gate = new HoldToConfirm({...this.#reactionNumbers(), gestures: null});
     this.setOptions(options);
   }
 
@@ -203,28 +207,47 @@ export class GestureController extends EventTarget {
    */
   get settings() { return this.#settings; }
 
+  /**
+   * The gestures that fire reactions: the classifier's, or those of them the `gestures` option chose, in the
+   * classifier's order; empty until its metadata is read.
+   * @returns {string[]}
+   */
+  get gestures() {
+    const chosen = this.#options.gestures;
+    return (this.#settings?.gestures ?? []).filter((gesture) => chosen === null || chosen.includes(gesture));
+  }
+
   /** Emoji per gesture: the classifier's, overridden by the `emoji` option. */
   get emoji() { return {...this.#settings?.emoji, ...this.#options.emoji}; }
 
   /**
    * The options in effect: each as given, else the classifier's default (null before its metadata is read); emoji
-   * with the classifier's; maxFps null when frames come at the camera's rate.
+   * with the classifier's; gestures as given until the metadata is read, then those of them the classifier has;
+   * maxFps null when frames come at the camera's rate.
    */
   get options() {
     const {deviceId, srcObject, assetBase, maxFps} = this.#options;
-    return {deviceId, srcObject, assetBase, ...this.#reactionNumbers(), emoji: this.emoji, ...this.#pipelineNumbers(),
-      maxFps};
+    const gestures = this.#settings ? this.gestures : this.#options.gestures && [...this.#options.gestures];
+    return {deviceId, srcObject, assetBase, ...this.#reactionNumbers(), gestures, emoji: this.emoji,
+      ...this.#pipelineNumbers(), maxFps};
   }
 
   /**
    * Change some options (null puts an option back to its default). A new srcObject or deviceId reopens the camera
-   * and a new assetBase reloads the models, if it is on; the pipeline's numbers apply from the next frame.
+   * and a new assetBase reloads the models, if it is on; the pipeline's numbers apply from the next frame. Gestures
+   * the classifier does not have are refused once its metadata is read (and dropped, with a warning, when it is
+   * read after them).
    * @param {Partial<Omit<ControllerOptions, 'video'>>} options
    */
   setOptions(options) {
     for (const [key, value] of Object.entries(options)) {
       const error = optionError(key, value);
       if (error) throw error;
+    }
+    const unknown = this.#settings && options.gestures?.find((gesture) => !this.#settings.gestures.includes(gesture));
+    if (unknown) {
+      throw new RangeError(`option gestures: the classifier has no gesture "${unknown}" `
+        + `(it has: ${this.#settings.gestures.join(', ')})`);
     }
     const before = this.#options;
     this.#options = {...before, ...options};
@@ -234,7 +257,7 @@ export class GestureController extends EventTarget {
       this.#unloadAssets();
       this.#settings = null;
     }
-    this.#gate.configure(this.#reactionNumbers());
+    this.#gate.configure({...this.#reactionNumbers(), gestures: this.#options.gestures});
     this.#engine?.configure(this.#pipelineOverrides());
     const camera = ['srcObject', 'deviceId', 'assetBase'].some((key) => this.#options[key] !== before[key]);
     if (camera && ACTIVE_STATES.has(this.#state)) this.#restart();
@@ -297,9 +320,9 @@ export class GestureController extends EventTarget {
     this.#closed = true;
   }
 
-  /** Send a reaction without the camera (a reaction button): source 'manual'. */
+  /** Send a reaction without the camera (a reaction button): source 'manual'; a gesture not chosen is refused. */
   react(gesture) {
-    const known = this.#settings?.gestures ?? Object.keys(this.emoji);
+    const known = this.#settings ? this.gestures : this.#options.gestures ?? Object.keys(this.emoji);
     if (!known.includes(gesture)) throw new RangeError(`unknown gesture "${gesture}" (known: ${known.join(', ')})`);
     const timestamp = performance.now();
     this.#gate.fired(gesture, timestamp); // the camera must not send the same reaction again right after
@@ -329,6 +352,11 @@ export class GestureController extends EventTarget {
 
   #useSettings(settings) {
     this.#settings = settings;
+    const unknown = this.#options.gestures?.filter((gesture) => !settings.gestures.includes(gesture)) ?? [];
+    if (unknown.length) {
+      console.warn(`gesture-reactions: the classifier has no gesture ${unknown.join(', ')} `
+        + `(it has: ${settings.gestures.join(', ')}); only the others fire`);
+    }
     this.#gate.configure(this.#reactionNumbers());
     this.#emit('settings', settings);
     return settings;

@@ -153,6 +153,8 @@ export interface GestureReactionsOptions {
   threshold: number | null;
   hold: number | null;
   cooldown: number | null;
+  /** As given until the classifier's metadata is read, then those of them it has; null: every gesture. */
+  gestures: string[] | null;
   emoji: Record<string, string>;
   deviceId: string;
   selfView: boolean;
@@ -170,6 +172,8 @@ export interface GestureReactionsOptionsInit {
   threshold?: number | null;
   hold?: number | null;
   cooldown?: number | null;
+  /** Or a string of names apart by spaces or commas, as the attribute; null: every gesture of the classifier. */
+  gestures?: string[] | string | null;
   /** Or its JSON, as the attribute. */
   emoji?: Record<string, string> | string | null;
   deviceId?: string | null;
@@ -200,6 +204,12 @@ export declare class GestureReactionsElement extends HTMLElement {
   /** Milliseconds after a reaction during which no other fires. */
   get cooldown(): number | null;
   set cooldown(value: number | null);
+  /**
+   * The gestures that fire reactions and get a button: those chosen, else every one of the classifier's (null until
+   * its metadata is read). Setting one it does not have throws a RangeError once the metadata is read.
+   */
+  get gestures(): string[] | null;
+  set gestures(value: string[] | string | null);
   /** Emoji per gesture: the classifier's, overridden by these. */
   get emoji(): Record<string, string>;
   set emoji(value: Record<string, string> | string | null);
@@ -228,8 +238,6 @@ export declare class GestureReactionsElement extends HTMLElement {
 
   readonly state: GestureReactionsState;
   readonly threads: number;
-  /** The labels that can fire a reaction; empty until the classifier's metadata is read. */
-  readonly gestures: string[];
   /** Resolves once the classifier's metadata is read; stays pending while it cannot be. */
   readonly ready: Promise<void>;
   readonly options: GestureReactionsOptions;
@@ -278,6 +286,8 @@ export interface GestureControllerOptions {
   threshold: number | null;
   hold: number | null;
   cooldown: number | null;
+  /** As given until the classifier's metadata is read, then those of them it has; null: every gesture. */
+  gestures: string[] | null;
   emoji: Record<string, string>;
   numHands: number | null;
   minPalmScore: number | null;
@@ -293,6 +303,8 @@ export interface GestureControllerOptionsInit {
   threshold?: number | null;
   hold?: number | null;
   cooldown?: number | null;
+  /** The gestures that fire reactions (the others count as none); null: every gesture of the classifier. */
+  gestures?: string[] | null;
   emoji?: Record<string, string> | null;
   numHands?: number | null;
   minPalmScore?: number | null;
@@ -315,6 +327,8 @@ export declare class GestureController extends EventTarget {
   readonly threads: number;
   /** null until the classifier's metadata is read. */
   readonly settings: ClassifierSettings | null;
+  /** The gestures that fire reactions, in the classifier's order; empty until its metadata is read. */
+  readonly gestures: string[];
   readonly emoji: Record<string, string>;
   readonly options: GestureControllerOptions;
 

@@ -11,8 +11,9 @@
  * In a meeting app that already holds the camera, give the widget the call's stream instead of letting it open its
  * own: `el.srcObject = stream` (it never calls getUserMedia then, and never stops the stream's tracks).
  *
- * Attributes (and the same-named camelCase properties): enabled, threshold (0..1), hold (ms), cooldown (ms), emoji
- * (JSON object, e.g. '{"ok": "👌"}'), device-id, self-view, num-hands, min-palm-score (0..1), min-gesture-score
+ * Attributes (and the same-named camelCase properties): enabled, threshold (0..1), hold (ms), cooldown (ms), gestures
+ * (those that fire reactions, e.g. "like ok"; default every gesture of the model), emoji (JSON object, e.g.
+ * '{"ok": "👌"}'), device-id, self-view, num-hands, min-palm-score (0..1), min-gesture-score
  * (0..1), max-fps, asset-base (the URL of a folder holding models/ and ort/, e.g. on the app's own CDN; default:
  * this module's folder). Property only: srcObject. Options object: `el.options`, `el.setOptions({...})`. The
  * numbers read as the attribute when set, else the classifier's default (its metadata), else null until that
@@ -33,7 +34,7 @@ import {widgetStyles} from './widget-style.js';
 export {ERROR_CODES, GestureController, GestureReactionsError} from './gesture-controller.js';
 
 const OPTION_ATTRIBUTES = {
-  enabled: 'enabled', threshold: 'threshold', hold: 'hold', cooldown: 'cooldown', emoji: 'emoji',
+  enabled: 'enabled', threshold: 'threshold', hold: 'hold', cooldown: 'cooldown', gestures: 'gestures', emoji: 'emoji',
   deviceId: 'device-id', selfView: 'self-view', numHands: 'num-hands', minPalmScore: 'min-palm-score',
   minGestureScore: 'min-gesture-score', maxFps: 'max-fps', assetBase: 'asset-base',
 };
@@ -86,6 +87,12 @@ function parseEmoji(text) {
   }
   console.warn(`gesture-reactions: ignoring emoji='${text}': expected a JSON object such as {"ok": "👌"}`);
   return {};
+}
+
+/** The `gestures` attribute: names apart by spaces or commas, each once; null (every gesture) when empty. */
+function parseGestures(text) {
+  const names = [...new Set((text ?? '').split(/[\s,]+/).filter(Boolean))];
+  return names.length ? names : null;
 }
 
 /** A numeric option as its attribute says, clamped to the controller's range; null when not set or not a number. */
@@ -167,6 +174,8 @@ export class GestureReactionsElement extends HTMLElement {
       if (this.isConnected) this.#controller.loadSettings();
     } else if (option === 'emoji') {
       this.#controller.setOptions({emoji: parseEmoji(value)});
+    } else if (option === 'gestures') {
+      this.#setGestures(parseGestures(value));
     } else if (option in OPTION_RANGES) {
       this.#controller.setOptions({[option]: numberAttribute(this, option)});
     }
@@ -192,6 +201,30 @@ export class GestureReactionsElement extends HTMLElement {
   /** Milliseconds after a reaction during which no other fires (null until the model's default is known). */
   get cooldown() { return this.#controller.options.cooldown; }
   set cooldown(value) { this.#setNumber('cooldown', value); }
+
+  /**
+   * The gestures that fire reactions (and get a button): the `gestures` attribute's or property's, else every one
+   * of the model's (null until its metadata is read). Set a list, a string as the attribute takes, or null.
+   */
+  get gestures() { return this.#controller.options.gestures; }
+  set gestures(value) {
+    const list = typeof value === 'string' ? parseGestures(value) : value ?? null;
+    const error = optionError('gestures', list);
+    if (error) throw error;
+    this.#controller.setOptions({gestures: list}); // refuses a gesture the model does not have
+    if (list) this.setAttribute('gestures', list.join(' '));
+    else this.removeAttribute('gestures');
+  }
+
+  /** The attribute's gestures: one the model does not have is left out, with a warning, as a bad emoji is. */
+  #setGestures(list) {
+    try {
+      this.#controller.setOptions({gestures: list});
+    } catch (error) {
+      console.warn(`gesture-reactions: ignoring gestures="${this.getAttribute('gestures')}": ${error.message}`);
+      this.#controller.setOptions({gestures: null});
+    }
+  }
 
   /** Emoji per gesture: the model's defaults, overridden by the `emoji` attribute or property. */
   get emoji() { return this.#controller.emoji; }
@@ -260,9 +293,6 @@ export class GestureReactionsElement extends HTMLElement {
 
   /** Wasm threads recognition runs on (1 where the page is not cross-origin isolated). */
   get threads() { return this.#controller.threads; }
-
-  /** The labels that can fire a reaction, once the classifier's metadata is read (else empty). */
-  get gestures() { return [...this.#controller.settings?.gestures ?? []]; }
 
   /**
    * Resolves once the classifier's metadata is read: gestures, emoji and the defaults of threshold, hold and
@@ -350,10 +380,10 @@ export class GestureReactionsElement extends HTMLElement {
   // Rendering -----------------------------------------------------------------------------------------------------
 
   #statusText() {
-    const {state, message, settings} = this.#controller;
+    const {state, message} = this.#controller;
     if (message) return message;
     if (state === 'running') {
-      const shown = (settings?.gestures ?? []).map((g) => this.emoji[g]).join(' ');
+      const shown = this.#controller.gestures.map((g) => this.emoji[g]).join(' ');
       return `Show ${shown || 'a gesture'} and hold it for a moment to react.`;
     }
     return 'Gesture reactions are off: turn them on to react with your hand.';
@@ -378,7 +408,7 @@ export class GestureReactionsElement extends HTMLElement {
   }
 
   #renderButtons(buttons) {
-    const gestures = this.gestures;
+    const gestures = this.#controller.gestures;
     buttons.hidden = gestures.length === 0;
     const emoji = this.emoji;
     for (const gesture of gestures) {
@@ -393,6 +423,14 @@ export class GestureReactionsElement extends HTMLElement {
       button.textContent = emoji[gesture] ?? gesture;
       button.title = this.#name(gesture);
       button.setAttribute('aria-label', `Send ${this.#name(gesture)}`);
+    }
+    for (const button of buttons.querySelectorAll('button.react')) {
+      if (!gestures.includes(button.dataset.gesture)) button.remove(); // no longer chosen
+    }
+    // in the model's order, moved only when out of it: moving a button takes its focus away
+    const shown = [...buttons.querySelectorAll('button.react')];
+    if (shown.some((button, i) => button.dataset.gesture !== gestures[i])) {
+      for (const gesture of gestures) buttons.append(shown.find((button) => button.dataset.gesture === gesture));
     }
   }
 

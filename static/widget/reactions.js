@@ -6,7 +6,8 @@
  * confidence fires after `hold` ms, one at p after hold * (1 - threshold) / (p - threshold), and a weaker frame takes
  * evidence back instead of starting over. Another gesture at or above `threshold` starts over with that gesture.
  * After a reaction, nothing fires for `cooldown` milliseconds, and the same gesture fires again only once it has
- * been let go (holding a thumbs up for ten seconds is one reaction, not five).
+ * been let go (holding a thumbs up for ten seconds is one reaction, not five). A gesture the host did not choose
+ * (`gestures`) counts as none.
  *
  * Pure: time comes from the frames' timestamps, so the same frames always give the same reactions; Python's twin is
  * runtime/reactions.py. The widget's defaults for the three numbers are the classifier's (its metadata "reactions",
@@ -22,22 +23,25 @@
 
 export class HoldToConfirm {
   /**
-   * @param {{threshold: number, hold: number, cooldown: number}} options the confidence (0..1) at which a frame
-   *   adds no evidence; the evidence a reaction needs (ms of a gesture at full confidence) and the cooldown, in ms
+   * @param {{threshold: number, hold: number, cooldown: number, gestures?: Iterable<string> | null}} options the
+   *   confidence (0..1) at which a frame adds no evidence; the evidence a reaction needs (ms of a gesture at full
+   *   confidence) and the cooldown, in ms; the gestures that may fire (null: every one)
    */
-  constructor({threshold, hold, cooldown}) {
-    this.configure({threshold, hold, cooldown});
+  constructor({threshold, hold, cooldown, gestures = null}) {
+    this.gestures = null;
+    this.configure({threshold, hold, cooldown, gestures});
     this.reset();
   }
 
   /**
    * New numbers for the next frames; those not given stay as they are.
-   * @param {{threshold?: number, hold?: number, cooldown?: number}} options
+   * @param {{threshold?: number, hold?: number, cooldown?: number, gestures?: Iterable<string> | null}} options
    */
-  configure({threshold = this.threshold, hold = this.hold, cooldown = this.cooldown}) {
+  configure({threshold = this.threshold, hold = this.hold, cooldown = this.cooldown, gestures = this.gestures}) {
     this.threshold = threshold;
     this.hold = hold;
     this.cooldown = cooldown;
+    this.gestures = gestures === null ? null : new Set(gestures);
   }
 
   /** Forget any hold, cooldown and last reaction (camera stopped, tab hidden). */
@@ -56,7 +60,7 @@ export class HoldToConfirm {
 
   /**
    * One processed frame.
-   * @param {string} gesture a label; 'none' for no gesture
+   * @param {string} gesture a label; 'none' for no gesture (a gesture not chosen counts as none)
    * @param {number} confidence 0..1
    * @param {number} timestamp milliseconds
    * @returns {HoldState}
@@ -64,6 +68,7 @@ export class HoldToConfirm {
   update(gesture, confidence, timestamp) {
     const elapsed = this.lastFrame === null ? 0 : Math.max(0, timestamp - this.lastFrame);
     this.lastFrame = timestamp;
+    if (this.gestures !== null && !this.gestures.has(gesture)) gesture = 'none';
     const strong = gesture !== 'none' && confidence >= this.threshold ? gesture : null;
     if (strong !== this.lastFired) this.lastFired = null;
     if (timestamp < this.cooldownUntil) {

@@ -94,14 +94,14 @@ test('options: the given ones, else the classifier\'s defaults once its metadata
     browser.reset();
     const controller = controllerWith({hold: 123, emoji: {ok: '🙆'}, numHands: 1});
     assert.deepEqual(controller.options, {deviceId: '', srcObject: null, assetBase: ASSET_BASE, threshold: null,
-      hold: 123, cooldown: null, emoji: {ok: '🙆'}, numHands: 1, minPalmScore: null, minGestureScore: null,
-      maxFps: null});
+      hold: 123, cooldown: null, gestures: null, emoji: {ok: '🙆'}, numHands: 1, minPalmScore: null,
+      minGestureScore: null, maxFps: null});
     const settings = next(controller, 'settings');
     assert.deepEqual((await controller.loadSettings()).gestures, ['like', 'dislike', 'ok']);
     assert.deepEqual((await settings).reactions, {threshold: 0.8, hold: 60, cooldown: 300});
     const pipeline = JSON.parse(METADATA.pipeline);
     assert.deepEqual(controller.options, {deviceId: '', srcObject: null, assetBase: ASSET_BASE,
-      threshold: REACTIONS.threshold, hold: 123, cooldown: REACTIONS.cooldown_ms,
+      threshold: REACTIONS.threshold, hold: 123, cooldown: REACTIONS.cooldown_ms, gestures: ['like', 'dislike', 'ok'],
       emoji: {like: '👍', dislike: '👎', ok: '🙆'}, numHands: 1, minPalmScore: pipeline.min_palm_score,
       minGestureScore: pipeline.min_gesture_score, maxFps: null});
     controller.setOptions({hold: null, threshold: 0.5});
@@ -122,6 +122,7 @@ const BAD_OPTIONS = {
   threshold: [[2, -0.1, Number.NaN, '0.5'], 0.5],
   hold: [[-1, 1e9, Infinity], 300],
   cooldown: [[-1, 1e9], 1000],
+  gestures: [[[], 'like', ['like', 'like'], ['none'], [''], [3]], ['like', 'ok']],
   emoji: [[['👍'], 'x'], {ok: '👌'}],
   numHands: [[0, 1.5, 5, 1e9], 2],
   minPalmScore: [[2, -1], 0.6],
@@ -288,6 +289,31 @@ test('a reaction button: a manual reaction, and the camera does not send it agai
     [['like', 'manual']]);
   controller.close();
 });
+
+test('gestures: one not chosen never fires, nor has a button; one the classifier lacks is refused', TIMEOUT,
+  async () => {
+    browser.reset();
+    let shown = 'dislike';
+    browser.worker.answer = () => result(shown);
+    const controller = controllerWith({gestures: ['like', 'ok', 'wave']});
+    const events = record(controller);
+    assert.deepEqual(controller.options.gestures, ['like', 'ok', 'wave']); // as given, until the metadata is read
+    await controller.start();
+    assert.deepEqual(controller.gestures, ['like', 'ok']); // the classifier's, in its order
+    assert.deepEqual(controller.options.gestures, ['like', 'ok']);
+    assert.throws(() => controller.setOptions({gestures: ['like', 'wave']}), RangeError);
+    assert.deepEqual(controller.gestures, ['like', 'ok']); // kept
+    assert.throws(() => controller.react('dislike'), RangeError);
+    await wait(REACTIONS.hold_ms * 4);
+    assert.ok(events.filter((e) => e.type === 'gesture').length > 5);
+    assert.deepEqual(events.filter((e) => e.type === 'reaction'), []);
+    assert.ok(events.filter((e) => e.type === 'hold').every((e) => e.detail.gesture === null));
+    shown = 'like';
+    assert.equal((await next(controller, 'reaction')).gesture, 'like');
+    controller.setOptions({gestures: null});
+    assert.deepEqual(controller.gestures, ['like', 'dislike', 'ok']);
+    controller.close();
+  });
 
 test('a new deviceId while running opens that camera and releases the other', TIMEOUT, async () => {
   browser.reset();

@@ -91,3 +91,15 @@ test('new options apply to the next frames', () => {
   gate.configure({threshold: 0.8, hold: 200});
   assert.deepEqual(reactions(gate, repeat(['like', 1], 4)), [['like', 200]]);
 });
+
+test('a gesture the host did not choose never fires and counts as none', () => {
+  const gate = gateWith({hold: 300, gestures: ['like', 'ok']});
+  assert.deepEqual(reactions(gate, repeat(['dislike', 1], 20)), []);
+  gate.reset();
+  // 200 ms of thumbs up; a clear thumbs down takes 100 back, as none would, instead of starting over with it
+  assert.deepEqual(reactions(gate, [...repeat(['like', 1], 3), ['dislike', 1], ...repeat(['like', 1], 3)]),
+    [['like', 500]]);
+  gate.configure({gestures: null});
+  gate.reset();
+  assert.deepEqual(reactions(gate, repeat(['dislike', 1], 5)), [['dislike', 300]]);
+});

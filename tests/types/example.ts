@@ -52,6 +52,8 @@ async function joinCall(me: string): Promise<void> {
   widget.threshold = 0.85;
   widget.hold = 400;
   widget.cooldown = 1500;
+  widget.gestures = ['like', 'ok'];
+  widget.gestures = 'like ok';
   widget.emoji = {ok: '👌'};
   widget.emoji = '{"like": "👍"}';
   widget.deviceId = '';
@@ -60,12 +62,13 @@ async function joinCall(me: string): Promise<void> {
   widget.minPalmScore = 0.5;
   widget.minGestureScore = 0.6;
   widget.maxFps = 15;
-  widget.assetBase = 'https://cdn.example.com/gesture-reactions/0.2.0/';
+  widget.assetBase = 'https://cdn.example.com/gesture-reactions/0.3.0/';
   widget.enabled = false;
 
   // and all at once; null puts one back to its default
   widget.setOptions({
-    srcObject: stream, enabled: false, threshold: null, hold: 400, cooldown: 1500, emoji: {like: '👍', ok: '👌'},
+    srcObject: stream, enabled: false, threshold: null, hold: 400, cooldown: 1500, gestures: ['like'],
+    emoji: {like: '👍', ok: '👌'},
     deviceId: null, selfView: false, numHands: 1, minPalmScore: 0.55, minGestureScore: null, maxFps: 10,
     assetBase: new URL('/vendor/gesture-reactions/', location.href),
   });
@@ -83,12 +86,14 @@ async function joinCall(me: string): Promise<void> {
   widget.srcObject = document.createElement('video');
   // @ts-expect-error: read-only
   widget.state = 'running';
+  // @ts-expect-error: a list of names or one string, not a number
+  widget.setOptions({gestures: 1});
 
   await another.ready;
   // @ts-expect-error: null until the classifier's defaults are read, so a check is needed
   const hold: number = another.hold;
   const cooldown: number = another.cooldown ?? 0;
-  const buttons: string[] = widget.gestures.map((gesture) => `${widget.emoji[gesture]} ${gesture}`);
+  const buttons: string[] = (widget.gestures ?? []).map((gesture) => `${widget.emoji[gesture]} ${gesture}`);
   const threads: number = widget.threads;
   const state: GestureReactionsState = widget.state;
   console.debug(hold, cooldown, buttons, threads, state);
@@ -143,7 +148,7 @@ async function joinCall(me: string): Promise<void> {
 /** Without the element: a controller on the call's stream, its hold progress drawn by the app. */
 async function headless(stream: MediaStream): Promise<void> {
   const controller = new GestureController({srcObject: stream, maxFps: 10, numHands: 1,
-    assetBase: new URL('https://cdn.example.com/gesture-reactions/0.2.0/')});
+    assetBase: new URL('https://cdn.example.com/gesture-reactions/0.3.0/')});
   controller.addEventListener('reaction', ({detail}) => sendToPeers(detail));
   controller.addEventListener('hold', ({detail: {phase, gesture, progress}}) => {
     if (phase === 'holding' && gesture) showBanner(`${gesture} ${Math.round(100 * progress)}%`);
