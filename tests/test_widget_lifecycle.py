@@ -357,3 +357,23 @@ def test_options_reach_the_element_as_attributes_properties_and_set_options(page
     with pytest.raises(Exception, match="no option"):
         page.evaluate(f"() => {WIDGET}.setOptions({{colour: 'red'}})")
 
+
+
+def test_the_demo_page_ticks_the_gestures_that_react(camera: FakeCameraBrowser, server: str) -> None:
+    """The live demo's settings: unticking a gesture takes it out of the widget's `gestures` (and its button); the
+    last one ticked stays ticked; all ticked again is the default."""
+    page = camera.new_page()
+    page.goto(server + "/")
+    page.evaluate(f"() => {WIDGET}.ready")
+    buttons = f"() => [...{WIDGET}.shadowRoot.querySelectorAll('button.react')].map((b) => b.dataset.gesture)"
+    page.locator("input[data-chosen=dislike]").uncheck()
+    assert page.evaluate(f"() => {WIDGET}.gestures") == ["like", "ok"] == page.evaluate(buttons)
+    page.locator("input[data-chosen=like]").uncheck()
+    page.locator("input[data-chosen=ok]").click()
+    assert page.locator("input[data-chosen=ok]").is_checked()
+    assert page.evaluate(f"() => {WIDGET}.gestures") == ["ok"]
+    for gesture in ("like", "dislike"):
+        page.locator(f"input[data-chosen={gesture}]").check()
+    assert page.evaluate(f"() => {WIDGET}.getAttribute('gestures')") is None
+    assert page.evaluate(buttons) == ["like", "dislike", "ok"]
+    page.context.close()

@@ -31,11 +31,21 @@ function emojiOverrides() {
   return overrides;
 }
 
+/** The gestures ticked to fire reactions: null (the widget's default, every one) when all are; one stays ticked. */
+function chosenGestures(changed) {
+  const boxes = [...form.querySelectorAll('input[data-chosen]')];
+  if (!boxes.some((box) => box.checked)) changed.checked = true;
+  const chosen = boxes.filter((box) => box.checked).map((box) => box.dataset.chosen);
+  return chosen.length === boxes.length ? null : chosen;
+}
+
 form.addEventListener('input', (event) => {
   const {name} = event.target;
   if (name in FORMATS) {
     widget[name] = Number(event.target.value);
     showSetting(name);
+  } else if (name.startsWith('react-')) {
+    widget.gestures = chosenGestures(event.target);
   } else if (name.startsWith('emoji-')) {
     widget.emoji = emojiOverrides();
   } else if (name === 'self-view') {
