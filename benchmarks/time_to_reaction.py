@@ -393,7 +393,7 @@ def worker_rows(streams: list[Stream], reports_detector: bool) -> list[str]:
         frames = stream.processed
         kinds = [[f for f in frames if f.detected], [f for f in frames if f.looked and not f.detected],
                  [f for f in frames if not f.looked and not f.detected]]
-        ran = [("0" if not k else f"{len(k)}, {quantile([f.cost for f in k], 0.5):.1f} ms") if reports_detector
+        ran = [("0, -" if not k else f"{len(k)}, {quantile([f.cost for f in k], 0.5):.1f} ms") if reports_detector
                else "not reported" for k in kinds]
         rows.append(f"| {stream.name} ({stream.seconds:.0f} s) | {len(frames) / stream.seconds:.1f} "
                     f"| {100 * sum(f.cost for f in frames) / (1000 * stream.seconds):.0f}% "
