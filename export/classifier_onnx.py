@@ -20,7 +20,7 @@ from torch import nn
 
 from runtime.settings import PipelineSettings, ReactionSettings
 from training.checkpoint import load_checkpoint
-from training.gestures import EMOJI, LABELS, NAMES
+from training.gestures import emoji_of, names_of
 from training.inference import preprocess
 
 ONNX_OPSET = 17
@@ -42,12 +42,13 @@ class WithSoftmax(nn.Module):
 def metadata(checkpoint_meta: dict, test_report: dict | None, version: str, precision: str,
              pipeline: PipelineSettings | None = None, reactions: ReactionSettings | None = None) -> dict[str, str]:
     """The ONNX metadata that the browser's worker and `runtime.classifier` read instead of hard-coding anything:
-    the classifier's labels, emoji, gesture names, input and output, and the pipeline and reaction numbers
-    (`runtime.settings`)."""
+    the checkpoint's labels with their emoji and gesture names (`training.gestures.CATALOGUE`), input and output,
+    and the pipeline and reaction numbers (`runtime.settings`)."""
+    labels = checkpoint_meta["labels"]
     meta = {
-        "labels": json.dumps(list(LABELS)),
-        "emoji": json.dumps(EMOJI, ensure_ascii=False),
-        "names": json.dumps(NAMES),
+        "labels": json.dumps(list(labels)),
+        "emoji": json.dumps(emoji_of(labels), ensure_ascii=False),
+        "names": json.dumps(names_of(labels)),
         "input_size": str(checkpoint_meta["input_size"]),
         "mean": json.dumps(checkpoint_meta["mean"]),
         "std": json.dumps(checkpoint_meta["std"]),
@@ -90,10 +91,11 @@ def export_fp32(checkpoint: Path, path: Path, meta: dict[str, str]) -> Path:
 
 def calibration_crops(images: np.ndarray, labels: np.ndarray, per_class: int = CALIBRATION_PER_CLASS,
                       seed: int = 0) -> np.ndarray:
-    """A fixed, class-balanced choice of crops, so that two exports calibrate on the same images."""
+    """A fixed, class-balanced choice of crops (of every label present), so that two exports calibrate on the same
+    images."""
     rng = random.Random(seed)
     chosen = []
-    for label in range(len(LABELS)):
+    for label in np.unique(labels):
         indices = np.flatnonzero(labels == label).tolist()
         chosen += sorted(rng.sample(indices, min(per_class, len(indices))))
     return images[chosen]

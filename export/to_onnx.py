@@ -62,7 +62,8 @@ def export_classifier(checkpoint: Path, data: Path, out: Path) -> dict:
     _, checkpoint_meta = load_checkpoint(checkpoint)
     test_file = checkpoint.with_suffix(".test.json")
     test_report = json.loads(test_file.read_text()) if test_file.is_file() else None
-    train = load_cached(load_samples(data, "train", "crop"), desc="decoding train")
+    labels = tuple(checkpoint_meta["labels"])
+    train = load_cached(load_samples(data, "train", "crop", labels), desc="decoding train", labels=labels)
     fp32 = export_fp32(checkpoint, float_classifier_for(out),
                        metadata(checkpoint_meta, test_report, package_version("gesture-reactions"), "float32"))
     int8 = quantize_int8(fp32, out / CLASSIFIER_INT8, calibration_crops(train.images, train.labels),
@@ -73,14 +74,15 @@ def export_classifier(checkpoint: Path, data: Path, out: Path) -> dict:
 def parity(checkpoint: Path, data: Path, exports: dict[str, Path]) -> dict:
     """Top-1 agreement with PyTorch and macro-F1 of each export on the validation crops: the networks alone (the
     runtime's toning down of over-exposed crops is not PyTorch's, and not the export's to check)."""
-    val = load_cached(load_samples(data, "val", "crop"), desc="decoding val")
     model, meta = load_checkpoint(checkpoint)
+    labels = tuple(meta["labels"])
+    val = load_cached(load_samples(data, "val", "crop", labels), desc="decoding val", labels=labels)
     reference = torch_probabilities(model, val.images, meta["input_size"]).argmax(1)
     result = {"n": len(val.labels),
-              "pytorch": {"macro_f1": classification_report(val.labels, reference)["macro_f1"]}}
+              "pytorch": {"macro_f1": classification_report(val.labels, reference, labels)["macro_f1"]}}
     for name, path in exports.items():
         predicted = OnnxClassifier(path, network_only=True).probabilities(val.images).argmax(1)
-        result[name] = {"macro_f1": classification_report(val.labels, predicted)["macro_f1"],
+        result[name] = {"macro_f1": classification_report(val.labels, predicted, labels)["macro_f1"],
                         "agreement": float(np.mean(predicted == reference)), "bytes": path.stat().st_size}
     return result
 

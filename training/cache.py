@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -45,8 +45,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class CachedImages:
-    """Decoded images with integer labels (indices into LABELS) and the paths they came from. From the cache,
-    `images` is a read-only memory map: copy what is to be changed."""
+    """Decoded images with integer labels (indices into the label set they were loaded with) and the paths they
+    came from. From the cache, `images` is a read-only memory map: copy what is to be changed."""
 
     images: np.ndarray
     labels: np.ndarray
@@ -81,15 +81,15 @@ def decode(sample: Sample, size: int = CACHE_SIZE) -> np.ndarray | None:
         return None
 
 
-def cache_key(samples: list[Sample], size: int) -> str:
-    """A digest of the samples' paths, labels, boxes and file contents: a fresh copy of the same data (new
-    modification times) reuses the cache, an edited image rebuilds it. The digest is remembered under the files'
+def cache_key(samples: list[Sample], size: int, labels: Sequence[str] = LABELS) -> str:
+    """A digest of the label set, the samples' paths, labels, boxes and file contents: a fresh copy of the same data
+    (new modification times) reuses the cache, an edited image rebuilds it. The digest is remembered under the files'
     sizes and modification times, so that a launch on unchanged data reads no image (hashing HaGRID takes hours)."""
     # stats taken before the contents are read: a file edited meanwhile leaves its new stats unaliased
-    alias = cache_dir() / f"{_digest(samples, size, map(_file_stats, samples))}.alias"
+    alias = cache_dir() / f"{_digest(samples, size, labels, map(_file_stats, samples))}.alias"
     if alias.is_file():
         return alias.read_text()
-    key = _content_key(samples, size)
+    key = _content_key(samples, size, labels)
     try:
         alias.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(alias, key)
@@ -99,17 +99,17 @@ def cache_key(samples: list[Sample], size: int) -> str:
 
 
 def load_cached(samples: list[Sample], size: int = CACHE_SIZE, workers: int | None = None,
-                desc: str = "decoding") -> CachedImages:
-    """Decoded images for `samples`, memory-mapped read-only from the cache; built first (or its interrupted build
-    finished) when it is not there."""
-    key = cache_key(samples, size)
+                desc: str = "decoding", labels: Sequence[str] = LABELS) -> CachedImages:
+    """Decoded images for `samples` (labelled in `labels`), memory-mapped read-only from the cache; built first (or
+    its interrupted build finished) when it is not there."""
+    key = cache_key(samples, size, labels)
     folder = cache_dir()
     array_file, index_file = folder / f"{key}.npy", folder / f"{key}.json"
     if not (array_file.is_file() and index_file.is_file()):
         folder.mkdir(parents=True, exist_ok=True)
         with _exclusive(folder / f"{key}.lock"):
             if not (array_file.is_file() and index_file.is_file()):
-                _build(samples, size, folder, key, workers, desc)
+                _build(samples, size, folder, key, workers, desc, labels)
     index = json.loads(index_file.read_text())
     cached = CachedImages(np.load(array_file, mmap_mode="r"), np.asarray(index["labels"], dtype=np.int64),
                           index["paths"], index["skipped"])
@@ -136,22 +136,24 @@ def _file_digest(sample: Sample) -> str:
         return "missing"
 
 
-def _digest(samples: list[Sample], size: int, stamps: Iterable[str]) -> str:
-    """The key of the samples, each with its file's stamp (its contents' digest, or its size and time)."""
-    digest = hashlib.sha1(f"{CACHE_FORMAT}:{size}".encode())
+def _digest(samples: list[Sample], size: int, labels: Sequence[str], stamps: Iterable[str]) -> str:
+    """The key of the samples, each with its file's stamp (its contents' digest, or its size and time). The label
+    set, which the integer labels index, joins the key unless it is the shipped one (whose caches predate sets)."""
+    label_set = "" if tuple(labels) == LABELS else ":" + ",".join(labels)
+    digest = hashlib.sha1(f"{CACHE_FORMAT}:{size}{label_set}".encode())
     for s, stamp in zip(samples, stamps, strict=True):
         digest.update(f"{s.path}|{s.label}|{s.box}|{stamp}\n".encode())
     return digest.hexdigest()[:20]
 
 
-def _content_key(samples: list[Sample], size: int) -> str:
+def _content_key(samples: list[Sample], size: int, labels: Sequence[str]) -> str:
     """The key from the files' contents, hashed by a pool when there are many; `imap` keeps the order, so the key
     is the one a single process gets."""
     if len(samples) <= PARALLEL_HASH_FROM:
-        return _digest(samples, size, map(_file_digest, samples))
+        return _digest(samples, size, labels, map(_file_digest, samples))
     with Pool() as pool:
         stamps = pool.imap(_file_digest, samples, chunksize=256)
-        return _digest(samples, size, tqdm(stamps, total=len(samples), desc="hashing images", unit="img",
+        return _digest(samples, size, labels, tqdm(stamps, total=len(samples), desc="hashing images", unit="img",
                                            leave=False))
 
 
@@ -167,7 +169,8 @@ def _exclusive(lock_file: Path) -> Iterator[None]:
         yield
 
 
-def _build(samples: list[Sample], size: int, folder: Path, key: str, workers: int | None, desc: str) -> None:
+def _build(samples: list[Sample], size: int, folder: Path, key: str, workers: int | None, desc: str,
+           labels: Sequence[str]) -> None:
     """Decode `samples` into `{key}.npy` and its index `{key}.json`, through a memory-mapped `{key}.partial.npy`
     whose progress is saved as it goes, so that an interrupted build picks up where it stopped."""
     partial_file, progress_file = folder / f"{key}.partial.npy", folder / f"{key}.partial.json"
@@ -197,7 +200,7 @@ def _build(samples: list[Sample], size: int, folder: Path, key: str, workers: in
     else:
         os.replace(partial_file, folder / f"{key}.npy")
     _write_atomically(folder / f"{key}.json", json.dumps({
-        "labels": [LABELS.index(samples[i].label) for i in kept], "paths": [str(samples[i].path) for i in kept],
+        "labels": [labels.index(samples[i].label) for i in kept], "paths": [str(samples[i].path) for i in kept],
         "skipped": [str(samples[i].path) for i in skipped]}))
     progress_file.unlink()
 

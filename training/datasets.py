@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +33,9 @@ class DatasetLayoutError(ValueError):
     """The folder is neither in the shared manifest layout nor in HaGRID's layout."""
 
 
-def read_manifest(root: Path, split: str, kind: str) -> list[Sample]:
-    """Samples of one split and kind from `root/manifest.csv`."""
+def read_manifest(root: Path, split: str, kind: str, labels: Sequence[str] = LABELS) -> list[Sample]:
+    """Samples of one split and kind from `root/manifest.csv`, labelled in `labels`: a gesture row keeps its label,
+    a `none` row takes the label of its `source_class` (HaGRID's gesture), `none` where `labels` has none for it."""
     manifest = root / "manifest.csv"
     samples = []
     with manifest.open(newline="") as f:
@@ -42,7 +44,9 @@ def read_manifest(root: Path, split: str, kind: str) -> list[Sample]:
                 continue
             if row["label"] not in LABELS:
                 raise DatasetLayoutError(f"{manifest}: unknown label {row['label']!r} for {row['path']}")
-            samples.append(Sample(root / row["path"], row["label"], row.get("group", "")))
+            source_class = row.get("source_class", "") if row["label"] == "none" else row["label"]
+            label = label_of_hagrid_class(source_class, labels)
+            samples.append(Sample(root / row["path"], label, row.get("group", "")))
     return samples
 
 
@@ -62,8 +66,9 @@ def _hagrid_image(root: Path, hagrid_class: str, image_id: str) -> Path | None:
     return None
 
 
-def read_hagrid(root: Path, split: str) -> list[Sample]:
-    """One crop sample per annotated hand in HaGRID's layout; images that are not on disk are skipped."""
+def read_hagrid(root: Path, split: str, labels: Sequence[str] = LABELS) -> list[Sample]:
+    """One crop sample per annotated hand in HaGRID's layout, labelled in `labels` by its hand's class; images that
+    are not on disk are skipped."""
     annotation_dir = _hagrid_annotation_dir(root, split)
     if annotation_dir is None:
         raise DatasetLayoutError(f"{root}: no HaGRID annotations for split {split!r} "
@@ -78,7 +83,8 @@ def read_hagrid(root: Path, split: str) -> list[Sample]:
                 continue
             group = str(entry.get("user_id") or image_id)
             for box, hand_class in zip(entry["bboxes"], entry["labels"], strict=False):
-                samples.append(Sample(path, label_of_hagrid_class(hand_class), group, tuple(float(v) for v in box)))
+                label = label_of_hagrid_class(hand_class, labels)
+                samples.append(Sample(path, label, group, tuple(float(v) for v in box)))
     return samples
 
 
@@ -86,19 +92,20 @@ def is_hagrid_layout(root: Path) -> bool:
     return any(_hagrid_annotation_dir(root, split) for split in SPLITS)
 
 
-def load_samples(root: Path | str, split: str, kind: str = "crop") -> list[Sample]:
-    """Samples of `split` from either layout. HaGRID's frames are annotated, so they always give crops."""
+def load_samples(root: Path | str, split: str, kind: str = "crop", labels: Sequence[str] = LABELS) -> list[Sample]:
+    """Samples of `split` from either layout, labelled in the label set `labels` (`training.gestures.LABEL_SETS`).
+    HaGRID's frames are annotated, so they always give crops."""
     root = Path(root)
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if (root / "manifest.csv").is_file():
-        return read_manifest(root, split, kind)
+        return read_manifest(root, split, kind, labels)
     if is_hagrid_layout(root):
         if kind != "crop":
             raise DatasetLayoutError(f"{root}: HaGRID's layout gives hand crops only, not kind {kind!r}")
-        return read_hagrid(root, split)
+        return read_hagrid(root, split, labels)
     raise DatasetLayoutError(f"{root}: expected manifest.csv (shared layout) or annotations/<split>/<class>.json "
                              "(HaGRID layout)")
 
@@ -109,7 +116,7 @@ def limit_per_class(samples: list[Sample], limit: int | None, seed: int = 0) -> 
     if limit is None:
         return samples
     chosen: set[int] = set()
-    for label in LABELS:
+    for label in {s.label for s in samples}:
         of_label = [i for i, s in enumerate(samples) if s.label == label]
         chosen.update(random.Random(f"{seed}:{label}").sample(of_label, min(limit, len(of_label))))
     return [s for i, s in enumerate(samples) if i in chosen]

@@ -28,7 +28,7 @@ from runtime.paths import SHIPPED_CHECKPOINT, classifier_model, data_dir, landma
 from runtime.pipeline import Classifier, GesturePipeline, gesture_decisions
 from training.cache import CachedImages, load_cached
 from training.datasets import KINDS, SPLITS, Sample, load_samples
-from training.gestures import LABELS
+from training.gestures import label_set_error
 from training.metrics import classification_report, format_report
 from training.perturbations import PERTURBATIONS, frame_hand_side, perturb, perturb_crops
 
@@ -70,11 +70,12 @@ def save_confusion_png(report: dict, path: Path, title: str) -> None:
 
 def load_classifier(path: Path, network_only: bool = False) -> tuple[Classifier, str]:
     """The classifier in `path` and its name; PyTorch is loaded only for a `.pt` checkpoint (always the network
-    alone; `network_only` leaves an export's over-exposed crops as they are, as before `runtime.exposure`)."""
+    alone; `network_only` leaves an export's over-exposed crops as they are, as before `runtime.exposure`). Its
+    labels are any label set of `training.gestures`."""
     if path.suffix == ".onnx":
         classifier = OnnxClassifier(path, network_only=network_only)
-        if list(classifier.labels) != list(LABELS):
-            raise SystemExit(f"{path}: labels {list(classifier.labels)} differ from {list(LABELS)}")
+        if error := label_set_error(list(classifier.labels)):
+            raise SystemExit(f"{path}: {error}")
         return classifier, path.stem
     from training.inference import TorchClassifier  # torch stays optional for evaluating exports
 
@@ -100,19 +101,21 @@ def load_ensemble(paths: Sequence[Path], weights: Sequence[float] | None = None)
 def evaluate(data: Path, split: str, kind: str, model: Path | Sequence[Path] | None = None, palm: Path | None = None,
              perturbation: str | None = None, seed: int = 0, weights: Sequence[float] | None = None) -> dict:
     """The report for `model` (several: their ensemble with `weights`) on `data`'s split and kind (each image under
-    `perturbation` if given), with the model name and unreadable images added."""
-    samples = load_samples(data, split, kind)
-    if not samples:
-        raise SystemExit(f"{data}: no {kind} images in split {split!r}")
+    `perturbation` if given), per class of the model's own label set (the truth mapped to it as training maps it),
+    with the model name and unreadable images added."""
     paths = [Path(m) for m in ([model] if isinstance(model, str | Path) else model or [])] or [
         classifier_model() if kind == "frame" else SHIPPED_CHECKPOINT]
     classifier, model_name = load_ensemble(paths, weights)
+    samples = load_samples(data, split, kind, tuple(classifier.labels))
+    if not samples:
+        raise SystemExit(f"{data}: no {kind} images in split {split!r}")
     if kind == "frame":
         pipeline = GesturePipeline(palm or palm_model(), landmark_model(), classifier)
         report = evaluate_frames(samples, pipeline, perturbation, seed)
         report["palm_model"] = Path(palm or palm_model()).name
     else:
-        report = evaluate_crops(load_cached(samples, desc=f"decoding {split}"), classifier, perturbation, seed)
+        cached = load_cached(samples, desc=f"decoding {split}", labels=tuple(classifier.labels))
+        report = evaluate_crops(cached, classifier, perturbation, seed)
     report.update(model=model_name, model_file="+".join(path.name for path in paths), data=str(data), split=split,
                   kind=kind, perturbation=perturbation, seed=seed)
     if isinstance(classifier, EnsembleClassifier):
@@ -122,12 +125,13 @@ def evaluate(data: Path, split: str, kind: str, model: Path | Sequence[Path] | N
 
 def evaluate_crops(cached: CachedImages, classifier: Classifier, perturbation: str | None = None,
                    seed: int = 0, as_pipeline: bool = False) -> dict:
-    """Cached hand crops through the classifier; a perturbation treats the whole crop as the hand. Each crop's label
-    is the network's most probable one, or with `as_pipeline` what the pipeline answers for a frame with that hand
-    (a gesture only at the classifier's `min_gesture_score`: `runtime.pipeline.gesture_decisions`)."""
+    """Cached hand crops (labelled in the classifier's label set) through the classifier; a perturbation treats the
+    whole crop as the hand. Each crop's label is the network's most probable one, or with `as_pipeline` what the
+    pipeline answers for a frame with that hand (a gesture only at the classifier's `min_gesture_score`:
+    `runtime.pipeline.gesture_decisions`)."""
     images = cached.images if perturbation is None else perturb_crops(cached.images, perturbation, seed)
     predicted = crop_labels(classifier.probabilities(images), classifier, as_pipeline)
-    report = classification_report(cached.labels, predicted)
+    report = classification_report(cached.labels, predicted, tuple(classifier.labels))
     report["skipped"] = cached.skipped
     return report
 
@@ -141,7 +145,9 @@ def crop_labels(probabilities: np.ndarray, classifier: Classifier, as_pipeline: 
 
 def evaluate_frames(samples: list[Sample], pipeline: GesturePipeline, perturbation: str | None = None,
                     seed: int = 0) -> dict:
-    """Whole frames through the browser's pipeline; unreadable frames are skipped and listed."""
+    """Whole frames (labelled in the classifier's label set) through the browser's pipeline; unreadable frames are
+    skipped and listed."""
+    labels = tuple(pipeline.classifier.labels)
     truth, predicted, skipped = [], [], []
     for index, sample in enumerate(tqdm(samples, desc="frames", unit="frame", leave=False)):
         try:
@@ -151,9 +157,9 @@ def evaluate_frames(samples: list[Sample], pipeline: GesturePipeline, perturbati
             continue
         if perturbation is not None:
             image = perturb(image, perturbation, frame_hand_side(image), seed, index)
-        truth.append(LABELS.index(sample.label))
-        predicted.append(LABELS.index(pipeline(image).label))
-    report = classification_report(np.asarray(truth, dtype=np.int64), np.asarray(predicted, dtype=np.int64))
+        truth.append(labels.index(sample.label))
+        predicted.append(labels.index(pipeline(image).label))
+    report = classification_report(np.asarray(truth, dtype=np.int64), np.asarray(predicted, dtype=np.int64), labels)
     report["skipped"] = skipped
     return report
 

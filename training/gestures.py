@@ -4,17 +4,71 @@ normalisation, which the export writes into the ONNX metadata so that the browse
 
 from __future__ import annotations
 
-LABELS: tuple[str, ...] = ("like", "dislike", "ok", "none")
-"""Class order of the classifier's output."""
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Gesture:
+    """A gesture a classifier may have: its default emoji, its name for people, and the source (HaGRID) classes
+    whose images show it."""
+
+    emoji: str
+    name: str
+    source_classes: tuple[str, ...]
+
+
+CATALOGUE: dict[str, Gesture] = {
+    "like": Gesture("\N{THUMBS UP SIGN}", "thumbs up", ("like",)),
+    "dislike": Gesture("\N{THUMBS DOWN SIGN}", "thumbs down", ("dislike",)),
+    "ok": Gesture("\N{PERSON RAISING BOTH HANDS IN CELEBRATION}", "OK sign", ("ok",)),
+    "raise_hand": Gesture("\N{RAISED HAND}", "raised hand", ("palm", "stop")),
+    "peace": Gesture("\N{VICTORY HAND}\N{VARIATION SELECTOR-16}", "peace sign", ("peace",)),
+    "rock": Gesture("\N{SIGN OF THE HORNS}", "rock sign", ("rock",)),
+    "call": Gesture("\N{CALL ME HAND}", "call me", ("call",)),
+    "fist": Gesture("\N{RAISED FIST}", "fist", ("fist",)),
+}
+"""Every gesture a classifier may be trained on; the original specification's three map OK sign to raised hands.
+Any source class no gesture of a classifier takes is that classifier's `none`."""
+
+LABEL_SETS: dict[str, tuple[str, ...]] = {
+    "shipped": ("like", "dislike", "ok", "none"),
+    "extended": ("like", "dislike", "ok", "raise_hand", "peace", "rock", "call", "fist", "none"),
+}
+"""Named class orders a run may train (`training.train --labels`); `none` is always last."""
+
+
+def label_set_error(labels: object) -> str | None:
+    """Why `labels` is not a class order a classifier may have (catalogue gestures, each once, then `none`)."""
+    if not isinstance(labels, list | tuple) or not all(isinstance(label, str) for label in labels):
+        return f"labels {labels!r} are not a list of names"
+    if len(labels) < 2 or labels[-1] != "none" or len(set(labels)) != len(labels):
+        return f"labels {list(labels)} are not distinct gestures followed by none"
+    if unknown := [label for label in labels[:-1] if label not in CATALOGUE]:
+        return f"labels {list(labels)} name {', '.join(unknown)}, not in the catalogue ({', '.join(CATALOGUE)})"
+    return None
+
+
+def emoji_of(labels: Sequence[str]) -> dict[str, str]:
+    """Each gesture of `labels` -> its default emoji, as the ONNX metadata carries them."""
+    return {label: CATALOGUE[label].emoji for label in labels if label != "none"}
+
+
+def names_of(labels: Sequence[str]) -> dict[str, str]:
+    """Each gesture of `labels` -> its name for people, as the ONNX metadata carries them."""
+    return {label: CATALOGUE[label].name for label in labels if label != "none"}
+
+
+LABELS: tuple[str, ...] = LABEL_SETS["shipped"]
+"""Class order of the shipped classifier's output: the default label set."""
 
 GESTURES: tuple[str, ...] = LABELS[:-1]
 """The labels that fire a reaction; `none` never does."""
 
-EMOJI: dict[str, str] = {"like": "\N{THUMBS UP SIGN}", "dislike": "\N{THUMBS DOWN SIGN}",
-                         "ok": "\N{PERSON RAISING BOTH HANDS IN CELEBRATION}"}
+EMOJI: dict[str, str] = emoji_of(LABELS)
 """Default reaction per gesture, as the original specification says (OK sign -> raised hands)."""
 
-NAMES: dict[str, str] = {"like": "thumbs up", "dislike": "thumbs down", "ok": "OK sign"}
+NAMES: dict[str, str] = names_of(LABELS)
 """Each gesture in words, for people: the widget's buttons, status line and screen-reader announcements."""
 
 INPUT_SIZE: int = 112
@@ -27,10 +81,7 @@ MEAN: tuple[float, float, float] = (0.5, 0.5, 0.5)
 STD: tuple[float, float, float] = (0.5, 0.5, 0.5)
 """Normalisation on [0, 1] RGB: maps pixels to [-1, 1], as EfficientNet-Lite's ImageNet weights expect."""
 
-HAGRID_TO_LABEL: dict[str, str] = {"like": "like", "dislike": "dislike", "ok": "ok"}
-"""HaGRID class -> our label; every other HaGRID class (call, fist, palm, no_gesture, ...) is `none`."""
 
-
-def label_of_hagrid_class(hagrid_class: str) -> str:
-    """Map a HaGRID gesture name to one of LABELS."""
-    return HAGRID_TO_LABEL.get(hagrid_class, "none")
+def label_of_hagrid_class(hagrid_class: str, labels: Sequence[str] = LABELS) -> str:
+    """Map a HaGRID gesture name to the label of `labels` that takes it; `none` where no gesture does."""
+    return next((label for label in labels[:-1] if hagrid_class in CATALOGUE[label].source_classes), "none")

@@ -12,7 +12,8 @@ from torch import nn
 
 from runtime.settings import PipelineSettings
 from training.checkpoint import load_checkpoint
-from training.gestures import LABELS, MEAN, STD
+from training.gestures import MEAN, STD
+from training.models import output_layer
 from training.transforms import eval_transform
 
 
@@ -31,7 +32,7 @@ def torch_probabilities(model: nn.Module, images: np.ndarray, size: int, batch_s
         batch = preprocess(images[start:start + batch_size], size).to(device)
         batch = batch.contiguous(memory_format=torch.channels_last)
         out.append(torch.softmax(model(batch).float(), dim=1).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, len(LABELS)), dtype=np.float32)
+    return np.concatenate(out) if out else np.zeros((0, output_layer(model)[1].out_features), dtype=np.float32)
 
 
 class TorchClassifier:

@@ -34,13 +34,16 @@ def interpolate(first: Path, second: Path, weight: float, out: Path) -> None:
     if first_meta["model"] != second_meta["model"]:
         raise CheckpointError(f"{first} is a {first_meta['model']}, {second} a {second_meta['model']}: "
                               "only weights of one architecture can be mixed")
+    if first_meta["labels"] != second_meta["labels"]:
+        raise CheckpointError(f"{first} has labels {first_meta['labels']}, {second} {second_meta['labels']}: "
+                              "only weights of one label set can be mixed")
     a, b = first_model.state_dict(), second_model.state_dict()
     mixed = {key: (1 - weight) * a[key] + weight * b[key] if b[key].is_floating_point() else b[key] for key in b}
-    model = build_model(second_meta["model"], pretrained=False)
+    model = build_model(second_meta["model"], pretrained=False, num_classes=len(second_meta["labels"]))
     model.load_state_dict(mixed)
     out.parent.mkdir(parents=True, exist_ok=True)
     origin = {"first": recorded(first.resolve()), "second": recorded(second.resolve()), "weight": weight}
-    save_checkpoint(out, model, second_meta["model"], interpolated=origin)
+    save_checkpoint(out, model, second_meta["model"], second_meta["labels"], interpolated=origin)
     records = [recorded_paths(run_record(path)) for path in (first, second)]
     out.with_suffix(".run.json").write_text(json.dumps({
         "config": origin, "wall_seconds": sum(r.get("wall_seconds", 0) for r in records if r),

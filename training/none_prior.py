@@ -21,12 +21,10 @@ from runtime.paths import data_dir, recorded
 from training.cache import load_cached
 from training.datasets import SPLITS, load_samples
 from training.evaluate import crop_labels, load_classifier
-from training.gestures import LABELS
 from training.metrics import classification_report
 from training.perturbations import PERTURBATIONS, perturb_crops
 
 CLEAN = "clean"
-NONE = LABELS.index("none")
 BIASES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 
 
@@ -59,11 +57,12 @@ def sweep(model: Path, data: Path, split: str, conditions: list[str], biases: li
     """{condition: {bias: macro-F1}} on `data`'s crops of `split`, each condition's probabilities computed once.
     `washed_out`: each value is `bright_crop_none_logit`, added to the crops the runtime tones down alone (an
     export's own value taken off first)."""
-    samples = load_samples(data, split, "crop")
+    classifier, _ = load_classifier(model)
+    labels = tuple(classifier.labels)
+    samples = load_samples(data, split, "crop", labels)
     if not samples:
         raise SystemExit(f"{data}: no crop images in split {split!r}")
-    cached = load_cached(samples, desc=f"decoding {split}")
-    classifier, _ = load_classifier(model)
+    cached = load_cached(samples, desc=f"decoding {split}", labels=labels)
     if washed_out and not isinstance(classifier, OnnxClassifier):
         raise SystemExit(f"{model}: --washed-out needs an .onnx export (the runtime tones crops down, PyTorch not)")
     results: dict[str, dict[float, float]] = {}
@@ -74,9 +73,9 @@ def sweep(model: Path, data: Path, split: str, conditions: list[str], biases: li
         own = classifier.settings.bright_crop_none_logit if washed_out else 0.0
         results[condition] = {}
         for bias in biases:
-            adjusted = add_to_logit(probabilities, NONE, bias - own, rows)
+            adjusted = add_to_logit(probabilities, labels.index("none"), bias - own, rows)
             predicted = crop_labels(adjusted, classifier, as_pipeline)
-            results[condition][bias] = classification_report(cached.labels, predicted)["macro_f1"]
+            results[condition][bias] = classification_report(cached.labels, predicted, labels)["macro_f1"]
         logging.info("%s: %s", condition, ", ".join(f"{b:+g} {f:.4f}" for b, f in results[condition].items()))
     return results
 
@@ -95,23 +94,24 @@ def markdown_table(results: dict[str, dict[float, float]]) -> str:
 def apply_bias(checkpoint: Path, bias: float, out: Path) -> None:
     """Write `out`: `checkpoint` with `bias` added to the `none` output of its last linear layer."""
     import torch  # here, so that a sweep over an export runs on the runtime alone, as training.evaluate does
-    from torch import nn
 
     from training.checkpoint import load_checkpoint, recorded_paths, run_record, save_checkpoint
+    from training.models import output_layer
 
     if not math.isfinite(bias):
         raise SystemExit(f"--bias {bias}: expected a finite number")
     model, meta = load_checkpoint(checkpoint)
-    head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
-    if head.out_features != len(LABELS) or head.bias is None:
+    labels = meta["labels"]
+    head = output_layer(model)[1]
+    if head.out_features != len(labels) or head.bias is None:
         raise SystemExit(f"{checkpoint}: its last linear layer has {head.out_features} outputs"
-                         f"{'' if head.bias is not None else ' and no bias'}; expected one per label {LABELS}")
+                         f"{'' if head.bias is not None else ' and no bias'}; expected one per label {labels}")
     with torch.no_grad():
-        head.bias[NONE] += bias
+        head.bias[labels.index("none")] += bias
     out.parent.mkdir(parents=True, exist_ok=True)
     extra = {k: v for k, v in meta.items() if k not in ("model", "input_size", "labels", "mean", "std")}
     prior = {"checkpoint": recorded(checkpoint.resolve()), "bias": bias, "earlier": meta.get("none_prior")}
-    save_checkpoint(out, model, meta["model"], **{**extra, "none_prior": prior})
+    save_checkpoint(out, model, meta["model"], labels, **{**extra, "none_prior": prior})
     record = recorded_paths(run_record(checkpoint))  # the training time stays the run's (training.ship reads it)
     out.with_suffix(".run.json").write_text(json.dumps({
         "config": prior, "wall_seconds": record.get("wall_seconds", 0) if record else 0, "runs": [record]}, indent=2))

@@ -4,6 +4,7 @@ with optional distillation (`--teacher`) and pipeline-cut inputs; the best epoch
 
     python -m training.train --model efficientnet_lite0 --epochs 6
     python -m training.train --model mobilenet_v3_small --teacher runs/efficientnet_lite0/best.pt
+    python -m training.train --model efficientnet_lite0_slim --labels extended --init training/weights/classifier.pt
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,10 +34,10 @@ from training.checkpoint import load_checkpoint, save_checkpoint
 from training.datasets import Sample, limit_per_class, load_samples
 from training.device import DEVICE_CHOICES, PRECISIONS, autocast, grad_scaler
 from training.distributed import BalancedSampler, Processes
-from training.gestures import LABELS
+from training.gestures import LABEL_SETS, LABELS
 from training.inference import torch_probabilities
 from training.metrics import classification_report
-from training.models import ARCHITECTURES, build_model
+from training.models import ARCHITECTURES, build_model, output_layer
 from training.pipeline_crops import PipelineCrops, hard_negatives, pipeline_crops
 from training.transforms import AUGMENTATIONS, PAIRED_AUGMENTATIONS, CleanAndDegraded, WashedOut, train_transform
 
@@ -51,6 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=sorted(ARCHITECTURES), help="required unless --resume")
     p.add_argument("--data", type=Path, default=data_dir(), help="shared manifest layout or HaGRID layout")
+    p.add_argument("--labels", choices=sorted(LABEL_SETS), default="shipped",
+                   help="the classes to train (training.gestures.LABEL_SETS): shipped (like, dislike, ok, none) or "
+                        "extended (adds raise_hand, peace, rock, call, fist, taken from HaGRID's none classes)")
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--samples-per-epoch", type=int, default=12000)
     p.add_argument("--batch-size", type=int, default=64,
@@ -62,7 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--kd-alpha", type=float, default=0.7, help="weight of the distillation loss")
     p.add_argument("--kd-temperature", type=float, default=2.0)
     p.add_argument("--no-pretrained", action="store_true", help="start from random weights even if ImageNet's exist")
-    p.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning); from another label "
+                                               "set, the last layer's rows of the labels both have")
     p.add_argument("--pipeline-share", type=float, default=0.0,
                    help="share of draws that take the crop as the pipeline cuts it from a frame, when it finds it")
     p.add_argument("--pipeline-variants", type=int, default=1, help="pipeline-cut versions per crop (pasting seeds)")
@@ -135,17 +140,20 @@ def restore_config(args: argparse.Namespace, config: dict) -> None:
 class CropDataset(Dataset):
     """Cached uint8 crops, then the hard negatives (`none`), through a torchvision transform, memory-mapped; a draw
     takes a pipeline-cut version with probability `pipeline_share` (when the detector found that hand), and a
-    `none` draw is washed out first with probability `washed_out_share` (both views, or the student's alone)."""
+    `none` draw (label index `none`) is washed out first with probability `washed_out_share` (both views, or the
+    student's alone)."""
 
     def __init__(self, cached: CachedImages, transform: nn.Module, pipeline_crops: list[PipelineCrops] = (),
                  pipeline_share: float = 0.0, negatives: np.ndarray | None = None,
-                 washed_out_share: float = 0.0, washed_out_student_only: bool = False) -> None:
+                 washed_out_share: float = 0.0, washed_out_student_only: bool = False,
+                 none: int = LABELS.index("none")) -> None:
         if washed_out_student_only and not isinstance(transform, CleanAndDegraded):
             raise ValueError("washing out the student's view alone needs the paired CleanAndDegraded transform")
         self.images, self.labels, self.transform = cached.images, cached.labels, transform
         self.pipeline_crops, self.pipeline_share = list(pipeline_crops), pipeline_share
         self.washed_out, self.washed_out_share = WashedOut(), washed_out_share
         self.washed_out_student_only = washed_out_student_only
+        self.none = none
         self.negatives = negatives if negatives is not None else np.zeros((0, *self.images.shape[1:]), np.uint8)
 
     def __len__(self) -> int:
@@ -153,7 +161,7 @@ class CropDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor | tuple[torch.Tensor, torch.Tensor], int]:
         if index >= len(self.labels):
-            image, label = self.negatives[index - len(self.labels)], LABELS.index("none")
+            image, label = self.negatives[index - len(self.labels)], self.none
         else:
             image, label = self.images[index], int(self.labels[index])
             if self.pipeline_crops and random.random() < self.pipeline_share:
@@ -161,7 +169,7 @@ class CropDataset(Dataset):
                 if index < len(version.found) and version.found[index]:
                     image = version.images[index]
         tensor = torch.from_numpy(np.array(image)).permute(2, 0, 1)
-        if label == LABELS.index("none") and random.random() < self.washed_out_share:
+        if label == self.none and random.random() < self.washed_out_share:
             if self.washed_out_student_only:
                 return self.transform(tensor, wash_out_student=True), label
             tensor = self.washed_out(tensor)
@@ -169,15 +177,16 @@ class CropDataset(Dataset):
 
 
 def balanced_sampler(labels: np.ndarray, num_samples: int, seed: int, hard_negatives: int = 0,
-                     hard_share: float = 0.0, processes: Processes | None = None) -> BalancedSampler:
+                     hard_share: float = 0.0, processes: Processes | None = None,
+                     none: int = LABELS.index("none")) -> BalancedSampler:
     """Each class equally likely per draw: the remedy for `none` outnumbering each gesture. The last
-    `hard_negatives` samples (all `none`) take `hard_share` of the none draws. Under torchrun, this process's
-    share of the draws."""
+    `hard_negatives` samples (all `none`, label index `none`) take `hard_share` of the none draws. Under torchrun,
+    this process's share of the draws."""
     ordinary = labels[:len(labels) - hard_negatives]
-    counts = np.bincount(ordinary, minlength=len(LABELS)).astype(np.float64)
+    counts = np.bincount(ordinary, minlength=none + 1).astype(np.float64)
     weights = 1.0 / counts[labels]
     if hard_negatives:
-        weights[:len(ordinary)][ordinary == LABELS.index("none")] *= 1.0 - hard_share
+        weights[:len(ordinary)][ordinary == none] *= 1.0 - hard_share
         weights[len(ordinary):] = hard_share / hard_negatives
     rank, world_size = (processes.rank, processes.world_size) if processes else (0, 1)
     return BalancedSampler(torch.from_numpy(weights), num_samples, seed, rank, world_size)
@@ -215,8 +224,8 @@ def subset(cached: CachedImages, limit: int | None, seed: int) -> CachedImages:
 
 @dataclass(frozen=True)
 class TrainingData:
-    """What a run trains and validates on; `negatives` are the pipeline's none crops, drawn after the training
-    crops."""
+    """What a run trains and validates on, its integer labels indexing `labels`; `negatives` are the pipeline's none
+    crops, drawn after the training crops."""
 
     train_set: CachedImages
     val_set: CachedImages
@@ -225,24 +234,31 @@ class TrainingData:
     val_pipeline: CachedImages | None = None
     """The validation crops as the running pipeline cuts them (those it finds), when training on such inputs: what
     the best epoch is chosen on, since it is what the classifier gets in a call."""
+    labels: tuple[str, ...] = LABELS
+
+    @property
+    def none(self) -> int:
+        return self.labels.index("none")
 
     @property
     def train_labels(self) -> np.ndarray:
         """The labels of every training draw: the crops', then `none` for each hard negative."""
-        return np.concatenate([self.train_set.labels, np.full(len(self.negatives), LABELS.index("none"))])
+        return np.concatenate([self.train_set.labels, np.full(len(self.negatives), self.none)])
 
 
 def load_data(args: argparse.Namespace) -> TrainingData:
-    """The cached training and validation crops, with the pipeline-cut versions and hard negatives asked for."""
-    train_samples = limit_per_class(load_samples(args.data, "train"), args.limit_per_class, args.seed)
-    val_samples = limit_per_class(load_samples(args.data, "val"), args.limit_per_class, args.seed)
-    train_set = subset(load_cached(train_samples, desc="decoding train"), args.limit, args.seed)
-    val_set = subset(load_cached(val_samples, desc="decoding val"), args.limit, args.seed)
+    """The cached training and validation crops, labelled in `--labels`'s set, with the pipeline-cut versions and
+    hard negatives asked for."""
+    labels = LABEL_SETS[args.labels]
+    train_samples = limit_per_class(load_samples(args.data, "train", labels=labels), args.limit_per_class, args.seed)
+    val_samples = limit_per_class(load_samples(args.data, "val", labels=labels), args.limit_per_class, args.seed)
+    train_set = subset(load_cached(train_samples, desc="decoding train", labels=labels), args.limit, args.seed)
+    val_set = subset(load_cached(val_samples, desc="decoding val", labels=labels), args.limit, args.seed)
     log.info("train %d crops, val %d crops, skipped %d unreadable", len(train_set), len(val_set),
              len(train_set.skipped) + len(val_set.skipped))
     versions, negatives = pipeline_inputs(args, train_samples, train_set)
     val_pipeline = pipeline_validation(args, val_samples, val_set) if versions else None
-    return TrainingData(train_set, val_set, versions, negatives, val_pipeline)
+    return TrainingData(train_set, val_set, versions, negatives, val_pipeline, labels)
 
 
 VAL_PIPELINE_SEED = 1000
@@ -285,29 +301,48 @@ def train_loader(args: argparse.Namespace, data: TrainingData, size: int, proces
     if args.batch_size % processes.world_size:
         raise SystemExit(f"--batch-size {args.batch_size} does not split evenly over {processes.world_size} processes")
     sampler = balanced_sampler(data.train_labels, args.samples_per_epoch, args.seed, len(data.negatives),
-                               args.hard_negatives, processes)
+                               args.hard_negatives, processes, data.none)
     dataset = CropDataset(data.train_set, train_transform(size, args.augment, args.washed_out), data.pipeline_versions,
                           args.pipeline_share, data.negatives, args.washed_out_negatives,
-                          args.washed_out_negatives_view == "student")
+                          args.washed_out_negatives_view == "student", data.none)
     return DataLoader(dataset, batch_size=args.batch_size // processes.world_size, sampler=sampler,
                       num_workers=min(8, cores_per_process()) if args.workers is None else args.workers,
                       drop_last=True, pin_memory=processes.device.type == "cuda")
 
 
-def student_model(args: argparse.Namespace) -> nn.Module:
-    """The model to train: ImageNet weights where they exist, or `--init`'s, or random ones."""
-    model = build_model(args.model, pretrained=not args.no_pretrained and not args.init)
+def student_model(args: argparse.Namespace, labels: Sequence[str]) -> nn.Module:
+    """The model to train, one output per label: ImageNet weights where they exist, or `--init`'s, or random ones."""
+    model = build_model(args.model, pretrained=not args.no_pretrained and not args.init, num_classes=len(labels))
     if args.init:
-        model.load_state_dict(load_checkpoint(args.init)[0].state_dict())
-        log.info("starting from %s", args.init)
+        init, meta = load_checkpoint(args.init)
+        load_by_label(model, labels, init, meta["labels"])
+        log.info("starting from %s (labels %s)", args.init, ", ".join(meta["labels"]))
     return model.to(memory_format=torch.channels_last)
 
 
-def criterion(args: argparse.Namespace, size: int, device: torch.device) -> Criterion:
-    """Label-smoothed cross-entropy, blended with distillation from `--teacher` when there is one."""
+def load_by_label(model: nn.Module, labels: Sequence[str], init: nn.Module, init_labels: Sequence[str]) -> None:
+    """`init`'s weights into `model`, the output layer's row by row for the labels both have: fine-tuning into a
+    larger label set keeps what the shipped classifier knows, the new labels' rows keep their fresh values."""
+    name, head = output_layer(model)
+    shared = [label for label in labels if label in init_labels]
+    ours, theirs = [labels.index(label) for label in shared], [init_labels.index(label) for label in shared]
+    state = init.state_dict()
+    for part, fresh in (("weight", head.weight), ("bias", head.bias)):
+        rows = fresh.detach().clone()
+        rows[ours] = state[f"{name}.{part}"][theirs]
+        state[f"{name}.{part}"] = rows
+    model.load_state_dict(state)
+
+
+def criterion(args: argparse.Namespace, size: int, device: torch.device, labels: Sequence[str]) -> Criterion:
+    """Label-smoothed cross-entropy, blended with distillation from `--teacher` (of the run's `labels`) when there is
+    one."""
     if not args.teacher:
         return lambda _, logits, targets: F.cross_entropy(logits, targets, label_smoothing=args.label_smoothing)
     teacher, meta = load_checkpoint(args.teacher)
+    if meta["labels"] != list(labels):  # a teacher's `none` would teach that the run's new gestures are none
+        raise SystemExit(f"--teacher {args.teacher}: its labels {meta['labels']} are not this run's {list(labels)}; "
+                         "distillation needs a teacher of the same label set")
     teacher = teacher.to(device, memory_format=torch.channels_last)
     log.info("distilling from %s (%s)", args.teacher, meta["model"])
 
@@ -366,14 +401,16 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
     return total_loss / max(batches, 1)
 
 
-def evaluate(model: nn.Module, val_set: CachedImages, size: int, processes: Processes | None = None) -> dict:
-    """The classification report on the validation crops, preprocessed as the exported model's inputs are. Under
-    torchrun each process scores its share and every process gets the report on the whole set."""
+def evaluate(model: nn.Module, val_set: CachedImages, size: int, processes: Processes | None = None,
+             labels: Sequence[str] = LABELS) -> dict:
+    """The classification report over `labels` on the validation crops, preprocessed as the exported model's inputs
+    are. Under torchrun each process scores its share and every process gets the report on the whole set."""
     if processes is None or not processes.distributed:
-        return classification_report(val_set.labels, torch_probabilities(model, val_set.images, size).argmax(1))
+        return classification_report(val_set.labels, torch_probabilities(model, val_set.images, size).argmax(1),
+                                     labels)
     share = val_set.images[processes.rank::processes.world_size]
     predictions = distributed.gather_rows(processes, torch_probabilities(model, share, size).argmax(1), len(val_set))
-    return classification_report(val_set.labels, predictions)
+    return classification_report(val_set.labels, predictions, labels)
 
 
 def new_record(args: argparse.Namespace, model: nn.Module, data: TrainingData, size: int) -> dict:
@@ -450,12 +487,12 @@ def train(args: argparse.Namespace, resumed: dict | None = None) -> dict:
     log.info("training on %s%s", device, f" in each of {processes.world_size} processes" * processes.distributed)
     with distributed.local_main_first(processes):
         data = load_data(args)
-    student = student_model(args).to(device)
+    student = student_model(args, data.labels).to(device)
     if resumed is not None:
         student.load_state_dict(resumed["state_dict"])
     model = (DistributedDataParallel(student, device_ids=[device.index] if device.type == "cuda" else None)
              if processes.distributed else student)
-    loss_of = criterion(args, size, device)
+    loss_of = criterion(args, size, device, data.labels)
     loader = train_loader(args, data, size, processes)
     optimizer, scheduler = optimizer_and_schedule(args, model, len(loader))
     record, start_epoch = new_record(args, student, data, size), 0
@@ -472,15 +509,16 @@ def train(args: argparse.Namespace, resumed: dict | None = None) -> dict:
             show_progress=processes.is_main, precision=args.precision))
         images_per_second = len(loader) * args.batch_size / (time.time() - started)
         distributed.share_buffers(processes, student)
-        report = evaluate(student, data.val_set, size, processes)
-        pipeline_report = (evaluate(student, data.val_pipeline, size, processes) if data.val_pipeline is not None
-                           else None)
+        report = evaluate(student, data.val_set, size, processes, data.labels)
+        pipeline_report = (evaluate(student, data.val_pipeline, size, processes, data.labels)
+                           if data.val_pipeline is not None else None)
         best = add_epoch(record, epoch, train_loss, report, time.time() - started, pipeline_report, images_per_second)
         log_epoch(record["epochs"][-1])
         if processes.is_main:
             if best:
-                save_checkpoint(out / "best.pt", student, args.model, val=report, val_pipeline=pipeline_report,
-                                epoch=epoch + 1, distilled_from=str(args.teacher) if args.teacher else None)
+                save_checkpoint(out / "best.pt", student, args.model, data.labels, val=report,
+                                val_pipeline=pipeline_report, epoch=epoch + 1,
+                                distilled_from=str(args.teacher) if args.teacher else None)
             save_last(out / "last.pt", student, optimizer, scheduler, record, epoch)
             (out / "run.json").write_text(json.dumps(record, indent=2))
     distributed.finish(processes)

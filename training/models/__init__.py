@@ -36,3 +36,8 @@ def build_model(name: str, pretrained: bool = True, num_classes: int = len(LABEL
     if name not in ARCHITECTURES:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(ARCHITECTURES)}")
     return ARCHITECTURES[name].build(num_classes, pretrained)
+
+
+def output_layer(model: nn.Module) -> tuple[str, nn.Linear]:
+    """The name and module of the layer that gives one logit per label: every architecture's last linear layer."""
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)][-1]

@@ -1,0 +1,134 @@
+"""Label sets beyond the shipped four (`training.gestures.LABEL_SETS`), on real crops at toy scale: the datasets'
+mapping from HaGRID's classes, a run fine-tuned from the shipped 4-label classifier into the nine labels, its
+evaluation per class, and its export read by the runtime."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from export.classifier_onnx import export_fp32, metadata
+from runtime.classifier import OnnxClassifier
+from runtime.paths import SHIPPED_CHECKPOINT
+from tests.conftest import manifest_rows
+from tests.test_datasets import write_hagrid_fixture
+from training import evaluate, train
+from training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from training.datasets import load_samples
+from training.gestures import CATALOGUE, EMOJI, LABEL_SETS, LABELS, NAMES, label_of_hagrid_class
+from training.models import build_model
+
+EXTENDED = LABEL_SETS["extended"]
+SOURCE_CLASSES = ("like", "dislike", "ok", "palm", "stop", "peace", "rock", "call", "fist", "stop_inverted", "none")
+"""Source classes of the toy data: every extended label's, and two that stay none (HaGRID's back of the hand, and
+the free second hand)."""
+
+SHARED_ROWS = [EXTENDED.index(label) for label in LABELS]
+
+
+@pytest.fixture(scope="module")
+def toy_data(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two real crops of each source class per split, in the shared manifest layout."""
+    rows, kept, taken = manifest_rows(data_dir), [], {}
+    target = tmp_path_factory.mktemp("data")
+    for row in rows:
+        key = (row["split"], row["source_class"])
+        if row["kind"] == "crop" and row["source_class"] in SOURCE_CLASSES and taken.get(key, 0) < 2:
+            taken[key] = taken.get(key, 0) + 1
+            (target / row["path"]).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(data_dir / row["path"], target / row["path"])
+            kept.append(row)
+    with (target / "manifest.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+    return target
+
+
+@pytest.fixture(scope="module")
+def extended_run(toy_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One toy epoch of `--labels extended` fine-tuned from the shipped 4-label classifier: its run folder."""
+    out = tmp_path_factory.mktemp("extended")
+    train.main(["--model", "efficientnet_lite0_slim", "--labels", "extended", "--init", str(SHIPPED_CHECKPOINT),
+                "--data", str(toy_data), "--epochs", "1", "--samples-per-epoch", "32", "--batch-size", "16",
+                "--workers", "0", "--out", str(out)])
+    return out
+
+
+def test_the_shipped_set_is_the_default_and_the_extended_one_adds_five_gestures() -> None:
+    assert LABELS == LABEL_SETS["shipped"] == ("like", "dislike", "ok", "none")
+    assert EMOJI == {"like": "👍", "dislike": "👎", "ok": "🙌"}
+    assert NAMES == {"like": "thumbs up", "dislike": "thumbs down", "ok": "OK sign"}
+    assert EXTENDED[-1] == "none" and set(EXTENDED[:-1]) == set(CATALOGUE)
+    assert (CATALOGUE["raise_hand"].emoji, CATALOGUE["raise_hand"].name) == ("✋", "raised hand")
+    assert {c: label_of_hagrid_class(c, EXTENDED) for c in ("palm", "stop", "stop_inverted", "no_gesture")} == {
+        "palm": "raise_hand", "stop": "raise_hand", "stop_inverted": "none", "no_gesture": "none"}
+    assert label_of_hagrid_class("palm") == "none"
+
+
+def test_datasets_map_palm_and_stop_to_raise_hand_in_both_layouts(toy_data: Path, data_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    source = {str(toy_data / r["path"]): r["source_class"] for r in manifest_rows(toy_data)}
+    extended = load_samples(toy_data, "train", labels=EXTENDED)
+    assert {s.label for s in extended} == set(EXTENDED)
+    for sample in extended:
+        assert (sample.label == "raise_hand") == (source[str(sample.path)] in ("palm", "stop"))
+    assert {s.label for s in load_samples(toy_data, "train")} == set(LABELS)  # the default keeps four
+    write_hagrid_fixture(data_dir, tmp_path)  # HaGRID's layout: a palm class folder, each image with a free hand
+    hagrid = load_samples(tmp_path, "test", labels=EXTENDED)
+    assert {s.label for s in hagrid if s.path.parent.name == "palm"} == {"raise_hand", "none"}
+    assert sum(s.label == "raise_hand" for s in hagrid) == 2
+
+
+def test_a_4_label_init_gives_its_backbone_and_rows_to_a_9_label_model() -> None:
+    args = train.parse_args(["--model", "efficientnet_lite0_slim", "--labels", "extended",
+                             "--init", str(SHIPPED_CHECKPOINT)])
+    model = train.student_model(args, EXTENDED).state_dict()
+    init = load_checkpoint(SHIPPED_CHECKPOINT)[0].state_dict()
+    assert model["_fc.weight"].shape[0] == len(EXTENDED)
+    for key in ("_fc.weight", "_fc.bias"):
+        assert torch.equal(model[key][SHARED_ROWS], init[key])
+        assert not torch.equal(model[key][EXTENDED.index("raise_hand")], init[key][LABELS.index("none")])
+    assert all(torch.equal(model[k], v) for k, v in init.items() if not k.startswith("_fc."))
+
+
+def test_a_teacher_of_another_label_set_is_refused() -> None:
+    args = train.parse_args(["--model", "efficientnet_lite0_slim", "--labels", "extended",
+                             "--teacher", str(SHIPPED_CHECKPOINT)])
+    with pytest.raises(SystemExit, match="same label set"):
+        train.criterion(args, 112, torch.device("cpu"), EXTENDED)
+
+
+def test_unknown_labels_in_a_checkpoint_name_the_path_and_what_was_expected(tmp_path: Path) -> None:
+    path = tmp_path / "wave.pt"
+    save_checkpoint(path, build_model("mobilenet_v3_small", False, 3), "mobilenet_v3_small", ["like", "wave", "none"])
+    with pytest.raises(CheckpointError, match=rf"{path}: .*wave.*expected.*extended"):
+        load_checkpoint(path)
+
+
+def test_an_extended_run_from_the_shipped_classifier_trains_nine_classes(extended_run: Path) -> None:
+    record = json.loads((extended_run / "run.json").read_text())
+    assert record["config"]["labels"] == "extended" and np.isfinite(record["epochs"][0]["train_loss"])
+    assert list(record["best"]["val_f1"]) == list(EXTENDED)
+    _, meta = load_checkpoint(extended_run / "best.pt")
+    assert meta["labels"] == list(EXTENDED) and list(meta["val"]["per_class"]) == list(EXTENDED)
+
+
+def test_evaluate_and_the_export_carry_the_nine_labels(toy_data: Path, extended_run: Path, tmp_path: Path) -> None:
+    checkpoint = extended_run / "best.pt"
+    report = evaluate.evaluate(toy_data, "test", "crop", checkpoint)
+    assert report["labels"] == list(EXTENDED) and list(report["per_class"]) == list(EXTENDED)
+    assert report["per_class"]["raise_hand"]["support"] == 4 and report["per_class"]["none"]["support"] == 4
+    onnx_file = export_fp32(checkpoint, tmp_path / "classifier.onnx",
+                            metadata(load_checkpoint(checkpoint)[1], None, "test", "float32"))
+    classifier = OnnxClassifier(onnx_file)  # the runtime's own reader
+    assert classifier.labels == EXTENDED and classifier.metadata.gestures == EXTENDED[:-1]
+    assert classifier.metadata.emoji["raise_hand"] == "✋" and classifier.metadata.names["fist"] == "fist"
+    assert classifier.probabilities(np.zeros((2, 64, 64, 3), np.uint8)).shape == (2, len(EXTENDED))
+    assert evaluate.evaluate(toy_data, "test", "crop", onnx_file)["confusion"] == report["confusion"]
