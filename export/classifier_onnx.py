@@ -18,7 +18,7 @@ from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, Q
 from onnxruntime.quantization.shape_inference import quant_pre_process
 from torch import nn
 
-from runtime.settings import PipelineSettings, ReactionSettings
+from runtime.settings import PipelineSettings, RaiseHandSettings, ReactionSettings
 from training.checkpoint import load_checkpoint
 from training.gestures import emoji_of, names_of
 from training.inference import preprocess
@@ -43,7 +43,7 @@ def metadata(checkpoint_meta: dict, test_report: dict | None, version: str, prec
              pipeline: PipelineSettings | None = None, reactions: ReactionSettings | None = None) -> dict[str, str]:
     """The ONNX metadata that the browser's worker and `runtime.classifier` read instead of hard-coding anything:
     the checkpoint's labels with their emoji and gesture names (`training.gestures.CATALOGUE`), input and output,
-    and the pipeline and reaction numbers (`runtime.settings`)."""
+    and the pipeline, reaction and (with a raise-hand gesture) raise-hand numbers (`runtime.settings`)."""
     labels = checkpoint_meta["labels"]
     meta = {
         "labels": json.dumps(list(labels)),
@@ -56,6 +56,7 @@ def metadata(checkpoint_meta: dict, test_report: dict | None, version: str, prec
         "output": "probabilities",
         "pipeline": json.dumps(asdict(pipeline or PipelineSettings())),
         "reactions": json.dumps(asdict(reactions or ReactionSettings())),
+        "raise_hand": json.dumps(asdict(RaiseHandSettings()) if RaiseHandSettings().label in labels else None),
         "model": checkpoint_meta["model"],
         "precision": precision,
         "version": version,

@@ -15,15 +15,16 @@ from runtime.exposure import expose_bright_crop
 from runtime.images import resize_square
 from runtime.metadata import MetadataError, is_number, is_positive_integer, parsed, settings_value
 from runtime.onnx_models import ModelFileError, onnx_session
-from runtime.settings import PipelineSettings, ReactionSettings
+from runtime.settings import PipelineSettings, RaiseHandSettings, ReactionSettings
 
-EXPECTED = ("the gesture classifier as ONNX, with labels, emoji, names, input_size, mean, std, output, pipeline "
-            "and reactions in its metadata (written by `python -m export.to_onnx`)")
+EXPECTED = ("the gesture classifier as ONNX, with labels, emoji, names, input_size, mean, std, output, pipeline, "
+            "reactions and raise_hand in its metadata (written by `python -m export.to_onnx`)")
 
 
 @dataclass(frozen=True)
 class ClassifierMetadata:
-    """What a classifier file says about itself; `gestures` are its labels that fire reactions (all but none)."""
+    """What a classifier file says about itself; `gestures` are its labels that fire reactions or raise the hand (all
+    but none); `raise_hand` is None when it has no raise-hand gesture."""
 
     labels: tuple[str, ...]
     emoji: dict[str, str]
@@ -33,6 +34,7 @@ class ClassifierMetadata:
     std: tuple[float, float, float]
     pipeline: PipelineSettings
     reactions: ReactionSettings
+    raise_hand: RaiseHandSettings | None
 
     @property
     def gestures(self) -> tuple[str, ...]:
@@ -64,7 +66,20 @@ def parse_metadata(metadata: dict[str, str]) -> ClassifierMetadata:
                             '(expected "probabilities": the graph ends in softmax)')
     return ClassifierMetadata(tuple(labels), dict(emoji), dict(names), input_size, tuple(mean), tuple(std),
                               settings_value(metadata, "pipeline", PipelineSettings),
-                              settings_value(metadata, "reactions", ReactionSettings))
+                              settings_value(metadata, "reactions", ReactionSettings),
+                              _raise_hand(metadata, gestures))
+
+
+def _raise_hand(metadata: dict[str, str], gestures: list[str]) -> RaiseHandSettings | None:
+    """The metadata's "raise_hand": null, or the label that raises the hand (one of `gestures`) and its numbers."""
+    def valid(v: object) -> bool:
+        return v is None or (isinstance(v, dict) and set(v) == {"label", "hold_ms", "lower_after_ms"}
+                             and v["label"] in gestures
+                             and all(is_number(v[k]) and v[k] >= 0 for k in ("hold_ms", "lower_after_ms")))
+    expected = (f'null or a JSON object of "label" (one of {", ".join(gestures)}), "hold_ms" and '
+                '"lower_after_ms"')
+    value = parsed(metadata, "raise_hand", valid, expected)
+    return None if value is None else RaiseHandSettings(**value)
 
 
 def preprocess(images: np.ndarray, size: int, mean: Sequence[float], std: Sequence[float],

@@ -93,3 +93,61 @@ class HoldToConfirm:
         self.last_fired = gesture
         self.cooldown_from = timestamp
         self.cooldown_until = timestamp + self.settings.cooldown_ms
+
+
+@dataclass(frozen=True)
+class RaisedState:
+    """`change`: 'raise' or 'lower' on the frame the hand is raised or lowered; `progress`: 0..1 of raising."""
+
+    raised: bool
+    change: Literal["raise", "lower"] | None
+    progress: float
+
+
+class RaisedHand:
+    """`static/widget/reactions.js` RaisedHand: raise hand as a state, raised after `hold` ms of the gesture's
+    evidence, lowered `lower_after` ms after it was last seen at `threshold` or by lower()."""
+
+    def __init__(self, gesture: str, threshold: float, hold: float, lower_after: float) -> None:
+        self.gesture, self.threshold, self.hold, self.lower_after = gesture, threshold, hold, lower_after
+        self.reset()
+
+    def reset(self) -> None:
+        """Lowered, no evidence, nothing to let go."""
+        self.raised = False
+        self.evidence = 0.0
+        self.last_frame: float | None = None
+        self.last_seen = -math.inf
+        self.must_let_go = False
+
+    def update(self, gesture: str, confidence: float, timestamp: float) -> RaisedState:
+        """One processed frame: its label, confidence 0..1 and timestamp in ms."""
+        elapsed = 0.0 if self.last_frame is None else max(0.0, timestamp - self.last_frame)
+        self.last_frame = timestamp
+        p = confidence if gesture == self.gesture else 0.0
+        if p >= self.threshold:
+            self.last_seen = timestamp
+        else:
+            self.must_let_go = False
+        if self.raised:
+            if timestamp - self.last_seen < self.lower_after:
+                return RaisedState(True, None, 1.0)
+            self.raised = False
+            return RaisedState(False, "lower", 0.0)
+        if self.must_let_go:
+            return RaisedState(False, None, 0.0)
+        weight = (p - self.threshold) / max(1 - self.threshold, 1e-6)
+        self.evidence = max(0.0, self.evidence + weight * elapsed)
+        if self.evidence < self.hold:
+            return RaisedState(False, None, self.evidence / self.hold)
+        self.raised = True
+        self.evidence = 0.0
+        return RaisedState(True, "raise", 1.0)
+
+    def lower(self) -> bool:
+        """Lower the hand now; it rises again only once the gesture was let go. Whether it was raised."""
+        was = self.raised
+        self.raised = False
+        self.evidence = 0.0
+        self.must_let_go = True
+        return was

@@ -79,6 +79,20 @@ class ReactionSettings:
 
 
 @dataclass(frozen=True)
+class RaiseHandSettings:
+    """The raise-hand state's defaults (`static/widget/reactions.js` RaisedHand, `runtime.reactions.RaisedHand`), for
+    a classifier with a raise-hand gesture: `label` raises the hand after `hold_ms` of its evidence, weighed as
+    hold-to-confirm weighs it, and a raised hand is lowered `lower_after_ms` after the label was last seen
+    (docs/decisions.md#raise-hand-a-state-with-its-own-hold)."""
+
+    label: str = "raise_hand"
+    hold_ms: float = 600
+    """Raising the hand is seen by everyone until it is lowered: it needs three times a reaction's evidence."""
+    lower_after_ms: float = 2000
+    """A hand lost for a moment (turned, out of frame, missed) stays raised."""
+
+
+@dataclass(frozen=True)
 class RegionSettings:
     """Where the hand landmark model looks (MediaPipe's RectTransformationCalculator): a square of `scale` times the
     starting rectangle's long side, moved `shift` of its height along the hand's axis (negative: to the fingers);

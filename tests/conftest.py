@@ -5,9 +5,11 @@ a missing dataset is a failure."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +18,8 @@ import pytest
 from PIL import Image
 
 from runtime.images import read_rgb
-from runtime.paths import data_dir
-from runtime.settings import PipelineSettings
+from runtime.paths import classifier_model, data_dir
+from runtime.settings import PipelineSettings, RaiseHandSettings
 from runtime.tracking import _square, signature
 from tests.browser_harness import FakeCameraBrowser, fake_camera_browser, missing_system_tools
 from tests.server_process import running_server
@@ -110,6 +112,21 @@ def copy_with_metadata(source: Path, target: Path, key: str, value: str | None) 
         model.metadata_props.add(key=name, value=text)
     onnx.save(model, str(target))
     return target
+
+
+def with_raise_hand(folder: Path) -> Path:
+    """The shipped classifier with its OK sign relabelled raise hand, as an export writes the metadata of a model with
+    that gesture: OK photos then raise the hand, to test the widget's raise-hand state on real photos."""
+    settings = RaiseHandSettings()
+    gestures = {"like": ("👍", "thumbs up"), "dislike": ("👎", "thumbs down"), settings.label: ("✋", "raised hand")}
+    metadata = {"labels": json.dumps([*gestures, "none"]),
+                "emoji": json.dumps({label: emoji for label, (emoji, _) in gestures.items()}),
+                "names": json.dumps({label: name for label, (_, name) in gestures.items()}),
+                "raise_hand": json.dumps(asdict(settings))}
+    model = classifier_model()
+    for key, value in metadata.items():
+        model = copy_with_metadata(model, folder / f"classifier-{key}.onnx", key, value)
+    return model
 
 
 def swayed_and_raised(data_dir: Path, count: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:

@@ -33,7 +33,7 @@ from playwright.sync_api import Page, Request, WebSocket
 from runtime.classifier import read_metadata
 from runtime.hand_landmarks import RegionOfInterest
 from runtime.paths import CLASSIFIER_INT8, HAND_LANDMARKS, ROOT, classifier_model
-from runtime.settings import ReactionSettings
+from runtime.settings import RaiseHandSettings, ReactionSettings
 from tests.browser_harness import (
     FakeCameraBrowser,
     documented_host_page_csp,
@@ -46,7 +46,7 @@ from tests.browser_harness import (
 )
 from tests.browser_reference import PythonReference, clearly_shown, request_origin
 from tests.camera_clips import Clip, camera_view, write_clip
-from tests.conftest import manifest_rows
+from tests.conftest import manifest_rows, with_raise_hand
 from training.gestures import GESTURES
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -169,6 +169,46 @@ def test_a_gesture_the_host_did_not_choose_never_fires(
     page.context.close()
     assert {g for g, _ in fired} == {"dislike"}, fired
     assert buttons == ["dislike"]
+
+
+def test_a_model_with_a_raise_hand_gesture_raises_and_lowers_the_hand(
+        browser: FakeCameraBrowser, server: str, reference: PythonReference, photos_by_label: dict[str, list[Path]],
+        clips_dir: Path, tmp_path: Path) -> None:
+    """The shipped classifier with its OK sign relabelled raise hand (tests.conftest.with_raise_hand) served as the
+    widget's classifier: an OK photo held raises the hand (no reaction), a `none` photo after it lowers it
+    `lower_after_ms` later, and the widget's "Lower hand" button lowers it at once."""
+    raise_hand = RaiseHandSettings()
+    model = with_raise_hand(tmp_path)
+    raised_s = 2 * raise_hand.hold_ms / 1000 + GESTURE_MARGIN_S
+    photos = [*reference.first_recognised(photos_by_label["ok"], "ok", 1),
+              *reference.first_recognised(photos_by_label["none"], "none", 1)]
+    clip = write_clip(photos, clips_dir / "raise.y4m", raised_s + raise_hand.lower_after_ms / 1000 + 1.5)
+    browser.show(clip)
+    page = browser.new_page()
+    page.context.route("**/models/classifier.int8.onnx", lambda route: route.fulfill(
+        body=model.read_bytes(), content_type="application/octet-stream"))
+    page.goto(server + "/")
+    start_widget(page)
+    raised = wait_for_event(page, "raise-hand", LOAD_TIMEOUT_S)
+    widget = "document.querySelector('gesture-reactions')"
+    assert page.evaluate(f"{widget}.handRaised") is True
+    assert page.locator("gesture-reactions .raised").is_visible()
+    lowered = wait_for_event(page, "lower-hand", LOAD_TIMEOUT_S)
+    assert (raised["detail"]["emoji"], lowered["detail"]["source"]) == ("✋", "camera")
+    lowered_after = lowered["detail"]["timestamp"] - raised["detail"]["timestamp"]
+    assert lowered_after >= raise_hand.lower_after_ms, lowered_after
+    assert [photos_shown(page, [e["detail"]["timestamp"]])[0] for e in (raised, lowered)] == [0, 1]
+    deadline = time.monotonic() + 2 * clip.duration  # the clip again: raised again
+    while len(recorded_events(page, "raise-hand")) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert page.evaluate(f"{widget}.handRaised") is True
+    page.locator("gesture-reactions .lower-hand").click()
+    assert page.evaluate(f"{widget}.handRaised") is False
+    sources = [e["detail"]["source"] for e in recorded_events(page, "lower-hand")]
+    buttons = page.evaluate(f"[...{widget}.shadowRoot.querySelectorAll('button.react')].map((b) => b.dataset.gesture)")
+    fired = recorded_events(page, "reaction")
+    page.context.close()
+    assert sources == ["camera", "manual"] and fired == [] and buttons == ["like", "dislike"]
 
 
 ISOLATION = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}

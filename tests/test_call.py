@@ -32,7 +32,7 @@ from runtime.paths import classifier_model
 from tests.browser_harness import SCRIPTS, FakeCameraBrowser, recorded_streams, wait_for_event
 from tests.browser_reference import PythonReference, clearly_shown, request_origin
 from tests.camera_clips import Clip, write_clip
-from tests.conftest import manifest_rows
+from tests.conftest import manifest_rows, with_raise_hand
 from training.gestures import EMOJI
 
 ROOM = "test-room"
@@ -239,6 +239,45 @@ def test_a_thumbs_up_to_the_camera_shows_on_the_senders_tile_on_the_other_side(c
     # the reaction went over the data channel, never over the signalling
     assert {message["type"] for message in signalled(alex)} <= SIGNALLING
     assert not [message for message in signalled(alex) if "emoji" in json.dumps(message, ensure_ascii=False)]
+
+
+def test_a_raised_hand_shows_on_the_senders_tile_on_the_other_side_until_lowered(
+        call: Call, gradient: Clip, data_dir: Path, tmp_path: Path) -> None:
+    """With a model that has a raise-hand gesture (tests.conftest.with_raise_hand: OK photos raise the hand), an OK
+    photo raises Alex's hand on Sam's tile of Alex, and a `none` photo after it lowers it there."""
+    rows = sorted((r for r in manifest_rows(data_dir) if r["kind"] == "frame" and r["split"] == "test"),
+                  key=lambda r: r["path"])
+    reference = PythonReference(clearly_shown(read_metadata(classifier_model()).reactions))
+    photos = [*reference.first_recognised([data_dir / r["path"] for r in rows if r["label"] == "ok"], "ok", 1),
+              *reference.first_recognised([data_dir / r["path"] for r in rows if r["label"] == "none"], "none", 1)]
+    clip = write_clip(photos, tmp_path / "raise.y4m", seconds_per_image=4.0)
+    model = with_raise_hand(tmp_path)
+    route = "**/models/classifier.int8.onnx"
+    call.context.route(route, lambda request: request.fulfill(body=model.read_bytes(),
+                                                              content_type="application/octet-stream"))
+    try:
+        alex, sam = call.pages["Alex"], call.pages["Sam"]
+        for page in (alex, sam):
+            page.goto("about:blank")
+        call.join("Alex", clip, alex)
+        call.join("Sam", clip, sam)
+        wait_for_tile(sam, "connected")
+        hand = "document.querySelector('#tile-remote .tile-hand')"
+        shown = wait_until(sam, lambda: sam.evaluate(f"() => {hand}.hidden ? '' : {hand}.textContent"),
+                           LOAD_TIMEOUT_S, "Alex's raised hand never showed on Sam's tile of Alex")
+        assert shown == "✋"
+        assert {"hand": "raised", "emoji": "✋"} in sent_reactions(alex)
+        wait_until(sam, lambda: sam.evaluate(f"() => {hand}.hidden"), LOAD_TIMEOUT_S,
+                   "Alex's hand was never lowered on Sam's tile of Alex")
+        assert {"hand": "lowered", "emoji": "✋"} in sent_reactions(alex)
+    finally:
+        call.context.unroute(route)
+        for page in call.pages.values():  # back to the shipped model, and no hand, for the tests after this one
+            page.goto("about:blank")
+        for name, page in call.pages.items():
+            call.join(name, gradient, page)
+        for page in call.pages.values():
+            wait_for_tile(page, "connected")
 
 
 def test_the_server_got_nothing_but_gets_of_its_own_files(call: Call) -> None:

@@ -19,10 +19,10 @@ from runtime.hand_landmarks import INPUT_SIZE as LANDMARK_INPUT_SIZE
 from runtime.hand_landmarks import LANDMARK_REGION, PALM_REGION
 from runtime.onnx_models import ModelFileError
 from runtime.paths import ROOT, SHIPPED_CHECKPOINT
-from runtime.settings import PipelineSettings, ReactionSettings
+from runtime.settings import PipelineSettings, RaiseHandSettings, ReactionSettings
 from tests.conftest import copy_with_metadata
 from training.checkpoint import load_checkpoint
-from training.gestures import EMOJI, GESTURES, INPUT_SIZE, LABELS, MEAN, NAMES, STD
+from training.gestures import CATALOGUE, EMOJI, GESTURES, INPUT_SIZE, LABEL_SETS, LABELS, MEAN, NAMES, STD
 
 # numbers no production file uses, so that a reader that ignores the file and uses its own cannot pass
 FRESH_PIPELINE = PipelineSettings(min_palm_score=0.37, min_presence=0.55, min_gesture_score=0.61, max_hands=3,
@@ -64,7 +64,9 @@ def read_in_python(path: Path) -> dict:
             "inputSize": meta.input_size, "mean": list(meta.mean), "std": list(meta.std),
             "pipeline": {re.sub(r"_(\w)", lambda m: m.group(1).upper(), k): v for k, v in pipeline.items()},
             "reactions": {"threshold": reactions.threshold, "hold": reactions.hold_ms,
-                          "cooldown": reactions.cooldown_ms}}
+                          "cooldown": reactions.cooldown_ms},
+            "raiseHand": meta.raise_hand and {"gesture": meta.raise_hand.label, "hold": meta.raise_hand.hold_ms,
+                                              "lowerAfter": meta.raise_hand.lower_after_ms}}
 
 
 @pytest.fixture(scope="module")
@@ -82,18 +84,36 @@ def test_both_readers_read_a_fresh_export_alike(fresh_export: Path) -> None:
     assert python["labels"] == list(LABELS) and python["gestures"] == list(GESTURES) and python["emoji"] == EMOJI
     assert python["names"] == NAMES
     assert python["inputSize"] == INPUT_SIZE and python["mean"] == list(MEAN) and python["std"] == list(STD)
+    assert python["raiseHand"] is None  # the shipped labels have no raise-hand gesture
     assert read_in_javascript(fresh_export) == python
+
+
+def test_both_readers_read_a_raise_hand_gesture_alike(fresh_export: Path, tmp_path: Path) -> None:
+    """The metadata an export writes for the extended label set (raise hand among its gestures), read alike."""
+    _, checkpoint_meta = load_checkpoint(SHIPPED_CHECKPOINT)
+    extended = metadata({**checkpoint_meta, "labels": list(LABEL_SETS["extended"])}, None, "test", "float32")
+    path = fresh_export
+    for key in ("labels", "emoji", "names", "raise_hand"):
+        path = copy_with_metadata(path, tmp_path / f"with-{key}.onnx", key, extended[key])
+    python = read_in_python(path)
+    assert python["raiseHand"] == {"gesture": RaiseHandSettings().label, "hold": RaiseHandSettings().hold_ms,
+                                   "lowerAfter": RaiseHandSettings().lower_after_ms}
+    assert python["gestures"] == list(LABEL_SETS["extended"][:-1]) and RaiseHandSettings().label in CATALOGUE
+    assert read_in_javascript(path) == python
 
 
 @pytest.mark.parametrize(("key", "value", "said"), [
     *[(key, None, f'its metadata has no "{key}"')
-      for key in ("labels", "emoji", "names", "input_size", "mean", "std", "pipeline", "reactions")],
+      for key in ("labels", "emoji", "names", "input_size", "mean", "std", "pipeline", "reactions", "raise_hand")],
     ("output", None, 'its metadata "output" is missing'),
     ("labels", "like,dislike,ok,none", 'its metadata "labels" is not JSON'),
     ("emoji", json.dumps({"like": "x"}), 'its metadata "emoji" is {"like": "x"}'),
     ("pipeline", json.dumps({"min_palm_score": 0.4}), 'its metadata "pipeline" is {"min_palm_score": 0.4}'),
     ("reactions", json.dumps({"threshold": "high", "hold_ms": 700, "cooldown_ms": 2000}),
      'its metadata "reactions" is'),
+    ("raise_hand", json.dumps({"label": "like", "hold_ms": 600}), 'its metadata "raise_hand" is'),
+    ("raise_hand", json.dumps({"label": "wave", "hold_ms": 600, "lower_after_ms": 2000}),
+     'its metadata "raise_hand" is'),
 ])
 def test_both_readers_refuse_a_broken_file_with_the_same_words(fresh_export: Path, tmp_path: Path, key: str,
                                                                 value: str | None, said: str) -> None:
@@ -107,8 +127,9 @@ def test_no_javascript_file_spells_a_shared_value() -> None:
     """Numbers (but 0, 0.5, 1 and 2, which mean other things everywhere: pixel centres, halves), gesture labels (as
     a string or a key) and emoji: a JavaScript file that needs one reads it from the classifier's settings or the
     landmark model's (its input side and regions)."""
-    shared_numbers = {*asdict(PipelineSettings()).values(), *asdict(ReactionSettings()).values(), INPUT_SIZE,
-                      LANDMARK_INPUT_SIZE, *asdict(PALM_REGION).values(), *asdict(LANDMARK_REGION).values()}
+    raise_hand = [v for v in asdict(RaiseHandSettings()).values() if not isinstance(v, str)]
+    shared_numbers = {*asdict(PipelineSettings()).values(), *asdict(ReactionSettings()).values(), *raise_hand,
+                      INPUT_SIZE, LANDMARK_INPUT_SIZE, *asdict(PALM_REGION).values(), *asdict(LANDMARK_REGION).values()}
     numbers = {abs(float(n)) for n in shared_numbers if abs(n) not in (0, 0.5, 1, 2)}
     files = sorted((ROOT / "static").rglob("*.js"))
     assert files

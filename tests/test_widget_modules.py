@@ -29,7 +29,7 @@ from runtime.metadata import MetadataError
 from runtime.onnx_models import onnx_session
 from runtime.palm_decode import PalmDetection, decode_detections, letterbox, ssd_anchors, to_image_pixels
 from runtime.paths import ROOT, WIDGET_DIR, classifier_model, landmark_model, palm_model
-from runtime.reactions import HoldToConfirm
+from runtime.reactions import HoldToConfirm, RaisedHand
 from runtime.settings import PipelineSettings, ReactionSettings
 from runtime.tracking import has_motion, search_views, signature
 from tests.conftest import manifest_rows, swayed_and_raised
@@ -450,3 +450,38 @@ console.log(JSON.stringify(input.streams.map((frames, i) => {{
             chosen = CHOSEN[i % len(CHOSEN)]
             assert python.reaction is None or chosen is None or python.reaction.gesture in chosen
     assert fired > 10  # the streams do fire: the states compared include reactions
+
+
+def test_raised_hand_matches_python(node: str, tmp_path: Path) -> None:
+    """Python's twin of the raise-hand state (runtime.reactions.RaisedHand) raises and lowers on the widget's frames,
+    frame for frame: streams of the gesture coming and going, weakening and lost, at uneven frame times, with
+    lower() called now and then."""
+    numbers = {"gesture": "raise_hand", "threshold": 0.8, "hold": 400.0, "lowerAfter": 700.0}
+    rng = np.random.default_rng(1)
+    streams = []
+    for _ in range(20):
+        time, frames, gesture = 0.0, [], "raise_hand"
+        for _ in range(150):
+            if rng.random() < 0.06:
+                gesture = str(rng.choice(["raise_hand", "like", "none"]))
+            time += float(rng.choice([16.7, 33.3, 66.7, 120.0, 400.0], p=[0.3, 0.3, 0.2, 0.15, 0.05]))
+            lower = bool(rng.random() < 0.02)
+            frames.append([gesture, float(rng.choice([0.3, 0.85, 0.95, 1.0], p=[0.1, 0.3, 0.3, 0.3])), time, lower])
+        streams.append(frames)
+    answer = run_node(node, f"""
+const {{RaisedHand}} = await import({json.dumps((WIDGET_DIR / "reactions.js").as_uri())});
+console.log(JSON.stringify(input.streams.map((frames) => {{
+  const hand = new RaisedHand(input.numbers);
+  return frames.map(([gesture, confidence, time, lower]) => [hand.update(gesture, confidence, time),
+    lower && hand.lower()]);
+}})));""", tmp_path, streams=streams, numbers=numbers)
+    changes = []
+    for frames, states in zip(streams, answer, strict=True):
+        hand = RaisedHand(numbers["gesture"], numbers["threshold"], numbers["hold"], numbers["lowerAfter"])
+        for (gesture, confidence, time, lower), (state, lowered) in zip(frames, states, strict=True):
+            python = hand.update(gesture, confidence, time)
+            assert (python.raised, python.change) == (state["raised"], state["change"])
+            assert python.progress == pytest.approx(state["progress"], abs=1e-12)
+            assert (lower and hand.lower()) == lowered
+            changes.append(python.change)
+    assert changes.count("raise") > 10 and changes.count("lower") > 5  # the streams do raise and lower

@@ -2,7 +2,8 @@
  * The two-person call page (/call?room=NAME&name=YOU): what a meeting app writes around the widget in a real call.
  * It opens the camera once, joins the room (call-room.js: BroadcastChannel signalling, WebRTC media), runs the
  * widget on the call's own stream, and sends each reaction over the call's data channel; a reaction shows as a burst
- * on the sender's tile, on both sides.
+ * on the sender's tile, on both sides, and a raised hand (a model with a raise-hand gesture) as ✋ on the tile until it
+ * is lowered.
  */
 
 import {CallRoom} from './call-room.js';
@@ -50,9 +51,24 @@ function showState({state, peer, left}) {
   }[state];
 }
 
-/** A reaction from the other side, as sent by the `reaction` listener below; anything else is dropped. */
-function showRemoteReaction(from, {emoji}) {
-  if (typeof emoji !== 'string' || !emoji || emoji.length > MAX_EMOJI_LENGTH) return;
+/** A raised hand's emoji on a tile, or none once it is lowered. */
+function showHand(tile, emoji) {
+  const hand = tile.querySelector('.tile-hand');
+  hand.hidden = !emoji;
+  hand.textContent = emoji;
+}
+
+const isEmoji = (emoji) => typeof emoji === 'string' && emoji.length > 0 && emoji.length <= MAX_EMOJI_LENGTH;
+
+/** A reaction or a hand raised or lowered on the other side, as sent by the listeners below; anything else is
+ * dropped. */
+function showRemoteMessage(from, {emoji, hand}) {
+  if (!isEmoji(emoji)) return;
+  if (hand === 'raised' || hand === 'lowered') {
+    showHand(tiles.remote, hand === 'raised' ? emoji : '');
+    announcer.textContent = `${from} ${hand} their hand`;
+    return;
+  }
   burst(tiles.remote, emoji);
   announcer.textContent = `${from} reacted ${emoji}`;
 }
@@ -71,8 +87,11 @@ async function openCall() {
   widget.start().catch(() => {}); // a failure shows in the widget, and the reaction buttons still work
 
   const call = new CallRoom(room, name, stream);
+  let raised = ''; // this participant's raised hand's emoji, sent again to whoever joins
   call.addEventListener('state', ({detail}) => {
     showState(detail);
+    if (detail.state === 'waiting') showHand(tiles.remote, '');
+    if (detail.state === 'connected' && raised) call.send({hand: 'raised', emoji: raised});
     if (detail.state === 'full') { // nothing to show or send: only the message stays
       widget.close();
       for (const track of stream.getTracks()) track.stop();
@@ -82,11 +101,18 @@ async function openCall() {
   call.addEventListener('track', ({detail}) => {
     video(tiles.remote).srcObject = detail;
   });
-  call.addEventListener('message', ({detail: {from, message}}) => showRemoteReaction(from, message));
+  call.addEventListener('message', ({detail: {from, message}}) => showRemoteMessage(from, message));
   widget.addEventListener('reaction', ({detail: {gesture, emoji, source}}) => {
     burst(tiles.local, emoji); // the widget announces it to this participant itself
     call.send({gesture, emoji, source});
   });
+  for (const type of ['raise-hand', 'lower-hand']) {
+    widget.addEventListener(type, ({detail: {emoji}}) => {
+      raised = type === 'raise-hand' ? emoji : '';
+      showHand(tiles.local, raised);
+      call.send({hand: raised ? 'raised' : 'lowered', emoji});
+    });
+  }
   // pagehide, not unload: it also fires when the page goes into the back-forward cache, and pageshow brings it back
   addEventListener('pagehide', () => call.leave());
   addEventListener('pageshow', ({persisted}) => {

@@ -13,7 +13,10 @@
  * `hands`, had not moved and were kept without running a model; idle: no hand and no motion, so frames are taken
  * at the classifier's idleFps until something moves); `statechange` {state, message, threads} (message:
  * what the participant must know, empty when running or off), as the element's; `error` {code, state, message}
- * when the controller stops by itself (ERROR_CODES), before its statechange. Besides: `hold` {phase, gesture,
+ * when the controller stops by itself (ERROR_CODES), before its statechange; `raise-hand` and `lower-hand`
+ * {gesture, emoji, timestamp, source} when the classifier has a raise-hand gesture and it is chosen: raised, it stays
+ * raised until the gesture has not been seen for `lowerAfter` ms, lowerHand() is called or recognition stops
+ * (reactions.js RaisedHand). Besides: `hold` {phase, gesture,
  * progress} per frame and when a hold is dropped (hold-to-confirm's progress, reactions.js); `settings` (detail:
  * the classifier's settings) once its metadata is read.
  */
@@ -21,7 +24,7 @@
 import {cameraEnded, cameraFailure, missingFeatures, openCamera, releaseCamera} from './camera.js';
 import {GestureEngine, WorkerLostError} from './gesture-engine.js';
 import {classifierSettings, readOnnxMetadata} from './onnx-metadata.js';
-import {HoldToConfirm} from './reactions.js';
+import {HoldToConfirm, RaisedHand} from './reactions.js';
 
 /** More wasm threads stop paying off for two small models, and leave cores to the meeting itself. */
 const MAX_THREADS = 4;
@@ -63,8 +66,8 @@ export function assetsAt(base) {
 const IDLE_HOLD = Object.freeze({phase: 'idle', gesture: null, progress: 0});
 
 const DEFAULT_OPTIONS = Object.freeze({deviceId: '', srcObject: null, assetBase: DEFAULT_ASSET_BASE, threshold: null,
-  hold: null, cooldown: null, gestures: null, emoji: {}, numHands: null, minPalmScore: null, minGestureScore: null,
-  maxFps: null});
+  hold: null, cooldown: null, gestures: null, emoji: {}, raiseHold: null, lowerAfter: null, numHands: null,
+  minPalmScore: null, minGestureScore: null, maxFps: null});
 
 /** The options the worker's pipeline takes, each over its classifier-metadata name (PipelineSettings). */
 const PIPELINE_OPTIONS = {numHands: 'maxHands', minPalmScore: 'minPalmScore', minGestureScore: 'minGestureScore'};
@@ -74,7 +77,8 @@ const PIPELINE_OPTIONS = {numHands: 'maxHands', minPalmScore: 'minPalmScore', mi
  * outside them; the element clamps its attributes to them.
  */
 export const OPTION_RANGES = Object.freeze({
-  threshold: [0, 1, ''], hold: [0, 60000, 'ms'], cooldown: [0, 600000, 'ms'], numHands: [1, 4, 'whole'],
+  threshold: [0, 1, ''], hold: [0, 60000, 'ms'], cooldown: [0, 600000, 'ms'], raiseHold: [0, 60000, 'ms'],
+  lowerAfter: [0, 600000, 'ms'], numHands: [1, 4, 'whole'],
   minPalmScore: [0, 1, ''], minGestureScore: [0, 1, ''], maxFps: [1, 60, 'frames per second'],
 });
 
@@ -103,6 +107,8 @@ const OPTION_CHECKS = {
   gestures: (v) => (Array.isArray(v) && v.length > 0 && new Set(v).size === v.length
     && v.every((g) => typeof g === 'string' && g !== '' && g !== 'none')) || 'a list of distinct gesture names',
   emoji: (v) => (typeof v === 'object' && !Array.isArray(v)) || 'an object of gesture -> emoji',
+  raiseHold: inRange('raiseHold'),
+  lowerAfter: inRange('lowerAfter'),
   numHands: inRange('numHands'),
   minPalmScore: inRange('minPalmScore'),
   minGestureScore: inRange('minGestureScore'),
@@ -146,13 +152,15 @@ function detachedVideo() {
 /**
  * @typedef {{video?: HTMLVideoElement, srcObject?: MediaStream | null, deviceId?: string,
  *   assetBase?: string | URL, threshold?: number | null, hold?: number | null, cooldown?: number | null,
- *   gestures?: string[] | null, emoji?: Record<string, string>, numHands?: number | null, minPalmScore?: number | null,
+ *   gestures?: string[] | null, emoji?: Record<string, string>, raiseHold?: number | null,
+ *   lowerAfter?: number | null, numHands?: number | null, minPalmScore?: number | null,
  *   minGestureScore?: number | null, maxFps?: number | null}} ControllerOptions
  *   video: where the camera plays (a detached muted one when not given); srcObject: the host's camera stream, used
  *   instead of opening one (its tracks are never stopped here); deviceId: a camera from enumerateDevices(), the
  *   browser's choice when empty (without srcObject); assetBase: the folder holding models/ and ort/ (default: this
  *   module's); threshold (0..1), hold and cooldown (ms): hold-to-confirm's; gestures: those that fire reactions
- *   (the classifier's labels; the others count as none), every one when null; numHands, minPalmScore and
+ *   (the classifier's labels; the others count as none), every one when null; raiseHold and lowerAfter (ms): the
+ *   evidence raising the hand needs and the time without the gesture that lowers it; numHands, minPalmScore and
  *   minGestureScore: the pipeline's hands per frame, palm detection score and per-frame gesture score; maxFps: the
  *   most frames processed a second (the camera's rate when null). Every null means the classifier's default.
  */
@@ -180,6 +188,7 @@ export class GestureController extends EventTarget {
   #cameraInterval = 0; // ms between the camera's frames
   #idle = false; // the last frame was idle: the next waits for the classifier's idleFps
   #gate; // hold-to-confirm: its numbers are null until given or read from the classifier
+  #raised = null; // the raise-hand state, while the classifier has a raise-hand gesture and it is chosen
 
   /** @param {ControllerOptions} [options] */
   constructor({video = detachedVideo(), ...options} = {}) {
@@ -229,7 +238,7 @@ export class GestureController extends EventTarget {
     const {deviceId, srcObject, assetBase, maxFps} = this.#options;
     const gestures = this.#settings ? this.gestures : this.#options.gestures && [...this.#options.gestures];
     return {deviceId, srcObject, assetBase, ...this.#reactionNumbers(), gestures, emoji: this.emoji,
-      ...this.#pipelineNumbers(), maxFps};
+      ...this.#raiseNumbers(), ...this.#pipelineNumbers(), maxFps};
   }
 
   /**
@@ -257,7 +266,7 @@ export class GestureController extends EventTarget {
       this.#unloadAssets();
       this.#settings = null;
     }
-    this.#gate.configure({...this.#reactionNumbers(), gestures: this.#options.gestures});
+    this.#configureGates();
     this.#engine?.configure(this.#pipelineOverrides());
     const camera = ['srcObject', 'deviceId', 'assetBase'].some((key) => this.#options[key] !== before[key]);
     if (camera && ACTIVE_STATES.has(this.#state)) this.#restart();
@@ -320,9 +329,23 @@ export class GestureController extends EventTarget {
     this.#closed = true;
   }
 
-  /** Send a reaction without the camera (a reaction button): source 'manual'; a gesture not chosen is refused. */
+  /**
+   * Whether the participant's hand is raised: the classifier's raise-hand gesture (when it has one and it is chosen)
+   * held for `raiseHold` ms of evidence, not yet lowered.
+   */
+  get handRaised() { return this.#raised?.raised ?? false; }
+
+  /** Lower the raised hand (a "lower hand" button): `lower-hand`, source 'manual'; it rises again once shown anew. */
+  lowerHand() {
+    if (this.#raised?.lower()) this.#emitRaised('lower-hand', performance.now(), 'manual');
+  }
+
+  /**
+   * Send a reaction without the camera (a reaction button): source 'manual'; a gesture not chosen, or the
+   * raise-hand gesture, is refused.
+   */
   react(gesture) {
-    const known = this.#settings ? this.gestures : this.#options.gestures ?? Object.keys(this.emoji);
+    const known = this.#reactionGestures() ?? Object.keys(this.emoji);
     if (!known.includes(gesture)) throw new RangeError(`unknown gesture "${gesture}" (known: ${known.join(', ')})`);
     const timestamp = performance.now();
     this.#gate.fired(gesture, timestamp); // the camera must not send the same reaction again right after
@@ -336,6 +359,49 @@ export class GestureController extends EventTarget {
     const {threshold, hold, cooldown} = this.#options;
     return {threshold: threshold ?? defaults?.threshold ?? null, hold: hold ?? defaults?.hold ?? null,
       cooldown: cooldown ?? defaults?.cooldown ?? null};
+  }
+
+  #raiseNumbers() {
+    const defaults = this.#settings?.raiseHand;
+    const {raiseHold, lowerAfter} = this.#options;
+    return {raiseHold: raiseHold ?? defaults?.hold ?? null, lowerAfter: lowerAfter ?? defaults?.lowerAfter ?? null};
+  }
+
+  /** The gestures that fire reactions: those chosen but the raise-hand one (null: every one, metadata unread). */
+  #reactionGestures() {
+    const raise = this.#settings?.raiseHand?.gesture;
+    return this.#settings ? this.gestures.filter((gesture) => gesture !== raise) : this.#options.gestures;
+  }
+
+  /** Hold-to-confirm's and the raise-hand state's numbers from the options and the classifier's defaults. */
+  #configureGates() {
+    this.#gate.configure({...this.#reactionNumbers(), gestures: this.#reactionGestures()});
+    const raise = this.#settings?.raiseHand?.gesture;
+    if (!raise || !this.gestures.includes(raise)) {
+      this.#dropRaisedHand(performance.now());
+      return;
+    }
+    const {raiseHold, lowerAfter} = this.#raiseNumbers();
+    const numbers = {gesture: raise, threshold: this.#reactionNumbers().threshold, hold: raiseHold, lowerAfter};
+    if (this.#raised) Object.assign(this.#raised, numbers);
+    else this.#raised = new RaisedHand(numbers);
+  }
+
+  /** Forget the raise-hand state, lowering the hand if it was raised (recognition stopped, raise hand unchosen). */
+  #dropRaisedHand(timestamp) {
+    this.#lowerRaisedHand(timestamp);
+    this.#raised = null;
+  }
+
+  /** Recognition stopped: a raised hand is lowered, and raising it again starts from nothing. */
+  #lowerRaisedHand(timestamp) {
+    if (this.#raised?.raised) this.#emitRaised('lower-hand', timestamp, 'camera');
+    this.#raised?.reset();
+  }
+
+  #emitRaised(type, timestamp, source) {
+    const {gesture} = this.#raised;
+    this.#emit(type, {gesture, emoji: this.emoji[gesture] ?? '', timestamp, source});
   }
 
   #pipelineNumbers() {
@@ -357,7 +423,7 @@ export class GestureController extends EventTarget {
       console.warn(`gesture-reactions: the classifier has no gesture ${unknown.join(', ')} `
         + `(it has: ${settings.gestures.join(', ')}); only the others fire`);
     }
-    this.#gate.configure(this.#reactionNumbers());
+    this.#configureGates();
     this.#emit('settings', settings);
     return settings;
   }
@@ -495,6 +561,7 @@ export class GestureController extends EventTarget {
     this.#ownStream = false;
     this.#video.srcObject = null;
     this.#gate.reset();
+    this.#lowerRaisedHand(performance.now());
     this.#engine?.reset();
     this.#idle = false;
     this.#emit('hold', IDLE_HOLD);
@@ -609,6 +676,9 @@ export class GestureController extends EventTarget {
     const {phase, gesture: held, progress, reaction} = this.#gate.update(gesture, confidence, timestamp);
     this.#emit('hold', {phase, gesture: held, progress});
     if (reaction) this.#fire(reaction.gesture, reaction.confidence, timestamp, 'camera');
+    if (!this.#raised) return;
+    const {change} = this.#raised.update(gesture, confidence, timestamp);
+    if (change) this.#emitRaised(change === 'raise' ? 'raise-hand' : 'lower-hand', timestamp, 'camera');
   }
 
   #fire(gesture, confidence, timestamp, source) {

@@ -107,10 +107,21 @@ export interface HoldDetail {
   progress: number;
 }
 
+/** `raise-hand` and `lower-hand`: the participant's hand raised (by the camera) or lowered (by the camera, or by
+ * lowerHand(): source 'manual'). */
+export interface RaisedHandDetail {
+  /** The classifier's raise-hand gesture. */
+  gesture: string;
+  emoji: string;
+  /** performance.now() milliseconds. */
+  timestamp: number;
+  source: 'camera' | 'manual';
+}
+
 /** The classifier's settings, from its ONNX metadata. */
 export interface ClassifierSettings {
   labels: string[];
-  /** The labels that fire reactions: all but 'none'. */
+  /** The labels that fire reactions or raise the hand: all but 'none'. */
   gestures: string[];
   emoji: Record<string, string>;
   /** Each gesture in words. */
@@ -125,6 +136,8 @@ export interface ClassifierSettings {
     brightCropNoneLogit: number;
   };
   reactions: {threshold: number; hold: number; cooldown: number};
+  /** The gesture that raises the hand and its defaults (ms); null when the classifier has none. */
+  raiseHand: {gesture: string; hold: number; lowerAfter: number} | null;
 }
 
 /** The events of the element (they bubble and are composed) and of a GestureController. */
@@ -133,6 +146,8 @@ export interface GestureReactionsEvents {
   gesture: CustomEvent<GestureDetail>;
   statechange: CustomEvent<StateChangeDetail>;
   error: CustomEvent<ErrorDetail>;
+  'raise-hand': CustomEvent<RaisedHandDetail>;
+  'lower-hand': CustomEvent<RaisedHandDetail>;
 }
 
 /** HTMLElement's events, with the widget's `error` in place of the ErrorEvent. */
@@ -156,6 +171,8 @@ export interface GestureReactionsOptions {
   /** As given until the classifier's metadata is read, then those of them it has; null: every gesture. */
   gestures: string[] | null;
   emoji: Record<string, string>;
+  raiseHold: number | null;
+  lowerAfter: number | null;
   deviceId: string;
   selfView: boolean;
   numHands: number | null;
@@ -176,6 +193,8 @@ export interface GestureReactionsOptionsInit {
   gestures?: string[] | string | null;
   /** Or its JSON, as the attribute. */
   emoji?: Record<string, string> | string | null;
+  raiseHold?: number | null;
+  lowerAfter?: number | null;
   deviceId?: string | null;
   selfView?: boolean;
   numHands?: number | null;
@@ -213,6 +232,14 @@ export declare class GestureReactionsElement extends HTMLElement {
   /** Emoji per gesture: the classifier's, overridden by these. */
   get emoji(): Record<string, string>;
   set emoji(value: Record<string, string> | string | null);
+  /** Milliseconds of the raise-hand gesture's evidence that raise the hand. */
+  get raiseHold(): number | null;
+  set raiseHold(value: number | null);
+  /** Milliseconds without the raise-hand gesture after which a raised hand is lowered. */
+  get lowerAfter(): number | null;
+  set lowerAfter(value: number | null);
+  /** Whether the participant's hand is raised. */
+  readonly handRaised: boolean;
   /** A camera from enumerateDevices(); '' lets the browser choose. */
   get deviceId(): string;
   set deviceId(value: string | null);
@@ -252,6 +279,8 @@ export declare class GestureReactionsElement extends HTMLElement {
   close(): void;
   /** A reaction without the camera (source 'manual'); throws a RangeError on an unknown gesture. */
   react(gesture: string): void;
+  /** Lowers a raised hand (the widget's "Lower hand" button): `lower-hand`, source 'manual'. */
+  lowerHand(): void;
 
   /** Custom element callbacks, called by the browser. */
   connectedCallback(): void;
@@ -289,6 +318,8 @@ export interface GestureControllerOptions {
   /** As given until the classifier's metadata is read, then those of them it has; null: every gesture. */
   gestures: string[] | null;
   emoji: Record<string, string>;
+  raiseHold: number | null;
+  lowerAfter: number | null;
   numHands: number | null;
   minPalmScore: number | null;
   minGestureScore: number | null;
@@ -306,6 +337,10 @@ export interface GestureControllerOptionsInit {
   /** The gestures that fire reactions (the others count as none); null: every gesture of the classifier. */
   gestures?: string[] | null;
   emoji?: Record<string, string> | null;
+  /** Milliseconds of the raise-hand gesture's evidence that raise the hand. */
+  raiseHold?: number | null;
+  /** Milliseconds without the raise-hand gesture after which a raised hand is lowered. */
+  lowerAfter?: number | null;
   numHands?: number | null;
   minPalmScore?: number | null;
   minGestureScore?: number | null;
@@ -330,6 +365,8 @@ export declare class GestureController extends EventTarget {
   /** The gestures that fire reactions, in the classifier's order; empty until its metadata is read. */
   readonly gestures: string[];
   readonly emoji: Record<string, string>;
+  /** Whether the participant's hand is raised. */
+  readonly handRaised: boolean;
   readonly options: GestureControllerOptions;
 
   /** Throws a TypeError on an unknown option or a wrong value. */
@@ -344,6 +381,8 @@ export declare class GestureController extends EventTarget {
   /** Final: a later start() rejects with code 'closed'. */
   close(): void;
   react(gesture: string): void;
+  /** Lowers a raised hand: `lower-hand`, source 'manual'. */
+  lowerHand(): void;
 
   addEventListener<K extends keyof GestureControllerEventMap>(type: K,
     listener: (this: GestureController, event: GestureControllerEventMap[K]) => unknown,

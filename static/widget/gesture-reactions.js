@@ -13,14 +13,16 @@
  *
  * Attributes (and the same-named camelCase properties): enabled, threshold (0..1), hold (ms), cooldown (ms), gestures
  * (those that fire reactions, e.g. "like ok"; default every gesture of the model), emoji (JSON object, e.g.
- * '{"ok": "👌"}'), device-id, self-view, num-hands, min-palm-score (0..1), min-gesture-score
+ * '{"ok": "👌"}'), raise-hold and lower-after (ms: raising the hand, and how long after the gesture is gone it is
+ * lowered), device-id, self-view, num-hands, min-palm-score (0..1), min-gesture-score
  * (0..1), max-fps, asset-base (the URL of a folder holding models/ and ort/, e.g. on the app's own CDN; default:
  * this module's folder). Property only: srcObject. Options object: `el.options`, `el.setOptions({...})`. The
  * numbers read as the attribute when set, else the classifier's default (its metadata), else null until that
  * metadata is read: `el.ready` resolves once it is.
  * Methods: start() -> Promise of the state reached (rejects with a GestureReactionsError: code, state, message),
- * stop(), close() (final), react(gesture).
- * Events (bubbling, composed): reaction, gesture, statechange, error ({code, state, message}: ERROR_CODES).
+ * stop(), close() (final), react(gesture), lowerHand(); handRaised.
+ * Events (bubbling, composed): reaction, gesture, statechange, error ({code, state, message}: ERROR_CODES), and
+ * raise-hand / lower-hand ({gesture, emoji, timestamp, source}) when the model has a raise-hand gesture.
  * Types: gesture-reactions.d.ts.
  *
  * The camera, the worker and hold-to-confirm are a GestureController's (gesture-controller.js): this element
@@ -35,6 +37,7 @@ export {ERROR_CODES, GestureController, GestureReactionsError} from './gesture-c
 
 const OPTION_ATTRIBUTES = {
   enabled: 'enabled', threshold: 'threshold', hold: 'hold', cooldown: 'cooldown', gestures: 'gestures', emoji: 'emoji',
+  raiseHold: 'raise-hold', lowerAfter: 'lower-after',
   deviceId: 'device-id', selfView: 'self-view', numHands: 'num-hands', minPalmScore: 'min-palm-score',
   minGestureScore: 'min-gesture-score', maxFps: 'max-fps', assetBase: 'asset-base',
 };
@@ -43,7 +46,7 @@ const OPTION_ATTRIBUTES = {
 const PROPERTY_OPTIONS = ['srcObject'];
 
 /** The controller's events that this element dispatches too. */
-const FORWARDED_EVENTS = ['reaction', 'gesture', 'statechange', 'error'];
+const FORWARDED_EVENTS = ['reaction', 'gesture', 'statechange', 'error', 'raise-hand', 'lower-hand'];
 
 /** The property name of an attribute. */
 const OPTION_OF_ATTRIBUTE = Object.fromEntries(Object.entries(OPTION_ATTRIBUTES).map(([key, name]) => [name, key]));
@@ -68,6 +71,8 @@ const TEMPLATE = `
   </div>
   <p class="status" part="status" role="status"></p>
   <p class="note" part="note" hidden></p>
+  <p class="raised" part="raised" hidden><span class="raised-emoji" aria-hidden="true"></span> Your hand is raised
+    <button class="lower-hand" type="button" part="lower-hand">Lower hand</button></p>
   <div class="buttons" part="buttons" role="group" aria-label="Send a reaction" hidden>
     <span class="buttons-label">Or send:</span>
   </div>
@@ -131,9 +136,11 @@ export class GestureReactionsElement extends HTMLElement {
     this.#parts = {
       view: part('.view'), video: part('video'), hand: part('.hand'), toggle: part('.toggle'), hold: part('.hold'),
       holdEmoji: part('.hold-emoji'), status: part('.status'), note: part('.note'), buttons: part('.buttons'),
-      announcer: part('[aria-live]'), widget: part('.widget'),
+      announcer: part('[aria-live]'), widget: part('.widget'), raised: part('.raised'),
+      raisedEmoji: part('.raised-emoji'),
     };
     this.#parts.toggle.addEventListener('click', () => (this.enabled ? this.stop() : this.start().catch(ignore)));
+    this.#parts.raised.querySelector('.lower-hand').addEventListener('click', () => this.lowerHand());
     this.#parts.buttons.addEventListener('click', (event) => {
       const gesture = event.target.closest('button')?.dataset.gesture;
       if (gesture) this.react(gesture);
@@ -225,6 +232,17 @@ export class GestureReactionsElement extends HTMLElement {
       this.#controller.setOptions({gestures: null});
     }
   }
+
+  /** Milliseconds of the raise-hand gesture's evidence that raise the hand (null until the model's default is known). */
+  get raiseHold() { return this.#controller.options.raiseHold; }
+  set raiseHold(value) { this.#setNumber('raiseHold', value); }
+
+  /** Milliseconds without the raise-hand gesture after which a raised hand is lowered (null until known). */
+  get lowerAfter() { return this.#controller.options.lowerAfter; }
+  set lowerAfter(value) { this.#setNumber('lowerAfter', value); }
+
+  /** Whether the participant's hand is raised (a model with a raise-hand gesture, chosen, held long enough). */
+  get handRaised() { return this.#controller.handRaised; }
 
   /** Emoji per gesture: the model's defaults, overridden by the `emoji` attribute or property. */
   get emoji() { return this.#controller.emoji; }
@@ -348,6 +366,11 @@ export class GestureReactionsElement extends HTMLElement {
     this.#controller.react(gesture);
   }
 
+  /** Lower a raised hand (the widget's "Lower hand" button does this): `lower-hand`, source 'manual'. */
+  lowerHand() {
+    this.#controller.lowerHand();
+  }
+
   // The controller's events ---------------------------------------------------------------------------------------
 
   #listen() {
@@ -370,6 +393,9 @@ export class GestureReactionsElement extends HTMLElement {
     });
     for (const type of FORWARDED_EVENTS) controller.addEventListener(type, ({detail}) => this.#emit(type, detail));
     controller.addEventListener('reaction', ({detail: {gesture, emoji}}) => this.#showReaction(gesture, emoji));
+    for (const type of ['raise-hand', 'lower-hand']) {
+      controller.addEventListener(type, ({detail}) => this.#showRaised(type === 'raise-hand', detail));
+    }
   }
 
   #emit(type, detail) {
@@ -383,8 +409,12 @@ export class GestureReactionsElement extends HTMLElement {
     const {state, message} = this.#controller;
     if (message) return message;
     if (state === 'running') {
-      const shown = this.#controller.gestures.map((g) => this.emoji[g]).join(' ');
-      return `Show ${shown || 'a gesture'} and hold it for a moment to react.`;
+      const raise = this.#controller.settings?.raiseHand?.gesture;
+      const gestures = this.#controller.gestures;
+      const shown = gestures.filter((g) => g !== raise).map((g) => this.emoji[g]).join(' ');
+      const react = shown || !gestures.includes(raise) ? `Show ${shown || 'a gesture'} and hold it for a moment to react.`
+        : '';
+      return gestures.includes(raise) ? `${react} Hold up ${this.emoji[raise]} to raise your hand.`.trim() : react;
     }
     return 'Gesture reactions are off: turn them on to react with your hand.';
   }
@@ -408,7 +438,8 @@ export class GestureReactionsElement extends HTMLElement {
   }
 
   #renderButtons(buttons) {
-    const gestures = this.#controller.gestures;
+    const raise = this.#controller.settings?.raiseHand?.gesture;
+    const gestures = this.#controller.gestures.filter((gesture) => gesture !== raise); // a state, not a reaction
     buttons.hidden = gestures.length === 0;
     const emoji = this.emoji;
     for (const gesture of gestures) {
@@ -442,6 +473,13 @@ export class GestureReactionsElement extends HTMLElement {
     burst.addEventListener('animationend', () => burst.remove());
     this.#parts.widget.append(burst);
     this.#parts.announcer.textContent = `Reaction sent: ${this.#name(gesture)} ${emoji}`;
+  }
+
+  #showRaised(raised, {emoji}) {
+    const {raised: line, raisedEmoji, announcer} = this.#parts;
+    line.hidden = !raised;
+    raisedEmoji.textContent = emoji;
+    announcer.textContent = raised ? `Your hand is raised ${emoji}` : 'Your hand is lowered';
   }
 
   #showHand(box, gesture = 'none') {

@@ -134,10 +134,22 @@ function numbers(metadata, key, names) {
  *   one frame becomes one gesture (pipeline.js)
  * @typedef {{threshold: number, hold: number, cooldown: number}} ReactionSettings hold-to-confirm's defaults
  *   (reactions.js): confidence 0..1, hold and cooldown in milliseconds
+ * @typedef {{gesture: string, hold: number, lowerAfter: number}} RaiseHandSettings the label that raises the hand,
+ *   the evidence (ms) raising it needs and the ms without it that lower it (reactions.js RaisedHand)
  * @typedef {{labels: string[], gestures: string[], emoji: Record<string, string>, names: Record<string, string>,
- *   inputSize: number, mean: number[], std: number[], pipeline: PipelineSettings, reactions: ReactionSettings}}
- *   ClassifierSettings gestures: the labels that fire reactions (all but "none"); names: each in words
+ *   inputSize: number, mean: number[], std: number[], pipeline: PipelineSettings, reactions: ReactionSettings,
+ *   raiseHand: RaiseHandSettings | null}} ClassifierSettings gestures: the labels that fire reactions or raise the
+ *   hand (all but "none"); names: each in words; raiseHand: null when the classifier has no raise-hand gesture
  */
+
+/** The metadata's "raise_hand": null, or the label that raises the hand (one of `gestures`) and its numbers. */
+function raiseHandSettings(metadata, gestures) {
+  const expected = `null or a JSON object of "label" (one of ${gestures.join(', ')}), "hold_ms" and "lower_after_ms"`;
+  const isSettings = (v) => v === null || (typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 3
+    && gestures.includes(v.label) && [v.hold_ms, v.lower_after_ms].every((n) => Number.isFinite(n) && n >= 0));
+  const value = parsed(metadata, 'raise_hand', isSettings, expected);
+  return value && {gesture: value.label, hold: value.hold_ms, lowerAfter: value.lower_after_ms};
+}
 
 /**
  * What the widget needs from the classifier's metadata; throws an Error saying which key is missing or wrong.
@@ -161,7 +173,8 @@ export function classifierSettings(metadata) {
   }
   const pipeline = numbers(metadata, 'pipeline', PIPELINE_KEYS);
   const reactions = numbers(metadata, 'reactions', REACTION_KEYS);
-  return {labels, gestures, emoji, names, inputSize, mean, std, pipeline, reactions};
+  return {labels, gestures, emoji, names, inputSize, mean, std, pipeline, reactions,
+    raiseHand: raiseHandSettings(metadata, gestures)};
 }
 
 /**

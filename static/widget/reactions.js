@@ -103,3 +103,73 @@ export class HoldToConfirm {
     this.cooldownUntil = timestamp + this.cooldown;
   }
 }
+
+/**
+ * @typedef {{raised: boolean, change: 'raise' | 'lower' | null, progress: number}} RaisedState
+ *   change: set on the frame the hand is raised or lowered; progress: 0..1 of the evidence raising needs.
+ */
+
+/**
+ * Raise hand as a state, as meeting apps keep it: raised once the raise-hand gesture has gathered `hold` ms of
+ * evidence (weighed as HoldToConfirm weighs it), kept while it is seen at `threshold` or above, lowered once it has
+ * not been for `lowerAfter` ms (a hand lost for a moment stays raised) or when lower() is called; then it must be
+ * let go before it can be raised again. Pure and timestamp-driven; Python's twin is runtime/reactions.py.
+ */
+export class RaisedHand {
+  /**
+   * @param {{gesture: string, threshold: number, hold: number, lowerAfter: number}} options the label that raises
+   *   the hand, the confidence at which a frame adds no evidence, and the evidence (ms) raising needs and the ms
+   *   without the gesture that lower it
+   */
+  constructor({gesture, threshold, hold, lowerAfter}) {
+    Object.assign(this, {gesture, threshold, hold, lowerAfter});
+    this.reset();
+  }
+
+  /** Lowered, no evidence, nothing to let go (camera stopped, tab hidden). */
+  reset() {
+    this.raised = false;
+    this.evidence = 0;
+    this.lastFrame = null;
+    this.lastSeen = -Infinity; // the last frame showing the gesture at threshold or above
+    this.mustLetGo = false; // lowered by lower() while the gesture was still shown
+  }
+
+  /**
+   * One processed frame.
+   * @param {string} gesture the frame's label
+   * @param {number} confidence 0..1
+   * @param {number} timestamp milliseconds
+   * @returns {RaisedState}
+   */
+  update(gesture, confidence, timestamp) {
+    const elapsed = this.lastFrame === null ? 0 : Math.max(0, timestamp - this.lastFrame);
+    this.lastFrame = timestamp;
+    const p = gesture === this.gesture ? confidence : 0;
+    if (p >= this.threshold) this.lastSeen = timestamp;
+    else this.mustLetGo = false;
+    if (this.raised) {
+      if (timestamp - this.lastSeen < this.lowerAfter) return {raised: true, change: null, progress: 1};
+      this.raised = false;
+      return {raised: false, change: 'lower', progress: 0};
+    }
+    if (this.mustLetGo) return {raised: false, change: null, progress: 0};
+    this.evidence = Math.max(0, this.evidence + (p - this.threshold) / Math.max(1 - this.threshold, 1e-6) * elapsed);
+    if (this.evidence < this.hold) return {raised: false, change: null, progress: this.evidence / this.hold};
+    this.raised = true;
+    this.evidence = 0;
+    return {raised: true, change: 'raise', progress: 1};
+  }
+
+  /**
+   * Lower the hand now (the participant or the host did); it rises again only once the gesture was let go.
+   * @returns {boolean} whether it was raised
+   */
+  lower() {
+    const was = this.raised;
+    this.raised = false;
+    this.evidence = 0;
+    this.mustLetGo = true;
+    return was;
+  }
+}

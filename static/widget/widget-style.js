@@ -123,6 +123,19 @@ button:focus-visible { outline: 3px solid var(--gesture-reactions-accent); outli
 .status[data-state="error"] { color: #b42318; font-weight: 600; }
 .note { color: var(--gesture-reactions-muted); font-size: 0.8125rem; }
 
+.raised { margin: 0; display: flex; gap: 0.5rem; align-items: center; font-weight: 600; }
+.raised-emoji { font-size: 1.5rem; }
+.lower-hand {
+  border: 1px solid var(--gesture-reactions-border);
+  border-radius: 0.5rem;
+  background: transparent;
+  color: inherit;
+  font: inherit;
+  font-weight: 400;
+  padding: 0.25rem 0.625rem;
+  cursor: pointer;
+}
+.lower-hand:hover { background: rgb(127 127 127 / 0.1); }
 .buttons { display: flex; gap: 0.375rem; align-items: center; flex-wrap: wrap; }
 .buttons-label { color: var(--gesture-reactions-muted); font-size: 0.8125rem; }
 .react {

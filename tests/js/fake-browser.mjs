@@ -13,8 +13,14 @@ export const METADATA = {
     hand_box_margin: 0.1, still_change: 16, signature_size: 16, redetect_ms: 100, search_motion: 30,
     motion_shift_share: 0.2, motion_search_ms: 500, idle_search_ms: 1000, idle_fps: 10, bright_crop_luma: 190,
     bright_crop_target: 160, bright_crop_none_logit: 1}),
-  reactions: JSON.stringify({threshold: 0.8, hold_ms: 60, cooldown_ms: 300}),
+  reactions: JSON.stringify({threshold: 0.8, hold_ms: 60, cooldown_ms: 300}), raise_hand: 'null',
 };
+
+/** A classifier's metadata with a raise-hand gesture besides the others. */
+export const RAISE_HAND_METADATA = {...METADATA, labels: '["like", "dislike", "ok", "raise_hand", "none"]',
+  emoji: '{"like": "👍", "dislike": "👎", "ok": "👌", "raise_hand": "✋"}',
+  names: '{"like": "thumbs up", "dislike": "thumbs down", "ok": "OK sign", "raise_hand": "raised hand"}',
+  raise_hand: JSON.stringify({label: 'raise_hand', hold_ms: 90, lower_after_ms: 150})};
 
 /** The asset base the tests give the controller: its classifier is the one file this fake server has. */
 export const ASSET_BASE = 'http://page.test/static/';
@@ -119,7 +125,7 @@ export function installFakeBrowser() {
       let answer = null;
       if (message.type === 'load') {
         answer = fake.worker.error ? {type: 'error', message: fake.worker.error}
-          : {type: 'loaded', threads: 1, settings: classifierSettings(METADATA)};
+          : {type: 'loaded', threads: 1, settings: classifierSettings(fake.metadata)};
       } else if (message.type === 'frame') {
         answer = {type: 'result', ...fake.worker.answer()};
       }

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import {afterEach, test} from 'node:test';
 
-import {ASSET_BASE, FakeTrack, METADATA, fakeStream, installFakeBrowser, result} from './fake-browser.mjs';
+import {ASSET_BASE, FakeTrack, METADATA, RAISE_HAND_METADATA, fakeStream, installFakeBrowser, result}
+  from './fake-browser.mjs';
 import {ERROR_CODES, GestureController, GestureReactionsError} from '../../static/widget/gesture-controller.js';
 
 const browser = installFakeBrowser();
@@ -15,7 +16,7 @@ const TIMEOUT = {timeout: 5000};
 /** Every event the controller dispatches, as {type, detail}. */
 function record(controller) {
   const events = [];
-  for (const type of ['statechange', 'gesture', 'hold', 'reaction', 'settings', 'error']) {
+  for (const type of ['statechange', 'gesture', 'hold', 'reaction', 'settings', 'error', 'raise-hand', 'lower-hand']) {
     controller.addEventListener(type, ({detail}) => events.push({type, detail}));
   }
   return events;
@@ -94,15 +95,15 @@ test('options: the given ones, else the classifier\'s defaults once its metadata
     browser.reset();
     const controller = controllerWith({hold: 123, emoji: {ok: '🙆'}, numHands: 1});
     assert.deepEqual(controller.options, {deviceId: '', srcObject: null, assetBase: ASSET_BASE, threshold: null,
-      hold: 123, cooldown: null, gestures: null, emoji: {ok: '🙆'}, numHands: 1, minPalmScore: null,
-      minGestureScore: null, maxFps: null});
+      hold: 123, cooldown: null, gestures: null, emoji: {ok: '🙆'}, raiseHold: null, lowerAfter: null, numHands: 1,
+      minPalmScore: null, minGestureScore: null, maxFps: null});
     const settings = next(controller, 'settings');
     assert.deepEqual((await controller.loadSettings()).gestures, ['like', 'dislike', 'ok']);
     assert.deepEqual((await settings).reactions, {threshold: 0.8, hold: 60, cooldown: 300});
     const pipeline = JSON.parse(METADATA.pipeline);
     assert.deepEqual(controller.options, {deviceId: '', srcObject: null, assetBase: ASSET_BASE,
       threshold: REACTIONS.threshold, hold: 123, cooldown: REACTIONS.cooldown_ms, gestures: ['like', 'dislike', 'ok'],
-      emoji: {like: '👍', dislike: '👎', ok: '🙆'}, numHands: 1, minPalmScore: pipeline.min_palm_score,
+      emoji: {like: '👍', dislike: '👎', ok: '🙆'}, raiseHold: null, lowerAfter: null, numHands: 1, minPalmScore: pipeline.min_palm_score,
       minGestureScore: pipeline.min_gesture_score, maxFps: null});
     controller.setOptions({hold: null, threshold: 0.5});
     assert.equal(controller.options.hold, REACTIONS.hold_ms);
@@ -124,6 +125,8 @@ const BAD_OPTIONS = {
   cooldown: [[-1, 1e9], 1000],
   gestures: [[[], 'like', ['like', 'like'], ['none'], [''], [3]], ['like', 'ok']],
   emoji: [[['👍'], 'x'], {ok: '👌'}],
+  raiseHold: [[-1, 1e9], 500],
+  lowerAfter: [[-1, 1e9, Number.NaN], 2000],
   numHands: [[0, 1.5, 5, 1e9], 2],
   minPalmScore: [[2, -1], 0.6],
   minGestureScore: [[1.5], 0.6],
@@ -314,6 +317,65 @@ test('gestures: one not chosen never fires, nor has a button; one the classifier
     assert.deepEqual(controller.gestures, ['like', 'dislike', 'ok']);
     controller.close();
   });
+
+test('raise hand: raised after its hold, kept while shown, lowered once gone, by lowerHand() or by stop()', TIMEOUT,
+  async () => {
+    browser.reset();
+    browser.metadata = RAISE_HAND_METADATA; // raise hold 90 ms, lowered 150 ms after the gesture was last seen
+    let shown = 'raise_hand';
+    browser.worker.answer = () => result(shown);
+    const controller = controllerWith();
+    const events = record(controller);
+    const raised = next(controller, 'raise-hand');
+    await controller.start();
+    assert.deepEqual(controller.gestures, ['like', 'dislike', 'ok', 'raise_hand']);
+    assert.deepEqual([controller.options.raiseHold, controller.options.lowerAfter], [90, 150]);
+    assert.throws(() => controller.react('raise_hand'), RangeError); // a state, not a reaction
+    const {timestamp, ...detail} = await raised;
+    assert.deepEqual(detail, {gesture: 'raise_hand', emoji: '✋', source: 'camera'});
+    assert.equal(controller.handRaised, true);
+    await wait(200);
+    assert.equal(controller.handRaised, true, 'lowered while still shown');
+    assert.deepEqual(events.filter((e) => e.type === 'reaction'), []); // raising the hand is no reaction burst
+    shown = 'none';
+    const lowered = await next(controller, 'lower-hand');
+    assert.equal(lowered.source, 'camera');
+    assert.ok(lowered.timestamp - timestamp >= 150);
+    shown = 'raise_hand';
+    await next(controller, 'raise-hand');
+    controller.lowerHand();
+    assert.equal(controller.handRaised, false);
+    assert.equal(events.filter((e) => e.type === 'lower-hand').at(-1).detail.source, 'manual');
+    await wait(200);
+    assert.equal(controller.handRaised, false, 'raised again without being let go');
+    shown = 'none';
+    await wait(50);
+    shown = 'raise_hand';
+    await next(controller, 'raise-hand');
+    controller.stop();
+    assert.equal(events.filter((e) => e.type.endsWith('-hand')).at(-1).detail.source, 'camera');
+    assert.equal(events.filter((e) => e.type.endsWith('-hand')).at(-1).type, 'lower-hand');
+    assert.equal(controller.handRaised, false);
+    controller.close();
+  });
+
+test('raise hand not chosen: the gesture raises nothing and fires nothing', TIMEOUT, async () => {
+  browser.reset();
+  browser.metadata = RAISE_HAND_METADATA;
+  browser.worker.answer = () => result('raise_hand');
+  const controller = controllerWith({gestures: ['like']});
+  const events = record(controller);
+  await controller.start();
+  await wait(300);
+  assert.ok(events.filter((e) => e.type === 'gesture').length > 5);
+  assert.deepEqual(events.filter((e) => ['raise-hand', 'reaction'].includes(e.type)), []);
+  controller.setOptions({gestures: null}); // chosen while shown: it rises
+  await next(controller, 'raise-hand');
+  controller.setOptions({gestures: ['like']}); // unchosen while raised: lowered
+  assert.equal(events.filter((e) => e.type.endsWith('-hand')).at(-1).type, 'lower-hand');
+  assert.equal(controller.handRaised, false);
+  controller.close();
+});
 
 test('a new deviceId while running opens that camera and releases the other', TIMEOUT, async () => {
   browser.reset();

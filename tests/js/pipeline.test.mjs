@@ -353,7 +353,7 @@ const METADATA = {labels: '["like", "dislike", "ok", "none"]', emoji: '{"like": 
     hand_box_margin: 0.2, still_change: 12, signature_size: 8, redetect_ms: 150, search_motion: 25,
     motion_shift_share: 0.3, motion_search_ms: 400, idle_search_ms: 900, idle_fps: 12, bright_crop_luma: 200,
     bright_crop_target: 150, bright_crop_none_logit: 1.25}),
-  reactions: JSON.stringify({threshold: 0.8, hold_ms: 500, cooldown_ms: 1000})};
+  reactions: JSON.stringify({threshold: 0.8, hold_ms: 500, cooldown_ms: 1000}), raise_hand: 'null'};
 
 test('classifier settings: parsed, or an error naming the missing key', () => {
   const settings = classifierSettings(METADATA);
@@ -374,6 +374,22 @@ test('classifier settings: the pipeline\'s and the reactions\' numbers, camel-ca
     motionSearchMs: 400, idleSearchMs: 900, idleFps: 12, brightCropLuma: 200,
     brightCropTarget: 150, brightCropNoneLogit: 1.25});
   assert.deepEqual(settings.reactions, {threshold: 0.8, hold: 500, cooldown: 1000});
+});
+
+test('classifier settings: "raise_hand" is null or one of the gestures with its two numbers', () => {
+  assert.equal(classifierSettings(METADATA).raiseHand, null);
+  const withRaise = {...METADATA, labels: '["like", "dislike", "ok", "raise_hand", "none"]',
+    emoji: '{"like": "1", "dislike": "2", "ok": "3", "raise_hand": "4"}',
+    names: '{"like": "one", "dislike": "two", "ok": "three", "raise_hand": "four"}'};
+  const valid = {label: 'raise_hand', hold_ms: 600, lower_after_ms: 3000};
+  assert.deepEqual(classifierSettings({...withRaise, raise_hand: JSON.stringify(valid)}).raiseHand,
+    {gesture: 'raise_hand', hold: 600, lowerAfter: 3000});
+  assert.throws(() => classifierSettings({...withRaise, raise_hand: undefined}), /no "raise_hand"/);
+  for (const wrong of [{...valid, label: 'wave'}, {...valid, label: 'none'}, {...valid, hold_ms: -1},
+    {...valid, extra: 1}, {label: 'raise_hand', hold_ms: 600}, [valid], 'raise_hand']) {
+    assert.throws(() => classifierSettings({...withRaise, raise_hand: JSON.stringify(wrong)}),
+      /"raise_hand" is .* \(expected null or a JSON object of "label" \(one of like, dislike, ok, raise_hand\)/);
+  }
 });
 
 test('classifier settings: "output" must say probabilities, and is required', () => {

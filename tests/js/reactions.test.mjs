@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
 
-import {HoldToConfirm} from '../../static/widget/reactions.js';
+import {HoldToConfirm, RaisedHand} from '../../static/widget/reactions.js';
 
 /** A gate with a test's own numbers: threshold 0.5, hold 500 ms, cooldown 2000 ms unless `options` says else. */
 const gateWith = (options = {}) => new HoldToConfirm({threshold: 0.5, hold: 500, cooldown: 2000, ...options});
@@ -102,4 +102,44 @@ test('a gesture the host did not choose never fires and counts as none', () => {
   gate.configure({gestures: null});
   gate.reset();
   assert.deepEqual(reactions(gate, repeat(['dislike', 1], 5)), [['dislike', 300]]);
+});
+
+/** Feed [gesture, confidence] frames every `step` ms from `start`; the changes, as [change, time]. */
+function changes(hand, frames, step = 100, start = 0) {
+  const seen = [];
+  frames.forEach(([gesture, confidence], i) => {
+    const {change} = hand.update(gesture, confidence, start + i * step);
+    if (change) seen.push([change, start + i * step]);
+  });
+  return seen;
+}
+
+const handWith = (options = {}) => new RaisedHand({gesture: 'raise_hand', threshold: 0.5, hold: 400,
+  lowerAfter: 1000, ...options});
+
+test('a hand is raised after `hold` ms of evidence and stays raised while it is shown', () => {
+  const hand = handWith();
+  assert.deepEqual(changes(hand, repeat(['raise_hand', 1], 50)), [['raise', 400]]);
+  assert.equal(hand.raised, true);
+  // at 0.75 (threshold 0.5): half the evidence a frame, twice the time
+  assert.deepEqual(changes(handWith(), repeat(['raise_hand', 0.75], 12)), [['raise', 800]]);
+  assert.deepEqual(changes(handWith(), repeat(['like', 1], 20)), []);
+});
+
+test('a hand lost for less than `lowerAfter` stays raised; longer, it is lowered', () => {
+  const hand = handWith();
+  const frames = [...repeat(['raise_hand', 1], 6), ...repeat(['none', 0.9], 9), ['raise_hand', 0.9],
+    ...repeat(['none', 0.9], 11)];
+  // raised at 400; last seen at 500, then at 1500 (900 ms later); lowered 1000 ms after that, at 2500
+  assert.deepEqual(changes(hand, frames), [['raise', 400], ['lower', 2500]]);
+  assert.equal(hand.raised, false);
+});
+
+test('lowered by lower(), it rises again only after the gesture was let go', () => {
+  const hand = handWith();
+  changes(hand, repeat(['raise_hand', 1], 5));
+  assert.equal(hand.lower(), true);
+  assert.equal(hand.lower(), false);
+  assert.deepEqual(changes(hand, repeat(['raise_hand', 1], 20), 100, 500), []);
+  assert.deepEqual(changes(hand, [['none', 1], ...repeat(['raise_hand', 1], 6)], 100, 2500), [['raise', 2900]]);
 });

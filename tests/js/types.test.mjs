@@ -10,7 +10,7 @@ import {fileURLToPath} from 'node:url';
 
 import ts from 'typescript';
 
-import {METADATA, installFakeBrowser, result} from './fake-browser.mjs';
+import {METADATA, RAISE_HAND_METADATA, installFakeBrowser, result} from './fake-browser.mjs';
 import {classifierSettings} from '../../static/widget/onnx-metadata.js';
 import {FramePipeline} from '../../static/widget/pipeline.js';
 import {roiFromLandmarks} from '../../static/widget/landmarks.js';
@@ -230,31 +230,39 @@ test('GestureReactionsState: every state the controller sets or fails into', () 
 test('the events\' details: the keys the controller sends, and the events the element and the controller type',
   TIMEOUT, async () => {
     browser.reset();
-    browser.worker.answer = () => result('like');
+    browser.metadata = RAISE_HAND_METADATA;
+    let shown = 'like';
+    browser.worker.answer = () => result(shown);
     const controller = new GestureController({assetBase: 'http://page.test/static/'});
     const details = {};
-    for (const type of ['reaction', 'gesture', 'statechange', 'error', 'hold', 'settings']) {
+    for (const type of ['reaction', 'gesture', 'statechange', 'error', 'hold', 'settings', 'raise-hand',
+      'lower-hand']) {
       controller.addEventListener(type, ({detail}) => { details[type] ??= detail; });
     }
     const reaction = new Promise((resolve) => controller.addEventListener('reaction', resolve, {once: true}));
+    const raised = new Promise((resolve) => controller.addEventListener('raise-hand', resolve, {once: true}));
     await controller.start();
     await reaction;
-    controller.stop();
+    shown = 'raise_hand';
+    await raised;
+    controller.stop(); // lowers the hand
     browser.camera.error = Object.assign(new Error('blocked'), {name: 'NotAllowedError'});
     await controller.start().catch(() => {});
     controller.close();
 
     const detailTypes = {reaction: 'ReactionDetail', gesture: 'GestureDetail', statechange: 'StateChangeDetail',
-      error: 'ErrorDetail', hold: 'HoldDetail', settings: 'ClassifierSettings'};
+      error: 'ErrorDetail', hold: 'HoldDetail', settings: 'ClassifierSettings', 'raise-hand': 'RaisedHandDetail',
+      'lower-hand': 'RaisedHandDetail'};
     for (const [type, name] of Object.entries(detailTypes)) {
       assert.deepEqual(keysOf(declaredType(name)), Object.keys(details[type]).sort(), `${type}: ${name}`);
     }
     const settings = declaredType('ClassifierSettings');
-    for (const part of ['pipeline', 'reactions']) {
-      assert.deepEqual(keysOf(propertyType(settings, part)), Object.keys(details.settings[part]).sort(), part);
+    for (const part of ['pipeline', 'reactions', 'raiseHand']) {
+      assert.deepEqual(keysOf(checker.getNonNullableType(propertyType(settings, part))),
+        Object.keys(details.settings[part]).sort(), part);
     }
     const events = keysOf(declaredType('GestureReactionsEvents'));
-    assert.deepEqual(events, ['error', 'gesture', 'reaction', 'statechange']);
+    assert.deepEqual(events, ['error', 'gesture', 'lower-hand', 'raise-hand', 'reaction', 'statechange']);
     const elementEvents = declaredType('GestureReactionsEventMap');
     const controllerEvents = declaredType('GestureControllerEventMap');
     assert.deepEqual(keysOf(controllerEvents), Object.keys(detailTypes).sort());

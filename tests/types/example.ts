@@ -98,6 +98,12 @@ async function joinCall(me: string): Promise<void> {
   const state: GestureReactionsState = widget.state;
   console.debug(hold, cooldown, buttons, threads, state);
 
+  // a raised hand stays on the participant's tile until it is lowered
+  widget.addEventListener('raise-hand', ({detail}) => showOnTile(me, detail.emoji));
+  widget.addEventListener('lower-hand', ({detail: {source}}) => showBanner(source === 'manual' ? 'lowered' : ''));
+  if (widget.handRaised) widget.lowerHand();
+  widget.setOptions({raiseHold: 800, lowerAfter: null});
+
   widget.addEventListener('reaction', (event) => {
     const {gesture, emoji, confidence, timestamp, source}: ReactionDetail = event.detail;
     showOnTile(me, emoji);
