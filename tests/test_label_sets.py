@@ -22,6 +22,7 @@ from training import evaluate, train
 from training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from training.datasets import load_samples
 from training.gestures import CATALOGUE, EMOJI, LABEL_SETS, LABELS, NAMES, label_of_hagrid_class
+from training.metrics import with_gestures_chosen
 from training.models import build_model
 
 EXTENDED = LABEL_SETS["extended"]
@@ -132,3 +133,18 @@ def test_evaluate_and_the_export_carry_the_nine_labels(toy_data: Path, extended_
     assert classifier.metadata.emoji["raise_hand"] == "✋" and classifier.metadata.names["fist"] == "fist"
     assert classifier.probabilities(np.zeros((2, 64, 64, 3), np.uint8)).shape == (2, len(EXTENDED))
     assert evaluate.evaluate(toy_data, "test", "crop", onnx_file)["confusion"] == report["confusion"]
+
+
+def test_a_host_that_chose_some_gestures_sees_the_others_as_none(toy_data: Path, extended_run: Path) -> None:
+    """`training.evaluate --gestures like dislike ok`: a nine-label model scored as the widget's default set sees
+    it; the counts add up, row by row, to the model's own confusion matrix."""
+    report = evaluate.evaluate(toy_data, "test", "crop", extended_run / "best.pt")
+    chosen = with_gestures_chosen(report, ["like", "dislike", "ok"])
+    assert chosen["labels"] == ["like", "dislike", "ok", "none"] and chosen["n"] == report["n"]
+    full = np.asarray(report["confusion"])
+    others = [EXTENDED.index(label) for label in EXTENDED if label not in ("like", "dislike", "ok")]
+    assert chosen["confusion"][3][3] == full[np.ix_(others, others)].sum()
+    assert chosen["confusion"][0][:3] == full[0][:3].tolist()
+    assert chosen["per_class"]["none"]["support"] == full[others].sum() > report["per_class"]["none"]["support"]
+    with pytest.raises(ValueError, match="wave"):
+        with_gestures_chosen(report, ["like", "wave"])

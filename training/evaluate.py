@@ -29,7 +29,7 @@ from runtime.pipeline import Classifier, GesturePipeline, gesture_decisions
 from training.cache import CachedImages, load_cached
 from training.datasets import KINDS, SPLITS, Sample, load_samples
 from training.gestures import label_set_error
-from training.metrics import classification_report, format_report
+from training.metrics import classification_report, format_report, with_gestures_chosen
 from training.perturbations import PERTURBATIONS, frame_hand_side, perturb, perturb_crops
 
 
@@ -45,6 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--palm", type=Path, help="palm detector ONNX for --kind frame (default: the exported one)")
     p.add_argument("--perturb", choices=sorted(PERTURBATIONS), help="degrade every image first (seeded)")
     p.add_argument("--seed", type=int, default=0, help="seed of --perturb's random parts (noise, blur direction)")
+    p.add_argument("--gestures", nargs="+", help="score as a host that chose these gestures sees it (the widget's "
+                   "`gestures` option): every other gesture counts as none")
     p.add_argument("--json", type=Path, help="write the report here")
     p.add_argument("--png", type=Path, help="confusion matrix image (default: beside --json, else ./confusion.png)")
     return p.parse_args(argv)
@@ -168,6 +170,11 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     args = parse_args(argv)
     report = evaluate(args.data, args.split, args.kind, args.model, args.palm, args.perturb, args.seed, args.weights)
+    if args.gestures:
+        try:
+            report = with_gestures_chosen(report, args.gestures)
+        except ValueError as error:
+            raise SystemExit(f"--gestures: {error}") from error
     condition = f", each {args.perturb} (seed {args.seed})" if args.perturb else ""
     print(f"{report['model']} on {args.split} {args.kind}s of {args.data} ({report['n']} images{condition}"
           + (f", {len(report['skipped'])} unreadable skipped" if report["skipped"] else "") + ")")

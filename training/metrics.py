@@ -27,6 +27,20 @@ def classification_report(targets: np.ndarray, predictions: np.ndarray, labels: 
     }
 
 
+def with_gestures_chosen(report: dict, gestures: Sequence[str]) -> dict:
+    """`report` as a host that chose `gestures` sees it (the widget's `gestures` option): every other gesture, in
+    truth and prediction, counts as `none`."""
+    labels = report["labels"]
+    if unknown := [gesture for gesture in gestures if gesture not in labels or gesture == "none"]:
+        raise ValueError(f"gestures {unknown} are not gestures of {labels}")
+    kept = (*gestures, "none")
+    index = np.array([kept.index(label) if label in gestures else len(kept) - 1 for label in labels])
+    counts = np.asarray(report["confusion"], dtype=np.int64)
+    truth, predicted = np.meshgrid(index, index, indexing="ij")
+    return {**report, **classification_report(np.repeat(truth.ravel(), counts.ravel()),
+                                              np.repeat(predicted.ravel(), counts.ravel()), kept)}
+
+
 def format_report(report: dict) -> str:
     """A plain-text table of per-class scores and the confusion matrix, its columns as wide as the longest label."""
     w = max(10, 2 + max(map(len, report["labels"])))
