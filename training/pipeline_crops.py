@@ -11,6 +11,7 @@ import logging
 import os
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from multiprocessing import Pool
@@ -30,7 +31,7 @@ from runtime.pipeline import PalmFinder, tile_levels
 from runtime.settings import PipelineSettings
 from training.cache import cache_key
 from training.datasets import DatasetLayoutError, Sample, load_samples
-from training.gestures import CACHE_SIZE
+from training.gestures import CACHE_SIZE, LABELS
 
 PASTE_FORMAT = 3
 PIPELINE = PipelineSettings()
@@ -91,10 +92,11 @@ def frame_halves(frames: list[Sample]) -> tuple[list[Sample], list[Sample]]:
     return [f for f in frames if is_context(f)], [f for f in frames if not is_context(f)]
 
 
-def context_frames(data: Path) -> list[Sample]:
-    """The context half of the training frames; none in HaGRID's layout, whose crops come with their own frames."""
+def context_frames(data: Path, labels: Sequence[str] = LABELS) -> list[Sample]:
+    """The context half of the training frames that are `none` in `labels` (a palm frame is raise_hand in the
+    extended set, no negative); none in HaGRID's layout, whose crops come with their own frames."""
     try:
-        return frame_halves(load_samples(data, "train", "frame"))[0]
+        return frame_halves(load_samples(data, "train", "frame", labels))[0]
     except DatasetLayoutError:
         return []
 
@@ -229,10 +231,10 @@ def _pool(palm_model: Path, landmark_model: Path | None, workers: int | None) ->
 
 
 def pipeline_crops(samples: list[Sample], data: Path, palm_model: Path, seed: int = 0, workers: int | None = None,
-                   landmark_model: Path | None = None) -> PipelineCrops:
-    """The pipeline-cut version of each sample (pass the readable ones, as `load_cached` keeps them), cached;
-    cut around the landmarks when a `landmark_model` is given."""
-    backgrounds = context_frames(data)
+                   landmark_model: Path | None = None, labels: Sequence[str] = LABELS) -> PipelineCrops:
+    """The pipeline-cut version of each sample (pass the readable ones, as `load_cached` keeps them), pasted into
+    frames that are `none` in `labels`, cached; cut around the landmarks when a `landmark_model` is given."""
+    backgrounds = context_frames(data, labels)
     key = _cache_key("pasted", samples, backgrounds, palm_model, seed, landmark_model)
     images_file, found_file = cache_dir() / f"{key}.npy", cache_dir() / f"{key}.found.npy"
     if images_file.is_file() and found_file.is_file():
@@ -262,10 +264,10 @@ def pipeline_crops(samples: list[Sample], data: Path, palm_model: Path, seed: in
 
 
 def hard_negatives(data: Path, palm_model: Path, workers: int | None = None,
-                   landmark_model: Path | None = None) -> np.ndarray:
-    """The pipeline's hand crops [N, S, S, 3] from the context frames (all `none`), cached; cut around the
-    landmarks when a `landmark_model` is given."""
-    frames = context_frames(data)
+                   landmark_model: Path | None = None, labels: Sequence[str] = LABELS) -> np.ndarray:
+    """The pipeline's hand crops [N, S, S, 3] from the context frames (all `none` in `labels`), cached; cut around
+    the landmarks when a `landmark_model` is given."""
+    frames = context_frames(data, labels)
     key = _cache_key("negatives", [], frames, palm_model, 0, landmark_model)
     file = cache_dir() / f"{key}.npy"
     if file.is_file():

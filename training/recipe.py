@@ -5,6 +5,7 @@
     python -m training.recipe shipped --device cuda
     torchrun --standalone --nproc_per_node 8 -m training.recipe shipped --device cuda
     python -m training.recipe shipped --scale toy   # the whole chain in minutes: a test of it, not a model
+    python -m training.recipe extended              # the nine labels: steps 2 to 10 from the shipped classifier
 
 Each step calls its module's `main` (`training.train`, `training.interpolate`, `training.none_prior`,
 `training.ship`, `export.to_onnx`) with the arguments `--dry-run` shows. A step whose output is complete is
@@ -24,7 +25,7 @@ import logging
 import shlex
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch.distributed
@@ -63,12 +64,13 @@ class Expected:
 @dataclass(frozen=True)
 class Step:
     """One command of a recipe: `module`'s arguments, where "{name}" stands for step `name`'s output, and the
-    name of the file it writes in its folder (`--out` and `--data` are added by the recipe)."""
+    name of the file it writes in its folder (`--out` and `--data` are added by the recipe); `expected` is None
+    where no figure was recorded."""
 
     name: str
     module: str
     args: tuple[str, ...]
-    expected: Expected
+    expected: Expected | None
     output: str = "best.pt"
 
 
@@ -106,7 +108,19 @@ SHIPPED = (
          Expected(TEST, 0.9956, "docs/results.md, int8 on clean test crops"), CLASSIFIER_INT8),
 )
 
-RECIPES = {"shipped": SHIPPED}
+
+
+def extended(shipped: tuple[Step, ...]) -> tuple[Step, ...]:
+    """The shipped recipe from its pipeline-cut fine-tuning on, every run with `--labels extended` and the first
+    from the shipped classifier (its backbone and four rows: `training.train --init`); no figures recorded yet."""
+    first, *rest = shipped[1:]
+    init = first.args.index("--init") + 1
+    first = replace(first, args=(*first.args[:init], str(SHIPPED_CHECKPOINT), *first.args[init + 1:]))
+    return tuple(replace(step, args=(*step.args, "--labels", "extended") if step.module == TRAIN else step.args,
+                         expected=None) for step in (first, *rest))
+
+
+RECIPES = {"shipped": SHIPPED, "extended": extended(SHIPPED)}
 
 SCALES = {"full": (), "toy": ("--epochs", "2", "--samples-per-epoch", "16", "--batch-size", "8",
                               "--limit-per-class", "4")}
@@ -131,6 +145,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="write training/weights/classifier.pt and the browser's classifier, not into --out")
     p.add_argument("--dry-run", action="store_true", help="print the steps' commands and state, run nothing")
     args = p.parse_args(argv)
+    if args.ship and args.recipe != "shipped":  # replacing the shipped model waits for measurements against it
+        p.error(f"--ship writes the repository's shipped classifier: {args.recipe}'s output stays in --out until it "
+                "is measured against the shipped one (docs/results.md)")
     args.out = args.out or Path("runs") / f"recipe-{args.recipe}{'-toy' if args.scale == 'toy' else ''}"
     return args
 
@@ -198,8 +215,10 @@ def measure(step: Step, output: Path, data: Path) -> dict[str, float]:
     if step.module == SHIP:
         figures[TEST] = json.loads(output.with_suffix(".test.json").read_text())["macro_f1"]
     elif step.module == EXPORT:
-        test = load_cached(load_samples(data, "test", "crop"), desc="decoding test")
-        figures[TEST] = evaluate.evaluate_crops(test, OnnxClassifier(output, network_only=True))["macro_f1"]
+        classifier = OnnxClassifier(output, network_only=True)
+        labels = tuple(classifier.labels)
+        test = load_cached(load_samples(data, "test", "crop", labels), desc="decoding test", labels=labels)
+        figures[TEST] = evaluate.evaluate_crops(test, classifier)["macro_f1"]
     else:
         figures[TEST] = evaluate.evaluate(data, "test", "crop", output)["macro_f1"]
     return figures
@@ -227,15 +246,22 @@ def save_state(args: argparse.Namespace, state: dict) -> None:
         partial.replace(args.out / STATE_FILE)
 
 
+def expected_text(expected: Expected | None) -> str:
+    """The recorded figure and where it is recorded, or that there is none."""
+    return f"{expected.metric} {expected.value:.4f} ({expected.source})" if expected else "none recorded"
+
+
 def row(step: Step, output: Path, record: dict) -> str:
-    """One line of the closing table: the step, its expected and measured figures, minutes then and now."""
+    """One line of the closing table: the step, its expected and measured figures, minutes then and now (the
+    expected metric first; the test figure first where none was recorded)."""
     got = record.get("figures", {})
-    first = f"{step.expected.metric} {got[step.expected.metric]:.4f}" if step.expected.metric in got else "?"
-    others = ", ".join(f"{k} {v:.4f}" for k, v in got.items() if k != step.expected.metric)
-    minutes = f"{step.expected.minutes:g}" if step.expected.minutes is not None else "-"
+    metric = step.expected.metric if step.expected else TEST
+    first = f"{metric} {got[metric]:.4f}" if metric in got else "?"
+    others = ", ".join(f"{k} {v:.4f}" for k, v in got.items() if k != metric)
+    minutes = f"{step.expected.minutes:g}" if step.expected and step.expected.minutes is not None else "-"
     now = f"{record['seconds'] / 60:.1f}" if "seconds" in record else "?"
-    return (f"| {step.name} | {step.expected.metric} {step.expected.value:.4f} ({step.expected.source}) | {first}"
-            f"{f' ({others})' if others else ''} | {minutes}, {now} | {recorded(output)} |")
+    return (f"| {step.name} | {expected_text(step.expected)} | {first}{f' ({others})' if others else ''} | "
+            f"{minutes}, {now} | {recorded(output)} |")
 
 
 def print_table(steps: tuple[Step, ...], paths: dict[str, Path], state: dict, scale: str) -> None:
@@ -255,7 +281,7 @@ def dry_run(args: argparse.Namespace) -> None:
     for step in steps:
         command = f"python -m {step.module} {shlex.join(step_argv(step, paths, args))}"
         print(f"[{step_state(step, paths[step.name], args.ship)}] {step.name}: {command}\n"
-              f"    expected {step.expected.metric} {step.expected.value:.4f} ({step.expected.source})")
+              f"    expected {expected_text(step.expected)}")
 
 
 def run(args: argparse.Namespace) -> dict:

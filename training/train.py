@@ -270,7 +270,8 @@ def pipeline_validation(args: argparse.Namespace, samples: list[Sample], val_set
     skipped = set(val_set.skipped)
     readable = [s for s in samples if str(s.path) not in skipped]
     cut = pipeline_crops(readable, args.data, args.palm or palm_model(), VAL_PIPELINE_SEED,
-                         landmark_model=landmark_model() if args.pipeline_box == "landmarks" else None)
+                         landmark_model=landmark_model() if args.pipeline_box == "landmarks" else None,
+                         labels=LABEL_SETS[args.labels])
     found = np.flatnonzero(cut.found)
     log.info("pipeline-cut validation: the pipeline finds %d of %d hands", len(found), len(readable))
     return CachedImages(np.asarray(cut.images)[found], val_set.labels[found], [val_set.paths[i] for i in found])
@@ -278,18 +279,20 @@ def pipeline_validation(args: argparse.Namespace, samples: list[Sample], val_set
 
 def pipeline_inputs(args: argparse.Namespace, samples: list[Sample], train_set: CachedImages
                     ) -> tuple[list[PipelineCrops], np.ndarray]:
-    """The pipeline-cut versions of the training crops and the hard negatives the options ask for."""
+    """The pipeline-cut versions of the training crops and the hard negatives the options ask for, from the frames
+    that are `none` in the run's label set."""
     versions, negatives = [], np.zeros((0, *train_set.images.shape[1:]), dtype=np.uint8)
+    labels = LABEL_SETS[args.labels]
     landmarks = landmark_model() if args.pipeline_box == "landmarks" else None
     if args.pipeline_share > 0:
         if args.limit is not None:
             raise SystemExit("--pipeline-share cannot be combined with --limit")
         skipped = set(train_set.skipped)
         readable = [s for s in samples if str(s.path) not in skipped]
-        versions = [pipeline_crops(readable, args.data, args.palm or palm_model(), seed, landmark_model=landmarks)
-                    for seed in range(args.pipeline_variants)]
+        versions = [pipeline_crops(readable, args.data, args.palm or palm_model(), seed, landmark_model=landmarks,
+                                   labels=labels) for seed in range(args.pipeline_variants)]
     if args.hard_negatives > 0:
-        negatives = hard_negatives(args.data, args.palm or palm_model(), landmark_model=landmarks)
+        negatives = hard_negatives(args.data, args.palm or palm_model(), landmark_model=landmarks, labels=labels)
         if not len(negatives):
             log.warning("%s: no training none frames to take hard negatives from; training without them", args.data)
     return versions, negatives
