@@ -84,20 +84,26 @@ def manifest_rows(data_dir: Path) -> list[dict[str, str]]:
 def make_small_dataset(data_dir: Path, target: Path, per_class: dict[str, int], frames: int = 0) -> Path:
     """A copy of a few real crops per (split, label) in the shared manifest layout, and `frames` training frames
     per label."""
-    rows, taken = manifest_rows(data_dir), {}
+    taken: dict[tuple[str, ...], int] = {}
     kept = []
-    for row in rows:
+    for row in manifest_rows(data_dir):
         key = (row["kind"], row["split"], row["label"])
         wanted = per_class.get(row["split"], 0) if row["kind"] == "crop" else frames * (row["split"] == "train")
         if taken.get(key, 0) < wanted:
             taken[key] = taken.get(key, 0) + 1
-            (target / row["path"]).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(data_dir / row["path"], target / row["path"])
             kept.append(row)
+    return copy_rows(data_dir, kept, target)
+
+
+def copy_rows(data_dir: Path, rows: list[dict[str, str]], target: Path) -> Path:
+    """`rows` of the shared manifest, their images copied, as a dataset of their own in the manifest layout."""
+    for row in rows:
+        (target / row["path"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(data_dir / row["path"], target / row["path"])
     with (target / "manifest.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(kept)
+        writer.writerows(rows)
     return target
 
 

@@ -4,9 +4,7 @@ evaluation per class, and its export read by the runtime."""
 
 from __future__ import annotations
 
-import csv
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +14,7 @@ import torch
 from export.classifier_onnx import export_fp32, metadata
 from runtime.classifier import OnnxClassifier
 from runtime.paths import SHIPPED_CHECKPOINT
-from tests.conftest import manifest_rows
+from tests.conftest import copy_rows, manifest_rows
 from tests.test_datasets import write_hagrid_fixture
 from training import evaluate, train
 from training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -36,20 +34,14 @@ SHARED_ROWS = [EXTENDED.index(label) for label in LABELS]
 @pytest.fixture(scope="module")
 def toy_data(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two real crops of each source class per split, in the shared manifest layout."""
-    rows, kept, taken = manifest_rows(data_dir), [], {}
-    target = tmp_path_factory.mktemp("data")
-    for row in rows:
+    kept: list[dict[str, str]] = []
+    taken: dict[tuple[str, str], int] = {}
+    for row in manifest_rows(data_dir):
         key = (row["split"], row["source_class"])
         if row["kind"] == "crop" and row["source_class"] in SOURCE_CLASSES and taken.get(key, 0) < 2:
             taken[key] = taken.get(key, 0) + 1
-            (target / row["path"]).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(data_dir / row["path"], target / row["path"])
             kept.append(row)
-    with (target / "manifest.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(kept)
-    return target
+    return copy_rows(data_dir, kept, tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="module")

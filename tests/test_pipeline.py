@@ -4,10 +4,8 @@ both run where PyTorch cannot be imported."""
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,7 @@ from runtime.images import read_rgb
 from runtime.palm_decode import PalmDetection
 from runtime.paths import classifier_model, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline, Hand, gesture_decisions
-from tests.conftest import make_small_dataset, manifest_rows
+from tests.conftest import copy_rows, make_small_dataset, manifest_rows
 from training import evaluate
 
 PER_LABEL = 6
@@ -113,13 +111,7 @@ def test_predict_prints_gesture_score_and_box(data_dir: Path, tmp_path: Path, ca
 
 def test_frame_evaluation_writes_the_crop_report_shape(data_dir: Path, tmp_path: Path) -> None:
     rows = first_test_frames(data_dir)[::3]
-    for row in rows:
-        (tmp_path / row["path"]).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(data_dir / row["path"], tmp_path / row["path"])
-    with (tmp_path / "manifest.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    copy_rows(data_dir, rows, tmp_path)
     out = tmp_path / "frames.json"
     evaluate.main(["--data", str(tmp_path), "--split", "test", "--kind", "frame", "--json", str(out)])
     report = json.loads(out.read_text())

@@ -4,10 +4,8 @@ raise-hand gesture; it is never shipped over the repository's classifier."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-import shutil
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import pytest
 
 from runtime.classifier import read_metadata
 from runtime.paths import SHIPPED_CHECKPOINT
-from tests.conftest import manifest_rows
+from tests.conftest import copy_rows, manifest_rows
 from tests.test_label_sets import SOURCE_CLASSES
 from tests.test_recipe import table_rows
 from training import recipe
@@ -41,17 +39,9 @@ def wanted(row: dict[str, str], taken: dict[tuple[str, ...], int]) -> bool:
 
 @pytest.fixture(scope="module")
 def data(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    rows, taken = manifest_rows(data_dir), {}
-    kept = [row for row in rows if wanted(row, taken)]
-    target = tmp_path_factory.mktemp("data")
-    for row in kept:
-        (target / row["path"]).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(data_dir / row["path"], target / row["path"])
-    with (target / "manifest.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(kept)
-    return target
+    taken: dict[tuple[str, ...], int] = {}
+    kept = [row for row in manifest_rows(data_dir) if wanted(row, taken)]
+    return copy_rows(data_dir, kept, tmp_path_factory.mktemp("data"))
 
 
 def test_extended_runs_take_no_frame_of_their_gestures_as_a_negative(data: Path) -> None:

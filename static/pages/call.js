@@ -60,8 +60,7 @@ function showHand(tile, emoji) {
 
 const isEmoji = (emoji) => typeof emoji === 'string' && emoji.length > 0 && emoji.length <= MAX_EMOJI_LENGTH;
 
-/** A reaction or a hand raised or lowered on the other side, as sent by the listeners below; anything else is
- * dropped. */
+/** A reaction, or a hand raised or lowered, from the other side, as the listeners below send them; else dropped. */
 function showRemoteMessage(from, {emoji, hand}) {
   if (!isEmoji(emoji)) return;
   if (hand === 'raised' || hand === 'lowered') {
