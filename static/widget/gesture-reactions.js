@@ -409,12 +409,11 @@ export class GestureReactionsElement extends HTMLElement {
     const {state, message} = this.#controller;
     if (message) return message;
     if (state === 'running') {
-      const raise = this.#controller.settings?.raiseHand?.gesture;
-      const gestures = this.#controller.gestures;
-      const shown = gestures.filter((g) => g !== raise).map((g) => this.emoji[g]).join(' ');
-      const react = shown || !gestures.includes(raise) ? `Show ${shown || 'a gesture'} and hold it for a moment to react.`
-        : '';
-      return gestures.includes(raise) ? `${react} Hold up ${this.emoji[raise]} to raise your hand.`.trim() : react;
+      const raise = this.#raiseGesture();
+      const shown = this.#reactionGestures().map((g) => this.emoji[g]).join(' ');
+      const lines = shown || !raise ? [`Show ${shown || 'a gesture'} and hold it for a moment to react.`] : [];
+      if (raise) lines.push(`Hold up ${this.emoji[raise]} to raise your hand.`);
+      return lines.join(' ');
     }
     return 'Gesture reactions are off: turn them on to react with your hand.';
   }
@@ -437,9 +436,20 @@ export class GestureReactionsElement extends HTMLElement {
     return this.#controller.settings?.names[gesture] ?? gesture;
   }
 
-  #renderButtons(buttons) {
+  /** The model's raise-hand gesture when it has one and it is chosen, else null. */
+  #raiseGesture() {
     const raise = this.#controller.settings?.raiseHand?.gesture;
-    const gestures = this.#controller.gestures.filter((gesture) => gesture !== raise); // a state, not a reaction
+    return this.#controller.gestures.includes(raise) ? raise : null;
+  }
+
+  /** The chosen gestures that fire reactions (and get a button): raising the hand is a state, not a reaction. */
+  #reactionGestures() {
+    const raise = this.#raiseGesture();
+    return this.#controller.gestures.filter((gesture) => gesture !== raise);
+  }
+
+  #renderButtons(buttons) {
+    const gestures = this.#reactionGestures();
     buttons.hidden = gestures.length === 0;
     const emoji = this.emoji;
     for (const gesture of gestures) {
