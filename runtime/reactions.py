@@ -13,6 +13,11 @@ from typing import Literal
 from runtime.settings import ReactionSettings
 
 
+def evidence_rate(p: float, threshold: float) -> float:
+    """Evidence per millisecond of a frame showing a gesture at confidence p (`reactions.js` evidenceRate)."""
+    return (p - threshold) / max(1 - threshold, 1e-6)
+
+
 @dataclass(frozen=True)
 class Reaction:
     gesture: str
@@ -53,11 +58,6 @@ class HoldToConfirm:
         self.cooldown_from = -math.inf
         self.last_fired: str | None = None
 
-    def weight(self, p: float) -> float:
-        """Evidence per millisecond of a frame showing the held gesture at confidence p (negative below threshold)."""
-        threshold = self.settings.threshold
-        return (p - threshold) / max(1 - threshold, 1e-6)
-
     def update(self, gesture: str, confidence: float, timestamp: float) -> HoldState:
         """One processed frame: its gesture ('none' for no gesture), confidence 0..1 and timestamp in ms."""
         elapsed = 0.0 if self.last_frame is None else max(0.0, timestamp - self.last_frame)
@@ -76,7 +76,7 @@ class HoldToConfirm:
             self.candidate = _Candidate(strong, 0.0)  # another gesture, shown clearly: start over with it
         elif self.candidate is not None:
             p = confidence if gesture == self.candidate.gesture else 0.0
-            self.candidate.evidence += self.weight(p) * elapsed
+            self.candidate.evidence += evidence_rate(p, self.settings.threshold) * elapsed
             if self.candidate.evidence <= 0:
                 self.candidate = None
         held = self.candidate
@@ -136,8 +136,7 @@ class RaisedHand:
             return RaisedState(False, "lower", 0.0)
         if self.must_let_go:
             return RaisedState(False, None, 0.0)
-        weight = (p - self.threshold) / max(1 - self.threshold, 1e-6)
-        self.evidence = max(0.0, self.evidence + weight * elapsed)
+        self.evidence = max(0.0, self.evidence + evidence_rate(p, self.threshold) * elapsed)
         if self.evidence < self.hold:
             return RaisedState(False, None, self.evidence / self.hold)
         self.raised = True

@@ -21,6 +21,14 @@
  *   fires.
  */
 
+/**
+ * Evidence per millisecond of a frame showing a gesture at confidence p: (p - threshold) / (1 - threshold), negative
+ * below the threshold; hold-to-confirm and the raise-hand state weigh frames alike.
+ */
+export function evidenceRate(p, threshold) {
+  return (p - threshold) / Math.max(1 - threshold, 1e-6);
+}
+
 export class HoldToConfirm {
   /**
    * @param {{threshold: number, hold: number, cooldown: number, gestures?: Iterable<string> | null}} options the
@@ -53,11 +61,6 @@ export class HoldToConfirm {
     this.lastFired = null; // the gesture that must be let go before it fires again
   }
 
-  /** Evidence per millisecond of a frame showing the held gesture at confidence p (negative below threshold). */
-  weight(p) {
-    return (p - this.threshold) / Math.max(1 - this.threshold, 1e-6);
-  }
-
   /**
    * One processed frame.
    * @param {string} gesture a label; 'none' for no gesture (a gesture not chosen counts as none)
@@ -80,7 +83,7 @@ export class HoldToConfirm {
       this.candidate = {gesture: strong, evidence: 0}; // another gesture, shown clearly: start over with it
     } else if (this.candidate) {
       const p = gesture === this.candidate.gesture ? confidence : 0;
-      this.candidate.evidence += this.weight(p) * elapsed;
+      this.candidate.evidence += evidenceRate(p, this.threshold) * elapsed;
       if (this.candidate.evidence <= 0) this.candidate = null;
     }
     const held = this.candidate;
@@ -154,7 +157,7 @@ export class RaisedHand {
       return {raised: false, change: 'lower', progress: 0};
     }
     if (this.mustLetGo) return {raised: false, change: null, progress: 0};
-    this.evidence = Math.max(0, this.evidence + (p - this.threshold) / Math.max(1 - this.threshold, 1e-6) * elapsed);
+    this.evidence = Math.max(0, this.evidence + evidenceRate(p, this.threshold) * elapsed);
     if (this.evidence < this.hold) return {raised: false, change: null, progress: this.evidence / this.hold};
     this.raised = true;
     this.evidence = 0;
