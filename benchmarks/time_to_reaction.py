@@ -3,6 +3,10 @@
 gestures, false reactions of `none` photos, and the idle worker's load (`--sweep` replays other hold settings).
 
     python -m benchmarks.time_to_reaction [--browser] [--split train|test] [--sweep] [--with-mediapipe]
+    python -m benchmarks.time_to_reaction --classifier runs/x/classifier.int8.onnx --gestures like raise_hand
+
+With `--gestures`, frames are decided among those gestures and photos of the others count as `none` photos, as
+for a host who chose them (a raise-hand photo counts as fired when hold-to-confirm's numbers would fire it).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from tests.browser_harness import (
 from tests.camera_clips import FRAME_SIZE, Picture, fit_to_frame, write_segments
 from tests.server_process import running_server
 from training.datasets import Sample, load_samples
+from training.gestures import LABELS
 from training.pipeline_crops import frame_halves
 
 CAMERA_FPS = 30
@@ -431,7 +436,8 @@ def false_rows(trials: list[Trial], held: list[Trial], fast: list[list[Processed
     fired = [(t.photo.name, gesture) for t in trials if (gesture := t.outcome(settings)[0])]
     lead = [(t.photo.name, g) for t in held for g, f in t.outcome(settings)[2] if f.segment == 0]
     streamed = [g for stream in fast for g, _ in reactions(stream, settings)]
-    return [f"| none photos held {NONE_HOLD_S} s that fired | {len(fired)} of {len(trials)} |",
+    by_gesture = f" {dict(Counter(gesture for _, gesture in fired))}" if fired else ""
+    return [f"| none photos held {NONE_HOLD_S} s that fired | {len(fired)} of {len(trials)}{by_gesture} |",
             *(f"| held none photo that fired | {gesture} on {name} |" for name, gesture in fired),
             f"| none photos shown before gesture photos that fired | {len(lead)} of {len(held)} |",
             *(f"| none photo shown before a gesture photo that fired | {gesture} before {name} |"
@@ -478,6 +484,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--mediapipe-threshold", type=float,
                    help="hold-to-confirm's threshold for MediaPipe's frames (default: the widget's); its Thumb_Up "
                         "scores sit lower than our classifier's")
+    p.add_argument("--gestures", nargs="+", help="with the Python replay: the gestures a host chose (default: every "
+                   "gesture of the classifier); photos of the others are none photos")
     p.add_argument("--holds-s", type=float, nargs="+", default=list(HOLDS_S), help="how long gesture photos are held")
     p.add_argument("--limit", type=int, help="at most this many photos per label (a quick run, not the benchmark)")
     p.add_argument("--parts", nargs="+", choices=("held", "none", "idle"), default=["held", "none", "idle"])
@@ -490,13 +498,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def photos(data: Path, split: str, limit: int | None) -> dict[str, list[Sample]]:
-    samples = load_samples(data, split, "frame")
+def photos(data: Path, split: str, limit: int | None, labels: Sequence[str] = LABELS,
+           gestures: Sequence[str] | None = None) -> dict[str, list[Sample]]:
+    """The photos of each label of `labels` (photos of a gesture not among `gestures` are `none` photos), at most
+    `limit` of each, spread over them; of the training split, only the held-out half of the frames."""
+    samples = load_samples(data, split, "frame", labels)
     if split == "train":
         samples = frame_halves(samples)[1]
     by_label: dict[str, list[Sample]] = {}
     for sample in sorted(samples, key=lambda s: s.path):
-        by_label.setdefault(sample.label, []).append(sample)
+        label = sample.label if gestures is None or sample.label in gestures else "none"
+        by_label.setdefault(label, []).append(replace(sample, label=label))
     return {label: items[:: max(1, len(items) // limit)][:limit] if limit else items
             for label, items in by_label.items()}
 
@@ -542,7 +554,8 @@ def report(player: Player, args: argparse.Namespace, by_label: dict[str, list[Sa
         if args.sweep and held:
             print("\n".join(sweep_rows(held, held_none, fast, args.thresholds, args.holds)) + "\n")
     if "idle" in args.parts:
-        picture, source = idle_picture(pipeline, photos(args.data, args.split, None)["none"])
+        nones = photos(args.data, args.split, None, pipeline.classifier.labels)["none"]
+        picture, source = idle_picture(pipeline, nones)
         figures, idle_streams = zip(*(idle(player, picture, sway, settings, args.idle_seconds)
                                       for sway in (False, True)), strict=True)
         summary.idle_busy = [f.busy_share for f in figures]
@@ -590,15 +603,22 @@ def comparison_rows(ours: Summary, peer: Summary) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    by_label = photos(args.data, args.split, args.limit)
+    if args.gestures and args.browser:
+        raise SystemExit("--gestures: the Python replay only (the browser runs the shipped classifier's gestures)")
+    metadata = read_metadata(args.classifier)
+    try:
+        pipeline = GesturePipeline(palm_model(), landmark_model(), args.classifier, gestures=args.gestures)
+    except ValueError as error:
+        raise SystemExit(f"--gestures: {error}") from error
+    by_label = photos(args.data, args.split, args.limit, metadata.labels, args.gestures)
     if "none" not in by_label or len(by_label) < 2:
         raise SystemExit(f"{args.data}: no gesture and none frames in split {args.split!r}")
     costs = Costs(args.frame_ms, args.palm_ms, args.landmarks_ms, args.classifier_ms)
-    settings = replace(read_metadata(args.classifier).reactions, cooldown_ms=0.0)
-    pipeline = GesturePipeline(palm_model(), landmark_model(), args.classifier)
+    settings = replace(metadata.reactions, cooldown_ms=0.0)
     count = sum(map(len, by_label.values()))
     where = "headless Chromium, the widget's defaults" if args.browser else f"Python replay, worker costs {costs}"
-    print(f"{count} photos ({args.split}); camera {CAMERA_FPS} fps; {where}; reactions by hold-to-confirm at "
+    print(f"{count} photos ({args.split}); gestures {', '.join(pipeline.gestures)}; camera {CAMERA_FPS} fps; "
+          f"{where}; reactions by hold-to-confirm at "
           f"threshold {settings.threshold}, hold {settings.hold_ms:.0f} ms, cooldown 0\n")
     if not args.browser:
         report(PythonPlayer(HandTracker(pipeline), costs), args, by_label, pipeline, settings)

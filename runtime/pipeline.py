@@ -5,6 +5,7 @@ landmarks -> square around each hand's landmarks -> crop classifier -> the most 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -105,16 +106,19 @@ class PalmFinder:
 
 class GesturePipeline(PalmFinder):
     """Palm detector + hand landmarks + hand box + crop classifier, on uint8 RGB images [H, W, 3]; `settings`
-    default to the classifier's own and may be replaced later (`export.tune_pipeline` tries others)."""
+    default to the classifier's own and may be replaced later (`export.tune_pipeline` tries others); `gestures`,
+    the host's choice (the widget's option), are the only ones a frame is decided among (default: every one)."""
 
     def __init__(self, palm_model: Path, landmark_model: Path, classifier: Path | Classifier,
-                 settings: PipelineSettings | None = None, threads: int = 0) -> None:
+                 settings: PipelineSettings | None = None, threads: int = 0,
+                 gestures: Sequence[str] | None = None) -> None:
         self.classifier = OnnxClassifier(Path(classifier), threads=threads) if isinstance(classifier, str | Path) \
             else classifier
         chosen = settings or self.classifier.settings
         super().__init__(palm_model, chosen.min_palm_score, chosen.max_hands, threads)
         self.landmarker = HandLandmarker(landmark_model, threads=threads)
         self.settings = chosen
+        self.gestures = chosen_gestures(tuple(self.classifier.labels), gestures)
 
     @property
     def settings(self) -> PipelineSettings:
@@ -169,16 +173,16 @@ class GesturePipeline(PalmFinder):
         return found
 
     def decide(self, hands: list[Hand]) -> Prediction:
-        """The most confident gesture over all hands, if any reaches `min_gesture_score`; else `none`."""
+        """The most confident chosen gesture over all hands, if any reaches `min_gesture_score`; else `none`."""
         labels = self.classifier.labels
         rows = np.asarray([[hand.probabilities[label] for label in labels] for hand in hands]).reshape(-1, len(labels))
         best_label, best_score, best_box = "none", 0.0, None
-        for hand, row, index in zip(hands, rows, gesture_decisions(rows, labels, self.settings.min_gesture_score),
-                                    strict=True):
+        for hand, row, index in zip(hands, rows, gesture_decisions(rows, labels, self.settings.min_gesture_score,
+                                                                   self.gestures), strict=True):
             if labels[index] != "none" and row[index] > best_score:
                 best_label, best_score, best_box = labels[index], float(row[index]), hand.box
-        if best_label == "none":  # how sure we are that no gesture is shown
-            gestures = [i for i, label in enumerate(labels) if label != "none"]
+        if best_label == "none":  # how sure we are that no chosen gesture is shown
+            gestures = [labels.index(label) for label in self.gestures]
             best_score = 1.0 - float(rows[:, gestures].max(initial=0.0))
         return Prediction(best_label, best_score, best_box, hands)
 
@@ -186,14 +190,27 @@ class GesturePipeline(PalmFinder):
         return self.decide(self.hands(image))
 
 
-def gesture_decisions(probabilities: np.ndarray, labels: tuple[str, ...], min_gesture_score: float) -> np.ndarray:
-    """For each row of [N, labels] probabilities, one hand's answer: its most probable gesture at `min_gesture_score`
-    or above, else `none` (the label index). `GesturePipeline.decide` takes the most confident of a frame's hands;
-    crop evaluations use it to judge crops as the browser would show them, not by the most probable label."""
+def chosen_gestures(labels: tuple[str, ...], gestures: Sequence[str] | None) -> tuple[str, ...]:
+    """The gestures of `labels` a host chose, in the classifier's order (None: every one); a name the classifier
+    lacks is refused, as the widget's `gestures` option refuses it."""
+    every = tuple(label for label in labels if label != "none")
+    if gestures is None:
+        return every
+    if unknown := [gesture for gesture in gestures if gesture not in every]:
+        raise ValueError(f"gestures {unknown}: the classifier has no such gesture (it has: {', '.join(every)})")
+    return tuple(label for label in every if label in gestures)
+
+
+def gesture_decisions(probabilities: np.ndarray, labels: tuple[str, ...], min_gesture_score: float,
+                      gestures: Sequence[str] | None = None) -> np.ndarray:
+    """For each row of [N, labels] probabilities, one hand's answer: its most probable gesture of `gestures`
+    (default: every one) at `min_gesture_score` or above, else `none` (the label index). `GesturePipeline.decide`
+    takes the most confident of a frame's hands; crop evaluations use it to judge crops as the browser would."""
     none = labels.index("none")
-    gestures = probabilities.copy()
-    gestures[:, none] = -1.0
-    return np.where(gestures.max(1) >= min_gesture_score, gestures.argmax(1), none)
+    chosen = chosen_gestures(labels, gestures)
+    scores = probabilities.copy()
+    scores[:, [i for i, label in enumerate(labels) if label not in chosen]] = -1.0
+    return np.where(scores.max(1) >= min_gesture_score, scores.argmax(1), none)
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,8 @@ def test_a_gesture_the_host_did_not_choose_never_fires(
         browser: FakeCameraBrowser, server: str, reference: PythonReference, reactions: ReactionSettings,
         photos_by_label: dict[str, list[Path]], clips_dir: Path) -> None:
     """With `gestures="dislike"`, thumbs up photos that fire on their own (the test above) fire nothing, thumbs down
-    ones still fire, and the widget offers a button for thumbs down alone."""
+    ones still fire, and the widget offers a button for thumbs down alone; the worker decides each frame among the
+    chosen gestures, so no frame's `gesture` event names thumbs up."""
     photos = [*reference.first_recognised(photos_by_label["like"], "like", 2),
               *reference.first_recognised(photos_by_label["dislike"], "dislike", 1)]
     clip = write_clip(photos, clips_dir / "chosen.y4m", 2 * reactions.hold_ms / 1000 + GESTURE_MARGIN_S)
@@ -166,9 +167,11 @@ def test_a_gesture_the_host_did_not_choose_never_fires(
     buttons = page.evaluate("[...document.querySelector('gesture-reactions').shadowRoot"
                             ".querySelectorAll('button.react')].map((b) => b.dataset.gesture)")
     fired = camera_reactions(page, clip)
+    decided = {e["detail"]["gesture"] for e in recorded_events(page, "gesture")}
     page.context.close()
     assert {g for g, _ in fired} == {"dislike"}, fired
     assert buttons == ["dislike"]
+    assert decided == {"dislike", "none"}, decided
 
 
 def test_a_model_with_a_raise_hand_gesture_raises_and_lowers_the_hand(

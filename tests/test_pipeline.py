@@ -151,3 +151,25 @@ def test_tune_pipeline_prints_the_grid_best_first(data_dir: Path, tmp_path: Path
     held = [[float(x) for x in line.split()] for line in lines[10:]]
     assert [row[0] for row in held] == list(tune_pipeline.REACTION_THRESHOLDS)
     assert all(later[1] <= earlier[1] and later[2] <= earlier[2] for earlier, later in itertools.pairwise(held))
+
+
+def test_a_frame_is_decided_among_the_gestures_the_host_chose(data_dir: Path, pipeline: GesturePipeline) -> None:
+    """Two real hands in one frame, a thumbs up and an OK sign: a host who chose only one of them gets that one
+    whichever hand is the more confident, and `none` when it chose neither; a name the classifier lacks is refused."""
+    hands = [hand for row in first_test_frames(data_dir) for hand in pipeline.hands(read_rgb(data_dir / row["path"]))]
+    like = max((h for h in hands if h.label == "like"), key=lambda h: h.probabilities["like"])
+    ok = max((h for h in hands if h.label == "ok"), key=lambda h: h.probabilities["ok"])
+    labels = pipeline.classifier.labels
+    assert pipeline.decide([like, ok]).label in {"like", "ok"}
+    for gestures, expected in ((("like",), "like"), (("ok",), "ok"), (("dislike",), "none")):
+        chosen = GesturePipeline(palm_model(), landmark_model(), pipeline.classifier, gestures=gestures)
+        decision = chosen.decide([like, ok])
+        assert decision.label == expected
+        assert decision.score == pytest.approx(like.probabilities["like"] if expected == "like" else
+                                               ok.probabilities["ok"] if expected == "ok" else
+                                               1 - max(like.probabilities["dislike"], ok.probabilities["dislike"]))
+        rows = np.asarray([[hand.probabilities[label] for label in labels] for hand in (like, ok)])
+        assert [labels[i] for i in gesture_decisions(rows, labels, 0.4, gestures)] == [
+            "like" if "like" in gestures else "none", "ok" if "ok" in gestures else "none"]
+    with pytest.raises(ValueError, match="no such gesture"):
+        GesturePipeline(palm_model(), landmark_model(), pipeline.classifier, gestures=("peace",))

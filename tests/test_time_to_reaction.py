@@ -38,6 +38,22 @@ def test_a_short_run_prints_every_table(data_dir: Path, capsys: pytest.CaptureFi
         assert 0 < float(fps) <= 30 and 0 < int(busy) <= 100 and sum(map(int, ran)) > 0
 
 
+def test_a_host_who_chose_one_gesture_gets_rows_for_it_and_the_others_photos_as_none(
+        data_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    """`--gestures like`: the thumbs up photos are held, the thumbs down and OK ones join the `none` photos, and a
+    gesture the classifier lacks is refused."""
+    assert time_to_reaction.main(["--data", str(data_dir), "--limit", "3", "--gestures", "like", "--holds-s", "1.0",
+                                  "--parts", "held", "none"]) == 0
+    table = capsys.readouterr().out
+    assert "gestures like;" in table
+    assert re.search(r"^\| like \| 1.0 s \| [0-3]/3 ", table, re.MULTILINE), table
+    assert not re.search(r"^\| (dislike|ok) \|", table, re.MULTILINE), table
+    held = re.search(r"^\| none photos held 2.5 s that fired \| (\d+) of (\d+)", table, re.MULTILINE)
+    assert held and int(held[2]) == 3
+    with pytest.raises(SystemExit, match="no such gesture"):
+        time_to_reaction.main(["--data", str(data_dir), "--limit", "1", "--gestures", "peace"])
+
+
 def test_the_worker_takes_the_newest_frame_when_free_and_waits_when_idle() -> None:
     """Black frames (nothing to find, nothing moving) at 30 fps: the first frame runs the detector, then frames come
     at the classifier's idle_fps; with a busy frame of 100 ms, the frames in between are dropped."""

@@ -7,6 +7,7 @@ run here too."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -24,11 +25,12 @@ from runtime.classifier import OnnxClassifier, add_to_logit, parse_metadata, pre
 from runtime.exposure import expose_bright_crop
 from runtime.hand_box import landmark_box
 from runtime.hand_landmarks import HandLandmarker
-from runtime.images import resize_square
+from runtime.images import read_rgb, resize_square
 from runtime.metadata import MetadataError
 from runtime.onnx_models import onnx_session
 from runtime.palm_decode import PalmDetection, decode_detections, letterbox, ssd_anchors, to_image_pixels
 from runtime.paths import ROOT, WIDGET_DIR, classifier_model, landmark_model, palm_model
+from runtime.pipeline import GesturePipeline
 from runtime.reactions import HoldToConfirm, RaisedHand
 from runtime.settings import PipelineSettings, ReactionSettings
 from runtime.tracking import has_motion, search_views, signature
@@ -485,3 +487,35 @@ console.log(JSON.stringify(input.streams.map((frames) => {{
             assert (lower and hand.lower()) == lowered
             changes.append(python.change)
     assert changes.count("raise") > 10 and changes.count("lower") > 5  # the streams do raise and lower
+
+
+def test_a_frame_is_decided_among_the_chosen_gestures_as_in_python(node: str, data_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    """The worker's `decide` and `GesturePipeline.decide` give one answer and confidence for real hands of real
+    frames, put together two by two, for every gesture set a host may choose of the shipped classifier's."""
+    pipeline = GesturePipeline(palm_model(), landmark_model(), classifier_model())
+    rows = sorted((r for r in manifest_rows(data_dir) if r["kind"] == "frame" and r["split"] == "train"),
+                  key=lambda r: r["path"])
+    hands = [hand for label in ("like", "dislike", "ok", "none") for row in [r for r in rows if r["label"] == label][:2]
+             for hand in pipeline.hands(read_rgb(data_dir / row["path"]))]
+    pairs = [[first, second] for first, second in itertools.combinations(hands, 2)]
+    labels, gestures = pipeline.classifier.labels, [label for label in pipeline.classifier.labels if label != "none"]
+    chosen_sets = [list(chosen) for size in range(1, len(gestures) + 1)
+                   for chosen in itertools.combinations(gestures, size)]
+    python = []
+    for chosen in chosen_sets:
+        deciding = GesturePipeline(palm_model(), landmark_model(), pipeline.classifier, gestures=chosen)
+        python.append([[deciding.decide(pair).label, deciding.decide(pair).score] for pair in pairs])
+    answer = run_node(node, """
+const decided = input.chosen.map((chosen) => input.pairs.map((pair) => {
+  const {gesture, confidence} = pipeline.decide(pair.map((probabilities) => ({probabilities, box: [0, 0, 1, 1]})),
+    chosen, input.minScore);
+  return [gesture, confidence];
+}));
+console.log(JSON.stringify(decided));
+""", tmp_path, chosen=chosen_sets, minScore=pipeline.settings.min_gesture_score,
+                      pairs=[[hand.probabilities for hand in pair] for pair in pairs])
+    assert len({label for answers in python for label, _ in answers}) == len(labels), "every answer among the cases"
+    for chosen, ours, theirs in zip(chosen_sets, python, answer, strict=True):
+        assert [label for label, _ in theirs] == [label for label, _ in ours], chosen
+        assert np.allclose([score for _, score in theirs], [score for _, score in ours], atol=1e-6), chosen

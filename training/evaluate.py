@@ -101,10 +101,12 @@ def load_ensemble(paths: Sequence[Path], weights: Sequence[float] | None = None)
 
 
 def evaluate(data: Path, split: str, kind: str, model: Path | Sequence[Path] | None = None, palm: Path | None = None,
-             perturbation: str | None = None, seed: int = 0, weights: Sequence[float] | None = None) -> dict:
+             perturbation: str | None = None, seed: int = 0, weights: Sequence[float] | None = None,
+             gestures: Sequence[str] | None = None) -> dict:
     """The report for `model` (several: their ensemble with `weights`) on `data`'s split and kind (each image under
     `perturbation` if given), per class of the model's own label set (the truth mapped to it as training maps it),
-    with the model name and unreadable images added."""
+    with the model name and unreadable images added; frames are decided among `gestures` only, as the widget
+    decides among the host's choice (`metrics.with_gestures_chosen` then folds the rest into none)."""
     paths = [Path(m) for m in ([model] if isinstance(model, str | Path) else model or [])] or [
         classifier_model() if kind == "frame" else SHIPPED_CHECKPOINT]
     classifier, model_name = load_ensemble(paths, weights)
@@ -112,7 +114,10 @@ def evaluate(data: Path, split: str, kind: str, model: Path | Sequence[Path] | N
     if not samples:
         raise SystemExit(f"{data}: no {kind} images in split {split!r}")
     if kind == "frame":
-        pipeline = GesturePipeline(palm or palm_model(), landmark_model(), classifier)
+        try:
+            pipeline = GesturePipeline(palm or palm_model(), landmark_model(), classifier, gestures=gestures)
+        except ValueError as error:
+            raise SystemExit(f"--gestures: {error}") from error
         report = evaluate_frames(samples, pipeline, perturbation, seed)
         report["palm_model"] = Path(palm or palm_model()).name
     else:
@@ -169,7 +174,8 @@ def evaluate_frames(samples: list[Sample], pipeline: GesturePipeline, perturbati
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     args = parse_args(argv)
-    report = evaluate(args.data, args.split, args.kind, args.model, args.palm, args.perturb, args.seed, args.weights)
+    report = evaluate(args.data, args.split, args.kind, args.model, args.palm, args.perturb, args.seed, args.weights,
+                      args.gestures)
     if args.gestures:
         try:
             report = with_gestures_chosen(report, args.gestures)

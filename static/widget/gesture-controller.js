@@ -267,7 +267,7 @@ export class GestureController extends EventTarget {
       this.#settings = null;
     }
     this.#configureGates();
-    this.#engine?.configure(this.#pipelineOverrides());
+    this.#engine?.configure(this.#pipelineOverrides(), this.#options.gestures);
     const camera = ['srcObject', 'deviceId', 'assetBase'].some((key) => this.#options[key] !== before[key]);
     if (camera && ACTIVE_STATES.has(this.#state)) this.#restart();
   }
@@ -480,7 +480,7 @@ export class GestureController extends EventTarget {
     }
     if (engine.status === 'rejected') throw this.#fail('error', 'model-load-failed', engine.reason.message);
     this.#threads = engine.value.threads;
-    this.#engine.configure(this.#pipelineOverrides());
+    this.#engine.configure(this.#pipelineOverrides(), this.#options.gestures);
     this.#engine.reset();
     this.#idle = false;
     this.#gate.reset();

@@ -103,10 +103,10 @@ export class GestureEngine {
 
   /**
    * Pipeline settings over the classifier's (maxHands, minPalmScore, minGestureScore), from the next frame on; an
-   * empty object puts the classifier's back.
+   * empty object puts the classifier's back. `gestures`: the ones a frame is decided among (null: every one).
    */
-  configure(pipeline) {
-    this.worker?.postMessage({type: 'configure', pipeline});
+  configure(pipeline, gestures = null) {
+    this.worker?.postMessage({type: 'configure', pipeline, gestures});
   }
 
   /** The next frames come from a new camera or after a pause. */

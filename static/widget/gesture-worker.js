@@ -5,7 +5,8 @@
  * Messages in:  {type: 'load', ortUrl, palmUrl, landmarksUrl, classifierUrl, threads}
  *               {type: 'frame', frame: ImageBitmap}   (one at a time: the page waits for the answer)
  *               {type: 'reset'}                        (new camera or a pause: search the whole frame again)
- *               {type: 'configure', pipeline}          (PipelineSettings over the classifier's, e.g. maxHands)
+ *               {type: 'configure', pipeline, gestures} (PipelineSettings over the classifier's, e.g. maxHands;
+ *                                                      the gestures a frame is decided among, null: every one)
  * Messages out: {type: 'loaded', threads, settings} | {type: 'result', ...Decision, detected, regions, timings}
  *               | {type: 'error', message}            (detected: whether the palm detector ran on this frame)
  */
@@ -78,6 +79,7 @@ let ort = null;
 let pipeline = null;
 let classifierDefaults = null; // the classifier's settings as its metadata says, before the page's overrides
 let overrides = {};
+let chosen = null; // the gestures the host chose (null: every one)
 let frameContext = null; // a 2D context the frame is drawn on to read its pixels
 
 async function download(url, model) {
@@ -185,7 +187,8 @@ async function load({ortUrl, palmUrl, landmarksUrl, classifierUrl, threads}) {
 
 /** The classifier's settings with the page's pipeline settings over its own. */
 function withOverrides() {
-  return {...classifierDefaults, pipeline: {...classifierDefaults.pipeline, ...overrides}};
+  const gestures = classifierDefaults.gestures.filter((gesture) => chosen === null || chosen.includes(gesture));
+  return {...classifierDefaults, gestures, pipeline: {...classifierDefaults.pipeline, ...overrides}};
 }
 
 function pixels(frame) {
@@ -215,6 +218,7 @@ self.addEventListener('message', async ({data}) => {
     else if (data.type === 'reset') pipeline?.reset();
     else if (data.type === 'configure') {
       overrides = data.pipeline;
+      chosen = data.gestures ?? null;
       if (pipeline) pipeline.classifier = withOverrides();
     }
   } catch (error) {
