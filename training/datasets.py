@@ -35,7 +35,8 @@ class DatasetLayoutError(ValueError):
 
 def read_manifest(root: Path, split: str, kind: str, labels: Sequence[str] = LABELS) -> list[Sample]:
     """Samples of one split and kind from `root/manifest.csv`, labelled in `labels`: a gesture row keeps its label,
-    a `none` row takes the label of its `source_class` (HaGRID's gesture), `none` where `labels` has none for it."""
+    a `none` row takes the label of its `source_class` (HaGRID's gesture), `none` where `labels` has none for it;
+    rows whose source may show a gesture of `labels` unnamed are left out (`gestures.UNNAMED_POSES`)."""
     manifest = root / "manifest.csv"
     samples = []
     with manifest.open(newline="") as f:
@@ -45,8 +46,8 @@ def read_manifest(root: Path, split: str, kind: str, labels: Sequence[str] = LAB
             if row["label"] not in LABELS:
                 raise DatasetLayoutError(f"{manifest}: unknown label {row['label']!r} for {row['path']}")
             source_class = row.get("source_class", "") if row["label"] == "none" else row["label"]
-            label = label_of_hagrid_class(source_class, labels)
-            samples.append(Sample(root / row["path"], label, row.get("group", "")))
+            if (label := label_of_hagrid_class(source_class, labels)) is not None:
+                samples.append(Sample(root / row["path"], label, row.get("group", "")))
     return samples
 
 
@@ -83,8 +84,8 @@ def read_hagrid(root: Path, split: str, labels: Sequence[str] = LABELS) -> list[
                 continue
             group = str(entry.get("user_id") or image_id)
             for box, hand_class in zip(entry["bboxes"], entry["labels"], strict=False):
-                label = label_of_hagrid_class(hand_class, labels)
-                samples.append(Sample(path, label, group, tuple(float(v) for v in box)))
+                if (label := label_of_hagrid_class(hand_class, labels)) is not None:
+                    samples.append(Sample(path, label, group, tuple(float(v) for v in box)))
     return samples
 
 

@@ -25,12 +25,13 @@ from runtime.classifier import OnnxClassifier
 from runtime.ensemble import EnsembleClassifier
 from runtime.images import read_rgb
 from runtime.paths import SHIPPED_CHECKPOINT, classifier_model, data_dir, landmark_model, palm_model
-from runtime.pipeline import Classifier, GesturePipeline, gesture_decisions
+from runtime.pipeline import Classifier, GesturePipeline, chosen_gestures, gesture_decisions
 from training.cache import CachedImages, load_cached
 from training.datasets import KINDS, SPLITS, Sample, load_samples
 from training.gestures import label_set_error
 from training.metrics import classification_report, format_report, with_gestures_chosen
 from training.perturbations import PERTURBATIONS, frame_hand_side, perturb, perturb_crops
+from training.pipeline_crops import frame_halves
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,6 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--palm", type=Path, help="palm detector ONNX for --kind frame (default: the exported one)")
     p.add_argument("--perturb", choices=sorted(PERTURBATIONS), help="degrade every image first (seeded)")
     p.add_argument("--seed", type=int, default=0, help="seed of --perturb's random parts (noise, blur direction)")
+    p.add_argument("--held-out", action="store_true",
+                   help="with --split train --kind frame: only the frames no classifier trained on (the held-out half "
+                        "of training.pipeline_crops.frame_halves in the shipped label set)")
     p.add_argument("--gestures", nargs="+", help="score as a host that chose these gestures sees it (the widget's "
                    "`gestures` option): every other gesture counts as none")
     p.add_argument("--json", type=Path, help="write the report here")
@@ -102,29 +106,36 @@ def load_ensemble(paths: Sequence[Path], weights: Sequence[float] | None = None)
 
 def evaluate(data: Path, split: str, kind: str, model: Path | Sequence[Path] | None = None, palm: Path | None = None,
              perturbation: str | None = None, seed: int = 0, weights: Sequence[float] | None = None,
-             gestures: Sequence[str] | None = None) -> dict:
+             gestures: Sequence[str] | None = None, held_out: bool = False) -> dict:
     """The report for `model` (several: their ensemble with `weights`) on `data`'s split and kind (each image under
     `perturbation` if given), per class of the model's own label set (the truth mapped to it as training maps it),
     with the model name and unreadable images added; frames are decided among `gestures` only, as the widget
-    decides among the host's choice (`metrics.with_gestures_chosen` then folds the rest into none)."""
+    decides among the host's choice (`metrics.with_gestures_chosen` then folds the rest into none); `held_out`: only
+    the training frames no classifier trained on."""
     paths = [Path(m) for m in ([model] if isinstance(model, str | Path) else model or [])] or [
         classifier_model() if kind == "frame" else SHIPPED_CHECKPOINT]
     classifier, model_name = load_ensemble(paths, weights)
-    samples = load_samples(data, split, kind, tuple(classifier.labels))
+    try:  # the truth as the host's choice labels it: a source showing only gestures not chosen is `none`
+        truth = (*chosen_gestures(tuple(classifier.labels), gestures), "none") if gestures else classifier.labels
+    except ValueError as error:
+        raise SystemExit(f"--gestures: {error}") from error
+    samples = load_samples(data, split, kind, tuple(truth))
+    if held_out:
+        if (split, kind) != ("train", "frame"):
+            raise SystemExit("--held-out: training frames only (--split train --kind frame)")
+        kept = {sample.path for sample in frame_halves(load_samples(data, split, kind))[1]}
+        samples = [sample for sample in samples if sample.path in kept]
     if not samples:
         raise SystemExit(f"{data}: no {kind} images in split {split!r}")
     if kind == "frame":
-        try:
-            pipeline = GesturePipeline(palm or palm_model(), landmark_model(), classifier, gestures=gestures)
-        except ValueError as error:
-            raise SystemExit(f"--gestures: {error}") from error
+        pipeline = GesturePipeline(palm or palm_model(), landmark_model(), classifier, gestures=gestures)
         report = evaluate_frames(samples, pipeline, perturbation, seed)
         report["palm_model"] = Path(palm or palm_model()).name
     else:
         cached = load_cached(samples, desc=f"decoding {split}", labels=tuple(classifier.labels))
         report = evaluate_crops(cached, classifier, perturbation, seed)
     report.update(model=model_name, model_file="+".join(path.name for path in paths), data=str(data), split=split,
-                  kind=kind, perturbation=perturbation, seed=seed)
+                  kind=kind, perturbation=perturbation, seed=seed, held_out=held_out)
     if isinstance(classifier, EnsembleClassifier):
         report["weights"] = classifier.weights.tolist()
     return report
@@ -175,14 +186,15 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     args = parse_args(argv)
     report = evaluate(args.data, args.split, args.kind, args.model, args.palm, args.perturb, args.seed, args.weights,
-                      args.gestures)
+                      args.gestures, args.held_out)
     if args.gestures:
         try:
             report = with_gestures_chosen(report, args.gestures)
         except ValueError as error:
             raise SystemExit(f"--gestures: {error}") from error
     condition = f", each {args.perturb} (seed {args.seed})" if args.perturb else ""
-    print(f"{report['model']} on {args.split} {args.kind}s of {args.data} ({report['n']} images{condition}"
+    which = f"{'held-out ' if args.held_out else ''}{args.split} {args.kind}s"
+    print(f"{report['model']} on {which} of {args.data} ({report['n']} images{condition}"
           + (f", {len(report['skipped'])} unreadable skipped" if report["skipped"] else "") + ")")
     print(format_report(report))
     if args.json:

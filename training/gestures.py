@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Gesture:
-    """A gesture a classifier may have: its default emoji, its name for people, and the source (HaGRID) classes
-    whose images show it."""
+    """A gesture a classifier may have: its default emoji, its name for people, and the source classes whose images
+    show it (HaGRID's gestures; the Sign-Language-Digits dataset's digits, e.g. 2 is a V)."""
 
     emoji: str
     name: str
@@ -22,14 +22,19 @@ CATALOGUE: dict[str, Gesture] = {
     "like": Gesture("\N{THUMBS UP SIGN}", "thumbs up", ("like",)),
     "dislike": Gesture("\N{THUMBS DOWN SIGN}", "thumbs down", ("dislike",)),
     "ok": Gesture("\N{PERSON RAISING BOTH HANDS IN CELEBRATION}", "OK sign", ("ok",)),
-    "raise_hand": Gesture("\N{RAISED HAND}", "raised hand", ("palm", "stop")),
-    "peace": Gesture("\N{VICTORY HAND}\N{VARIATION SELECTOR-16}", "peace sign", ("peace",)),
+    "raise_hand": Gesture("\N{RAISED HAND}", "raised hand", ("palm", "stop", "5")),
+    "peace": Gesture("\N{VICTORY HAND}\N{VARIATION SELECTOR-16}", "peace sign", ("peace", "2")),
     "rock": Gesture("\N{SIGN OF THE HORNS}", "rock sign", ("rock",)),
     "call": Gesture("\N{CALL ME HAND}", "call me", ("call",)),
     "fist": Gesture("\N{RAISED FIST}", "fist", ("fist",)),
 }
 """Every gesture a classifier may be trained on; the original specification's three map OK sign to raised hands.
 Any source class no gesture of a classifier takes is that classifier's `none`."""
+
+UNNAMED_POSES: dict[str, frozenset[str]] = {"images": frozenset({"raise_hand", "peace", "fist"})}
+"""Source classes whose images show these gestures among other poses, image by image unnamed (SubhiH's webcam
+frames of one person counting on their fingers: a fist, an open hand raised beside the head, a V): a label set with
+any of them leaves those images out rather than call them `none`."""
 
 LABEL_SETS: dict[str, tuple[str, ...]] = {
     "shipped": ("like", "dislike", "ok", "none"),
@@ -82,6 +87,9 @@ STD: tuple[float, float, float] = (0.5, 0.5, 0.5)
 """Normalisation on [0, 1] RGB: maps pixels to [-1, 1], as EfficientNet-Lite's ImageNet weights expect."""
 
 
-def label_of_hagrid_class(hagrid_class: str, labels: Sequence[str] = LABELS) -> str:
-    """Map a HaGRID gesture name to the label of `labels` that takes it; `none` where no gesture does."""
+def label_of_hagrid_class(hagrid_class: str, labels: Sequence[str] = LABELS) -> str | None:
+    """Map a source class (a HaGRID gesture name) to the label of `labels` that takes it; `none` where no gesture
+    does; None where its images may show a gesture of `labels` unnamed (`UNNAMED_POSES`): no label at all."""
+    if UNNAMED_POSES.get(hagrid_class, frozenset()) & set(labels):
+        return None
     return next((label for label in labels[:-1] if hagrid_class in CATALOGUE[label].source_classes), "none")
