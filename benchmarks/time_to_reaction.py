@@ -498,17 +498,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def photos(data: Path, split: str, limit: int | None, labels: Sequence[str] = LABELS,
-           gestures: Sequence[str] | None = None) -> dict[str, list[Sample]]:
-    """The photos of each label of `labels` (photos of a gesture not among `gestures` are `none` photos), at most
-    `limit` of each, spread over them; of the training split, only the held-out half of the frames."""
+def photos(data: Path, split: str, limit: int | None, labels: Sequence[str] = LABELS) -> dict[str, list[Sample]]:
+    """The photos of each label of `labels` (a host's choice and `none`: photos of the other gestures are `none`
+    photos), at most `limit` of each, spread over them; of the training split, only the held-out half of the frames."""
     samples = load_samples(data, split, "frame", labels)
     if split == "train":
         samples = frame_halves(samples)[1]
     by_label: dict[str, list[Sample]] = {}
     for sample in sorted(samples, key=lambda s: s.path):
-        label = sample.label if gestures is None or sample.label in gestures else "none"
-        by_label.setdefault(label, []).append(replace(sample, label=label))
+        by_label.setdefault(sample.label, []).append(sample)
     return {label: items[:: max(1, len(items) // limit)][:limit] if limit else items
             for label, items in by_label.items()}
 
@@ -554,8 +552,7 @@ def report(player: Player, args: argparse.Namespace, by_label: dict[str, list[Sa
         if args.sweep and held:
             print("\n".join(sweep_rows(held, held_none, fast, args.thresholds, args.holds)) + "\n")
     if "idle" in args.parts:
-        nones = photos(args.data, args.split, None, pipeline.classifier.labels)["none"]
-        picture, source = idle_picture(pipeline, nones)
+        picture, source = idle_picture(pipeline, photos(args.data, args.split, None)["none"])
         figures, idle_streams = zip(*(idle(player, picture, sway, settings, args.idle_seconds)
                                       for sway in (False, True)), strict=True)
         summary.idle_busy = [f.busy_share for f in figures]
@@ -610,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
         pipeline = GesturePipeline(palm_model(), landmark_model(), args.classifier, gestures=args.gestures)
     except ValueError as error:
         raise SystemExit(f"--gestures: {error}") from error
-    by_label = photos(args.data, args.split, args.limit, metadata.labels, args.gestures)
+    by_label = photos(args.data, args.split, args.limit, (*pipeline.gestures, "none"))
     if "none" not in by_label or len(by_label) < 2:
         raise SystemExit(f"{args.data}: no gesture and none frames in split {args.split!r}")
     costs = Costs(args.frame_ms, args.palm_ms, args.landmarks_ms, args.classifier_ms)
