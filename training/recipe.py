@@ -109,7 +109,6 @@ SHIPPED = (
 )
 
 
-
 def extended(shipped: tuple[Step, ...]) -> tuple[Step, ...]:
     """The shipped recipe from its pipeline-cut fine-tuning on, every run with `--labels extended` and the first
     from the shipped classifier (its backbone and four rows: `training.train --init`); no figures recorded yet."""

@@ -49,8 +49,8 @@ const SAME_HAND_IOU = 0.5;
  */
 
 /**
- * GesturePipeline.decide: the most confident gesture over all hands if it reaches `minScore`; else `none`, with
- * the confidence that no gesture is shown (1 - the highest gesture probability).
+ * GesturePipeline.decide: the most confident chosen gesture over all hands if it reaches `minScore`; else `none`,
+ * with the confidence that no chosen gesture is shown (1 - the highest probability of one).
  * @param {Hand[]} hands @param {string[]} gestures the gestures a frame is decided among (the host's choice; every
  *   label but 'none' by default)
  * @param {number} minScore the probability a gesture needs (PipelineSettings.minGestureScore)
