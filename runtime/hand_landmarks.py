@@ -17,7 +17,7 @@ from runtime.hand_box import MIDDLE_FINGER, WRIST
 from runtime.metadata import MetadataError, is_positive_integer, parsed, settings_value
 from runtime.onnx_models import ModelFileError, onnx_session
 from runtime.palm_decode import PalmDetection
-from runtime.settings import RegionSettings
+from runtime.settings import CustomGestureSettings, RegionSettings
 
 INPUT_SIZE = 224
 """Side of the landmark model's square input, in pixels."""
@@ -29,7 +29,7 @@ OUTPUTS = ["landmarks", "presence", "handedness"]
 """The model's outputs the pipeline reads: 21 x (x, y, z) in its input's pixels, and two probabilities."""
 
 EXPECTED = (f"MediaPipe's hand landmark model as ONNX, input [1, 3, {INPUT_SIZE}, {INPUT_SIZE}], with input_size, "
-            "palm_region and landmark_region in its metadata (built by `make setup`: "
+            "palm_region, landmark_region and custom_gestures in its metadata (built by `make setup`: "
             "`python -m export.to_onnx --only landmarks`)")
 
 PALM_REGION = RegionSettings(scale=2.6, shift=-0.5)
@@ -130,20 +130,22 @@ class HandLandmarks:
 
 
 def landmark_metadata() -> dict[str, str]:
-    """What the export writes into the landmark model's metadata for both runtimes to read: its input side and
-    the two regions."""
+    """What the export writes into the landmark model's metadata for both runtimes to read: its input side, the
+    two regions, and how taught gestures are matched to its landmarks."""
     return {"input_size": json.dumps(INPUT_SIZE), "palm_region": json.dumps(asdict(PALM_REGION)),
-            "landmark_region": json.dumps(asdict(LANDMARK_REGION))}
+            "landmark_region": json.dumps(asdict(LANDMARK_REGION)),
+            "custom_gestures": json.dumps(asdict(CustomGestureSettings()))}
 
 
 @dataclass(frozen=True)
 class LandmarkModelMetadata:
     """What a landmark model file says about itself: the side of its square input, and where it looks for a hand
-    around a palm and around the last frame's landmarks."""
+    around a palm and around the last frame's landmarks, and how taught gestures are matched to its landmarks."""
 
     input_size: int
     palm_region: RegionSettings
     landmark_region: RegionSettings
+    custom_gestures: CustomGestureSettings
 
 
 def parse_landmark_metadata(metadata: dict[str, str]) -> LandmarkModelMetadata:
@@ -151,7 +153,8 @@ def parse_landmark_metadata(metadata: dict[str, str]) -> LandmarkModelMetadata:
     landmarkSettings); MetadataError saying which key is missing or wrong."""
     return LandmarkModelMetadata(parsed(metadata, "input_size", is_positive_integer, "a positive integer"),
                                  settings_value(metadata, "palm_region", RegionSettings),
-                                 settings_value(metadata, "landmark_region", RegionSettings))
+                                 settings_value(metadata, "landmark_region", RegionSettings),
+                                 settings_value(metadata, "custom_gestures", CustomGestureSettings))
 
 
 class HandLandmarker:

@@ -93,6 +93,29 @@ class RaiseHandSettings:
 
 
 @dataclass(frozen=True)
+class CustomGestureSettings:
+    """Gestures a participant teaches (`runtime.custom_gestures`, `static/widget/custom-gestures.js`): a hand's
+    confidence in a taught gesture is 1 / (1 + (d / `match_distance`)^2), d its embedding's distance to the nearest
+    example; the rest say when teaching is refused (docs/decisions.md#taught-gestures-by-their-nearest-example)."""
+
+    match_distance: float = 0.8
+    """The distance at which a hand is a taught gesture at confidence one half; at hold-to-confirm's 0.8 it is half
+    as far. Chosen with `benchmarks.few_shot` on training frames."""
+    direction_weight: float = 1.0
+    """How much the direction a hand points weighs against its shape: upside down adds twice this to the distance."""
+    teach_ms: float = 3000
+    """How long a gesture is shown to teach it, by default."""
+    min_hand_share: float = 0.5
+    """The share of the frames seen while teaching that must show a hand: below it, no hand was shown."""
+    max_builtin_share: float = 0.5
+    """Above this share of the frames with a hand read as one of the classifier's own gestures, the pose is one."""
+    max_spread: float = 0.25
+    """The examples' median distance to their medoid above which the pose changed while it was taught."""
+    max_examples: int = 24
+    """Examples kept per taught gesture, evenly over the frames it was shown in."""
+
+
+@dataclass(frozen=True)
 class RegionSettings:
     """Where the hand landmark model looks (MediaPipe's RectTransformationCalculator): a square of `scale` times the
     starting rectangle's long side, moved `shift` of its height along the hand's axis (negative: to the fingers);
@@ -102,7 +125,7 @@ class RegionSettings:
     shift: float
 
 
-Settings = TypeVar("Settings", PipelineSettings, ReactionSettings, RegionSettings)
+Settings = TypeVar("Settings", PipelineSettings, ReactionSettings, RegionSettings, CustomGestureSettings)
 
 
 def settings_from(kind: type[Settings], values: object) -> Settings | None:

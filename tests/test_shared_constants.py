@@ -19,7 +19,7 @@ from runtime.hand_landmarks import INPUT_SIZE as LANDMARK_INPUT_SIZE
 from runtime.hand_landmarks import LANDMARK_REGION, PALM_REGION
 from runtime.onnx_models import ModelFileError
 from runtime.paths import ROOT, SHIPPED_CHECKPOINT
-from runtime.settings import PipelineSettings, RaiseHandSettings, ReactionSettings
+from runtime.settings import CustomGestureSettings, PipelineSettings, RaiseHandSettings, ReactionSettings
 from tests.conftest import copy_with_metadata
 from training.checkpoint import load_checkpoint
 from training.gestures import CATALOGUE, EMOJI, GESTURES, INPUT_SIZE, LABEL_SETS, LABELS, MEAN, NAMES, STD
@@ -129,7 +129,8 @@ def test_no_javascript_file_spells_a_shared_value() -> None:
     landmark model's (its input side and regions)."""
     raise_hand = [v for v in asdict(RaiseHandSettings()).values() if not isinstance(v, str)]
     shared_numbers = {*asdict(PipelineSettings()).values(), *asdict(ReactionSettings()).values(), *raise_hand,
-                      INPUT_SIZE, LANDMARK_INPUT_SIZE, *asdict(PALM_REGION).values(), *asdict(LANDMARK_REGION).values()}
+                      INPUT_SIZE, LANDMARK_INPUT_SIZE, *asdict(PALM_REGION).values(), *asdict(LANDMARK_REGION).values(),
+                      *asdict(CustomGestureSettings()).values()}
     numbers = {abs(float(n)) for n in shared_numbers if abs(n) not in (0, 0.5, 1, 2)}
     files = sorted((ROOT / "static").rglob("*.js"))
     assert files

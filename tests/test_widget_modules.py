@@ -42,8 +42,8 @@ FRAME_SIDE = 640
 
 def run_node(node: str, script: str, folder: Path, **inputs: Any) -> Any:
     """Run an ES module `script` that sees `input` (the JSON of `inputs`), `read(name)` (bytes of a file in
-    `folder`) and the widget's modules as `palm`, `resample`, `metadata`, `pipeline`, `landmarks`; it returns its
-    answer by printing JSON."""
+    `folder`) and the widget's modules as `palm`, `resample`, `metadata`, `pipeline`, `landmarks`, `custom`; it
+    returns its answer by printing JSON."""
     (folder / "input.json").write_text(json.dumps(inputs))
     prelude = f"""
 import {{readFileSync}} from 'node:fs';
@@ -52,6 +52,7 @@ const resample = await import({json.dumps((WIDGET_DIR / "resample.js").as_uri())
 const metadata = await import({json.dumps((WIDGET_DIR / "onnx-metadata.js").as_uri())});
 const pipeline = await import({json.dumps((WIDGET_DIR / "pipeline.js").as_uri())});
 const landmarks = await import({json.dumps((WIDGET_DIR / "landmarks.js").as_uri())});
+const custom = await import({json.dumps((WIDGET_DIR / "custom-gestures.js").as_uri())});
 const folder = {json.dumps(str(folder))};
 const read = (name) => new Uint8Array(readFileSync(`${{folder}}/${{name}}`));
 const floats = (name) => {{ const b = read(name); return new Float32Array(b.buffer, b.byteOffset, b.length / 4); }};

@@ -16,12 +16,14 @@
  * when the controller stops by itself (ERROR_CODES), before its statechange; `raise-hand` and `lower-hand`
  * {gesture, emoji, timestamp, source} when the classifier has a raise-hand gesture and it is chosen: raised, it stays
  * raised until the gesture has not been seen for `lowerAfter` ms, lowerHand() is called or recognition stops
- * (reactions.js RaisedHand). Besides: `hold` {phase, gesture,
+ * (reactions.js RaisedHand); `learning` {name, progress} frame by frame while learnGesture() teaches a gesture.
+ * Besides: `hold` {phase, gesture,
  * progress} per frame and when a hold is dropped (hold-to-confirm's progress, reactions.js); `settings` (detail:
  * the classifier's settings) once its metadata is read.
  */
 
 import {cameraEnded, cameraFailure, missingFeatures, openCamera, releaseCamera} from './camera.js';
+import {TeachingError, decideWithCustom, learnGesture, parseGestures} from './custom-gestures.js';
 import {GestureEngine, WorkerLostError} from './gesture-engine.js';
 import {classifierSettings, readOnnxMetadata} from './onnx-metadata.js';
 import {HoldToConfirm, RaisedHand} from './reactions.js';
@@ -39,6 +41,17 @@ export const ACTIVE_STATES = new Set(['loading', 'running', 'paused']);
 export const ERROR_CODES = Object.freeze(['unsupported', 'permission-denied', 'no-camera', 'camera-unavailable',
   'camera-busy', 'camera-error', 'camera-ended', 'model-load-failed', 'recognition-failed', 'worker-lost', 'aborted',
   'closed']);
+
+/**
+ * Why learnGesture() refused (its TeachingError's `code`): no hand was shown, the pose changed, it is one of the
+ * classifier's gestures or too close to a taught one, the name is taken; or the camera was not running, another
+ * gesture was being taught, or recognition stopped meanwhile.
+ */
+export const TEACHING_CODES = Object.freeze(['no-hand', 'unsteady', 'built-in', 'too-close', 'name-taken',
+  'not-running', 'busy', 'interrupted']);
+
+/** Where taught gestures are kept in the host origin's localStorage (gestureStorage 'local'). */
+const STORAGE_KEY = 'gesture-reactions:taught-gestures';
 
 /**
  * How long a frame may stay in the worker before the worker counts as lost (hung, or closed without a word): a frame
@@ -67,7 +80,7 @@ const IDLE_HOLD = Object.freeze({phase: 'idle', gesture: null, progress: 0});
 
 const DEFAULT_OPTIONS = Object.freeze({deviceId: '', srcObject: null, assetBase: DEFAULT_ASSET_BASE, threshold: null,
   hold: null, cooldown: null, gestures: null, emoji: {}, raiseHold: null, lowerAfter: null, numHands: null,
-  minPalmScore: null, minGestureScore: null, maxFps: null});
+  minPalmScore: null, minGestureScore: null, maxFps: null, gestureStorage: 'local'});
 
 /** The options the worker's pipeline takes, each over its classifier-metadata name (PipelineSettings). */
 const PIPELINE_OPTIONS = {numHands: 'maxHands', minPalmScore: 'minPalmScore', minGestureScore: 'minGestureScore'};
@@ -113,6 +126,7 @@ const OPTION_CHECKS = {
   minPalmScore: inRange('minPalmScore'),
   minGestureScore: inRange('minGestureScore'),
   maxFps: inRange('maxFps'),
+  gestureStorage: (v) => ['local', 'none'].includes(v) || "'local' or 'none'",
 };
 
 /**
@@ -154,7 +168,8 @@ function detachedVideo() {
  *   assetBase?: string | URL, threshold?: number | null, hold?: number | null, cooldown?: number | null,
  *   gestures?: string[] | null, emoji?: Record<string, string>, raiseHold?: number | null,
  *   lowerAfter?: number | null, numHands?: number | null, minPalmScore?: number | null,
- *   minGestureScore?: number | null, maxFps?: number | null}} ControllerOptions
+ *   minGestureScore?: number | null, maxFps?: number | null, gestureStorage?: 'local' | 'none' | null}}
+ *   ControllerOptions
  *   video: where the camera plays (a detached muted one when not given); srcObject: the host's camera stream, used
  *   instead of opening one (its tracks are never stopped here); deviceId: a camera from enumerateDevices(), the
  *   browser's choice when empty (without srcObject); assetBase: the folder holding models/ and ort/ (default: this
@@ -162,7 +177,8 @@ function detachedVideo() {
  *   (the classifier's labels; the others count as none), every one when null; raiseHold and lowerAfter (ms): the
  *   evidence raising the hand needs and the time without the gesture that lowers it; numHands, minPalmScore and
  *   minGestureScore: the pipeline's hands per frame, palm detection score and per-frame gesture score; maxFps: the
- *   most frames processed a second (the camera's rate when null). Every null means the classifier's default.
+ *   most frames processed a second (the camera's rate when null); gestureStorage: where taught gestures are kept,
+ *   this origin's localStorage ('local') or nowhere ('none'). Every null means the default.
  */
 
 export class GestureController extends EventTarget {
@@ -189,6 +205,9 @@ export class GestureController extends EventTarget {
   #idle = false; // the last frame was idle: the next waits for the classifier's idleFps
   #gate; // hold-to-confirm: its numbers are null until given or read from the classifier
   #raised = null; // the raise-hand state, while the classifier has a raise-hand gesture and it is chosen
+  #taught = []; // the gestures taught (custom-gestures.js), each {name, emoji, examples}
+  #matching = null; // how taught gestures are matched: the landmark model's metadata, once the worker has read it
+  #teaching = null; // the gesture being taught: {name, emoji, seconds, frames, start, resolve, reject}
 
   /** @param {ControllerOptions} [options] */
   constructor({video = detachedVideo(), ...options} = {}) {
@@ -196,6 +215,8 @@ export class GestureController extends EventTarget {
     this.#video = video;
     this.#gate = new HoldToConfirm({...this.#reactionNumbers(), gestures: null});
     this.setOptions(options);
+    this.#taught = this.#storedGestures();
+    this.#configureGates();
   }
 
   /**
@@ -227,7 +248,10 @@ export class GestureController extends EventTarget {
   }
 
   /** Emoji per gesture: the classifier's, overridden by the `emoji` option. */
-  get emoji() { return {...this.#settings?.emoji, ...this.#options.emoji}; }
+  get emoji() {
+    const taught = Object.fromEntries(this.#taught.map(({name, emoji}) => [name, emoji]));
+    return {...this.#settings?.emoji, ...taught, ...this.#options.emoji};
+  }
 
   /**
    * The options in effect: each as given, else the classifier's default (null before its metadata is read); emoji
@@ -235,10 +259,10 @@ export class GestureController extends EventTarget {
    * maxFps null when frames come at the camera's rate.
    */
   get options() {
-    const {deviceId, srcObject, assetBase, maxFps} = this.#options;
+    const {deviceId, srcObject, assetBase, maxFps, gestureStorage} = this.#options;
     const gestures = this.#settings ? this.gestures : this.#options.gestures && [...this.#options.gestures];
     return {deviceId, srcObject, assetBase, ...this.#reactionNumbers(), gestures, emoji: this.emoji,
-      ...this.#raiseNumbers(), ...this.#pipelineNumbers(), maxFps};
+      ...this.#raiseNumbers(), ...this.#pipelineNumbers(), maxFps, gestureStorage};
   }
 
   /**
@@ -266,6 +290,7 @@ export class GestureController extends EventTarget {
       this.#unloadAssets();
       this.#settings = null;
     }
+    if (this.#options.gestureStorage !== before.gestureStorage) this.#taught = this.#storedGestures();
     this.#configureGates();
     this.#engine?.configure(this.#pipelineOverrides(), this.#options.gestures);
     const camera = ['srcObject', 'deviceId', 'assetBase'].some((key) => this.#options[key] !== before[key]);
@@ -352,6 +377,124 @@ export class GestureController extends EventTarget {
     this.#fire(gesture, 1, timestamp, 'manual');
   }
 
+  // Taught gestures -----------------------------------------------------------------------------------------------
+
+  /**
+   * The gestures taught with learnGesture() or importGestures(), each {name, emoji}: they fire reactions like the
+   * classifier's own, whatever the `gestures` option.
+   * @returns {{name: string, emoji: string}[]}
+   */
+  get customGestures() { return this.#taught.map(({name, emoji}) => ({name, emoji})); }
+
+  /**
+   * Teach a gesture: while recognition runs, the participant holds the pose for `seconds` (the landmark model's
+   * default when null); its hands become the gesture's examples. Resolves with {name, emoji} once learned; rejects
+   * with a TeachingError whose code (TEACHING_CODES) and message say why not. `learning` events {name,
+   * progress} follow it frame by frame; no reaction fires meanwhile.
+   * @param {string} name @param {{emoji?: string, seconds?: number | null}} [options]
+   * @returns {Promise<{name: string, emoji: string}>}
+   */
+  learnGesture(name, {emoji = '', seconds = null} = {}) {
+    if (typeof name !== 'string' || name.trim() === '' || name === 'none') {
+      return Promise.reject(new TypeError(`learnGesture: expected a gesture name, got ${String(name)}`));
+    }
+    if (typeof emoji !== 'string' || !(seconds === null || (Number.isFinite(seconds) && seconds > 0))) {
+      return Promise.reject(new TypeError('learnGesture: emoji must be a string and seconds a positive number'));
+    }
+    if (this.#teaching) return Promise.reject(this.#teachingError('busy', `"${this.#teaching.name}" is being taught.`));
+    if (this.#state !== 'running') {
+      return Promise.reject(this.#teachingError('not-running', 'Start gesture recognition before teaching a gesture.'));
+    }
+    return new Promise((resolve, reject) => {
+      this.#teaching = {name, emoji, seconds, frames: [], start: null, resolve, reject};
+      this.#gate.reset();
+      this.#emit('hold', IDLE_HOLD);
+      this.#emit('learning', {name, progress: 0});
+    });
+  }
+
+  /** Forget a taught gesture; whether there was one by that name. */
+  forgetGesture(name) {
+    const kept = this.#taught.filter((gesture) => gesture.name !== name);
+    if (kept.length === this.#taught.length) return false;
+    this.#setTaught(kept);
+    return true;
+  }
+
+  /** The taught gestures as JSON, for the host to keep where it likes (importGestures() takes it back). */
+  exportGestures() { return JSON.stringify(this.#taught); }
+
+  /**
+   * Replace the taught gestures with those of exportGestures()'s JSON; a TypeError when it is not that, or a name is
+   * one of the classifier's gestures. Returns their names.
+   * @param {string} json @returns {string[]}
+   */
+  importGestures(json) {
+    const gestures = parseGestures(json);
+    const builtin = gestures.find(({name}) => this.#settings?.labels.includes(name));
+    if (builtin) throw new TypeError(`taught gestures: "${builtin.name}" is one of the classifier's gestures`);
+    this.#setTaught(gestures);
+    return gestures.map(({name}) => name);
+  }
+
+  #teachingError(code, message) {
+    return new TeachingError(code, message);
+  }
+
+  #setTaught(gestures) {
+    this.#taught = gestures;
+    this.#configureGates();
+    if (this.#options.gestureStorage !== 'local') return;
+    try {
+      if (gestures.length) localStorage.setItem(STORAGE_KEY, JSON.stringify(gestures));
+      else localStorage.removeItem(STORAGE_KEY);
+    } catch (error) { // storage full, or refused to this page
+      console.warn(`gesture-reactions: could not keep the taught gestures in localStorage (${error.message})`);
+    }
+  }
+
+  /** The gestures kept in localStorage (gestureStorage 'local'), none when there are none or they are unreadable. */
+  #storedGestures() {
+    if (this.#options.gestureStorage !== 'local') return [];
+    try {
+      const stored = localStorage.getItem(STORAGE_KEY);
+      return stored === null ? [] : parseGestures(stored);
+    } catch (error) {
+      console.warn(`gesture-reactions: the taught gestures in localStorage were left out (${error.message})`);
+      return [];
+    }
+  }
+
+  /** One more frame of the gesture being taught; once it was shown long enough, learn it or say why not. */
+  #teach(hands, timestamp) {
+    const teaching = this.#teaching;
+    teaching.start ??= timestamp;
+    teaching.frames.push(hands);
+    const duration = 1000 * (teaching.seconds ?? this.#matching.teachMs / 1000);
+    const progress = Math.min(1, (timestamp - teaching.start) / duration);
+    this.#emit('learning', {name: teaching.name, progress});
+    if (progress < 1) return;
+    this.#teaching = null;
+    const {name, emoji, frames} = teaching;
+    try {
+      const gesture = learnGesture(name, emoji, frames, this.#settings.gestures, this.#settings.names, this.#taught,
+        this.#pipelineNumbers().minGestureScore, this.#matching);
+      this.#setTaught([...this.#taught, gesture]);
+      teaching.resolve({name, emoji});
+    } catch (error) {
+      if (!(error instanceof TeachingError)) throw error;
+      teaching.reject(error);
+    }
+  }
+
+  /** Teaching stopped with recognition: it is refused. */
+  #interruptTeaching() {
+    const teaching = this.#teaching;
+    if (!teaching) return;
+    this.#teaching = null;
+    teaching.reject(this.#teachingError('interrupted', `Recognition stopped while "${teaching.name}" was taught.`));
+  }
+
   // Lifecycle -----------------------------------------------------------------------------------------------------
 
   #reactionNumbers() {
@@ -367,10 +510,15 @@ export class GestureController extends EventTarget {
     return {raiseHold: raiseHold ?? defaults?.hold ?? null, lowerAfter: lowerAfter ?? defaults?.lowerAfter ?? null};
   }
 
-  /** The gestures that fire reactions: those chosen but the raise-hand one (null: every one, metadata unread). */
+  /**
+   * The gestures that fire reactions: those chosen but the raise-hand one, and the taught ones (null: every one,
+   * metadata unread).
+   */
   #reactionGestures() {
     const raise = this.#settings?.raiseHand?.gesture;
-    return this.#settings ? this.gestures.filter((gesture) => gesture !== raise) : this.#options.gestures;
+    const taught = this.#taught.map(({name}) => name);
+    if (this.#settings) return [...this.gestures.filter((gesture) => gesture !== raise), ...taught];
+    return this.#options.gestures && [...this.#options.gestures, ...taught];
   }
 
   /** Hold-to-confirm's and the raise-hand state's numbers from the options and the classifier's defaults. */
@@ -562,6 +710,7 @@ export class GestureController extends EventTarget {
     this.#video.srcObject = null;
     this.#gate.reset();
     this.#lowerRaisedHand(performance.now());
+    this.#interruptTeaching();
     this.#engine?.reset();
     this.#idle = false;
     this.#emit('hold', IDLE_HOLD);
@@ -584,6 +733,7 @@ export class GestureController extends EventTarget {
       cancelAnimationFrame(this.#frameRequest);
       this.#frameRequest = 0;
       this.#gate.reset();
+      this.#interruptTeaching();
       this.#engine?.reset();
       this.#idle = false;
       this.#emit('hold', IDLE_HOLD);
@@ -604,7 +754,10 @@ export class GestureController extends EventTarget {
         ortUrl: assets.ort, palmUrl: assets.palm, landmarksUrl: assets.landmarks, classifierUrl: assets.classifier,
         threads: plannedThreads(),
       }).then((loaded) => {
-        if (this.#engine === engine) this.#useSettings(loaded.settings);
+        if (this.#engine === engine) {
+          this.#matching = loaded.customGestures;
+          this.#useSettings(loaded.settings);
+        }
         return loaded;
       }, (error) => {
         if (this.#engine === engine) { // not already closed and replaced
@@ -670,9 +823,18 @@ export class GestureController extends EventTarget {
     }
   }
 
-  #recognised({gesture, confidence, box, hands, detected, regions, still, idle, timings}, timestamp) {
+  #recognised(result, timestamp) {
+    const {hands, detected, regions, still, idle, timings} = result;
     this.#idle = idle;
+    const {gesture, confidence, box} = this.#taught.length
+      ? decideWithCustom(result, this.#taught, this.#settings.gestures, this.#pipelineNumbers().minGestureScore,
+        this.#matching)
+      : result;
     this.#emit('gesture', {gesture, confidence, box, hands, detected, regions, still, idle, timings, timestamp});
+    if (this.#teaching) {
+      this.#teach(hands, timestamp);
+      return;
+    }
     const {phase, gesture: held, progress, reaction} = this.#gate.update(gesture, confidence, timestamp);
     this.#emit('hold', {phase, gesture: held, progress});
     if (reaction) this.#fire(reaction.gesture, reaction.confidence, timestamp, 'camera');

@@ -18,6 +18,24 @@ export type GestureReactionsErrorCode =
 /** Every GestureReactionsErrorCode. */
 export declare const ERROR_CODES: readonly GestureReactionsErrorCode[];
 
+/**
+ * Why learnGesture() refused: no hand was shown, the pose changed, it is one of the classifier's gestures or too
+ * close to a taught one, the name is taken; or recognition was not running, another gesture was being taught, or
+ * recognition stopped meanwhile.
+ */
+export type TeachingErrorCode =
+  | 'no-hand' | 'unsteady' | 'built-in' | 'too-close' | 'name-taken' | 'not-running' | 'busy' | 'interrupted';
+
+/** Every TeachingErrorCode. */
+export declare const TEACHING_CODES: readonly TeachingErrorCode[];
+
+/** learnGesture()'s rejection: its code says why, its message in words the participant can act on. */
+export declare class TeachingError extends Error {
+  constructor(code: TeachingErrorCode, message: string);
+  name: 'TeachingError';
+  code: TeachingErrorCode;
+}
+
 /** start()'s rejection. */
 export declare class GestureReactionsError extends Error {
   constructor(code: GestureReactionsErrorCode, state: GestureReactionsState, message: string);
@@ -140,6 +158,24 @@ export interface ClassifierSettings {
   raiseHand: {gesture: string; hold: number; lowerAfter: number} | null;
 }
 
+/** `learning`: frame by frame while learnGesture() teaches a gesture; progress 0..1 of the time it is shown. */
+export interface LearningDetail {
+  name: string;
+  progress: number;
+}
+
+/** A gesture taught with learnGesture() or importGestures(). */
+export interface CustomGestureInfo {
+  name: string;
+  emoji: string;
+}
+
+/** learnGesture()'s options: the emoji its reactions carry, and how long it is shown (null: the model's default). */
+export interface LearnGestureOptions {
+  emoji?: string;
+  seconds?: number | null;
+}
+
 /** The events of the element (they bubble and are composed) and of a GestureController. */
 export interface GestureReactionsEvents {
   reaction: CustomEvent<ReactionDetail>;
@@ -148,6 +184,7 @@ export interface GestureReactionsEvents {
   error: CustomEvent<ErrorDetail>;
   'raise-hand': CustomEvent<RaisedHandDetail>;
   'lower-hand': CustomEvent<RaisedHandDetail>;
+  learning: CustomEvent<LearningDetail>;
 }
 
 /** HTMLElement's events, with the widget's `error` in place of the ErrorEvent. */
@@ -180,6 +217,7 @@ export interface GestureReactionsOptions {
   minGestureScore: number | null;
   maxFps: number | null;
   assetBase: string;
+  gestureStorage: 'local' | 'none';
   srcObject: MediaStream | null;
 }
 
@@ -202,6 +240,7 @@ export interface GestureReactionsOptionsInit {
   minGestureScore?: number | null;
   maxFps?: number | null;
   assetBase?: string | URL | null;
+  gestureStorage?: 'local' | 'none' | null;
   srcObject?: MediaStream | null;
 }
 
@@ -240,6 +279,8 @@ export declare class GestureReactionsElement extends HTMLElement {
   set lowerAfter(value: number | null);
   /** Whether the participant's hand is raised. */
   readonly handRaised: boolean;
+  /** The taught gestures. */
+  readonly customGestures: CustomGestureInfo[];
   /** A camera from enumerateDevices(); '' lets the browser choose. */
   get deviceId(): string;
   set deviceId(value: string | null);
@@ -260,6 +301,9 @@ export declare class GestureReactionsElement extends HTMLElement {
   /** The folder holding models/ and ort/; default: the module's own. */
   get assetBase(): string;
   set assetBase(value: string | URL | null);
+  /** Where taught gestures are kept: this origin's localStorage ('local', the default) or nowhere ('none'). */
+  get gestureStorage(): 'local' | 'none';
+  set gestureStorage(value: 'local' | 'none' | null);
   /** Show the (mirrored) camera picture inside the widget. */
   selfView: boolean;
 
@@ -281,6 +325,17 @@ export declare class GestureReactionsElement extends HTMLElement {
   react(gesture: string): void;
   /** Lowers a raised hand (the widget's "Lower hand" button): `lower-hand`, source 'manual'. */
   lowerHand(): void;
+  /**
+   * Teach a gesture: the participant holds it still for `seconds`; resolves with it once learned, rejects with a
+   * TeachingError saying why not. Taught gestures fire reactions like the model's.
+   */
+  learnGesture(name: string, options?: LearnGestureOptions): Promise<CustomGestureInfo>;
+  /** Forgets a taught gesture; whether there was one by that name. */
+  forgetGesture(name: string): boolean;
+  /** The taught gestures as JSON, to keep where the host likes. */
+  exportGestures(): string;
+  /** Replaces the taught gestures with exportGestures()'s JSON (a TypeError when it is not); returns their names. */
+  importGestures(json: string): string[];
 
   /** Custom element callbacks, called by the browser. */
   connectedCallback(): void;
@@ -324,6 +379,7 @@ export interface GestureControllerOptions {
   minPalmScore: number | null;
   minGestureScore: number | null;
   maxFps: number | null;
+  gestureStorage: 'local' | 'none';
 }
 
 /** What `controller.setOptions()` takes: null puts an option back to its default. */
@@ -345,6 +401,8 @@ export interface GestureControllerOptionsInit {
   minPalmScore?: number | null;
   minGestureScore?: number | null;
   maxFps?: number | null;
+  /** Where taught gestures are kept: this origin's localStorage ('local', the default) or nowhere ('none'). */
+  gestureStorage?: 'local' | 'none' | null;
 }
 
 /** The controller's constructor options: `video` is where the camera plays (a detached one when not given). */
@@ -367,6 +425,8 @@ export declare class GestureController extends EventTarget {
   readonly emoji: Record<string, string>;
   /** Whether the participant's hand is raised. */
   readonly handRaised: boolean;
+  /** The taught gestures. */
+  readonly customGestures: CustomGestureInfo[];
   readonly options: GestureControllerOptions;
 
   /** Throws a TypeError on an unknown option or a wrong value. */
@@ -383,6 +443,17 @@ export declare class GestureController extends EventTarget {
   react(gesture: string): void;
   /** Lowers a raised hand: `lower-hand`, source 'manual'. */
   lowerHand(): void;
+  /**
+   * Teach a gesture: the participant holds it still for `seconds`; resolves with it once learned, rejects with a
+   * TeachingError saying why not. Taught gestures fire reactions like the model's.
+   */
+  learnGesture(name: string, options?: LearnGestureOptions): Promise<CustomGestureInfo>;
+  /** Forgets a taught gesture; whether there was one by that name. */
+  forgetGesture(name: string): boolean;
+  /** The taught gestures as JSON, to keep where the host likes. */
+  exportGestures(): string;
+  /** Replaces the taught gestures with exportGestures()'s JSON (a TypeError when it is not); returns their names. */
+  importGestures(json: string): string[];
 
   addEventListener<K extends keyof GestureControllerEventMap>(type: K,
     listener: (this: GestureController, event: GestureControllerEventMap[K]) => unknown,

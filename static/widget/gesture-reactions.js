@@ -16,13 +16,17 @@
  * '{"ok": "👌"}'), raise-hold and lower-after (ms: raising the hand, and how long after the gesture is gone it is
  * lowered), device-id, self-view, num-hands, min-palm-score (0..1), min-gesture-score
  * (0..1), max-fps, asset-base (the URL of a folder holding models/ and ort/, e.g. on the app's own CDN; default:
- * this module's folder). Property only: srcObject. Options object: `el.options`, `el.setOptions({...})`. The
+ * this module's folder), gesture-storage ('local': taught gestures kept in this origin's localStorage, the default;
+ * 'none'). Property only: srcObject. Options object: `el.options`, `el.setOptions({...})`. The
  * numbers read as the attribute when set, else the classifier's default (its metadata), else null until that
  * metadata is read: `el.ready` resolves once it is.
  * Methods: start() -> Promise of the state reached (rejects with a GestureReactionsError: code, state, message),
- * stop(), close() (final), react(gesture), lowerHand(); handRaised.
+ * stop(), close() (final), react(gesture), lowerHand(); handRaised; taught gestures: learnGesture(name, {emoji,
+ * seconds}) (the widget asks the participant to show it, with a progress ring), forgetGesture(name),
+ * customGestures, exportGestures(), importGestures(json).
  * Events (bubbling, composed): reaction, gesture, statechange, error ({code, state, message}: ERROR_CODES), and
- * raise-hand / lower-hand ({gesture, emoji, timestamp, source}) when the model has a raise-hand gesture.
+ * raise-hand / lower-hand ({gesture, emoji, timestamp, source}) when the model has a raise-hand gesture, learning
+ * ({name, progress}) while a gesture is taught.
  * Types: gesture-reactions.d.ts.
  *
  * The camera, the worker and hold-to-confirm are a GestureController's (gesture-controller.js): this element
@@ -33,20 +37,21 @@ import {ACTIVE_STATES, GestureController, GestureReactionsError, OPTION_RANGES, 
   from './gesture-controller.js';
 import {widgetStyles} from './widget-style.js';
 
-export {ERROR_CODES, GestureController, GestureReactionsError} from './gesture-controller.js';
+export {ERROR_CODES, GestureController, GestureReactionsError, TEACHING_CODES} from './gesture-controller.js';
+export {TeachingError} from './custom-gestures.js';
 
 const OPTION_ATTRIBUTES = {
   enabled: 'enabled', threshold: 'threshold', hold: 'hold', cooldown: 'cooldown', gestures: 'gestures', emoji: 'emoji',
   raiseHold: 'raise-hold', lowerAfter: 'lower-after',
   deviceId: 'device-id', selfView: 'self-view', numHands: 'num-hands', minPalmScore: 'min-palm-score',
-  minGestureScore: 'min-gesture-score', maxFps: 'max-fps', assetBase: 'asset-base',
+  minGestureScore: 'min-gesture-score', maxFps: 'max-fps', assetBase: 'asset-base', gestureStorage: 'gesture-storage',
 };
 
 /** Options that are properties only: a stream is no attribute. */
 const PROPERTY_OPTIONS = ['srcObject'];
 
 /** The controller's events that this element dispatches too. */
-const FORWARDED_EVENTS = ['reaction', 'gesture', 'statechange', 'error', 'raise-hand', 'lower-hand'];
+const FORWARDED_EVENTS = ['reaction', 'gesture', 'statechange', 'error', 'raise-hand', 'lower-hand', 'learning'];
 
 /** The property name of an attribute. */
 const OPTION_OF_ATTRIBUTE = Object.fromEntries(Object.entries(OPTION_ATTRIBUTES).map(([key, name]) => [name, key]));
@@ -73,6 +78,7 @@ const TEMPLATE = `
   <p class="note" part="note" hidden></p>
   <p class="raised" part="raised" hidden><span class="raised-emoji" aria-hidden="true"></span> Your hand is raised
     <button class="lower-hand" type="button" part="lower-hand">Lower hand</button></p>
+  <p class="learning" part="learning" hidden></p>
   <div class="buttons" part="buttons" role="group" aria-label="Send a reaction" hidden>
     <span class="buttons-label">Or send:</span>
   </div>
@@ -137,7 +143,7 @@ export class GestureReactionsElement extends HTMLElement {
       view: part('.view'), video: part('video'), hand: part('.hand'), toggle: part('.toggle'), hold: part('.hold'),
       holdEmoji: part('.hold-emoji'), status: part('.status'), note: part('.note'), buttons: part('.buttons'),
       announcer: part('[aria-live]'), widget: part('.widget'), raised: part('.raised'),
-      raisedEmoji: part('.raised-emoji'),
+      raisedEmoji: part('.raised-emoji'), learning: part('.learning'),
     };
     this.#parts.toggle.addEventListener('click', () => (this.enabled ? this.stop() : this.start().catch(ignore)));
     this.#parts.raised.querySelector('.lower-hand').addEventListener('click', () => this.lowerHand());
@@ -183,6 +189,8 @@ export class GestureReactionsElement extends HTMLElement {
       this.#controller.setOptions({emoji: parseEmoji(value)});
     } else if (option === 'gestures') {
       this.#setGestures(parseGestures(value));
+    } else if (option === 'gestureStorage') {
+      this.#controller.setOptions({gestureStorage: value === 'none' ? 'none' : null});
     } else if (option in OPTION_RANGES) {
       this.#controller.setOptions({[option]: numberAttribute(this, option)});
     }
@@ -302,6 +310,18 @@ export class GestureReactionsElement extends HTMLElement {
     else this.setAttribute(OPTION_ATTRIBUTES[option], String(value));
   }
 
+  /**
+   * Where taught gestures are kept: 'local' (this origin's localStorage, the default) or 'none' (exportGestures() and
+   * importGestures() keep them elsewhere).
+   */
+  get gestureStorage() { return this.#controller.options.gestureStorage; }
+  set gestureStorage(value) {
+    const error = optionError('gestureStorage', value ?? null);
+    if (error) throw error;
+    if (value) this.setAttribute('gesture-storage', value);
+    else this.removeAttribute('gesture-storage');
+  }
+
   /** Show the camera picture (mirrored, with the hand's box) inside the widget. */
   get selfView() { return this.hasAttribute('self-view'); }
   set selfView(value) { this.toggleAttribute('self-view', Boolean(value)); }
@@ -371,6 +391,41 @@ export class GestureReactionsElement extends HTMLElement {
     this.#controller.lowerHand();
   }
 
+  /**
+   * Teach a gesture: the widget asks the participant to show it and hold it still for `seconds`, with a progress
+   * ring; resolves with {name, emoji}, or rejects with a TeachingError saying why not (shown in the widget).
+   * @param {string} name @param {{emoji?: string, seconds?: number | null}} [options]
+   */
+  learnGesture(name, options) {
+    return this.#controller.learnGesture(name, options).then((learned) => {
+      this.#showLearned(`Learned “${learned.name}” ${learned.emoji}: show it to react.`);
+      return learned;
+    }, (error) => {
+      this.#showLearned(`“${name}” was not learned: ${error.message}`);
+      throw error;
+    });
+  }
+
+  /** Forget a taught gesture; whether there was one by that name. */
+  forgetGesture(name) {
+    const forgotten = this.#controller.forgetGesture(name);
+    this.#render();
+    return forgotten;
+  }
+
+  /** The taught gestures, each {name, emoji}. */
+  get customGestures() { return this.#controller.customGestures; }
+
+  /** The taught gestures as JSON, for importGestures(). */
+  exportGestures() { return this.#controller.exportGestures(); }
+
+  /** Replace the taught gestures with exportGestures()'s JSON; returns their names. */
+  importGestures(json) {
+    const names = this.#controller.importGestures(json);
+    this.#render();
+    return names;
+  }
+
   // The controller's events ---------------------------------------------------------------------------------------
 
   #listen() {
@@ -396,6 +451,7 @@ export class GestureReactionsElement extends HTMLElement {
     for (const type of ['raise-hand', 'lower-hand']) {
       controller.addEventListener(type, ({detail}) => this.#showRaised(type === 'raise-hand', detail));
     }
+    controller.addEventListener('learning', ({detail}) => this.#showLearning(detail));
   }
 
   #emit(type, detail) {
@@ -442,10 +498,14 @@ export class GestureReactionsElement extends HTMLElement {
     return this.#controller.gestures.includes(raise) ? raise : null;
   }
 
-  /** The chosen gestures that fire reactions (and get a button): raising the hand is a state, not a reaction. */
+  /**
+   * The chosen gestures that fire reactions (and get a button), then the taught ones: raising the hand is a state, not
+   * a reaction.
+   */
   #reactionGestures() {
     const raise = this.#raiseGesture();
-    return this.#controller.gestures.filter((gesture) => gesture !== raise);
+    return [...this.#controller.gestures.filter((gesture) => gesture !== raise),
+      ...this.#controller.customGestures.map(({name}) => name)];
   }
 
   #renderButtons(buttons) {
@@ -490,6 +550,24 @@ export class GestureReactionsElement extends HTMLElement {
     line.hidden = !raised;
     raisedEmoji.textContent = emoji;
     announcer.textContent = raised ? `Your hand is raised ${emoji}` : 'Your hand is lowered';
+  }
+
+  #showLearning({name, progress}) {
+    const {learning, hold, holdEmoji} = this.#parts;
+    learning.hidden = false;
+    learning.textContent = `Teaching “${name}”: show the gesture to the camera and hold it still.`;
+    hold.dataset.phase = 'holding';
+    hold.style.setProperty('--progress', String(progress));
+    holdEmoji.textContent = '';
+  }
+
+  #showLearned(text) {
+    const {learning, hold, announcer} = this.#parts;
+    learning.hidden = false;
+    learning.textContent = text;
+    announcer.textContent = text;
+    hold.dataset.phase = 'idle';
+    this.#render();
   }
 
   #showHand(box, gesture = 'none') {

@@ -7,7 +7,7 @@
  *               {type: 'reset'}                        (new camera or a pause: search the whole frame again)
  *               {type: 'configure', pipeline, gestures} (PipelineSettings over the classifier's, e.g. maxHands;
  *                                                      the gestures a frame is decided among, null: every one)
- * Messages out: {type: 'loaded', threads, settings} | {type: 'result', ...Decision, detected, regions, timings}
+ * Messages out: {type: 'loaded', threads, settings, customGestures} | {type: 'result', ...Decision, detected, regions, timings}
  *               | {type: 'error', message}            (detected: whether the palm detector ran on this frame)
  */
 
@@ -27,8 +27,8 @@ async function expected(model) {
     palm: `MediaPipe's palm detector as ONNX, input [1, 3, ${INPUT_SIZE}, ${INPUT_SIZE}], outputs regressors `
       + `[1, ${NUM_ANCHORS}, ${NUM_COORDS}] and scores [1, ${NUM_ANCHORS}, 1] (built by "make setup")`,
     landmarks: 'MediaPipe\'s hand landmark model as ONNX, input [1, 3, size, size], outputs landmarks '
-      + `[1, ${3 * NUM_LANDMARKS}], presence [1, 1] and handedness [1, 1], with input_size, palm_region `
-      + 'and landmark_region in its metadata (built by "make setup")',
+      + `[1, ${3 * NUM_LANDMARKS}], presence [1, 1] and handedness [1, 1], with input_size, palm_region, `
+      + 'landmark_region and custom_gestures in its metadata (built by "make setup")',
     classifier: 'the gesture classifier as ONNX, with labels, emoji, input_size, mean, std, output, pipeline and '
       + 'reactions in its metadata (written by "python -m export.to_onnx")',
   }[model];
@@ -182,7 +182,8 @@ async function load({ortUrl, palmUrl, landmarksUrl, classifierUrl, threads}) {
       return outputs[classifier.outputNames[0]].data;
     },
   });
-  return {threads: ort.env.wasm.numThreads, settings: settings.classifier};
+  return {threads: ort.env.wasm.numThreads, settings: settings.classifier,
+    customGestures: settings.landmarks.customGestures};
 }
 
 /** The classifier's settings with the page's pipeline settings over its own. */

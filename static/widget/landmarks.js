@@ -22,17 +22,18 @@ const PALM_MIDDLE_FINGER = 2;
 // HandLandmarksToRectCalculator: the wrist, the thumb's base and each finger's two lowest joints (fingertips move
 // most between frames), and the landmarks of the hand's axis.
 const ROI_LANDMARKS = [0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18];
-const WRIST = 0;
-const INDEX_BASE = 5;
-const MIDDLE_BASE = 9;
-const RING_BASE = 13;
+export const WRIST = 0;
+export const INDEX_BASE = 5;
+export const MIDDLE_BASE = 9;
+export const RING_BASE = 13;
 
 /**
  * @typedef {{x: number, y: number, side: number, rotation: number}} Region a square of the frame, `side` pixels,
  *   centred on (x, y) and turned by `rotation` radians (clockwise on screen): the landmark model's view of a hand
- * @typedef {{inputSize: number, palm: {scale: number, shift: number}, landmarks: {scale: number, shift: number}}}
- *   LandmarkSettings the landmark model's input side and the regions' scale and shift around a palm and around
- *   landmarks (onnx-metadata.js landmarkSettings)
+ * @typedef {{inputSize: number, palm: {scale: number, shift: number}, landmarks: {scale: number, shift: number},
+ *   customGestures: import('./custom-gestures.js').CustomGestureSettings}} LandmarkSettings the landmark model's
+ *   input side, the regions' scale and shift around a palm and around landmarks, and how taught gestures are matched
+ *   (onnx-metadata.js landmarkSettings)
  */
 
 /** The angle in [-pi, pi). */

@@ -116,6 +116,11 @@ const PIPELINE_KEYS = {
 };
 const REACTION_KEYS = {threshold: 'threshold', hold_ms: 'hold', cooldown_ms: 'cooldown'};
 const REGION_KEYS = {scale: 'scale', shift: 'shift'};
+const CUSTOM_GESTURE_KEYS = {
+  match_distance: 'matchDistance', direction_weight: 'directionWeight', teach_ms: 'teachMs',
+  min_hand_share: 'minHandShare', max_builtin_share: 'maxBuiltinShare', max_spread: 'maxSpread',
+  max_examples: 'maxExamples',
+};
 
 /** A JSON object with exactly the keys of `names`, all numbers, renamed to its values. */
 function numbers(metadata, key, names) {
@@ -179,13 +184,15 @@ export function classifierSettings(metadata) {
 
 /**
  * What the worker needs from the hand landmark model's metadata (runtime/hand_landmarks.py
- * parse_landmark_metadata): its input side and where it looks for a hand around a palm and around the last frame's
- * landmarks; throws an Error saying which key is missing or wrong.
+ * parse_landmark_metadata): its input side, where it looks for a hand around a palm and around the last frame's
+ * landmarks, and how taught gestures are matched to its landmarks (custom-gestures.js); throws an Error saying which
+ * key is missing or wrong.
  * @param {Record<string, string>} metadata from readOnnxMetadata
  * @returns {import('./landmarks.js').LandmarkSettings}
  */
 export function landmarkSettings(metadata) {
   const inputSize = parsed(metadata, 'input_size', (v) => Number.isInteger(v) && v > 0, 'a positive integer');
   return {inputSize, palm: numbers(metadata, 'palm_region', REGION_KEYS),
-    landmarks: numbers(metadata, 'landmark_region', REGION_KEYS)};
+    landmarks: numbers(metadata, 'landmark_region', REGION_KEYS),
+    customGestures: numbers(metadata, 'custom_gestures', CUSTOM_GESTURE_KEYS)};
 }

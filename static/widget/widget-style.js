@@ -124,6 +124,7 @@ button:focus-visible { outline: 3px solid var(--gesture-reactions-accent); outli
 .note { color: var(--gesture-reactions-muted); font-size: 0.8125rem; }
 
 .raised { margin: 0; display: flex; gap: 0.5rem; align-items: center; font-weight: 600; }
+.learning { margin: 0; font-weight: 600; }
 .raised-emoji { font-size: 1.5rem; }
 .lower-hand {
   border: 1px solid var(--gesture-reactions-border);

@@ -24,13 +24,50 @@ export const RAISE_HAND_METADATA = {...METADATA, labels: '["like", "dislike", "o
 
 /** The asset base the tests give the controller: its classifier is the one file this fake server has. */
 export const ASSET_BASE = 'http://page.test/static/';
+
+/** How the fake landmark model says taught gestures are matched (its metadata "custom_gestures"). */
+export const CUSTOM_GESTURES = {matchDistance: 0.8, directionWeight: 1, teachMs: 200, minHandShare: 0.5,
+  maxBuiltinShare: 0.5, maxSpread: 0.25, maxExamples: 24};
 const CLASSIFIER_URL = `${ASSET_BASE}models/classifier.int8.onnx`;
 
 /** A frame's result from the worker, showing `gesture` (or nothing, with 'none'); `idle` as the pipeline says it. */
 export function result(gesture, confidence = 0.9, idle = false) {
   const box = gesture === 'none' ? null : [8, 8, 24, 24];
-  return {gesture, confidence, box, hands: box ? [{box, probabilities: {[gesture]: confidence}}] : [],
+  return {gesture, confidence, box, hands: box ? [{box, probabilities: {[gesture]: confidence}, landmarks: hand()}] : [],
     detected: true, regions: [], still: 0, idle, timings: {palm: 1, landmarks: 1, classifier: 1, total: 3}};
+}
+
+/**
+ * A hand's 21 landmarks [x, y, z] in frame pixels: fingers spread from the wrist, each `curl` (0..1) folded back, the
+ * hand pointing up (turned by `turn` radians).
+ */
+export function hand(curl = [0, 0, 0, 0, 0], turn = 0) {
+  const points = [[0, 0, 0]];
+  for (let finger = 0; finger < 5; finger++) {
+    const spread = (finger - 2) * 0.3;
+    for (let joint = 1; joint <= 4; joint++) {
+      const reach = joint * 10 * (1 - curl[finger] * (joint > 1 ? 0.8 : 0));
+      points.push([reach * Math.sin(spread), -reach * Math.cos(spread), joint]);
+    }
+  }
+  const [cos, sin] = [Math.cos(turn), Math.sin(turn)];
+  return points.map(([x, y, z]) => [100 + cos * x - sin * y, 100 + sin * x + cos * y, z]);
+}
+
+/** A frame's result with one hand of `points` that the classifier reads with `probabilities`. */
+export function handResult(points, probabilities = {none: 0.9}) {
+  const box = [80, 40, 140, 110];
+  return {gesture: 'none', confidence: 0.9, box: null, hands: [{box, probabilities, landmarks: points}],
+    detected: true, regions: [], still: 0, idle: false, timings: {palm: 1, landmarks: 1, classifier: 1, total: 3}};
+}
+
+/** The page origin's localStorage: strings by key. */
+class FakeStorage {
+  #items = new Map();
+  getItem(key) { return this.#items.get(key) ?? null; }
+  setItem(key, value) { this.#items.set(key, String(value)); }
+  removeItem(key) { this.#items.delete(key); }
+  clear() { this.#items.clear(); }
 }
 
 /** A camera track: `end()` and `mute(muted)` act as the browser does when the camera goes away or pauses. */
@@ -93,7 +130,9 @@ export function installFakeBrowser() {
     worker: {answer: () => result('none'), error: null, received: [], configured: [], loadDelay: 1},
     metadata: METADATA,
     videos: [],
+    storage: new FakeStorage(),
     reset() {
+      this.storage.clear();
       this.camera = {opened: [], error: null, calls: 0};
       this.worker = {answer: () => result('none'), error: null, received: [], configured: [], loadDelay: 1};
       this.metadata = METADATA;
@@ -125,7 +164,7 @@ export function installFakeBrowser() {
       let answer = null;
       if (message.type === 'load') {
         answer = fake.worker.error ? {type: 'error', message: fake.worker.error}
-          : {type: 'loaded', threads: 1, settings: classifierSettings(fake.metadata)};
+          : {type: 'loaded', threads: 1, settings: classifierSettings(fake.metadata), customGestures: CUSTOM_GESTURES};
       } else if (message.type === 'frame') {
         answer = {type: 'result', ...fake.worker.answer()};
       }
@@ -161,6 +200,7 @@ export function installFakeBrowser() {
     createImageBitmap: async (video) => ({width: video.videoWidth, height: video.videoHeight, close() {}}),
     requestAnimationFrame: (callback) => setTimeout(() => callback(performance.now()), 4),
     cancelAnimationFrame: (id) => clearTimeout(id),
+    localStorage: fake.storage,
     fetch: async (url) => (String(url) === CLASSIFIER_URL ? new Response(onnxModel(fake.metadata))
       : new Response('', {status: 404})),
   };

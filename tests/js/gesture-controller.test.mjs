@@ -5,9 +5,11 @@
 import assert from 'node:assert/strict';
 import {afterEach, test} from 'node:test';
 
-import {ASSET_BASE, FakeTrack, METADATA, RAISE_HAND_METADATA, fakeStream, installFakeBrowser, result}
-  from './fake-browser.mjs';
-import {ERROR_CODES, GestureController, GestureReactionsError} from '../../static/widget/gesture-controller.js';
+import {ASSET_BASE, FakeTrack, METADATA, RAISE_HAND_METADATA, fakeStream, hand, handResult, installFakeBrowser,
+  result} from './fake-browser.mjs';
+import {ERROR_CODES, GestureController, GestureReactionsError, TEACHING_CODES}
+  from '../../static/widget/gesture-controller.js';
+import {TeachingError} from '../../static/widget/custom-gestures.js';
 
 const browser = installFakeBrowser();
 const REACTIONS = JSON.parse(METADATA.reactions); // the fake classifier's defaults
@@ -96,7 +98,7 @@ test('options: the given ones, else the classifier\'s defaults once its metadata
     const controller = controllerWith({hold: 123, emoji: {ok: '🙆'}, numHands: 1});
     assert.deepEqual(controller.options, {deviceId: '', srcObject: null, assetBase: ASSET_BASE, threshold: null,
       hold: 123, cooldown: null, gestures: null, emoji: {ok: '🙆'}, raiseHold: null, lowerAfter: null, numHands: 1,
-      minPalmScore: null, minGestureScore: null, maxFps: null});
+      minPalmScore: null, minGestureScore: null, maxFps: null, gestureStorage: 'local'});
     const settings = next(controller, 'settings');
     assert.deepEqual((await controller.loadSettings()).gestures, ['like', 'dislike', 'ok']);
     assert.deepEqual((await settings).reactions, {threshold: 0.8, hold: 60, cooldown: 300});
@@ -104,7 +106,7 @@ test('options: the given ones, else the classifier\'s defaults once its metadata
     assert.deepEqual(controller.options, {deviceId: '', srcObject: null, assetBase: ASSET_BASE,
       threshold: REACTIONS.threshold, hold: 123, cooldown: REACTIONS.cooldown_ms, gestures: ['like', 'dislike', 'ok'],
       emoji: {like: '👍', dislike: '👎', ok: '🙆'}, raiseHold: null, lowerAfter: null, numHands: 1, minPalmScore: pipeline.min_palm_score,
-      minGestureScore: pipeline.min_gesture_score, maxFps: null});
+      minGestureScore: pipeline.min_gesture_score, maxFps: null, gestureStorage: 'local'});
     controller.setOptions({hold: null, threshold: 0.5});
     assert.equal(controller.options.hold, REACTIONS.hold_ms);
     assert.equal(controller.options.threshold, 0.5);
@@ -128,6 +130,7 @@ const BAD_OPTIONS = {
   raiseHold: [[-1, 1e9], 500],
   lowerAfter: [[-1, 1e9, Number.NaN], 2000],
   numHands: [[0, 1.5, 5, 1e9], 2],
+  gestureStorage: [['session', true, 3], 'none'],
   minPalmScore: [[2, -1], 0.6],
   minGestureScore: [[1.5], 0.6],
   maxFps: [[0, 0.5, 1000], 15],
@@ -582,4 +585,81 @@ test('a camera that ends while the models load: start() rejects with camera-ende
     assert.deepEqual([error.code, controller.state], ['camera-ended', 'no-camera']);
     assert.equal(await controller.start(), 'running');
     controller.close();
+  });
+
+/** learnGesture()'s refusal: a TeachingError with a code from TEACHING_CODES. */
+async function refused(promise) {
+  const error = await promise.then(() => assert.fail('learnGesture() resolved'), (e) => e);
+  assert.ok(error instanceof TeachingError, String(error));
+  assert.ok(TEACHING_CODES.includes(error.code), error.code);
+  return error;
+}
+
+test('a taught gesture: learned from the frames it was shown in, it fires its reaction and emoji, kept in the '
+  + 'origin\'s storage until forgotten; exported and imported', TIMEOUT, async () => {
+  browser.reset();
+  const fist = hand([1, 1, 1, 1, 1]);
+  const open = hand();
+  let shown = handResult(fist);
+  browser.worker.answer = () => shown;
+  const controller = controllerWith();
+  await refused(controller.learnGesture('fist', {emoji: '✊'})).then((e) => assert.equal(e.code, 'not-running'));
+  await controller.start();
+  const learning = [];
+  controller.addEventListener('learning', ({detail}) => learning.push(detail));
+  const taught = controller.learnGesture('fist', {emoji: '✊', seconds: 0.05});
+  assert.equal((await refused(controller.learnGesture('other'))).code, 'busy');
+  assert.deepEqual(await taught, {name: 'fist', emoji: '✊'});
+  assert.equal(learning[0].progress, 0);
+  assert.equal(learning.at(-1).progress, 1);
+  assert.deepEqual(controller.customGestures, [{name: 'fist', emoji: '✊'}]);
+  assert.equal(controller.emoji.fist, '✊');
+  const reaction = await next(controller, 'reaction');
+  assert.deepEqual([reaction.gesture, reaction.emoji, reaction.source], ['fist', '✊', 'camera']);
+  const stored = JSON.parse(browser.storage.getItem('gesture-reactions:taught-gestures'));
+  assert.deepEqual(stored.map(({name}) => name), ['fist']);
+
+  shown = handResult(open); // an open hand is not the fist
+  const frame = await next(controller, 'gesture');
+  assert.equal(frame.gesture, 'none');
+  shown = handResult(fist);
+  assert.equal((await refused(controller.learnGesture('fist', {seconds: 0.05}))).code, 'name-taken');
+  assert.equal((await refused(controller.learnGesture('like', {seconds: 0.05}))).code, 'name-taken');
+  assert.equal((await refused(controller.learnGesture('fist2', {seconds: 0.05}))).code, 'too-close');
+  shown = handResult(open, {like: 0.9, none: 0.1});
+  const builtin = await refused(controller.learnGesture('palm', {seconds: 0.05}));
+  assert.equal(builtin.code, 'built-in');
+  assert.match(builtin.message, /thumbs up/);
+  shown = result('none');
+  assert.equal((await refused(controller.learnGesture('palm', {seconds: 0.05}))).code, 'no-hand');
+  let turn = 0;
+  browser.worker.answer = () => handResult(hand([0, 0, 0, 0, 0], (turn += 0.7)));
+  assert.equal((await refused(controller.learnGesture('wave', {seconds: 0.1}))).code, 'unsteady');
+
+  const exported = controller.exportGestures();
+  const again = controllerWith();
+  assert.deepEqual(again.customGestures, [{name: 'fist', emoji: '✊'}], 'read back from the origin\'s storage');
+  assert.equal(controller.forgetGesture('fist'), true);
+  assert.equal(controller.forgetGesture('fist'), false);
+  assert.equal(browser.storage.getItem('gesture-reactions:taught-gestures'), null);
+  assert.deepEqual(controller.importGestures(exported), ['fist']);
+  assert.throws(() => controller.importGestures('{"name": "x"}'), TypeError);
+  assert.throws(() => controller.importGestures('[{"name": "like", "emoji": "", "examples": [[1]]}]'), TypeError);
+  const teaching = controller.learnGesture('palm', {seconds: 5});
+  controller.stop();
+  assert.equal((await refused(teaching)).code, 'interrupted');
+});
+
+test('gestureStorage none: taught gestures are neither read from nor written to the origin\'s storage', TIMEOUT,
+  async () => {
+    browser.reset();
+    browser.storage.setItem('gesture-reactions:taught-gestures', 'not json');
+    assert.deepEqual(controllerWith().customGestures, [], 'unreadable: left out');
+    const fist = hand([1, 1, 1, 1, 1]);
+    browser.worker.answer = () => handResult(fist);
+    const controller = controllerWith({gestureStorage: 'none'});
+    await controller.start();
+    await controller.learnGesture('fist', {seconds: 0.05});
+    assert.equal(browser.storage.getItem('gesture-reactions:taught-gestures'), 'not json');
+    assert.deepEqual(controller.customGestures.map(({name}) => name), ['fist']);
   });

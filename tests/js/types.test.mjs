@@ -27,7 +27,8 @@ const defined = {};
 globalThis.HTMLElement = class HTMLElement extends EventTarget {};
 globalThis.customElements = {get: (name) => defined[name], define: (name, element) => { defined[name] = element; }};
 const widget = await import('../../static/widget/gesture-reactions.js');
-const {ERROR_CODES, GestureController, GestureReactionsElement, GestureReactionsError} = widget;
+const {ERROR_CODES, GestureController, GestureReactionsElement, GestureReactionsError, TEACHING_CODES, TeachingError} =
+  widget;
 
 // the declarations as the compiler reads them (checker: resolved types; statements: as written)
 const program = ts.createProgram([DECLARATIONS], {strict: true, noEmit: true, types: [],
@@ -214,6 +215,17 @@ test('GestureReactionsError: code and state; the codes are ERROR_CODES, which na
     assert.deepEqual([...new Set([...errorDetail, ...rejections])].sort(), codes);
   });
 
+test('TeachingError: its codes are TEACHING_CODES, every refusal of learnGesture() in the controller and the module',
+  () => {
+  assertClassMatches(TeachingError, new TeachingError('busy', 'busy'), Error);
+  const codes = [...TEACHING_CODES].sort();
+  assert.deepEqual(literals(propertyType(declaredType('TeachingError'), 'code')), codes);
+  assert.deepEqual(literals(declaredType('TeachingErrorCode')), codes);
+  const refusals = [...literalsIn(/#teachingError\('([a-z-]+)'/g, 'gesture-controller.js'),
+    ...literalsIn(/new TeachingError\('([a-z-]+)'/g, 'custom-gestures.js')];
+  assert.deepEqual([...new Set(refusals)].sort(), codes);
+});
+
 test('GestureReactionsState: every state the controller sets or fails into', () => {
   const states = literals(declaredType('GestureReactionsState'));
   const javascript = [...new Set([
@@ -236,13 +248,14 @@ test('the events\' details: the keys the controller sends, and the events the el
     const controller = new GestureController({assetBase: 'http://page.test/static/'});
     const details = {};
     for (const type of ['reaction', 'gesture', 'statechange', 'error', 'hold', 'settings', 'raise-hand',
-      'lower-hand']) {
+      'lower-hand', 'learning']) {
       controller.addEventListener(type, ({detail}) => { details[type] ??= detail; });
     }
     const reaction = new Promise((resolve) => controller.addEventListener('reaction', resolve, {once: true}));
     const raised = new Promise((resolve) => controller.addEventListener('raise-hand', resolve, {once: true}));
     await controller.start();
     await reaction;
+    await controller.learnGesture('wave', {seconds: 0.02}).catch(() => {}); // refused: it is a thumbs up
     shown = 'raise_hand';
     await raised;
     controller.stop(); // lowers the hand
@@ -252,7 +265,7 @@ test('the events\' details: the keys the controller sends, and the events the el
 
     const detailTypes = {reaction: 'ReactionDetail', gesture: 'GestureDetail', statechange: 'StateChangeDetail',
       error: 'ErrorDetail', hold: 'HoldDetail', settings: 'ClassifierSettings', 'raise-hand': 'RaisedHandDetail',
-      'lower-hand': 'RaisedHandDetail'};
+      'lower-hand': 'RaisedHandDetail', learning: 'LearningDetail'};
     for (const [type, name] of Object.entries(detailTypes)) {
       assert.deepEqual(keysOf(declaredType(name)), Object.keys(details[type]).sort(), `${type}: ${name}`);
     }
@@ -262,7 +275,7 @@ test('the events\' details: the keys the controller sends, and the events the el
         Object.keys(details.settings[part]).sort(), part);
     }
     const events = keysOf(declaredType('GestureReactionsEvents'));
-    assert.deepEqual(events, ['error', 'gesture', 'lower-hand', 'raise-hand', 'reaction', 'statechange']);
+    assert.deepEqual(events, ['error', 'gesture', 'learning', 'lower-hand', 'raise-hand', 'reaction', 'statechange']);
     const elementEvents = declaredType('GestureReactionsEventMap');
     const controllerEvents = declaredType('GestureControllerEventMap');
     assert.deepEqual(keysOf(controllerEvents), Object.keys(detailTypes).sort());

@@ -2,8 +2,9 @@
 // tests/js/types.test.mjs compiles it (tsconfig.json: strict) against static/widget/gesture-reactions.d.ts; each line
 // marked to expect an error fails that build if the declarations grow too loose.
 import {
-  ERROR_CODES, GestureController, GestureReactionsElement, GestureReactionsError, type GestureDetail,
+  ERROR_CODES, GestureController, GestureReactionsElement, GestureReactionsError, TeachingError, type GestureDetail,
   type GestureReactionsErrorCode, type GestureReactionsOptions, type GestureReactionsState, type ReactionDetail,
+  type TeachingErrorCode,
 } from 'gesture-reactions';
 
 // the meeting app's own
@@ -177,5 +178,27 @@ async function headless(stream: MediaStream): Promise<void> {
   controller.close();
 }
 
+/** A "teach a reaction" button: the participant's own sign becomes a reaction, kept by the app. */
+async function teachOwnSign(element: GestureReactionsElement, keep: (json: string) => void): Promise<void> {
+  element.addEventListener('learning', ({detail: {name, progress}}) => showBanner(`${name} ${progress}`));
+  try {
+    const {name, emoji} = await element.learnGesture('team-sign', {emoji: '🦄', seconds: 3});
+    showBanner(`${emoji} ${name}: ${element.customGestures.length} taught`);
+    keep(element.exportGestures());
+  } catch (error: unknown) {
+    if (!(error instanceof TeachingError)) throw error;
+    const code: TeachingErrorCode = error.code;
+    // @ts-expect-error: no such refusal
+    if (code === 'too-fast') showBanner(error.message);
+    showBanner(error.message);
+  }
+  element.importGestures(element.exportGestures());
+  element.gestureStorage = 'none';
+  // @ts-expect-error: storage is local or none
+  element.gestureStorage = 'session';
+  if (!element.forgetGesture('team-sign')) showBanner('nothing to forget');
+}
+
 void joinCall('me');
+void teachOwnSign(widget, (json) => localStorage.setItem('app:signs', json));
 void headless(new MediaStream());
