@@ -15,6 +15,7 @@ One server and one browser serve the whole module; every test opens its own brow
 from __future__ import annotations
 
 import math
+import re
 import statistics
 import subprocess
 import sys
@@ -28,15 +29,19 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, Request, WebSocket
+from playwright.sync_api import Page, Request, WebSocket, expect
 
+from benchmarks.few_shot import jittered_views
 from runtime.classifier import read_metadata
+from runtime.custom_gestures import TeachingError, decide_with_custom, learn_gesture, teaching_hand
 from runtime.hand_landmarks import RegionOfInterest
+from runtime.images import read_rgb
 from runtime.paths import CLASSIFIER_INT8, HAND_LANDMARKS, ROOT, classifier_model
 from runtime.settings import RaiseHandSettings, ReactionSettings
 from tests.browser_harness import (
     FakeCameraBrowser,
     documented_host_page_csp,
+    page_time_ms,
     photos_shown,
     recorded_events,
     recorded_streams,
@@ -442,3 +447,113 @@ def test_model_times_benchmark_runs_each_model_in_the_browser() -> None:
     assert "2 thread(s) (cross-origin isolated: True)" in lines[0]
     times = {line.split()[0]: float(line.split()[1]) for line in lines[1:]}
     assert set(times) == set(files) and all(ms > 0 for ms in times.values())
+
+
+TEACH_S = 2.0
+"""How long the taught gesture is shown in the browser test: enough frames on a busy machine, short of the default."""
+
+
+@pytest.fixture(scope="module")
+def taught_in_python(data_dir: Path, reference: PythonReference) -> tuple[Path, list[Path], list[Path]]:
+    """A V sign taught in Python from one person's training photo (as tests/test_custom_gestures.py teaches it): that
+    photo, the three test photos of other people's V signs it is most confident on, and three test photos of a fist
+    or a call it leaves as none."""
+    pipeline = reference.pipeline
+    settings = pipeline.landmarker.metadata.custom_gestures
+    rows = sorted(manifest_rows(data_dir), key=lambda r: r["path"])
+    minimum = pipeline.settings.min_gesture_score
+
+    def hands(row: dict[str, str]) -> list:
+        return pipeline.hands(read_rgb(data_dir / row["path"]))
+
+    for row in (r for r in rows if r["kind"] == "frame" and r["split"] == "train" and r["source_class"] == "peace"):
+        found = hands(row)
+        if not found:
+            continue
+        views = jittered_views(pipeline, read_rgb(data_dir / row["path"]), teaching_hand(found), 12, row["path"])
+        try:
+            gesture = learn_gesture("v-sign", "", [[v] for v in views], pipeline.gestures, {}, [], minimum, settings)
+            break
+        except TeachingError:
+            continue
+    test = [r for r in rows if r["kind"] == "frame" and r["split"] == "test"]
+
+    def confidence(row: dict[str, str]) -> float:
+        decided = decide_with_custom(pipeline.decide(hands(row)), [gesture], pipeline.gestures, minimum, settings)
+        return decided.score if decided.label == "v-sign" else 0.0
+
+    peace = sorted(((confidence(r), r["path"]) for r in test if r["source_class"] == "peace"), reverse=True)[:3]
+    assert peace[-1][0] >= 0.85, peace
+    others = [r["path"] for r in test if r["source_class"] in ("fist", "call") and confidence(r) == 0.0][:3]
+    return data_dir / row["path"], [data_dir / path for _, path in peace], [data_dir / path for path in others]
+
+
+def test_a_gesture_taught_in_the_browser_fires_for_other_people_until_forgotten(
+        browser: FakeCameraBrowser, server: str, reference: PythonReference, photos_by_label: dict[str, list[Path]],
+        taught_in_python: tuple[Path, list[Path], list[Path]], clips_dir: Path, tmp_path: Path) -> None:
+    """One person's V sign held before the camera is taught (`learnGesture`); a clip of three other people's V signs
+    then fires it, with its emoji, and a clip of fists and calls does not; forgotten, it fires no more. Teaching is
+    refused with no hand in view, on a thumbs up (one of the model's gestures) and under a name already taken; the
+    page asks nothing of the network but GETs to its own server."""
+    teacher, others, nones = taught_in_python
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (640, 480), (128, 128, 128)).save(blank)
+    like = reference.first_recognised(photos_by_label["like"], "like", 1)
+    clip = {name: write_clip(photos, clips_dir / f"teach-{name}.y4m", seconds)
+            for name, photos, seconds in (("teacher", [teacher], 1.0), ("blank", [blank], 1.0), ("like", like, 1.0),
+                                          ("others", [*others, *nones], 2.0))}
+    requests: list[Request] = []
+    browser.show(clip["teacher"])
+    page = browser.new_page()
+    page.context.on("request", lambda request: requests.append(request))
+    page.goto(server + "/")
+    start_widget(page)
+    wait_for_event(page, "statechange", LOAD_TIMEOUT_S, state="running")
+    widget = "document.querySelector('gesture-reactions')"
+
+    def teach(name: str) -> dict:
+        return page.evaluate(f"""(name) => {widget}.learnGesture(name, {{emoji: '✌️', seconds: {TEACH_S}}})
+            .then((learned) => ({{learned}}), (error) => ({{code: error.code, message: error.message}}))""", name)
+
+    def play(name: str) -> None:
+        page.evaluate(f"{widget}.stop()")
+        browser.show(clip[name])
+        start_widget(page)
+        wait_for_event(page, "statechange", LOAD_TIMEOUT_S, state="running")
+        page.wait_for_timeout(500)
+
+    page.fill("#teach-name", "v-sign")  # the demo page's form: the element's own teaching UI, the default time
+    page.fill("#teach-emoji", "✌️")
+    page.click("#teach button[type=submit]")
+    expect(page.locator("#teach-result")).to_have_text(re.compile("^Learned"), timeout=LOAD_TIMEOUT_S * 1000)
+    learned_text = widget_text(page)
+    assert page.evaluate(f"{widget}.customGestures") == [{"name": "v-sign", "emoji": "✌️"}]
+    assert recorded_events(page, "learning")[-1]["detail"] == {"name": "v-sign", "progress": 1}
+    refusals = {"name-taken": teach("v-sign")}
+    play("blank")
+    refusals["no-hand"] = teach("nothing")
+    play("like")
+    refusals["built-in"] = teach("thumb")
+    assert {code: refusal["code"] for code, refusal in refusals.items()} == {code: code for code in refusals}
+    assert "thumbs up" in refusals["built-in"]["message"]
+    assert "Learned “v-sign”" in learned_text
+
+    play("others")
+    started = page_time_ms(page)
+    fired = wait_for_event(page, "reaction", 3 * clip["others"].duration, gesture="v-sign")
+    assert fired["detail"]["emoji"] == "✌️"
+    page.wait_for_timeout(clip["others"].duration * 1000)  # every photo once more
+    reactions = [e for e in recorded_events(page, "reaction") if e["at"] > started]
+    shown = photos_shown(page, [e["detail"]["timestamp"] for e in reactions])
+    assert {e["detail"]["gesture"] for e in reactions} == {"v-sign"}
+    assert all(number < len(others) for number in shown), f"fired on photos {shown}: the last {len(nones)} are none"
+    assert page.evaluate(f"{widget}.forgetGesture('v-sign')") is True
+    forgotten = page_time_ms(page)
+    page.wait_for_timeout(1.5 * clip["others"].duration * 1000)
+    after = [e for e in recorded_events(page, "reaction") if e["at"] > forgotten]
+    stored = page.evaluate("localStorage.getItem('gesture-reactions:taught-gestures')")
+    page.context.close()
+    assert after == [] and stored is None
+    sent = [(r.url, r.method, r.post_data_buffer) for r in requests if not r.url.startswith("data:")]
+    assert [(url, method) for url, method, body in sent
+            if request_origin(url) != request_origin(server) or method != "GET" or body] == []

@@ -97,5 +97,39 @@ widget.addEventListener('reaction', ({detail}) => {
   byId('feed-empty').hidden = true;
 });
 
+/** The taught gestures, each with a button that forgets it. */
+function listTaught() {
+  byId('taught').replaceChildren(...widget.customGestures.map(({name, emoji}) => {
+    const item = document.createElement('li');
+    const forget = document.createElement('button');
+    forget.type = 'button';
+    forget.textContent = 'Forget';
+    forget.addEventListener('click', () => {
+      widget.forgetGesture(name);
+      listTaught();
+    });
+    item.append(`${emoji} ${name} `, forget);
+    return item;
+  }));
+}
+
+byId('teach').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const name = byId('teach-name').value.trim();
+  const emoji = byId('teach-emoji').value.trim() || '✨';
+  const result = byId('teach-result');
+  result.textContent = `Show “${name}” to the camera and hold it still…`;
+  try {
+    await widget.learnGesture(name, {emoji});
+    result.textContent = `Learned “${name}” ${emoji}: show it to react.`;
+  } catch (error) {
+    result.textContent = error.message;
+  }
+  listTaught();
+});
+
 // the form starts from the model's defaults, known once the widget has read its metadata
-customElements.whenDefined('gesture-reactions').then(() => widget.ready).then(fillForm);
+customElements.whenDefined('gesture-reactions').then(() => {
+  listTaught();
+  return widget.ready;
+}).then(fillForm);

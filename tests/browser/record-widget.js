@@ -6,7 +6,7 @@
 ({bits, block}) => {
   const recorded = window.__recorded = {events: [], streams: [], grabs: []};
   window.__tracks = []; // the camera tracks themselves, for tests that end them as an unplugged camera would
-  for (const type of ['gesture', 'reaction', 'statechange', 'error', 'raise-hand', 'lower-hand']) {
+  for (const type of ['gesture', 'reaction', 'statechange', 'error', 'raise-hand', 'lower-hand', 'learning']) {
     document.addEventListener(type, (event) => {
       if (event.target?.localName !== 'gesture-reactions') return;
       recorded.events.push({type, detail: JSON.parse(JSON.stringify(event.detail ?? null)), at: performance.now()});
