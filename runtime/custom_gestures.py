@@ -58,12 +58,9 @@ class CustomGesture:
         """1 / (1 + (d / match_distance)^2): 1 on an example, one half at `match_distance`."""
         return confidence_at(self.distance(embedding), settings)
 
-    def to_json(self) -> dict:
-        """What `static/widget/custom-gestures.js` stores and `exportGestures()` gives."""
-        return {"name": self.name, "emoji": self.emoji, "examples": np.round(self.examples, 5).tolist()}
-
     @classmethod
     def from_json(cls, value: Mapping) -> CustomGesture:
+        """One gesture of the widget's `exportGestures()` JSON: {name, emoji, examples}."""
         examples = np.asarray(value["examples"], dtype=np.float32)
         if examples.ndim != 2 or examples.shape[1] != EMBEDDING_SIZE or not len(examples):
             raise ValueError(f"gesture {value.get('name')!r}: examples must be lists of {EMBEDDING_SIZE} numbers")

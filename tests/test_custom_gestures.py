@@ -167,7 +167,8 @@ const refusal = (() => {
 const decided = input.frames.map((hands, i) => custom.decideWithCustom({...input.decisions[i], hands}, [taught],
   input.builtin, input.min, s));
 console.log(JSON.stringify({examples: taught.examples, refusal, decided: decided.map((d) => [d.gesture, d.confidence]),
-  embedding: custom.handEmbedding(input.views[0].landmarks, s)}));""", tmp_path, views=as_js, frames=frames_js,
+  embedding: custom.handEmbedding(input.views[0].landmarks, s),
+  exported: JSON.stringify([taught])}));""", tmp_path, views=as_js, frames=frames_js,
         decisions=[{"gesture": d.label, "confidence": d.score, "box": d.box} for d in decisions],
         builtin=list(pipeline.gestures), min=pipeline.settings.min_gesture_score, settings=settings)
     assert answer["embedding"] == pytest.approx(hand_embedding(views[0].landmarks.points, SETTINGS).tolist(), abs=1e-5)
@@ -182,8 +183,12 @@ console.log(JSON.stringify({examples: taught.examples, refusal, decided: decided
         assert (label, confidence) == (expected.label, pytest.approx(expected.score, abs=1e-5))
         fired += label == "v-sign"
     assert fired >= 2, "the frames include V signs the taught gesture recognises"
-    stored = CustomGesture.from_json(json.loads(json.dumps(gesture.to_json())))
-    assert np.allclose(stored.examples, gesture.examples, atol=1e-5)
+    exported = CustomGesture.from_json(json.loads(answer["exported"])[0])  # the browser's exportGestures()
+    assert (exported.name, exported.emoji) == ("v-sign", "✌️")
+    for decision, (label, confidence) in zip(decisions, answer["decided"], strict=True):
+        again = decide_with_custom(decision, [exported], pipeline.gestures, pipeline.settings.min_gesture_score,
+                                   SETTINGS)
+        assert (again.label, again.score) == (label, pytest.approx(confidence, abs=1e-5))
 
 
 def test_the_few_shot_benchmark_runs(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

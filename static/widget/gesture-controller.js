@@ -388,13 +388,13 @@ export class GestureController extends EventTarget {
 
   /**
    * Teach a gesture: while recognition runs, the participant holds the pose for `seconds` (the landmark model's
-   * default when null); its hands become the gesture's examples. Resolves with {name, emoji} once learned; rejects
+   * default when null); its hands become the gesture's examples, its reactions carry `emoji` (✨ by default). Resolves with {name, emoji} once learned; rejects
    * with a TeachingError whose code (TEACHING_CODES) and message say why not. `learning` events {name,
    * progress} follow it frame by frame; no reaction fires meanwhile.
    * @param {string} name @param {{emoji?: string, seconds?: number | null}} [options]
    * @returns {Promise<{name: string, emoji: string}>}
    */
-  learnGesture(name, {emoji = '', seconds = null} = {}) {
+  learnGesture(name, {emoji = '✨', seconds = null} = {}) {
     if (typeof name !== 'string' || name.trim() === '' || name === 'none') {
       return Promise.reject(new TypeError(`learnGesture: expected a gesture name, got ${String(name)}`));
     }

@@ -170,7 +170,10 @@ export interface CustomGestureInfo {
   emoji: string;
 }
 
-/** learnGesture()'s options: the emoji its reactions carry, and how long it is shown (null: the model's default). */
+/**
+ * learnGesture()'s options: the emoji its reactions carry (✨ by default), and how long it is shown (null: the model's
+ * default, 3 s).
+ */
 export interface LearnGestureOptions {
   emoji?: string;
   seconds?: number | null;
