@@ -14,8 +14,9 @@ import argparse
 import csv
 import math
 import statistics
-from collections import defaultdict
-from dataclasses import dataclass
+import zlib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -97,7 +98,7 @@ def _frame(task: tuple[Path, dict[str, str], int, bool]) -> Frame | None:
 def jittered_views(pipeline: GesturePipeline, image: np.ndarray, hand: Hand, count: int, seed: str) -> list[Hand]:
     """The hand's landmarks and probabilities in `count` regions around it, jittered by `JITTER`."""
     roi = pipeline.landmarker.around_hand(hand.landmarks.points)
-    rng = np.random.default_rng(abs(hash(seed)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(seed.encode()))
     picture = Image.fromarray(image)
     found = []
     for _ in range(count):
@@ -123,7 +124,12 @@ def fires(prediction: Prediction, gesture: str, seconds: float, settings: Reacti
 class Result:
     recall: list[float]
     false_fires: list[float]
-    refused: int = 0
+    refusals: Counter[str] = field(default_factory=Counter)
+    """Teachings refused, by TeachingError code."""
+
+    @property
+    def refused(self) -> int:
+        return self.refusals.total()
 
 
 def judge(gesture: CustomGesture, teacher: str, judged: Judged, pipeline: GesturePipeline,
@@ -208,8 +214,8 @@ def main(argv: list[str] | None = None) -> None:
                 try:
                     gesture = learn_gesture("taught", "", [[view] for view in frame.views[:k]], builtin, {}, [],
                                             pipeline.settings.min_gesture_score, settings)
-                except TeachingError:
-                    result.refused += 1
+                except TeachingError as refusal:
+                    result.refusals[refusal.code] += 1
                     continue
                 recall, false = judge(gesture, row["path"], judged, pipeline, settings, reactions,
                                       row["source_class"])
@@ -240,6 +246,9 @@ def table(results: dict[tuple[str, int], Result], classes: list[str], ks: list[i
     lines.append(f"{'median':<16}" + "".join(f"{statistics.median(r) if r else math.nan:>9.2f} "
                                              f"{100 * statistics.median(f) if f else math.nan:>7.2f}%{'':>9}"
                                              for r, f in medians.values()))
+    refusals = sum((result.refusals for (_, k), result in results.items() if k == max(ks)), Counter())
+    lines.append(f"teachings refused with k={max(ks)}, by reason: "
+                 + (", ".join(f"{code} {count}" for code, count in refusals.most_common()) or "none"))
     return "\n".join(lines)
 
 

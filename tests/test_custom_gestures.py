@@ -201,6 +201,7 @@ def test_the_few_shot_benchmark_runs(data_dir: Path, tmp_path: Path, capsys: pyt
     for name in ("peace", "fist", "median"):
         assert out.count(f"\n{name}") == 2, out
     assert "match distance 1.2" in out
+    assert out.count("teachings refused with k=3, by reason: ") == 2
 
 
 def test_both_readers_read_how_taught_gestures_are_matched_alike(node: str, tmp_path: Path) -> None:

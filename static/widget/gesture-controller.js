@@ -388,9 +388,9 @@ export class GestureController extends EventTarget {
 
   /**
    * Teach a gesture: while recognition runs, the participant holds the pose for `seconds` (the landmark model's
-   * default when null); its hands become the gesture's examples, its reactions carry `emoji` (✨ by default). Resolves with {name, emoji} once learned; rejects
-   * with a TeachingError whose code (TEACHING_CODES) and message say why not. `learning` events {name,
-   * progress} follow it frame by frame; no reaction fires meanwhile.
+   * default when null); its hands become the gesture's examples, and its reactions carry `emoji` (✨ by default).
+   * Resolves with {name, emoji} once learned; rejects with a TeachingError whose code (TEACHING_CODES) and message
+   * say why not. `learning` events {name, progress} follow it frame by frame; no reaction fires meanwhile.
    * @param {string} name @param {{emoji?: string, seconds?: number | null}} [options]
    * @returns {Promise<{name: string, emoji: string}>}
    */
@@ -401,9 +401,9 @@ export class GestureController extends EventTarget {
     if (typeof emoji !== 'string' || !(seconds === null || (Number.isFinite(seconds) && seconds > 0))) {
       return Promise.reject(new TypeError('learnGesture: emoji must be a string and seconds a positive number'));
     }
-    if (this.#teaching) return Promise.reject(this.#teachingError('busy', `"${this.#teaching.name}" is being taught.`));
+    if (this.#teaching) return Promise.reject(new TeachingError('busy', `"${this.#teaching.name}" is being taught.`));
     if (this.#state !== 'running') {
-      return Promise.reject(this.#teachingError('not-running', 'Start gesture recognition before teaching a gesture.'));
+      return Promise.reject(new TeachingError('not-running', 'Start gesture recognition before teaching a gesture.'));
     }
     return new Promise((resolve, reject) => {
       this.#teaching = {name, emoji, seconds, frames: [], start: null, resolve, reject};
@@ -437,10 +437,6 @@ export class GestureController extends EventTarget {
     return gestures.map(({name}) => name);
   }
 
-  #teachingError(code, message) {
-    return new TeachingError(code, message);
-  }
-
   #setTaught(gestures) {
     this.#taught = gestures;
     this.#configureGates();
@@ -470,7 +466,7 @@ export class GestureController extends EventTarget {
     const teaching = this.#teaching;
     teaching.start ??= timestamp;
     teaching.frames.push(hands);
-    const duration = 1000 * (teaching.seconds ?? this.#matching.teachMs / 1000);
+    const duration = teaching.seconds === null ? this.#matching.teachMs : 1000 * teaching.seconds;
     const progress = Math.min(1, (timestamp - teaching.start) / duration);
     this.#emit('learning', {name: teaching.name, progress});
     if (progress < 1) return;
@@ -481,8 +477,7 @@ export class GestureController extends EventTarget {
         this.#pipelineNumbers().minGestureScore, this.#matching);
       this.#setTaught([...this.#taught, gesture]);
       teaching.resolve({name, emoji});
-    } catch (error) {
-      if (!(error instanceof TeachingError)) throw error;
+    } catch (error) { // a TeachingError: why not
       teaching.reject(error);
     }
   }
@@ -492,7 +487,7 @@ export class GestureController extends EventTarget {
     const teaching = this.#teaching;
     if (!teaching) return;
     this.#teaching = null;
-    teaching.reject(this.#teachingError('interrupted', `Recognition stopped while "${teaching.name}" was taught.`));
+    teaching.reject(new TeachingError('interrupted', `Recognition stopped while "${teaching.name}" was taught.`));
   }
 
   // Lifecycle -----------------------------------------------------------------------------------------------------

@@ -444,10 +444,14 @@ export class GestureReactionsElement extends HTMLElement {
     });
     controller.addEventListener('statechange', ({detail: {state}}) => {
       if (state !== 'running' && state !== 'paused') this.#showHand(null); // a new session, or none
+      if (state !== 'running') this.#parts.learning.hidden = true; // teaching stopped with it
       this.#render();
     });
     for (const type of FORWARDED_EVENTS) controller.addEventListener(type, ({detail}) => this.#emit(type, detail));
-    controller.addEventListener('reaction', ({detail: {gesture, emoji}}) => this.#showReaction(gesture, emoji));
+    controller.addEventListener('reaction', ({detail: {gesture, emoji}}) => {
+      this.#parts.learning.hidden = true; // what teaching said is no longer news
+      this.#showReaction(gesture, emoji);
+    });
     for (const type of ['raise-hand', 'lower-hand']) {
       controller.addEventListener(type, ({detail}) => this.#showRaised(type === 'raise-hand', detail));
     }
