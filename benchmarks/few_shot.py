@@ -16,7 +16,7 @@ import math
 import statistics
 import zlib
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -189,7 +189,8 @@ def main(argv: list[str] | None = None) -> None:
             by_class[r["source_class"]].append(r)
         teachers = [r for rs in by_class.values() for r in rs[:args.teachers]]
     view_count = max(args.k)
-    tasks = [(args.data, r, view_count, False) for r in frames_rows if r not in teachers]
+    teaching = {r["path"] for r in teachers}
+    tasks = [(args.data, r, view_count, False) for r in frames_rows if r["path"] not in teaching]
     tasks += [(args.data, r, view_count, True) for r in teachers]
     with Pool(args.workers, initializer=_start) as pool:
         found = list(tqdm(pool.imap(_frame, tasks, chunksize=4), total=len(tasks), desc="frames", unit="frame"))
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(judged.frames)} {args.split} frames judged ({skipped} unreadable skipped); teachers: training "
           f"frames of {', '.join(taught_classes)}; hold-to-confirm {reactions}")
     for distance in distances:
-        settings = CustomGestureSettings(**{**shipped.__dict__, "match_distance": distance})
+        settings = replace(shipped, match_distance=distance)
         results: dict[tuple[str, int], Result] = defaultdict(lambda: Result([], []))
         for row in tqdm(teachers, desc=f"teachers (match distance {distance:g})", unit="teacher", leave=False):
             frame = by_path.get(row["path"])

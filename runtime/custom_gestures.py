@@ -18,6 +18,7 @@ from runtime.settings import CustomGestureSettings
 EMBEDDING_SIZE = NUM_LANDMARKS * 3 + 2
 """x, y, z of each landmark, turned upright, then the hand's direction."""
 
+
 def hand_embedding(points: np.ndarray, settings: CustomGestureSettings) -> np.ndarray:
     """[21, 3] landmarks in pixels -> [65] float32: the landmarks relative to the wrist, in units of the hand's extent
     (its box's long side) and turned so that the hand points along x, then the direction it points (cos, sin) times
@@ -104,7 +105,7 @@ class TeachingError(ValueError):
 
 def teaching_hand(hands: Sequence[Hand]) -> Hand | None:
     """The hand a frame teaches with: the highest in the frame (its wrist nearest the top), the one raised to show."""
-    return min(hands, key=lambda hand: float(hand.landmarks.points[0, 1]), default=None)
+    return min(hands, key=lambda hand: float(hand.landmarks.points[WRIST_LANDMARK, 1]), default=None)
 
 
 def learn_gesture(name: str, emoji: str, frames: Sequence[Sequence[Hand]], builtin: Sequence[str],
@@ -118,26 +119,26 @@ def learn_gesture(name: str, emoji: str, frames: Sequence[Sequence[Hand]], built
     shown = [hand for hand in map(teaching_hand, frames) if hand is not None]
     if not frames or len(shown) < settings.min_hand_share * len(frames):
         raise TeachingError("no-hand", f"No hand was seen in {len(frames) - len(shown)} of {len(frames)} frames: "
-                                         "show the gesture to the camera for the whole time.")
+                                       "show the gesture to the camera for the whole time.")
     readings = [max(builtin, key=hand.probabilities.get) for hand in shown
                 if reads_as_builtin(hand, builtin, min_gesture_score)]
     if len(readings) > settings.max_builtin_share * len(shown):
         known = max(builtin, key=readings.count)
         raise TeachingError("built-in", f"This looks like {names.get(known, known)}, which is already a gesture: "
-                                          "teach a pose that differs from it.")
+                                        "teach a pose that differs from it.")
     embeddings = np.stack([hand_embedding(hand.landmarks.points, settings) for hand in shown
                            if not reads_as_builtin(hand, builtin, min_gesture_score)])
     pairwise = np.sqrt(((embeddings[:, None] - embeddings[None]) ** 2).sum(axis=2))
     spread = float(np.median(pairwise[pairwise.sum(axis=1).argmin()]))
     if spread > settings.max_spread:
         raise TeachingError("unsteady", f"The pose changed while it was shown (spread {spread:.2f}, at most "
-                                          f"{settings.max_spread:g}): hold one pose still.")
+                                        f"{settings.max_spread:g}): hold one pose still.")
     gesture = CustomGesture(name, emoji, embeddings[evenly_spaced(len(embeddings), int(settings.max_examples))])
     for other in taught:
         distance = float(np.median([other.distance(example) for example in gesture.examples]))
         if distance < settings.match_distance:
             raise TeachingError("too-close", f'This is too close to "{other.name}" (distance {distance:.2f}, at '
-                                               f"least {settings.match_distance:g}): teach a pose that differs.")
+                                             f"least {settings.match_distance:g}): teach a pose that differs.")
     return gesture
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -56,9 +57,14 @@ def photos(data_dir: Path, pipeline: GesturePipeline) -> dict[str, list[tuple[st
 
 @pytest.fixture(scope="module")
 def taught(photos: dict, pipeline: GesturePipeline) -> tuple[str, CustomGesture, list[Hand]]:
-    """A V sign taught from the first training photo of one whose teaching is accepted, seen in jittered regions as
-    a held hand is frame by frame: its path, the gesture and the views."""
-    for path, image, hands in photos["peace"]:
+    return teach_v_sign(pipeline, photos["peace"])
+
+
+def teach_v_sign(pipeline: GesturePipeline, photos: Iterable[tuple[str, np.ndarray, list[Hand]]],
+                 ) -> tuple[str, CustomGesture, list[Hand]]:
+    """A V sign taught from the first of `photos` (path, image, hands) whose teaching is accepted, seen in jittered
+    regions as a held hand is frame by frame: its path, the gesture and the views."""
+    for path, image, hands in photos:
         if not hands:
             continue
         views = jittered_views(pipeline, image, teaching_hand(hands), VIEWS, path)
