@@ -25,6 +25,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/python -m export.mediapipe_weights
 	$(BIN)/python -m export.to_onnx --only palm --only landmarks
+	$(BIN)/python -m export.ort_format
 	touch $@
 
 # onnxruntime-web, which the server serves to the browser itself (no CDN)

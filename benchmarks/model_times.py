@@ -14,13 +14,14 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from runtime.onnx_models import onnx_session
-from runtime.paths import FLOAT_MODELS_DIR, MODELS_DIR
+from runtime.paths import MODELS_DIR, WIDGET_MODELS_DIR
 from tests.browser_harness import find_chromium
 from tests.server_process import running_server
 
 SCRIPT = Path(__file__).with_name("model_times.js")
-SERVED_MODELS = (MODELS_DIR, FLOAT_MODELS_DIR)
-"""The folders the server answers /static/models/ from: the widget's models and the float classifier."""
+SERVED_MODELS = (WIDGET_MODELS_DIR, MODELS_DIR)
+"""The folders the server answers /static/models/ from: the browser's copies of the widget's models (ORT format),
+and the ONNX models."""
 PAGE = "/benchmark-model-times"
 ISOLATION = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp",
              "Content-Type": "text/html"}
@@ -41,7 +42,8 @@ def input_side(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    served = {path.name: path for folder in reversed(SERVED_MODELS) for path in folder.glob("*.onnx")}
+    served = {path.name: path for folder in SERVED_MODELS for pattern in ("*.ort", "*.onnx")
+              for path in folder.glob(pattern)}
     files = [served[name] for name in args.files or sorted(served)]
     chromium = find_chromium()
     if chromium is None:

@@ -1,8 +1,11 @@
 """What a participant feels: photos held in front of a 30 fps camera, played to the widget in headless Chromium
 (`--browser`) or replayed through `runtime.tracking` at the browser's per-frame costs; time to reaction of held
 gestures, false reactions of `none` photos, and the idle worker's load (`--sweep` replays other hold settings).
+In the browser, `--parts load` also times first visits: a fresh page to its first result, the widget's and
+MediaPipe's pages taken in turn.
 
     python -m benchmarks.time_to_reaction [--browser] [--split train|test] [--sweep] [--with-mediapipe]
+    python -m benchmarks.time_to_reaction --browser --with-mediapipe --parts load [--visits 9]
     python -m benchmarks.time_to_reaction --classifier runs/x/classifier.int8.onnx --gestures like raise_hand
 
 With `--gestures`, frames are decided among those gestures and photos of the others count as `none` photos, as
@@ -20,13 +23,14 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageFilter
-from playwright.sync_api import Request
+from playwright.sync_api import BrowserContext, Page, Request
 
 from benchmarks.peer_server import MODEL, peer_server
 from runtime.classifier import read_metadata
@@ -69,6 +73,8 @@ RAISE_AFTER_S = 2.0
 """Idle frames (with the sway) before a hand is raised into the picture."""
 PRE_ROLL_S = 6.0
 """Black at the start of each browser clip, while the page loads (a first visit: its models are not cached)."""
+VISITS = 9
+"""First visits of each page in the `load` part."""
 END_MARGIN_MS = 1500
 LOAD_TIMEOUT_S = 120
 BLACK = np.zeros((FRAME_SIZE[1], FRAME_SIZE[0], 3), np.uint8)
@@ -182,11 +188,9 @@ class BrowserPlayer:
         self.downloads: list[int] = []
         """Each page's bytes over the wire (compressed as sent), a first visit: nothing cached."""
 
-    def __call__(self, segments: list[Segment]) -> tuple[list[Processed], list[float]]:
-        seconds = sum(seconds for _, seconds in segments)
-        print(f"playing {len(segments)} segments ({seconds:.0f} s) in Chromium ...", file=sys.stderr, flush=True)
-        clip = write_segments([(None, PRE_ROLL_S), *segments], self.workdir / "clip.y4m", self.fps)
-        self.browser.show(clip)
+    def first_visit(self) -> tuple[BrowserContext, Page]:
+        """A fresh page (nothing cached) of the player's, once its first result came: its time since navigation
+        start and the bytes it downloaded until then are recorded."""
         context = self.browser.new_context()
         finished: list[Request] = []
         context.on("requestfinished", lambda request: finished.append(request))
@@ -194,6 +198,14 @@ class BrowserPlayer:
         page.goto(self.page_url)
         self.first_results.append(wait_for_event(page, "gesture", LOAD_TIMEOUT_S)["at"])
         self.downloads.append(sum(request.sizes()["responseBodySize"] for request in list(finished)))
+        return context, page
+
+    def __call__(self, segments: list[Segment]) -> tuple[list[Processed], list[float]]:
+        seconds = sum(seconds for _, seconds in segments)
+        print(f"playing {len(segments)} segments ({seconds:.0f} s) in Chromium ...", file=sys.stderr, flush=True)
+        clip = write_segments([(None, PRE_ROLL_S), *segments], self.workdir / "clip.y4m", self.fps)
+        self.browser.show(clip)
+        context, page = self.first_visit()
         end = recorded_streams(page)[0]["at"] + 1000 * clip.duration + END_MARGIN_MS
         while (left := end - page_time_ms(page)) > 0:
             page.wait_for_timeout(min(10_000, left + 100))
@@ -214,6 +226,16 @@ class BrowserPlayer:
                                        detail["confidence"], len(detail["hands"]), detail["detected"],
                                        bool(detail.get("regions")), detail["timings"]["total"]))
         return processed, [offset + 1000 * start for start in clip.starts[1:]]
+
+
+def first_visits(players: Sequence[BrowserPlayer], browser: FakeCameraBrowser, workdir: Path, visits: int) -> None:
+    """Each player's page opened `visits` times with nothing cached, the players in turn (the machine's load then
+    weighs on both alike), the camera showing black."""
+    browser.show(write_segments([(None, PRE_ROLL_S)], workdir / "load.y4m", CAMERA_FPS))
+    for visit in range(visits):
+        print(f"first visit {visit + 1} of {visits} ...", file=sys.stderr, flush=True)
+        for player in players:
+            player.first_visit()[0].close()
 
 
 def play_each(player: Player, trials: list[list[Segment]]) -> list[tuple[list[Processed], list[float]]]:
@@ -488,7 +510,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "gesture of the classifier); photos of the others are none photos")
     p.add_argument("--holds-s", type=float, nargs="+", default=list(HOLDS_S), help="how long gesture photos are held")
     p.add_argument("--limit", type=int, help="at most this many photos per label (a quick run, not the benchmark)")
-    p.add_argument("--parts", nargs="+", choices=("held", "none", "idle"), default=["held", "none", "idle"])
+    p.add_argument("--parts", nargs="+", choices=("held", "none", "idle", "load"), default=["held", "none", "idle"],
+                   help="load: first visits only (--browser), the pages of the other parts count too")
+    p.add_argument("--visits", type=int, default=VISITS, help="first visits of each page in the load part")
     p.add_argument("--idle-seconds", type=float, default=IDLE_S, help="length of each idle stream")
     p.add_argument("--sweep", action="store_true", help="also replay through a grid of hold-to-confirm numbers")
     p.add_argument("--thresholds", type=float, nargs="+", default=[0.4, 0.5, 0.6, 0.7, 0.8])
@@ -566,8 +590,9 @@ def report(player: Player, args: argparse.Namespace, by_label: dict[str, list[Sa
             print(f"| {f.name} | {100 * f.busy_share:.0f}% | {detector} | {f.fps:.1f} | {f.reactions} |")
         print(f"\nhand raised into the swaying picture: found in {len(found)} of {len(raised)}, median "
               f"{quantile(found, 0.5):.0f} ms, p90 {quantile(found, 0.9):.0f} ms\n", flush=True)
-    print("\n".join(worker_rows(streams, player.reports_detector)) + "\n")
-    if isinstance(player, BrowserPlayer):
+    if streams:
+        print("\n".join(worker_rows(streams, player.reports_detector)) + "\n")
+    if isinstance(player, BrowserPlayer) and player.first_results:
         summary.load_ms, summary.download_bytes = player.first_results, player.downloads
         print(f"load to first result, first visit: median {statistics.median(player.first_results):.0f} ms over "
               f"{len(player.first_results)} pages; download {statistics.median(player.downloads) / 1e6:.2f} MB over "
@@ -602,6 +627,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.gestures and args.browser:
         raise SystemExit("--gestures: the Python replay only (the browser runs the shipped classifier's gestures)")
+    if "load" in args.parts and not args.browser:
+        raise SystemExit("--parts load: first visits are timed in the browser only (--browser)")
     metadata = read_metadata(args.classifier)
     try:
         pipeline = GesturePipeline(palm_model(), landmark_model(), args.classifier, gestures=args.gestures)
@@ -624,16 +651,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"not installed: {', '.join(missing)} (`make setup` installs them)", file=sys.stderr)
         return 2
     with (tempfile.TemporaryDirectory() as workdir, running_server() as server,
+          peer_server() if args.with_mediapipe else nullcontext("") as peer_url,
           fake_camera_browser(Path(workdir)) as browser):
         ours = BrowserPlayer(browser, f"{server.url}/?enabled=1", Path(workdir))
+        peer = BrowserPlayer(browser, f"{peer_url}/index.html", Path(workdir), reports_detector=False)
+        if "load" in args.parts:
+            first_visits([ours, peer] if args.with_mediapipe else [ours], browser, Path(workdir), args.visits)
         summary = report(ours, args, by_label, pipeline, settings)
         if args.with_mediapipe:
-            with peer_server() as peer_url:
-                peer_settings = replace(settings, threshold=args.mediapipe_threshold or settings.threshold)
-                print(f"MediaPipe's Gesture Recognizer ({MODEL.name}), the same streams, the same hold-to-confirm "
-                      f"(threshold {peer_settings.threshold})\n")
-                peer = BrowserPlayer(browser, f"{peer_url}/index.html", Path(workdir), reports_detector=False)
-                peer_summary = report(peer, args, by_label, pipeline, peer_settings)
+            peer_settings = replace(settings, threshold=args.mediapipe_threshold or settings.threshold)
+            print(f"MediaPipe's Gesture Recognizer ({MODEL.name}), the same streams, the same hold-to-confirm "
+                  f"(threshold {peer_settings.threshold})\n")
+            peer_summary = report(peer, args, by_label, pipeline, peer_settings)
             print("\n".join(comparison_rows(summary, peer_summary)))
     return 0
 

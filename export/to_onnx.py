@@ -1,11 +1,12 @@
-"""Write the models the browser runs into `static/widget/models/` (the float classifier into `export/models/`).
+"""Write the models into `export/models/`, and the browser's ORT-format copies of the widget's three into
+`static/widget/models/` (`export.ort_format`).
 
     python -m export.to_onnx                 # classifier (int8 + fp32), palm detector, hand landmark model
     python -m export.to_onnx --only palm --only landmarks   # MediaPipe's two (set-up: no dataset needed)
     python -m export.to_onnx --check         # measure the classifier files already there, write nothing
 
 The classifier is the shipped checkpoint, quantized on real training crops and checked on the validation crops as
-the browser runs it; MediaPipe's two are rebuilt from their .tflite files. Two runs write the same bytes.
+the browser runs it; MediaPipe's two are rebuilt from their .tflite files. Two runs write the same ONNX bytes.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ import torch
 from export.classifier_onnx import calibration_crops, export_fp32, metadata, quantize_int8
 from export.hand_landmarks import export_onnx as export_landmarks
 from export.hand_landmarks import load_hand_landmarks
+from export.ort_format import WIDGET_MODELS, write_ort_format
 from export.palm_detector import export_onnx as export_palm
 from export.palm_detector import load_palm_detector
 from runtime.classifier import OnnxClassifier
 from runtime.paths import (
+    CLASSIFIER_FP32,
     CLASSIFIER_INT8,
     HAND_LANDMARKS,
     LANDMARK_VARIANT,
@@ -33,8 +36,9 @@ from runtime.paths import (
     PALM_DETECTOR,
     PALM_VARIANT,
     SHIPPED_CHECKPOINT,
+    WIDGET_MODELS_DIR,
+    browser_model,
     data_dir,
-    float_classifier_for,
 )
 from training.cache import load_cached
 from training.checkpoint import load_checkpoint
@@ -51,6 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=data_dir(), help="shared dataset: training crops calibrate, "
                                                                       "validation crops check")
     p.add_argument("--out", type=Path, default=MODELS_DIR)
+    p.add_argument("--browser-out", type=Path, default=WIDGET_MODELS_DIR, help="where the browser's copies go")
     p.add_argument("--only", choices=MODELS, action="append", help="write this model only (repeatable)")
     p.add_argument("--check", action="store_true",
                    help="write nothing: measure the classifier files already in --out against the checkpoint")
@@ -64,7 +69,7 @@ def export_classifier(checkpoint: Path, data: Path, out: Path) -> dict:
     test_report = json.loads(test_file.read_text()) if test_file.is_file() else None
     labels = tuple(checkpoint_meta["labels"])
     train = load_cached(load_samples(data, "train", "crop", labels), desc="decoding train", labels=labels)
-    fp32 = export_fp32(checkpoint, float_classifier_for(out),
+    fp32 = export_fp32(checkpoint, out / CLASSIFIER_FP32,
                        metadata(checkpoint_meta, test_report, package_version("gesture-reactions"), "float32"))
     int8 = quantize_int8(fp32, out / CLASSIFIER_INT8, calibration_crops(train.images, train.labels),
                          metadata(checkpoint_meta, test_report, package_version("gesture-reactions"), "int8"))
@@ -92,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     torch.manual_seed(0)
     if args.check:
-        exports = {"fp32": float_classifier_for(args.out), "int8": args.out / CLASSIFIER_INT8}
+        exports = {"fp32": args.out / CLASSIFIER_FP32, "int8": args.out / CLASSIFIER_INT8}
         print_parity(parity(args.checkpoint, args.data, exports), exports, args.checkpoint)
         return
     only = set(args.only or MODELS)
@@ -100,14 +105,19 @@ def main(argv: list[str] | None = None) -> None:
         palm = export_palm(load_palm_detector(variant=PALM_VARIANT), args.out / PALM_DETECTOR,
                            f"palm_detection_{PALM_VARIANT}.tflite")
         print(f"{palm}: {palm.stat().st_size / 1e6:.2f} MB")
+        write_ort_format(palm, args.browser_out / browser_model(PALM_DETECTOR).name, WIDGET_MODELS[PALM_DETECTOR])
     if "landmarks" in only:
         landmarks = export_landmarks(load_hand_landmarks(variant=LANDMARK_VARIANT), args.out / HAND_LANDMARKS,
                                      f"hand_landmark_{LANDMARK_VARIANT}.tflite")
         print(f"{landmarks}: {landmarks.stat().st_size / 1e6:.2f} MB")
+        write_ort_format(landmarks, args.browser_out / browser_model(HAND_LANDMARKS).name,
+                         WIDGET_MODELS[HAND_LANDMARKS])
     if "classifier" not in only:
         return
     result = export_classifier(args.checkpoint, args.data, args.out)
-    print_parity(result, {"fp32": float_classifier_for(args.out), "int8": args.out / CLASSIFIER_INT8}, args.checkpoint)
+    write_ort_format(args.out / CLASSIFIER_INT8, args.browser_out / browser_model(CLASSIFIER_INT8).name,
+                     WIDGET_MODELS[CLASSIFIER_INT8])
+    print_parity(result, {"fp32": args.out / CLASSIFIER_FP32, "int8": args.out / CLASSIFIER_INT8}, args.checkpoint)
 
 
 def print_parity(result: dict, exports: dict[str, Path], checkpoint: Path) -> None:

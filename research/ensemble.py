@@ -2,7 +2,7 @@
 on the first member, the shipped model), then each member and the ensemble on whole frames in one pipeline pass;
 `training.evaluate --model A B --weights ...` reproduces any cell.
 
-    python -m research.ensemble --models static/widget/models/classifier.int8.onnx \
+    python -m research.ensemble --models export/models/classifier.int8.onnx \
         runs/attention_hgr-30/classifier.int8.onnx --frames held-out --out runs/ensemble
 """
 

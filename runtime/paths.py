@@ -13,10 +13,11 @@ WIDGET_DIR = ROOT / "static" / "widget"
 """The widget's npm package: exactly what its package.json publishes (served under /static/ and /widget/{version}/)."""
 PAGES_DIR = ROOT / "static" / "pages"
 """The demo, meeting and call pages' own scripts and CSS (served under /static/ beside the widget's)."""
-MODELS_DIR = WIDGET_DIR / "models"
-"""The models the browser runs, published with the widget, which the Python runtime runs too."""
-FLOAT_MODELS_DIR = ROOT / "export" / "models"
-"""The float classifier that the int8 one is quantized from and checked against: not published (4x its size)."""
+MODELS_DIR = ROOT / "export" / "models"
+"""The models as exported, in ONNX: what the Python runtime runs, and what the browser's copies are written from."""
+WIDGET_MODELS_DIR = WIDGET_DIR / "models"
+"""The browser's copies of the widget's three models, in onnxruntime's ORT format, published with the widget
+(`browser_model`)."""
 
 CLASSIFIER_INT8 = "classifier.int8.onnx"
 CLASSIFIER_FP32 = "classifier.fp32.onnx"
@@ -54,20 +55,19 @@ def weights_dir() -> Path:
     return Path(os.environ.get("GESTURE_REACTIONS_WEIGHTS", Path.home() / ".cache" / "gesture-reactions" / "weights"))
 
 
+def browser_model(onnx_name: str) -> Path:
+    """The browser's ORT-format copy of one of the widget's ONNX models, e.g. `classifier.int8.onnx` ->
+    static/widget/models/classifier.int8.ort (written by `export.ort_format`)."""
+    return WIDGET_MODELS_DIR / Path(onnx_name).with_suffix(".ort").name
+
+
 def classifier_model() -> Path:
-    """The int8 classifier the browser runs."""
+    """The int8 classifier the widget runs."""
     return MODELS_DIR / CLASSIFIER_INT8
 
 
-def float_classifier_for(models: Path) -> Path:
-    """Where the export writes the float classifier for int8 in `models`: apart when that is the widget's models
-    folder (the package does not publish it), else in the same folder."""
-    folder = FLOAT_MODELS_DIR if models.resolve() == MODELS_DIR.resolve() else models
-    return folder / CLASSIFIER_FP32
-
-
 def palm_model() -> Path:
-    """The palm detector the browser runs (built at set-up)."""
+    """The palm detector the widget runs (built at set-up)."""
     return MODELS_DIR / PALM_DETECTOR
 
 

@@ -17,6 +17,7 @@ import onnx
 import pytest
 from PIL import Image
 
+from export.ort_format import write_ort_format
 from runtime.images import read_rgb
 from runtime.paths import classifier_model, data_dir
 from runtime.settings import PipelineSettings, RaiseHandSettings
@@ -122,7 +123,8 @@ def copy_with_metadata(source: Path, target: Path, key: str, value: str | None) 
 
 def with_raise_hand(folder: Path) -> Path:
     """The shipped classifier with its OK sign relabelled raise hand, as an export writes the metadata of a model with
-    that gesture: OK photos then raise the hand, to test the widget's raise-hand state on real photos."""
+    that gesture (and its ORT-format copy, for the browser, beside it): OK photos then raise the hand, to test the
+    widget's raise-hand state on real photos."""
     settings = RaiseHandSettings()
     gestures = {"like": ("👍", "thumbs up"), "dislike": ("👎", "thumbs down"), settings.label: ("✋", "raised hand")}
     metadata = {"labels": json.dumps([*gestures, "none"]),
@@ -132,6 +134,7 @@ def with_raise_hand(folder: Path) -> Path:
     model = classifier_model()
     for key, value in metadata.items():
         model = copy_with_metadata(model, folder / f"classifier-{key}.onnx", key, value)
+    write_ort_format(model, model.with_suffix(".ort"), "gesture classifier")
     return model
 
 

@@ -193,8 +193,8 @@ def test_a_model_with_a_raise_hand_gesture_raises_and_lowers_the_hand(
     clip = write_clip(photos, clips_dir / "raise.y4m", raised_s + raise_hand.lower_after_ms / 1000 + 1.5)
     browser.show(clip)
     page = browser.new_page()
-    page.context.route("**/models/classifier.int8.onnx", lambda route: route.fulfill(
-        body=model.read_bytes(), content_type="application/octet-stream"))
+    page.context.route("**/models/classifier.int8.ort", lambda route: route.fulfill(
+        body=model.with_suffix(".ort").read_bytes(), content_type="application/octet-stream"))
     page.goto(server + "/")
     start_widget(page)
     raised = wait_for_event(page, "raise-hand", LOAD_TIMEOUT_S)
@@ -426,7 +426,7 @@ def test_nothing_leaves_the_page_origin(running_pages: NetworkLog, server: str) 
     assert running_pages.websockets == []
     # what only the worker fetches is among them: the worker's requests were recorded too
     fetched = {url.rsplit("/", 1)[-1] for url, _, _ in requests}
-    assert {"palm_detection_lite.onnx", "ort-wasm-simd-threaded.wasm"} <= fetched
+    assert {"palm_detection_lite.ort", "ort-wasm-simd-threaded.wasm"} <= fetched
 
 
 def test_screenshots_of_the_running_pages(running_pages: NetworkLog) -> None:

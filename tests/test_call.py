@@ -252,8 +252,8 @@ def test_a_raised_hand_shows_on_the_senders_tile_on_the_other_side_until_lowered
               *reference.first_recognised([data_dir / r["path"] for r in rows if r["label"] == "none"], "none", 1)]
     clip = write_clip(photos, tmp_path / "raise.y4m", seconds_per_image=4.0)
     model = with_raise_hand(tmp_path)
-    route = "**/models/classifier.int8.onnx"
-    call.context.route(route, lambda request: request.fulfill(body=model.read_bytes(),
+    route = "**/models/classifier.int8.ort"
+    call.context.route(route, lambda request: request.fulfill(body=model.with_suffix(".ort").read_bytes(),
                                                               content_type="application/octet-stream"))
     try:
         alex, sam = call.pages["Alex"], call.pages["Sam"]
@@ -287,4 +287,4 @@ def test_the_server_got_nothing_but_gets_of_its_own_files(call: Call) -> None:
     assert [url for url, _, body in requests if body] == []
     assert call.websockets == []
     fetched = {urlsplit(url).path for url, _, _ in requests}
-    assert {"/call", "/static/call.js", "/static/models/palm_detection_lite.onnx"} <= fetched
+    assert {"/call", "/static/call.js", "/static/models/palm_detection_lite.ort"} <= fetched

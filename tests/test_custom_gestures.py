@@ -213,7 +213,7 @@ def test_the_few_shot_benchmark_runs(data_dir: Path, tmp_path: Path, capsys: pyt
 def test_both_readers_read_how_taught_gestures_are_matched_alike(node: str, tmp_path: Path) -> None:
     shutil.copy(landmark_model(), tmp_path / "landmarks.onnx")
     answer = run_node(node, """
-const s = metadata.landmarkSettings(metadata.readOnnxMetadata(read('landmarks.onnx'))).customGestures;
+const s = metadata.landmarkSettings(metadata.readModelMetadata(read('landmarks.onnx'))).customGestures;
 console.log(JSON.stringify(s));""", tmp_path)
     python = HandLandmarker(landmark_model()).metadata.custom_gestures
     assert python == SETTINGS

@@ -1,9 +1,11 @@
 """The exported classifier: int8 and fp32 agree with PyTorch on real crops, its metadata says what the browser
-needs, an export is deterministic, and bad model files fail with their path."""
+needs, an export is deterministic, and bad model files fail with their path; the browser's ORT-format copies of the
+widget's models read and run as the ONNX files."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -11,24 +13,27 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from PIL import Image
 
 from export import to_onnx
 from export.classifier_onnx import calibration_crops, export_fp32, metadata, quantize_int8
+from export.ort_format import WIDGET_MODELS, write_ort_format
 from runtime.classifier import OnnxClassifier
-from runtime.onnx_models import ModelFileError
+from runtime.images import read_rgb
+from runtime.onnx_models import ModelFileError, onnx_session
 from runtime.paths import (
     CLASSIFIER_FP32,
     CLASSIFIER_INT8,
-    FLOAT_MODELS_DIR,
     MODELS_DIR,
     PALM_DETECTOR,
     SHIPPED_CHECKPOINT,
-    float_classifier_for,
+    browser_model,
     landmark_model,
 )
 from runtime.pipeline import GesturePipeline
 from runtime.settings import PipelineSettings, ReactionSettings
-from tests.conftest import make_small_dataset
+from tests.conftest import make_small_dataset, manifest_rows
+from tests.test_widget_modules import run_node
 from training.cache import load_cached
 from training.checkpoint import load_checkpoint
 from training.datasets import load_samples
@@ -37,8 +42,8 @@ from training.inference import torch_probabilities
 from training.metrics import classification_report
 
 VAL_CROPS = 1200
-SHIPPED = {CLASSIFIER_FP32: FLOAT_MODELS_DIR / CLASSIFIER_FP32, CLASSIFIER_INT8: MODELS_DIR / CLASSIFIER_INT8}
-"""The two classifier exports the repository holds: the int8 one with the widget's models, the float one apart."""
+SHIPPED = {CLASSIFIER_FP32: MODELS_DIR / CLASSIFIER_FP32, CLASSIFIER_INT8: MODELS_DIR / CLASSIFIER_INT8}
+"""The two classifier exports the repository holds."""
 
 
 @pytest.fixture(scope="module")
@@ -91,10 +96,43 @@ def test_metadata_carries_what_the_browser_needs() -> None:
         assert meta["precision"] == ("int8" if "int8" in name else "float32") and meta["version"]
 
 
-def test_the_float_classifier_is_written_apart_from_the_widgets_models_only(tmp_path: Path) -> None:
-    """The widget's package publishes its models folder as it is: the float export (not published) goes elsewhere."""
-    assert float_classifier_for(MODELS_DIR) == SHIPPED[CLASSIFIER_FP32]
-    assert float_classifier_for(tmp_path) == tmp_path / CLASSIFIER_FP32
+def real_input(path: Path, shape: list, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
+    """A real photo as a model's [1, 3, side, side] float input."""
+    side = shape[-1]
+    image = np.asarray(Image.fromarray(read_rgb(path)).resize((side, side)), np.float32) / 255
+    return ((image - mean) / std).transpose(2, 0, 1)[None].astype(np.float32)
+
+
+def test_the_browsers_copies_hold_the_onnx_models_metadata_and_outputs(node: str, tmp_path: Path,
+                                                                       data_dir: Path) -> None:
+    """Each of the widget's models as the browser loads it (ORT format, optimised at set-up) carries the ONNX file's
+    metadata, read by the widget's reader, and gives its outputs on real photos; a truncated copy is refused."""
+    photos = sorted(r["path"] for r in manifest_rows(data_dir) if r["kind"] == "frame" and r["split"] == "test")[:3]
+    for name, what in WIDGET_MODELS.items():
+        source, copy = MODELS_DIR / name, browser_model(name)
+        shutil.copy(copy, tmp_path / copy.name)
+        read = run_node(node, "console.log(JSON.stringify(metadata.readModelMetadata(read(input.name))));", tmp_path,
+                        name=copy.name)
+        assert read == {p.key: p.value for p in onnx.load(str(source)).metadata_props}, name
+        sessions = [onnx_session(path, what) for path in (source, copy)]
+        for photo in photos:
+            feed = real_input(data_dir / photo, sessions[0].get_inputs()[0].shape)
+            expected, got = (s.run(None, {s.get_inputs()[0].name: feed}) for s in sessions)
+            for a, b in zip(expected, got, strict=True):
+                np.testing.assert_allclose(b, a, atol=1e-3, err_msg=f"{name} on {photo}")
+    truncated = browser_model(CLASSIFIER_INT8).read_bytes()[:5000]
+    (tmp_path / "truncated.ort").write_bytes(truncated)
+    refused = run_node(node, """
+try { metadata.readModelMetadata(read('truncated.ort')); console.log('"read"'); }
+catch (error) { console.log(JSON.stringify(error.message)); }""", tmp_path)
+    assert refused == "truncated ORT-format model"
+
+
+def test_the_browsers_copy_of_a_missing_model_fails_with_its_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / CLASSIFIER_INT8
+    with pytest.raises(ModelFileError, match=r"nowhere/classifier\.int8\.onnx: no such file"):
+        write_ort_format(missing, tmp_path / "classifier.int8.ort", WIDGET_MODELS[CLASSIFIER_INT8])
+    assert not (tmp_path / "classifier.int8.ort").exists()
 
 
 def test_calibration_holds_the_asked_number_of_crops_of_every_class() -> None:

@@ -33,9 +33,9 @@ FRESH_REACTIONS = ReactionSettings(threshold=0.72, hold_ms=650, cooldown_ms=1500
 
 READ_IN_JAVASCRIPT = """
 import {readFileSync} from 'node:fs';
-import {classifierSettings, readOnnxMetadata} from './static/widget/onnx-metadata.js';
+import {classifierSettings, readModelMetadata} from './static/widget/onnx-metadata.js';
 try {
-  console.log(JSON.stringify(classifierSettings(readOnnxMetadata(readFileSync(process.argv[1])))));
+  console.log(JSON.stringify(classifierSettings(readModelMetadata(readFileSync(process.argv[1])))));
 } catch (error) {
   console.log(JSON.stringify({error: error.message}));
 }

@@ -70,15 +70,17 @@ def test_the_worker_takes_the_newest_frame_when_free_and_waits_when_idle() -> No
 def test_a_short_run_in_the_browser_reads_the_widgets_frames(data_dir: Path, capsys: pytest.CaptureFixture) -> None:
     """The same tables from the widget in headless Chromium, and from MediaPipe's Gesture Recognizer on its own
     page: each held photo's frames are found by the marks on the camera's frames, so its hand is found at a time
-    after the photo came into view; then the two compared."""
+    after the photo came into view; first visits of both pages timed; then the two compared."""
     if missing := missing_system_tools():
         message = f"not installed: {', '.join(missing)} (`make setup` installs them)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
     assert time_to_reaction.main(["--data", str(data_dir), "--browser", "--with-mediapipe", "--limit", "1",
-                                  "--holds-s", "1.0", "--parts", "held"]) == 0
+                                  "--holds-s", "1.0", "--parts", "held", "load", "--visits", "1"]) == 0
     ours, peer = capsys.readouterr().out.split("MediaPipe's Gesture Recognizer")
+    for table in (ours, peer):  # the held photos' page and one first visit of each
+        assert re.search(r"^load to first result, first visit: median \d+ ms over 2 pages", table, re.MULTILINE)
     for table in (ours, peer):
         rows = re.findall(r"^\| (like|dislike|ok) \| 1.0 s \| [01]/1 .* \| (\d+|nan) ms \| \d+ of (\d+) \(.*\) \|$",
                           table, re.MULTILINE)

@@ -23,7 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Route
 
-from runtime.paths import FLOAT_MODELS_DIR, MODELS_DIR, PAGES_DIR, WIDGET_DIR
+from runtime.paths import MODELS_DIR, PAGES_DIR, WIDGET_DIR, WIDGET_MODELS_DIR
 from tests.browser_harness import DOCUMENTED_WIDGET_ORIGIN, documented_host_page_csp
 from tests.server_process import running_server
 from tests.without_imports import REFUSED
@@ -192,7 +192,7 @@ def test_pages_answer_head_requests_as_monitors_send_them(client: TestClient, pa
     ("GET", "/call", None, 200),
     ("GET", "/healthz", None, 200),
     ("GET", WIDGET, None, 200),
-    ("GET", "/static/models/classifier.int8.onnx", None, 200),
+    ("GET", "/static/models/classifier.int8.ort", None, 200),
     ("GET", f"{PACKAGE}/gesture-reactions.js", None, 200),
     ("GET", "/static/no-such-file.js", None, 404),
     ("GET", "/no-such-page", None, 404),
@@ -209,7 +209,7 @@ def test_every_response_carries_every_security_header(client: TestClient, method
     assert_security_headers(response, embeddable=path.startswith(("/static/", "/widget/")))
 
 
-@pytest.mark.parametrize("path", [WIDGET, "/static/models/classifier.int8.onnx", f"{PACKAGE}/gesture-reactions.js"])
+@pytest.mark.parametrize("path", [WIDGET, "/static/models/classifier.int8.ort", f"{PACKAGE}/gesture-reactions.js"])
 def test_a_revalidated_file_carries_every_security_header(client: TestClient, path: str) -> None:
     etag = client.get(path).headers["etag"]
     response = client.get(path, headers={"if-none-match": etag})
@@ -233,8 +233,8 @@ def test_an_unhandled_error_is_a_plain_500_with_every_security_header(path: str,
 
 
 def test_widget_files_are_embeddable_from_other_origins_and_pages_are_not(client: TestClient) -> None:
-    for path in (WIDGET, "/static/gesture-worker.js", "/static/models/classifier.int8.onnx",
-                 f"{PACKAGE}/gesture-reactions.js", f"{PACKAGE}/models/classifier.int8.onnx"):
+    for path in (WIDGET, "/static/gesture-worker.js", "/static/models/classifier.int8.ort",
+                 f"{PACKAGE}/gesture-reactions.js", f"{PACKAGE}/models/classifier.int8.ort"):
         headers = client.get(path).headers
         assert headers["cross-origin-resource-policy"] == "cross-origin", path
         assert headers["access-control-allow-origin"] == "*", path
@@ -293,7 +293,7 @@ def test_every_widget_module_is_served_as_javascript(client: TestClient) -> None
 
 
 def test_models_are_served_and_a_missing_one_is_a_404(client: TestClient) -> None:
-    for path in sorted([*MODELS_DIR.glob("*.onnx"), *FLOAT_MODELS_DIR.glob("*.onnx")]):
+    for path in sorted([*WIDGET_MODELS_DIR.glob("*.ort"), *MODELS_DIR.glob("*.onnx")]):
         response = client.get(f"/static/models/{path.name}")
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/octet-stream"
@@ -319,7 +319,7 @@ def test_onnxruntime_web_is_served_next_to_the_widget_and_only_what_the_worker_l
 
 
 def test_the_widget_package_is_served_under_its_version_and_cached_for_good(client: TestClient) -> None:
-    for relative in ("gesture-reactions.js", "gesture-worker.js", "models/classifier.int8.onnx", "package.json"):
+    for relative in ("gesture-reactions.js", "gesture-worker.js", "models/classifier.int8.ort", "package.json"):
         response = client.get(f"{PACKAGE}/{relative}")
         assert response.status_code == 200, relative
         assert response.headers["cache-control"] == IMMUTABLE, relative
@@ -401,8 +401,8 @@ def test_no_hidden_file_and_nothing_outside_the_folder_is_served(tmp_path: Path)
         assert refused.value.status_code == 404, relative
 
 
-COMPRESSIBLE = [WIDGET, "/static/gesture-worker.js", "/static/models/classifier.int8.onnx",
-                "/static/models/palm_detection_lite.onnx", "/static/ort/ort.wasm.min.mjs",
+COMPRESSIBLE = [WIDGET, "/static/gesture-worker.js", "/static/models/classifier.int8.ort",
+                "/static/models/palm_detection_lite.ort", "/static/ort/ort.wasm.min.mjs",
                 "/static/ort/ort-wasm-simd-threaded.mjs", "/static/ort/ort-wasm-simd-threaded.wasm",
                 f"{PACKAGE}/gesture-reactions.js", f"{PACKAGE}/ort/ort-wasm-simd-threaded.wasm"]
 
@@ -499,7 +499,7 @@ def test_the_widgets_assets_are_compressed_at_start_up(ort_installed: None, monk
             if thread.name == "compress-assets":
                 thread.join()
         monkeypatch.setattr(assets.brotli, "compress", lambda *_, **__: pytest.fail("compressed on request"))
-        for url in (WIDGET, "/static/models/classifier.int8.onnx", "/static/ort/ort-wasm-simd-threaded.wasm"):
+        for url in (WIDGET, "/static/models/palm_detection_lite.ort", "/static/ort/ort-wasm-simd-threaded.wasm"):
             response = started.get(url, headers={"accept-encoding": "gzip, deflate, br, zstd"})
             assert response.headers["content-encoding"] == "br"
 

@@ -64,7 +64,7 @@ def test_rotated_input_landmarks_regions_and_box_match_python(node: str, tmp_pat
     corner = RegionOfInterest(10.0, 15.0, 2.5 * hands[0][1].side, 2.1)
     shutil.copy(landmark_model(), tmp_path / "landmarks.onnx")
     answer = run_node(node, """
-const settings = metadata.landmarkSettings(metadata.readOnnxMetadata(read('landmarks.onnx')));
+const settings = metadata.landmarkSettings(metadata.readModelMetadata(read('landmarks.onnx')));
 const size = settings.inputSize;
 const out = input.cases.map(({width, height, region}, i) => {
   const rgba = read(`${i}.rgba`);
@@ -106,7 +106,7 @@ def test_regions_around_real_palms_match_python(node: str, tmp_path: Path, data_
     assert len(palms) >= 20
     shutil.copy(landmark_model(), tmp_path / "landmarks.onnx")
     answer = run_node(node, """
-const settings = metadata.landmarkSettings(metadata.readOnnxMetadata(read('landmarks.onnx')));
+const settings = metadata.landmarkSettings(metadata.readModelMetadata(read('landmarks.onnx')));
 console.log(JSON.stringify(input.palms.map((p) => landmarks.roiFromPalm(p, settings))));""", tmp_path,
                       palms=[{"box": p.box.tolist(), "keypoints": p.keypoints.tolist()} for p in palms])
     rotations = []

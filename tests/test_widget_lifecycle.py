@@ -196,11 +196,11 @@ def test_each_camera_failure_has_its_state_code_and_message(page: Page) -> None:
 
 
 def test_a_failed_model_download_names_the_file_and_one_start_loads_it_again(page: Page, server: str) -> None:
-    page.context.route("**/models/classifier.int8.onnx", lambda route: route.fulfill(status=404, body="missing"))
+    page.context.route("**/models/classifier.int8.ort", lambda route: route.fulfill(status=404, body="missing"))
     error = page.evaluate(START)["error"]
     assert error["code"] == "model-load-failed" and error["state"] == "error"
-    assert f"{server}/static/models/classifier.int8.onnx answered HTTP 404" in error["message"]
-    page.context.unroute("**/models/classifier.int8.onnx")
+    assert f"{server}/static/models/classifier.int8.ort answered HTTP 404" in error["message"]
+    page.context.unroute("**/models/classifier.int8.ort")
     assert page.evaluate(START) == {"state": "running"}
     wait_for_event(page, "gesture", LOAD_TIMEOUT_S)
 
@@ -219,9 +219,9 @@ def test_the_models_and_the_runtime_come_from_the_asset_base(page: Page, server:
     page.context.on("request", lambda request: fetched.append(request.url))
     page.evaluate(f"() => {WIDGET}.setAttribute('asset-base', {base!r})")
     assert page.evaluate(START) == {"state": "running"}
-    assets = [url for url in fetched if url.endswith((".onnx", ".wasm", ".mjs"))]
-    assert {url.rsplit("/", 1)[-1] for url in assets} >= {"classifier.int8.onnx", "palm_detection_lite.onnx",
-                                                          "hand_landmark_lite.onnx", "ort-wasm-simd-threaded.wasm"}
+    assets = [url for url in fetched if url.endswith((".ort", ".wasm", ".mjs"))]
+    assert {url.rsplit("/", 1)[-1] for url in assets} >= {"classifier.int8.ort", "palm_detection_lite.ort",
+                                                          "hand_landmark_lite.ort", "ort-wasm-simd-threaded.wasm"}
     assert [url for url in assets if not url.startswith(base)] == []
 
 

@@ -117,8 +117,8 @@ def test_pipeline_numbers_come_from_the_classifier_file_as_in_python(node: str, 
     shutil.copy(landmark_model(), tmp_path / "landmarks.onnx")
     python = read_metadata(path)
     answer = run_node(node, """
-const settings = metadata.classifierSettings(metadata.readOnnxMetadata(read('classifier.onnx')));
-const regions = metadata.landmarkSettings(metadata.readOnnxMetadata(read('landmarks.onnx')));
+const settings = metadata.classifierSettings(metadata.readModelMetadata(read('classifier.onnx')));
+const regions = metadata.landmarkSettings(metadata.readModelMetadata(read('landmarks.onnx')));
 const {minPalmScore, minPresence, minGestureScore, maxHands} = settings.pipeline;
 const logit = (p) => Math.log(p / (1 - p));
 // palms at anchors far apart: maxHands + 1 just above the palm threshold, one just below it
@@ -284,7 +284,7 @@ def test_over_exposed_crops_are_toned_down_as_in_python(node: str, frames: list[
     shutil.copy(classifier_model(), tmp_path / "classifier.onnx")
     answer = run_node(node, """
 const {brightCropLuma, brightCropTarget} = metadata.classifierSettings(
-  metadata.readOnnxMetadata(read('classifier.onnx'))).pipeline;
+  metadata.readModelMetadata(read('classifier.onnx'))).pipeline;
 console.log(JSON.stringify(Array.from({length: input.count},
   (_, i) => Array.from(resample.exposeBrightCrop(read(`${i}.rgb`), brightCropLuma, brightCropTarget)))));""",
                       tmp_path, count=len(crops))
@@ -318,8 +318,8 @@ def test_toned_down_crops_lean_to_none_as_in_python(node: str, frames: list[np.n
     shutil.copy(classifier_model(), tmp_path / "classifier.onnx")
     shutil.copy(landmark_model(), tmp_path / "landmarks.onnx")
     answer = run_node(node, """
-const settings = metadata.classifierSettings(metadata.readOnnxMetadata(read('classifier.onnx')));
-const regions = metadata.landmarkSettings(metadata.readOnnxMetadata(read('landmarks.onnx')));
+const settings = metadata.classifierSettings(metadata.readModelMetadata(read('classifier.onnx')));
+const regions = metadata.landmarkSettings(metadata.readModelMetadata(read('landmarks.onnx')));
 const out = [];
 for (const [i, {width, height, landmarks}] of input.cases.entries()) {
   const frames = new pipeline.FramePipeline({classifier: settings, landmarks: regions}, {
@@ -337,7 +337,7 @@ def test_classifier_metadata_read_from_the_onnx_file(node: str, tmp_path: Path) 
     path = classifier_model()
     shutil.copy(path, tmp_path / "classifier.onnx")
     answer = run_node(node, """
-const props = metadata.readOnnxMetadata(read('classifier.onnx'));
+const props = metadata.readModelMetadata(read('classifier.onnx'));
 console.log(JSON.stringify({props, settings: metadata.classifierSettings(props)}));""", tmp_path)
     assert answer["props"] == {p.key: p.value for p in onnx.load(str(path)).metadata_props}
     python = read_metadata(path)

@@ -2,7 +2,7 @@
 balanced training draws make the network see a gesture in three hands of four. `sweep` scores each value on a
 model's probabilities, `apply` writes it into the last layer's bias (then tune the pipeline again).
 
-    python -m training.none_prior sweep --models static/widget/models/classifier.int8.onnx --split val
+    python -m training.none_prior sweep --models export/models/classifier.int8.onnx --split val
     python -m training.none_prior apply runs/soup/soup-0.5.pt --bias 0.5 --out runs/prior/classifier.pt
 """
 

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp
 
 from runtime.classifier import read_metadata
 from runtime.onnx_models import ModelFileError
-from runtime.paths import FLOAT_MODELS_DIR, PAGES_DIR, ROOT, WIDGET_DIR, classifier_model
+from runtime.paths import MODELS_DIR, PAGES_DIR, ROOT, WIDGET_DIR, classifier_model
 from webapp.assets import IMMUTABLE, AssetFolder, AssetMounts
 from webapp.compression import PageGZip
 from webapp.security import EMBEDDABLE_PREFIXES, HOST_PAGE_CSP, SecurityHeaders
@@ -30,8 +30,8 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templat
 
 WIDGET = AssetFolder(WIDGET_DIR)
 """The widget's package: served under /static/ and, as that version, under /widget/{version}/."""
-STATIC = AssetMounts(("", WIDGET), ("", AssetFolder(PAGES_DIR)), ("models/", AssetFolder(FLOAT_MODELS_DIR)))
-"""/static/: the package's files and the pages' beside them, and the float classifier beside its models (for
+STATIC = AssetMounts(("", WIDGET), ("", AssetFolder(PAGES_DIR)), ("models/", AssetFolder(MODELS_DIR)))
+"""/static/: the package's files and the pages' beside them, and the ONNX models beside the browser's copies (for
 `benchmarks.model_times`), at the URLs they had when all were one folder."""
 ORT_RUNTIME = AssetFolder(ROOT / "node_modules" / "onnxruntime-web" / "dist", allowed=frozenset({
     "ort.wasm.min.mjs",  # the API, wasm backend only

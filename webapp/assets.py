@@ -24,12 +24,13 @@ MEDIA_TYPES = {
     ".json": "application/json",
     ".wasm": "application/wasm",
     ".onnx": "application/octet-stream",
+    ".ort": "application/octet-stream",
     ".html": "text/html; charset=utf-8",
     ".svg": "image/svg+xml",
     ".ts": "text/plain; charset=utf-8",  # the widget's .d.ts (Python guesses a Qt format)
     ".png": "image/png",
 }
-COMPRESSIBLE = {".js", ".mjs", ".css", ".json", ".wasm", ".onnx", ".html", ".svg", ".ts"}
+COMPRESSIBLE = {".js", ".mjs", ".css", ".json", ".wasm", ".onnx", ".ort", ".html", ".svg", ".ts"}
 MIN_COMPRESS_SIZE = 1024
 GZIP_LEVEL = 9
 """The smallest gzip: each file is compressed once per version, and the widget downloads 8 MB of runtime and models."""

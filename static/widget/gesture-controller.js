@@ -25,7 +25,7 @@
 import {cameraEnded, cameraFailure, missingFeatures, openCamera, releaseCamera} from './camera.js';
 import {TeachingError, decideWithCustom, learnGesture, parseGestures} from './custom-gestures.js';
 import {GestureEngine, WorkerLostError} from './gesture-engine.js';
-import {classifierSettings, readOnnxMetadata} from './onnx-metadata.js';
+import {classifierSettings, readModelMetadata} from './onnx-metadata.js';
 import {HoldToConfirm, RaisedHand} from './reactions.js';
 
 /** More wasm threads stop paying off for two small models, and leave cores to the meeting itself. */
@@ -69,11 +69,14 @@ const DEFAULT_ASSET_BASE = new URL('./', import.meta.url).href;
 /** The recognition worker, always next to this module: it must be the same version as the code that talks to it. */
 const WORKER_URL = new URL('./gesture-worker.js', import.meta.url);
 
-/** The files under an asset base: the three models, and the folder of onnxruntime-web's files. */
+/**
+ * The files under an asset base: the three models, in onnxruntime's ORT format (optimised when they were built, not
+ * in the browser), and the folder of onnxruntime-web's files.
+ */
 export function assetsAt(base) {
   const url = (path) => new URL(path, base);
-  return {palm: url('models/palm_detection_lite.onnx'), landmarks: url('models/hand_landmark_lite.onnx'),
-    classifier: url('models/classifier.int8.onnx'), ort: url('ort/')};
+  return {palm: url('models/palm_detection_lite.ort'), landmarks: url('models/hand_landmark_lite.ort'),
+    classifier: url('models/classifier.int8.ort'), ort: url('ort/')};
 }
 
 const IDLE_HOLD = Object.freeze({phase: 'idle', gesture: null, progress: 0});
@@ -310,7 +313,7 @@ export class GestureController extends EventTarget {
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         return response.arrayBuffer();
       })
-      .then((bytes) => (this.#settingsLoad === load ? this.#useSettings(classifierSettings(readOnnxMetadata(bytes)))
+      .then((bytes) => (this.#settingsLoad === load ? this.#useSettings(classifierSettings(readModelMetadata(bytes)))
         : this.loadSettings())) // the asset base changed meanwhile: read the new one's
       .catch(() => {
         if (this.#settingsLoad === load) this.#settingsLoad = null; // the next call tries again

@@ -24,13 +24,13 @@ const modules = awaitedLater(Promise.all([import('./landmarks.js'), import('./on
 async function expected(model) {
   const {INPUT_SIZE, NUM_ANCHORS, NUM_COORDS, NUM_LANDMARKS} = await modules;
   return {
-    palm: `MediaPipe's palm detector as ONNX, input [1, 3, ${INPUT_SIZE}, ${INPUT_SIZE}], outputs regressors `
-      + `[1, ${NUM_ANCHORS}, ${NUM_COORDS}] and scores [1, ${NUM_ANCHORS}, 1] (built by "make setup")`,
-    landmarks: 'MediaPipe\'s hand landmark model as ONNX, input [1, 3, size, size], outputs landmarks '
-      + `[1, ${3 * NUM_LANDMARKS}], presence [1, 1] and handedness [1, 1], with input_size, palm_region, `
+    palm: `MediaPipe's palm detector in onnxruntime's ORT format, input [1, 3, ${INPUT_SIZE}, ${INPUT_SIZE}], outputs `
+      + `regressors [1, ${NUM_ANCHORS}, ${NUM_COORDS}] and scores [1, ${NUM_ANCHORS}, 1] (built by "make setup")`,
+    landmarks: 'MediaPipe\'s hand landmark model in onnxruntime\'s ORT format, input [1, 3, size, size], outputs '
+      + `landmarks [1, ${3 * NUM_LANDMARKS}], presence [1, 1] and handedness [1, 1], with input_size, palm_region, `
       + 'landmark_region and custom_gestures in its metadata (built by "make setup")',
-    classifier: 'the gesture classifier as ONNX, with labels, emoji, input_size, mean, std, output, pipeline and '
-      + 'reactions in its metadata (written by "python -m export.to_onnx")',
+    classifier: 'the gesture classifier in onnxruntime\'s ORT format, with labels, emoji, input_size, mean, std, '
+      + 'output, pipeline and reactions in its metadata (written by "python -m export.to_onnx")',
   }[model];
 }
 
@@ -123,7 +123,7 @@ async function loadRuntime(ortUrl, threads) {
 /** A model's settings from its metadata, or a LoadError naming the file and what was expected there. */
 async function readSettings(bytes, read, url, model) {
   try {
-    return read((await modules).readOnnxMetadata(bytes));
+    return read((await modules).readModelMetadata(bytes));
   } catch (error) {
     throw new LoadError(`The ${MODELS[model]} at ${url} cannot be used: ${error.message}. `
       + `Expected ${await expected(model)}.`);

@@ -1,12 +1,13 @@
 /**
  * The classifier's settings (labels, default emoji, gesture names, input size, normalisation, and the pipeline's
- * and hold-to-confirm's numbers) and the hand landmark model's (input size, regions) read from their ONNX files'
+ * and hold-to-confirm's numbers) and the hand landmark model's (input size, regions) read from their model files'
  * metadata_props, which the export writes (export/classifier_onnx.py, export/hand_landmarks.py) and
  * onnxruntime-web does not expose. The Python runtime reads the same keys with the same checks and words
  * (runtime/classifier.py, runtime/hand_landmarks.py), so no number shared with Python is spelt in JavaScript.
  *
- * An ONNX file is a protobuf ModelProto; metadata_props is its field 14, a repeated StringStringEntryProto
- * (key = field 1, value = field 2). Only the top level is walked: the graph (field 7) is skipped by its length.
+ * The browser loads onnxruntime's own ORT format (a flatbuffer, export/ort_format.py); the .onnx files (a protobuf
+ * ModelProto) are read too. In both only the path to metadata_props is walked, by hand: a flatbuffers or protobuf
+ * library would be one more runtime dependency sent to every browser for these few fields.
  */
 
 const METADATA_PROPS = 14;
@@ -59,14 +60,81 @@ class ProtobufReader {
   }
 }
 
+/** An ORT-format file's identifier, bytes 4 to 8 of the flatbuffer. */
+const ORT_FORMAT_ID = 'ORTM';
+/** Vtable offsets of the fields on the path to metadata_props in onnxruntime's schema (ort.fbs): InferenceSession.model,
+ * Model.metadata_props, StringStringEntry.key and .value. */
+const ORT_SESSION_MODEL = 6;
+const ORT_MODEL_METADATA_PROPS = 22;
+const ORT_ENTRY_KEY = 4;
+const ORT_ENTRY_VALUE = 6;
+
+/** Tables, strings and vectors of a flatbuffer, with their offsets checked against its length. */
+class FlatbufferReader {
+  constructor(bytes) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  u32(at) {
+    if (at < 0 || at + 4 > this.bytes.length) throw new Error('truncated ORT-format model');
+    return this.view.getUint32(at, true);
+  }
+
+  /** Where the offset stored at `at` points. */
+  follow(at) {
+    return at + this.u32(at);
+  }
+
+  /** The position of a table's field (by its vtable offset), or null when the table leaves it out. */
+  field(table, vtableOffset) {
+    const vtable = table - this.view.getInt32(this.check(table, 4), true);
+    const vtableSize = this.view.getUint16(this.check(vtable, 4), true);
+    if (vtableOffset >= vtableSize) return null;
+    const offset = this.view.getUint16(this.check(vtable + vtableOffset, 2), true);
+    return offset ? table + offset : null;
+  }
+
+  string(at) {
+    const length = this.u32(at);
+    const start = this.check(at + 4, length);
+    return new TextDecoder().decode(this.bytes.subarray(start, start + length));
+  }
+
+  /** The tables of the vector stored at `at`. */
+  tables(at) {
+    return Array.from({length: this.u32(at)}, (_, i) => this.follow(at + 4 + 4 * i));
+  }
+
+  check(at, length) {
+    if (at < 0 || at + length > this.bytes.length) throw new Error('truncated ORT-format model');
+    return at;
+  }
+}
+
+function readOrtMetadata(bytes) {
+  const reader = new FlatbufferReader(bytes);
+  const model = reader.field(reader.follow(0), ORT_SESSION_MODEL);
+  if (model === null) throw new Error('an ORT-format file without a model');
+  const props = reader.field(reader.follow(model), ORT_MODEL_METADATA_PROPS);
+  const metadata = {};
+  for (const entry of props === null ? [] : reader.tables(reader.follow(props))) {
+    const [key, value] = [ORT_ENTRY_KEY, ORT_ENTRY_VALUE].map((offset) => reader.field(entry, offset));
+    metadata[key === null ? '' : reader.string(reader.follow(key))] = value === null ? ''
+      : reader.string(reader.follow(value));
+  }
+  return metadata;
+}
+
 /**
- * metadata_props of an ONNX model as a plain object of strings.
- * @param {ArrayBuffer | Uint8Array} model the .onnx file's bytes
+ * metadata_props of a model, ORT format or ONNX, as a plain object of strings.
+ * @param {ArrayBuffer | Uint8Array} model the .ort or .onnx file's bytes
  * @returns {Record<string, string>}
  */
-export function readOnnxMetadata(model) {
+export function readModelMetadata(model) {
   const bytes = model instanceof Uint8Array ? model : new Uint8Array(model);
   const decoder = new TextDecoder();
+  if (bytes.length >= 8 && decoder.decode(bytes.subarray(4, 8)) === ORT_FORMAT_ID) return readOrtMetadata(bytes);
   const metadata = {};
   const reader = new ProtobufReader(bytes);
   while (!reader.done) {
@@ -158,7 +226,7 @@ function raiseHandSettings(metadata, gestures) {
 
 /**
  * What the widget needs from the classifier's metadata; throws an Error saying which key is missing or wrong.
- * @param {Record<string, string>} metadata from readOnnxMetadata
+ * @param {Record<string, string>} metadata from readModelMetadata
  * @returns {ClassifierSettings}
  */
 export function classifierSettings(metadata) {
@@ -187,7 +255,7 @@ export function classifierSettings(metadata) {
  * parse_landmark_metadata): its input side, where it looks for a hand around a palm and around the last frame's
  * landmarks, and how taught gestures are matched to its landmarks (custom-gestures.js); throws an Error saying which
  * key is missing or wrong.
- * @param {Record<string, string>} metadata from readOnnxMetadata
+ * @param {Record<string, string>} metadata from readModelMetadata
  * @returns {import('./landmarks.js').LandmarkSettings}
  */
 export function landmarkSettings(metadata) {

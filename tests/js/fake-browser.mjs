@@ -28,7 +28,8 @@ export const ASSET_BASE = 'http://page.test/static/';
 /** How the fake landmark model says taught gestures are matched (its metadata "custom_gestures"). */
 export const CUSTOM_GESTURES = {matchDistance: 0.8, directionWeight: 1, teachMs: 200, minHandShare: 0.5,
   maxBuiltinShare: 0.5, maxSpread: 0.25, maxExamples: 24};
-const CLASSIFIER_URL = `${ASSET_BASE}models/classifier.int8.onnx`;
+/** The classifier the widget downloads, here in ONNX (its metadata reader takes either format). */
+const CLASSIFIER_URL = `${ASSET_BASE}models/classifier.int8.ort`;
 
 /** A frame's result from the worker, showing `gesture` (or nothing, with 'none'); `idle` as the pipeline says it. */
 export function result(gesture, confidence = 0.9, idle = false) {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
 
-import {classifierSettings, readOnnxMetadata} from '../../static/widget/onnx-metadata.js';
+import {classifierSettings, readModelMetadata} from '../../static/widget/onnx-metadata.js';
 import {FramePipeline, decide} from '../../static/widget/pipeline.js';
 import {landmarkBox, roiFromLandmarks} from '../../static/widget/landmarks.js';
 import {
@@ -341,9 +341,9 @@ test('the classifier\'s box is the square around the landmarks, handBoxMargin wi
 });
 
 test('metadata_props are read from the ModelProto, other fields skipped', () => {
-  assert.deepEqual(readOnnxMetadata(onnxModel({a: '1', emoji: '👍'})), {a: '1', emoji: '👍'});
+  assert.deepEqual(readModelMetadata(onnxModel({a: '1', emoji: '👍'})), {a: '1', emoji: '👍'});
   const long = 'x'.repeat(300); // a length past one varint byte
-  assert.equal(readOnnxMetadata(onnxModel({long})).long, long);
+  assert.equal(readModelMetadata(onnxModel({long})).long, long);
 });
 
 const METADATA = {labels: '["like", "dislike", "ok", "none"]', emoji: '{"like": "1", "dislike": "2", "ok": "3"}',
