@@ -55,7 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=data_dir(), help="shared dataset: training crops calibrate, "
                                                                       "validation crops check")
     p.add_argument("--out", type=Path, default=MODELS_DIR)
-    p.add_argument("--browser-out", type=Path, default=WIDGET_MODELS_DIR, help="where the browser's copies go")
+    p.add_argument("--browser-out", type=Path, help="where the browser's copies go (default: the widget's models "
+                   "folder for the repository's models, else --out)")
     p.add_argument("--only", choices=MODELS, action="append", help="write this model only (repeatable)")
     p.add_argument("--check", action="store_true",
                    help="write nothing: measure the classifier files already in --out against the checkpoint")
@@ -101,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
         print_parity(parity(args.checkpoint, args.data, exports), exports, args.checkpoint)
         return
     only = set(args.only or MODELS)
+    if args.browser_out is None:  # another export (a candidate's) never replaces what the widget serves
+        args.browser_out = WIDGET_MODELS_DIR if args.out.resolve() == MODELS_DIR.resolve() else args.out
     if "palm" in only:
         palm = export_palm(load_palm_detector(variant=PALM_VARIANT), args.out / PALM_DETECTOR,
                            f"palm_detection_{PALM_VARIANT}.tflite")

@@ -18,7 +18,8 @@ import pytest
 import torch
 
 from runtime.classifier import OnnxClassifier
-from runtime.paths import ROOT, SHIPPED_CHECKPOINT
+from runtime.onnx_models import onnx_session
+from runtime.paths import CLASSIFIER_INT8, ROOT, SHIPPED_CHECKPOINT, browser_model, classifier_model
 from tests.conftest import make_small_dataset
 from training import recipe, train
 from training.checkpoint import load_checkpoint
@@ -77,6 +78,10 @@ def test_the_toy_chain_resumes_writes_every_step_and_prints_each_figure(toy_run:
         if step.module == recipe.EXPORT:
             classifier = OnnxClassifier(paths[step.name])  # the runtime's own loader
             assert classifier.probabilities(np.zeros((2, 64, 64, 3), np.uint8)).shape == (2, len(LABELS))
+            assert paths[step.name].with_suffix(".ort").is_file()  # the browser's copy beside it
+            widget, shipped = (onnx_session(path, "classifier").get_modelmeta().custom_metadata_map
+                               for path in (browser_model(CLASSIFIER_INT8), classifier_model()))
+            assert widget == shipped  # and not in the widget's folder
         else:
             _, meta = load_checkpoint(paths[step.name])
             assert meta["model"] == "efficientnet_lite0_slim"
