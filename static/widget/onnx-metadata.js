@@ -62,8 +62,10 @@ class ProtobufReader {
 
 /** An ORT-format file's identifier, bytes 4 to 8 of the flatbuffer. */
 const ORT_FORMAT_ID = 'ORTM';
-/** Vtable offsets of the fields on the path to metadata_props in onnxruntime's schema (ort.fbs): InferenceSession.model,
- * Model.metadata_props, StringStringEntry.key and .value. */
+/**
+ * Vtable offsets of the fields on the path to metadata_props in onnxruntime's schema (ort.fbs): InferenceSession.model,
+ * Model.metadata_props, StringStringEntry.key and .value.
+ */
 const ORT_SESSION_MODEL = 6;
 const ORT_MODEL_METADATA_PROPS = 22;
 const ORT_ENTRY_KEY = 4;
@@ -77,8 +79,7 @@ class FlatbufferReader {
   }
 
   u32(at) {
-    if (at < 0 || at + 4 > this.bytes.length) throw new Error('truncated ORT-format model');
-    return this.view.getUint32(at, true);
+    return this.view.getUint32(this.check(at, 4), true);
   }
 
   /** Where the offset stored at `at` points. */
