@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 .PHONY: setup app-deps test-deps run test lint
 
 setup: app-deps $(VENV)/.installed node_modules/.package-lock.json
+	$(BIN)/python -m webapp.compress_ahead
 
 # apt packages, installed only when missing: npm for the app; for the browser tests, Debian's chromium (no
 # browser downloads), ffmpeg for the fake-camera videos and a colour emoji font for the screenshots

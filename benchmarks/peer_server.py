@@ -13,7 +13,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from runtime.paths import ROOT
-from webapp.assets import CODINGS, compressed
+from webapp.assets import CODINGS, compress_ahead, compressed
 from webapp.compression import chosen_coding
 
 PAGE = ROOT / "benchmarks" / "mediapipe_page"
@@ -21,8 +21,9 @@ TASKS_VISION = ROOT / "node_modules" / "@mediapipe" / "tasks-vision"
 MODEL = ROOT.parent / "shared" / "peers" / "mediapipe" / "gesture_recognizer.task"
 LOADED = [TASKS_VISION / "vision_bundle.mjs", TASKS_VISION / "wasm" / "vision_wasm_internal.js",
           TASKS_VISION / "wasm" / "vision_wasm_internal.wasm", MODEL]
-"""What the page downloads besides itself (a browser with SIMD): compressed before the first page opens, as the
-product's files are at its start-up."""
+"""What the page downloads besides itself (a browser with SIMD): compressed ahead as the product's files are at
+set-up (the first run compresses them, about a minute here; kept in the cache folder after), and before the first
+page opens."""
 
 
 class PeerFiles(SimpleHTTPRequestHandler):
@@ -65,6 +66,7 @@ def peer_server() -> Iterator[str]:
             raise FileNotFoundError(f"{needed} is missing: {how}")
     mimetypes.add_type("text/javascript", ".mjs")
     for path in LOADED:
+        compress_ahead(path)
         stat = path.stat()
         compressed(path, stat.st_mtime_ns, stat.st_size, next(iter(CODINGS)))
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(PeerFiles, directory=str(PAGE)))

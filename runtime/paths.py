@@ -45,7 +45,8 @@ def recorded(path: str | Path) -> str:
 
 
 def cache_dir() -> Path:
-    """Decoded images and pipeline-cut crops: `$GESTURE_REACTIONS_CACHE`, else `~/.cache/gesture-reactions`."""
+    """Decoded images, pipeline-cut crops and the widget's files compressed ahead: `$GESTURE_REACTIONS_CACHE`, else
+    `~/.cache/gesture-reactions`."""
     return Path(os.environ.get("GESTURE_REACTIONS_CACHE", Path.home() / ".cache" / "gesture-reactions"))
 
 

@@ -6,6 +6,7 @@ path is a 404, an unknown Host a 400, and no endpoint accepts anything: recognit
 from __future__ import annotations
 
 import gzip
+import hashlib
 import html
 import json
 import os
@@ -30,6 +31,7 @@ from tests.without_imports import REFUSED
 from training.gestures import EMOJI, GESTURES
 from webapp import app as webapp_app
 from webapp import assets
+from webapp import compress_ahead as compress_ahead_cli
 from webapp.app import ORT_RUNTIME, app
 from webapp.security import HOST_PAGE_CSP
 
@@ -502,6 +504,32 @@ def test_the_widgets_assets_are_compressed_at_start_up(ort_installed: None, monk
         for url in (WIDGET, "/static/models/palm_detection_lite.ort", "/static/ort/ort-wasm-simd-threaded.wasm"):
             response = started.get(url, headers={"accept-encoding": "gzip, deflate, br, zstd"})
             assert response.headers["content-encoding"] == "br"
+
+
+def test_files_compressed_ahead_at_set_up_are_served_at_brotlis_smallest(
+        client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`python -m webapp.compress_ahead` keeps the widget's files in brotli at quality 11 in the cache folder: the
+    server sends those bytes (smaller than its own quick quality 9) and compresses nothing; a file not kept ahead is
+    compressed as before."""
+    monkeypatch.setenv("GESTURE_REACTIONS_CACHE", str(tmp_path))
+    assets._compressed.cache_clear()
+    palm_only = ((webapp_app.WIDGET, "models/palm_detection_lite.ort"),)
+    monkeypatch.setattr(compress_ahead_cli, "WIDGET_DOWNLOADS", palm_only)
+    compress_ahead_cli.main()
+    palm, worker = "/static/models/palm_detection_lite.ort", "/static/gesture-worker.js"
+    data = local_file(palm).read_bytes()
+    kept = assets.brotli.compress(data, quality=assets.AHEAD_BROTLI_QUALITY)
+    assert [p.name for p in (tmp_path / "compressed").iterdir()] == [f"{hashlib.sha256(data).hexdigest()}.br"]
+    assert not assets.compress_ahead(local_file(palm))  # kept already: not compressed again
+    with monkeypatch.context() as patch:
+        patch.setattr(assets.brotli, "compress", lambda *_, **__: pytest.fail("compressed on request"))
+        response = get_encoded(client, palm, "br")
+    assert response.content == data and int(response.headers["content-length"]) == len(kept)
+    assert len(kept) < len(assets.brotli.compress(data, quality=assets.BROTLI_QUALITY))
+    quick = get_encoded(client, worker, "br")  # not kept ahead: compressed by the server, at quality 9
+    worker_quick = assets.brotli.compress(local_file(worker).read_bytes(), quality=assets.BROTLI_QUALITY)
+    assert int(quick.headers["content-length"]) == len(worker_quick)
+    assets._compressed.cache_clear()
 
 
 def test_no_endpoint_accepts_uploads(client: TestClient) -> None:

@@ -68,11 +68,14 @@ def gestures() -> tuple[tuple[str, str], ...]:
         log.warning("the demo page lists no gestures: %s", error)
         return ()
 
+WIDGET_DOWNLOADS = ((WIDGET, "*.js"), (WIDGET, "models/*"), (ORT_RUNTIME, "**/*"))
+"""What the widget downloads: its scripts, the models, the runtime."""
+
+
 def compress_widget_assets() -> None:
-    """What the widget downloads (its scripts, the models, the runtime), compressed before anyone asks."""
-    WIDGET.compress("*.js")
-    WIDGET.compress("models/*")
-    ORT_RUNTIME.compress()
+    """What the widget downloads, compressed before anyone asks."""
+    for folder, pattern in WIDGET_DOWNLOADS:
+        folder.compress(pattern)
 
 
 @asynccontextmanager

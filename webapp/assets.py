@@ -1,12 +1,13 @@
 """Static files: the widget, the models and onnxruntime-web's runtime, each with its MIME type, an ETag, and brotli
-or gzip for clients that take it, compressed once per file version and kept
-(docs/decisions.md#brotli-for-the-widgets-files)."""
+or gzip for clients that take it, compressed once per file version and kept; brotli at its smallest where set-up
+compressed the file ahead (`python -m webapp.compress_ahead`) (docs/decisions.md#brotli-for-the-widgets-files)."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import mimetypes
+import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,7 @@ import brotli
 from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, Response
 
+from runtime.paths import cache_dir
 from webapp.compression import chosen_coding
 
 MEDIA_TYPES = {
@@ -35,7 +37,10 @@ MIN_COMPRESS_SIZE = 1024
 GZIP_LEVEL = 9
 """The smallest gzip: each file is compressed once per version, and the widget downloads 8 MB of runtime and models."""
 BROTLI_QUALITY = 9
-"""Brotli's quality for the widget's files (docs/decisions.md#brotli-for-the-widgets-files)."""
+"""Brotli's quality when the server compresses a file (docs/decisions.md#brotli-for-the-widgets-files)."""
+AHEAD_BROTLI_QUALITY = 11
+"""Brotli's quality for files compressed ahead, at set-up: the smallest, at a cost no request should wait for
+(about 30 s for onnxruntime-web's wasm on 2 cores)."""
 CODINGS = {
     "br": lambda data: brotli.compress(data, quality=BROTLI_QUALITY),
     "gzip": lambda data: gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0),
@@ -66,8 +71,27 @@ def compressed(path: Path, mtime_ns: int, size: int, coding: str) -> bytes | Non
 @lru_cache(maxsize=128)
 def _compressed(path: Path, mtime_ns: int, size: int, coding: str) -> bytes | None:
     data = path.read_bytes()
-    packed = CODINGS[coding](data)
+    ahead = _ahead(data) if coding == "br" else None
+    packed = ahead.read_bytes() if ahead is not None and ahead.is_file() else CODINGS[coding](data)
     return packed if len(packed) < len(data) else None
+
+
+def _ahead(data: bytes) -> Path:
+    """Where set-up keeps these bytes in brotli: the cache folder, by their hash (whatever the file's name or date)."""
+    return cache_dir() / "compressed" / f"{hashlib.sha256(data).hexdigest()}.br"
+
+
+def compress_ahead(path: Path) -> bool:
+    """Keep `path` in brotli at AHEAD_BROTLI_QUALITY where `compressed` finds it; False when it was kept already."""
+    data = path.read_bytes()
+    out = _ahead(data)
+    if out.is_file():
+        return False
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f"{out.name}.{os.getpid()}.partial")  # never a half-written file under the final name
+    partial.write_bytes(brotli.compress(data, quality=AHEAD_BROTLI_QUALITY))
+    os.replace(partial, out)
+    return True
 
 
 class AssetFolder:
@@ -77,16 +101,19 @@ class AssetFolder:
         self.root = root.resolve()
         self.allowed = allowed
 
+    def compressible(self, pattern: str = "**/*") -> list[Path]:
+        """The files matching `pattern` that are served compressed."""
+        return [path for path in sorted(self.root.glob(pattern))
+                if path.is_file() and path.suffix in COMPRESSIBLE and path.stat().st_size >= MIN_COMPRESS_SIZE
+                and (self.allowed is None or path.relative_to(self.root).as_posix() in self.allowed)
+                and not any(part.startswith(".") for part in path.relative_to(self.root).parts)]
+
     def compress(self, pattern: str = "**/*") -> None:
         """Compress the files matching `pattern`, in the preferred coding, ahead of their first request (the server
         does it at start-up, so that its first visitor does not wait for the runtime to be compressed)."""
-        for path in sorted(self.root.glob(pattern)):
-            relative = path.relative_to(self.root).as_posix()
-            if (path.is_file() and path.suffix in COMPRESSIBLE and (self.allowed is None or relative in self.allowed)
-                    and not any(part.startswith(".") for part in path.relative_to(self.root).parts)):
-                stat = path.stat()
-                if stat.st_size >= MIN_COMPRESS_SIZE:
-                    compressed(path, stat.st_mtime_ns, stat.st_size, next(iter(CODINGS)))
+        for path in self.compressible(pattern):
+            stat = path.stat()
+            compressed(path, stat.st_mtime_ns, stat.st_size, next(iter(CODINGS)))
 
     def find(self, relative: str) -> Path:
         """The file for a URL path, or 404: never a folder, a hidden file, or anything outside `root`."""
