@@ -68,6 +68,7 @@ def gestures() -> tuple[tuple[str, str], ...]:
         log.warning("the demo page lists no gestures: %s", error)
         return ()
 
+
 WIDGET_DOWNLOADS = ((WIDGET, "*.js"), (WIDGET, "models/*"), (ORT_RUNTIME, "**/*"))
 """What the widget downloads: its scripts, the models, the runtime."""
 
