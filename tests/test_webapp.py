@@ -515,7 +515,7 @@ def test_files_compressed_ahead_at_set_up_are_served_at_brotlis_smallest(
     assets._compressed.cache_clear()
     palm_only = ((webapp_app.WIDGET, "models/palm_detection_lite.ort"),)
     monkeypatch.setattr(compress_ahead_cli, "WIDGET_DOWNLOADS", palm_only)
-    compress_ahead_cli.main()
+    compress_ahead_cli.main([])
     palm, worker = "/static/models/palm_detection_lite.ort", "/static/gesture-worker.js"
     data = local_file(palm).read_bytes()
     kept = assets.brotli.compress(data, quality=assets.AHEAD_BROTLI_QUALITY)

@@ -4,11 +4,14 @@ quickly, as before)."""
 
 from __future__ import annotations
 
+import argparse
+
 from webapp.app import WIDGET_DOWNLOADS
 from webapp.assets import compress_ahead
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
     paths = [path for folder, pattern in WIDGET_DOWNLOADS for path in folder.compressible(pattern)]
     written = [path for path in paths if compress_ahead(path)]
     print(f"compressed ahead: {len(written)} of the widget's {len(paths)} files (the others were kept already)")
