@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 .PHONY: setup app-deps test-deps run test lint
 
-setup: app-deps $(VENV)/.installed node_modules/.package-lock.json
+setup: app-deps $(VENV)/.installed node_modules/.package-lock.json static/widget/models/classifier.int8.ort
 	$(BIN)/python -m webapp.compress_ahead
 
 # apt packages, installed only when missing: npm for the app; for the browser tests, Debian's chromium (no
@@ -26,8 +26,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/python -m export.mediapipe_weights
 	$(BIN)/python -m export.to_onnx --only palm --only landmarks
-	$(BIN)/python -m export.ort_format
 	touch $@
+
+# the browser's copies of the models (palm and landmarks are written with them above), again when the classifier changes
+static/widget/models/classifier.int8.ort: export/models/classifier.int8.onnx $(VENV)/.installed
+	$(BIN)/python -m export.ort_format
 
 # onnxruntime-web, which the server serves to the browser itself (no CDN)
 node_modules/.package-lock.json: package.json package-lock.json

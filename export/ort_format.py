@@ -16,18 +16,19 @@ from pathlib import Path
 import onnxruntime as ort
 
 from runtime.onnx_models import onnx_session
-from runtime.paths import CLASSIFIER_INT8, HAND_LANDMARKS, MODELS_DIR, PALM_DETECTOR, WIDGET_MODELS_DIR, browser_model
+from runtime.paths import CLASSIFIER_INT8, HAND_LANDMARKS, MODELS_DIR, PALM_DETECTOR, WIDGET_MODELS_DIR
 
 WIDGET_MODELS = {CLASSIFIER_INT8: "gesture classifier", PALM_DETECTOR: "palm detector",
                  HAND_LANDMARKS: "hand landmark model"}
 """The ONNX files of the widget's models, with what each is (for errors)."""
 
 
-def write_ort_format(onnx_path: Path, out: Path, what: str) -> Path:
-    """`out`: `onnx_path` in ORT format, its graph optimised to onnxruntime's 'extended' level; a missing or damaged
-    ONNX file is a ModelFileError naming it and `what`."""
+def write_ort_format(onnx_path: Path, folder: Path, what: str) -> Path:
+    """`onnx_path` in ORT format in `folder` (`.ort` for `.onnx`), its graph optimised to onnxruntime's 'extended'
+    level; a missing or damaged ONNX file is a ModelFileError naming it and `what`."""
     onnx_session(onnx_path, what, threads=1)  # the clear error for a missing or damaged file
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = folder / onnx_path.with_suffix(".ort").name
+    folder.mkdir(parents=True, exist_ok=True)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
     options.optimized_model_filepath = str(out)
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=WIDGET_MODELS_DIR, help="folder of the browser's copies")
     args = p.parse_args(argv)
     for name, what in WIDGET_MODELS.items():
-        out = write_ort_format(args.models / name, args.out / browser_model(name).name, what)
+        out = write_ort_format(args.models / name, args.out, what)
         print(f"{out}: {out.stat().st_size / 1e6:.2f} MB")
 
 

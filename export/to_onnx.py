@@ -37,7 +37,6 @@ from runtime.paths import (
     PALM_VARIANT,
     SHIPPED_CHECKPOINT,
     WIDGET_MODELS_DIR,
-    browser_model,
     data_dir,
 )
 from training.cache import load_cached
@@ -108,18 +107,16 @@ def main(argv: list[str] | None = None) -> None:
         palm = export_palm(load_palm_detector(variant=PALM_VARIANT), args.out / PALM_DETECTOR,
                            f"palm_detection_{PALM_VARIANT}.tflite")
         print(f"{palm}: {palm.stat().st_size / 1e6:.2f} MB")
-        write_ort_format(palm, args.browser_out / browser_model(PALM_DETECTOR).name, WIDGET_MODELS[PALM_DETECTOR])
+        write_ort_format(palm, args.browser_out, WIDGET_MODELS[PALM_DETECTOR])
     if "landmarks" in only:
         landmarks = export_landmarks(load_hand_landmarks(variant=LANDMARK_VARIANT), args.out / HAND_LANDMARKS,
                                      f"hand_landmark_{LANDMARK_VARIANT}.tflite")
         print(f"{landmarks}: {landmarks.stat().st_size / 1e6:.2f} MB")
-        write_ort_format(landmarks, args.browser_out / browser_model(HAND_LANDMARKS).name,
-                         WIDGET_MODELS[HAND_LANDMARKS])
+        write_ort_format(landmarks, args.browser_out, WIDGET_MODELS[HAND_LANDMARKS])
     if "classifier" not in only:
         return
     result = export_classifier(args.checkpoint, args.data, args.out)
-    write_ort_format(args.out / CLASSIFIER_INT8, args.browser_out / browser_model(CLASSIFIER_INT8).name,
-                     WIDGET_MODELS[CLASSIFIER_INT8])
+    write_ort_format(args.out / CLASSIFIER_INT8, args.browser_out, WIDGET_MODELS[CLASSIFIER_INT8])
     print_parity(result, {"fp32": args.out / CLASSIFIER_FP32, "int8": args.out / CLASSIFIER_INT8}, args.checkpoint)
 
 

@@ -134,7 +134,7 @@ def with_raise_hand(folder: Path) -> Path:
     model = classifier_model()
     for key, value in metadata.items():
         model = copy_with_metadata(model, folder / f"classifier-{key}.onnx", key, value)
-    write_ort_format(model, model.with_suffix(".ort"), "gesture classifier")
+    write_ort_format(model, model.parent, "gesture classifier")
     return model
 
 

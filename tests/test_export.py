@@ -131,7 +131,7 @@ catch (error) { console.log(JSON.stringify(error.message)); }""", tmp_path)
 def test_the_browsers_copy_of_a_missing_model_fails_with_its_path(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / CLASSIFIER_INT8
     with pytest.raises(ModelFileError, match=r"nowhere/classifier\.int8\.onnx: no such file"):
-        write_ort_format(missing, tmp_path / "classifier.int8.ort", WIDGET_MODELS[CLASSIFIER_INT8])
+        write_ort_format(missing, tmp_path, WIDGET_MODELS[CLASSIFIER_INT8])
     assert not (tmp_path / "classifier.int8.ort").exists()
 
 
