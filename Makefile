@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 
 .PHONY: setup app-deps test-deps run test lint
 
-setup: app-deps $(VENV)/.installed node_modules/.package-lock.json static/widget/models/classifier.int8.ort
+setup: app-deps $(VENV)/.installed node_modules/.package-lock.json static/widget/models/classifier.int8.ort \
+		export/models/hand_landmark_lite.onnx
 	$(BIN)/python -m webapp.compress_ahead
 
 # apt packages, installed only when missing: npm for the app; for the browser tests, Debian's chromium (no
@@ -31,6 +32,10 @@ $(VENV)/.installed: pyproject.toml
 # the browser's copies of the models (palm and landmarks are written with them above), again when the classifier changes
 static/widget/models/classifier.int8.ort: export/models/classifier.int8.onnx $(VENV)/.installed
 	$(BIN)/python -m export.ort_format
+
+# the landmark model again (and its browser copy) when the pose encoder its metadata carries changes
+export/models/hand_landmark_lite.onnx: training/weights/pose_encoder.json $(VENV)/.installed
+	$(BIN)/python -m export.to_onnx --only landmarks
 
 # onnxruntime-web, which the server serves to the browser itself (no CDN)
 node_modules/.package-lock.json: package.json package-lock.json

@@ -2,7 +2,9 @@
 classifier does not know, each training frame of it in turn is the teacher, held still in front of the camera (its
 hand's landmarks found `k` times in regions jittered as a tracked hand's are); the taught gesture is then judged on
 the other people's frames of `--split`, each held as a photo: the share of its own frames that fire it held 1.0 s,
-and of every other class's frames (the classifier's gestures included) that fire it held 2.5 s.
+and of every other class's frames (the classifier's gestures included) that fire it held 2.5 s. Each gesture is
+matched by a pose encoder trained without it (`training.pose_encoder --leave-out`), so that every taught gesture is
+one the encoder never saw; `--encoder shipped` uses the landmark model's own.
 
     python -m benchmarks.few_shot --split train            # to choose on (the teacher's own frame left out)
     python -m benchmarks.few_shot --split test --k 3 5 10  # to report, once
@@ -40,8 +42,10 @@ from runtime.hand_landmarks import RegionOfInterest
 from runtime.images import read_rgb
 from runtime.paths import classifier_model, data_dir, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline, Hand, Prediction
+from runtime.pose_encoder import PoseEncoder
 from runtime.reactions import HoldToConfirm
 from runtime.settings import CustomGestureSettings, ReactionSettings
+from training.pose_encoder import crop_hands, encoder_crops, train_encoder
 
 CAMERA_FPS = 30
 """Frames a second of the held photos."""
@@ -62,6 +66,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--match-distance", type=float, nargs="*", default=[],
                    help="other match distances to try besides the landmark model's (to choose one)")
     p.add_argument("--teachers", type=int, default=0, help="at most this many teachers per gesture (0: all)")
+    p.add_argument("--encoder", choices=("leave-out", "shipped"), default="leave-out",
+                   help="a pose encoder trained without the taught gesture, or the landmark model's")
+    p.add_argument("--encoder-crops", type=int, default=1000,
+                   help="crops of each source class the left-out encoders are trained on")
     p.add_argument("--workers", type=int, default=2)
     return p.parse_args(argv)
 
@@ -133,17 +141,19 @@ class Result:
 
 
 def judge(gesture: CustomGesture, teacher: str, judged: Judged, pipeline: GesturePipeline,
-          settings: CustomGestureSettings, reactions: ReactionSettings, taught_class: str) -> tuple[float, float]:
+          settings: CustomGestureSettings, encoder: PoseEncoder, reactions: ReactionSettings,
+          taught_class: str) -> tuple[float, float]:
     """The share of the taught class's frames (other people's) that fire it, and of the others' frames."""
     near = np.full(len(judged.frames), np.inf)
     if len(judged.embeddings):
-        np.minimum.at(near, judged.frame_of, nearest_example_distances(judged.embeddings, gesture.examples))
+        np.minimum.at(near, judged.frame_of, nearest_example_distances(judged.embeddings, gesture.examples, encoder))
     mine = others = fired_mine = fired_others = 0
     for frame, prediction, distance in zip(judged.frames, judged.predictions, near, strict=True):
         if frame.path == teacher:
             continue
         decided = prediction if confidence_at(float(distance), settings) < reactions.threshold else \
-            decide_with_custom(prediction, [gesture], pipeline.gestures, pipeline.settings.min_gesture_score, settings)
+            decide_with_custom(prediction, [gesture], pipeline.gestures, pipeline.settings.min_gesture_score, settings,
+                               encoder)
         if frame.source_class == taught_class:
             mine += 1
             fired_mine += fires(decided, gesture.name, RECALL_HOLD_S, reactions)
@@ -203,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     distances = [shipped.match_distance, *args.match_distance]
     print(f"{len(judged.frames)} {args.split} frames judged ({skipped} unreadable skipped); teachers: training "
           f"frames of {', '.join(taught_classes)}; hold-to-confirm {reactions}")
+    encoders = pose_encoders(args, taught_classes, pipeline.landmarker.metadata.pose_encoder)
     for distance in distances:
         settings = replace(shipped, match_distance=distance)
         results: dict[tuple[str, int], Result] = defaultdict(lambda: Result([], []))
@@ -214,15 +225,25 @@ def main(argv: list[str] | None = None) -> None:
                 result = results[(row["source_class"], k)]
                 try:
                     gesture = learn_gesture("taught", "", [[view] for view in frame.views[:k]], builtin, {}, [],
-                                            pipeline.settings.min_gesture_score, settings)
+                                            pipeline.settings.min_gesture_score, settings,
+                                            encoders[row["source_class"]])
                 except TeachingError as refusal:
                     result.refusals[refusal.code] += 1
                     continue
-                recall, false = judge(gesture, row["path"], judged, pipeline, settings, reactions,
-                                      row["source_class"])
+                recall, false = judge(gesture, row["path"], judged, pipeline, settings,
+                                      encoders[row["source_class"]], reactions, row["source_class"])
                 result.recall.append(recall)
                 result.false_fires.append(false)
         print(table(results, taught_classes, args.k, distance))
+
+
+def pose_encoders(args: argparse.Namespace, taught_classes: list[str], shipped: PoseEncoder) -> dict[str, PoseEncoder]:
+    """The encoder each taught class is matched with: one trained without it, or the shipped one."""
+    if args.encoder == "shipped":
+        return dict.fromkeys(taught_classes, shipped)
+    points, classes = crop_hands(encoder_crops(args.data, args.encoder_crops), args.workers)
+    return {name: train_encoder(points, classes, {name}) for name in tqdm(taught_classes, desc="pose encoders",
+                                                                          unit="encoder", leave=False)}
 
 
 def table(results: dict[tuple[str, int], Result], classes: list[str], ks: list[int], distance: float) -> str:

@@ -22,10 +22,10 @@ from PIL import Image, ImageDraw, ImageFilter
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from research.landmark_features import MIN_PRESENCE, landmarks_of_crops
 from runtime.paths import data_dir, landmark_model
 from training.cache import crop_box, load_cached
 from training.checkpoint import save_checkpoint
+from training.crop_landmarks import MIN_PRESENCE, landmarks_of_crops
 from training.datasets import Sample, load_samples
 from training.models import ARCHITECTURES, build_model
 from training.models.attention_hgr import AttentionHGR

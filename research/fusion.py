@@ -20,11 +20,12 @@ from PIL import UnidentifiedImageError
 from torch import nn
 from tqdm import tqdm
 
-from research.landmark_features import FEATURES, MIN_PRESENCE, features, landmarks_of_crops, mirrored
+from research.landmark_features import FEATURES, features, mirrored
 from runtime.images import read_rgb
 from runtime.paths import data_dir, landmark_model, palm_model
 from runtime.pipeline import Classifier, GesturePipeline, Hand
 from training.cache import CachedImages, load_cached
+from training.crop_landmarks import MIN_PRESENCE, landmarks_of_crops
 from training.datasets import Sample, load_samples
 from training.evaluate import load_classifier
 from training.gestures import LABELS

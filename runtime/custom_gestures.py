@@ -1,5 +1,6 @@
 """Gestures a participant teaches by showing them: each hand's 21 landmarks as an embedding, and a taught gesture
-recognised by its nearest example, on hands the classifier reads as none of its own gestures.
+recognised by its nearest example in the pose encoder's space, on hands the classifier reads as none of its own
+gestures.
 `static/widget/custom-gestures.js` step for step.
 """
 
@@ -11,12 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from runtime.hand_landmarks import INDEX_BASE, MIDDLE_BASE, NUM_LANDMARKS, RING_BASE, WRIST_LANDMARK
+from runtime.hand_landmarks import EMBEDDING_SIZE, INDEX_BASE, MIDDLE_BASE, NUM_LANDMARKS, RING_BASE, WRIST_LANDMARK
 from runtime.pipeline import Hand, Prediction
+from runtime.pose_encoder import PoseEncoder
 from runtime.settings import CustomGestureSettings
-
-EMBEDDING_SIZE = NUM_LANDMARKS * 3 + 2
-"""x, y, z of each landmark, turned upright, then the hand's direction."""
 
 
 def hand_embedding(points: np.ndarray, settings: CustomGestureSettings) -> np.ndarray:
@@ -51,13 +50,13 @@ class CustomGesture:
     emoji: str
     examples: np.ndarray
 
-    def distance(self, embedding: np.ndarray) -> float:
-        """The embedding's distance to the nearest example or its mirror image."""
-        return float(nearest_example_distances(np.asarray(embedding)[None], self.examples)[0])
+    def distance(self, embedding: np.ndarray, encoder: PoseEncoder) -> float:
+        """The embedding's distance to the nearest example or its mirror image, both encoded."""
+        return float(nearest_example_distances(np.asarray(embedding)[None], self.examples, encoder)[0])
 
-    def confidence(self, embedding: np.ndarray, settings: CustomGestureSettings) -> float:
+    def confidence(self, embedding: np.ndarray, settings: CustomGestureSettings, encoder: PoseEncoder) -> float:
         """1 / (1 + (d / match_distance)^2): 1 on an example, one half at `match_distance`."""
-        return confidence_at(self.distance(embedding), settings)
+        return confidence_at(self.distance(embedding, encoder), settings)
 
     @classmethod
     def from_json(cls, value: Mapping) -> CustomGesture:
@@ -74,7 +73,7 @@ def reads_as_builtin(hand: Hand, gestures: Sequence[str], min_gesture_score: flo
 
 
 def decide_with_custom(prediction: Prediction, taught: Sequence[CustomGesture], builtin: Sequence[str],
-                       min_gesture_score: float, settings: CustomGestureSettings) -> Prediction:
+                       min_gesture_score: float, settings: CustomGestureSettings, encoder: PoseEncoder) -> Prediction:
     """The frame's decision with taught gestures: a built-in gesture stays as it was decided; else the most
     confident taught gesture over the hands the classifier reads as none of `builtin`, if it reaches
     `min_gesture_score`; else `none`, no surer than the best taught gesture allows."""
@@ -86,7 +85,7 @@ def decide_with_custom(prediction: Prediction, taught: Sequence[CustomGesture], 
             continue
         embedding = hand_embedding(hand.landmarks.points, settings)
         for gesture in taught:
-            confidence = gesture.confidence(embedding, settings)
+            confidence = gesture.confidence(embedding, settings, encoder)
             if confidence > score:
                 best, score, box = gesture.name, confidence, hand.box
     if score >= min_gesture_score:
@@ -110,7 +109,7 @@ def teaching_hand(hands: Sequence[Hand]) -> Hand | None:
 
 def learn_gesture(name: str, emoji: str, frames: Sequence[Sequence[Hand]], builtin: Sequence[str],
                   names: Mapping[str, str], taught: Sequence[CustomGesture], min_gesture_score: float,
-                  settings: CustomGestureSettings) -> CustomGesture:
+                  settings: CustomGestureSettings, encoder: PoseEncoder) -> CustomGesture:
     """A gesture from the hands of the frames seen while it was shown; TeachingError when no hand was shown, the
     pose changed, the classifier reads it as one of its own gestures (`builtin`, in words `names`), it would be
     read as an earlier taught gesture, or the name is taken."""
@@ -128,14 +127,15 @@ def learn_gesture(name: str, emoji: str, frames: Sequence[Sequence[Hand]], built
                                         "teach a pose that differs from it.")
     embeddings = np.stack([hand_embedding(hand.landmarks.points, settings) for hand in shown
                            if not reads_as_builtin(hand, builtin, min_gesture_score)])
-    pairwise = np.sqrt(((embeddings[:, None] - embeddings[None]) ** 2).sum(axis=2))
+    encoded = encoder(embeddings)
+    pairwise = np.sqrt(((encoded[:, None] - encoded[None]) ** 2).sum(axis=2))
     spread = float(np.median(pairwise[pairwise.sum(axis=1).argmin()]))
     if spread > settings.max_spread:
         raise TeachingError("unsteady", f"The pose changed while it was shown (spread {spread:.2f}, at most "
                                         f"{settings.max_spread:g}): hold one pose still.")
     gesture = CustomGesture(name, emoji, embeddings[evenly_spaced(len(embeddings), int(settings.max_examples))])
     for other in taught:
-        distance = float(np.median([other.distance(example) for example in gesture.examples]))
+        distance = float(np.median(nearest_example_distances(gesture.examples, other.examples, encoder)))
         if distance < settings.match_distance:
             raise TeachingError("too-close", f'This is too close to "{other.name}" (distance {distance:.2f}, at '
                                              f"least {settings.match_distance:g}): teach a pose that differs.")
@@ -148,12 +148,13 @@ def evenly_spaced(count: int, at_most: int) -> list[int]:
     return [0] if kept <= 1 else [i * (count - 1) // (kept - 1) for i in range(kept)]
 
 
-def nearest_example_distances(queries: np.ndarray, examples: np.ndarray) -> np.ndarray:
-    """[N, 65] queries, [K, 65] examples -> [N] distance of each query to its nearest example or mirror image."""
-    both = np.concatenate([examples, mirrored(examples)])
+def nearest_example_distances(queries: np.ndarray, examples: np.ndarray, encoder: PoseEncoder) -> np.ndarray:
+    """[N, 65] queries, [K, 65] examples -> [N] distance of each encoded query to the nearest encoded example or
+    example's mirror image."""
     if not len(queries):
         return np.zeros(0, dtype=np.float32)
-    return np.sqrt(((queries[:, None] - both[None]) ** 2).sum(axis=2)).min(axis=1)
+    both = encoder(np.concatenate([examples, mirrored(examples)]))
+    return np.sqrt(((encoder(queries)[:, None] - both[None]) ** 2).sum(axis=2)).min(axis=1)
 
 
 def confidence_at(distance: float, settings: CustomGestureSettings) -> float:

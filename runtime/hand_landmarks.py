@@ -17,6 +17,8 @@ from runtime.hand_box import MIDDLE_FINGER, WRIST
 from runtime.metadata import MetadataError, is_positive_integer, parsed, settings_value
 from runtime.onnx_models import ModelFileError, onnx_session
 from runtime.palm_decode import PalmDetection
+from runtime.paths import POSE_ENCODER
+from runtime.pose_encoder import PoseEncoder, pose_encoder_from
 from runtime.settings import CustomGestureSettings, RegionSettings
 
 INPUT_SIZE = 224
@@ -24,12 +26,15 @@ INPUT_SIZE = 224
 
 NUM_LANDMARKS = 21
 """Landmarks per hand, each (x, y, z)."""
+EMBEDDING_SIZE = NUM_LANDMARKS * 3 + 2
+"""A hand's numbers for taught gestures (`runtime.custom_gestures.hand_embedding`): x, y, z of each landmark, turned
+upright, then the hand's direction; what the pose encoder takes."""
 
 OUTPUTS = ["landmarks", "presence", "handedness"]
 """The model's outputs the pipeline reads: 21 x (x, y, z) in its input's pixels, and two probabilities."""
 
 EXPECTED = (f"MediaPipe's hand landmark model as ONNX, input [1, 3, {INPUT_SIZE}, {INPUT_SIZE}], with input_size, "
-            "palm_region, landmark_region and custom_gestures in its metadata (built by `make setup`: "
+            "palm_region, landmark_region, custom_gestures and pose_encoder in its metadata (built by `make setup`: "
             "`python -m export.to_onnx --only landmarks`)")
 
 PALM_REGION = RegionSettings(scale=2.6, shift=-0.5)
@@ -131,10 +136,11 @@ class HandLandmarks:
 
 def landmark_metadata() -> dict[str, str]:
     """What the export writes into the landmark model's metadata for both runtimes to read: its input side, the
-    two regions, and how taught gestures are matched to its landmarks."""
+    two regions, and how taught gestures are matched to its landmarks (with the shipped pose encoder)."""
     return {"input_size": json.dumps(INPUT_SIZE), "palm_region": json.dumps(asdict(PALM_REGION)),
             "landmark_region": json.dumps(asdict(LANDMARK_REGION)),
-            "custom_gestures": json.dumps(asdict(CustomGestureSettings()))}
+            "custom_gestures": json.dumps(asdict(CustomGestureSettings())),
+            "pose_encoder": POSE_ENCODER.read_text(encoding="utf-8").strip()}
 
 
 @dataclass(frozen=True)
@@ -146,6 +152,7 @@ class LandmarkModelMetadata:
     palm_region: RegionSettings
     landmark_region: RegionSettings
     custom_gestures: CustomGestureSettings
+    pose_encoder: PoseEncoder
 
 
 def parse_landmark_metadata(metadata: dict[str, str]) -> LandmarkModelMetadata:
@@ -154,7 +161,8 @@ def parse_landmark_metadata(metadata: dict[str, str]) -> LandmarkModelMetadata:
     return LandmarkModelMetadata(parsed(metadata, "input_size", is_positive_integer, "a positive integer"),
                                  settings_value(metadata, "palm_region", RegionSettings),
                                  settings_value(metadata, "landmark_region", RegionSettings),
-                                 settings_value(metadata, "custom_gestures", CustomGestureSettings))
+                                 settings_value(metadata, "custom_gestures", CustomGestureSettings),
+                                 pose_encoder_from(metadata, EMBEDDING_SIZE))
 
 
 class HandLandmarker:

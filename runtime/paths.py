@@ -28,6 +28,8 @@ HAND_LANDMARKS = f"hand_landmark_{LANDMARK_VARIANT}.onnx"
 
 SHIPPED_CHECKPOINT = ROOT / "training" / "weights" / "classifier.pt"
 """The classifier the project ships, in PyTorch: what evaluation and the export use when given no other."""
+POSE_ENCODER = ROOT / "training" / "weights" / "pose_encoder.json"
+"""The shipped pose encoder's weights (`training.pose_encoder`), which the export writes into the landmark model."""
 
 
 def data_dir() -> Path:

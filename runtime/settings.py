@@ -95,14 +95,15 @@ class RaiseHandSettings:
 @dataclass(frozen=True)
 class CustomGestureSettings:
     """Gestures a participant teaches (`runtime.custom_gestures`, `static/widget/custom-gestures.js`): a hand's
-    confidence in a taught gesture is 1 / (1 + (d / `match_distance`)^2), d its embedding's distance to the nearest
-    example; the rest say when teaching is refused (docs/decisions.md#taught-gestures-by-their-nearest-example)."""
+    confidence in a taught gesture is 1 / (1 + (d / `match_distance`)^2), d the distance of its embedding to the
+    nearest example's, both through the pose encoder; the rest say when teaching is refused
+    (docs/decisions.md#taught-gestures-matched-by-a-learnt-pose-encoder)."""
 
-    match_distance: float = 0.8
+    match_distance: float = 1.0
     """The distance at which a hand is a taught gesture at confidence one half; at hold-to-confirm's 0.8 it is half
     as far. Chosen with `benchmarks.few_shot` on training frames."""
     direction_weight: float = 1.0
-    """How much the direction a hand points weighs against its shape: upside down adds twice this to the distance."""
+    """How much the direction a hand points weighs against its shape in the embedding the pose encoder takes."""
     teach_ms: float = 3000
     """How long a gesture is shown to teach it, by default."""
     min_hand_share: float = 0.5

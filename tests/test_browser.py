@@ -472,7 +472,8 @@ def taught_in_python(data_dir: Path, reference: PythonReference) -> tuple[Path, 
     test = [r for r in rows if r["kind"] == "frame" and r["split"] == "test"]
 
     def confidence(row: dict[str, str]) -> float:
-        decided = decide_with_custom(pipeline.decide(hands(row)), [gesture], pipeline.gestures, minimum, settings)
+        decided = decide_with_custom(pipeline.decide(hands(row)), [gesture], pipeline.gestures, minimum, settings,
+                                     pipeline.landmarker.metadata.pose_encoder)
         return decided.score if decided.label == "v-sign" else 0.0
 
     chosen = sorted(((confidence(r), r["path"]) for r in test if r["source_class"] == "peace"), reverse=True)[:3]

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from research.fusion import NONE, decisions
-from research.landmark_features import crop_landmarks, features, mirrored, native_crop
+from research.landmark_features import features, mirrored
 from runtime.hand_landmarks import HandLandmarker
 from runtime.paths import SHIPPED_CHECKPOINT, landmark_model
 from tests.conftest import make_small_dataset
+from training.crop_landmarks import crop_landmarks, native_crop
 from training.datasets import load_samples
 
 ROOT = Path(__file__).resolve().parents[1]

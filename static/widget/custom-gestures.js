@@ -1,18 +1,20 @@
 /**
  * Gestures a participant teaches by showing them: each hand's 21 landmarks as an embedding, and a taught gesture
- * recognised by its nearest example, on hands the classifier reads as none of its own gestures. Pure; Python's twin
- * is runtime/custom_gestures.py, and the numbers are the landmark model's metadata "custom_gestures"
- * (onnx-metadata.js landmarkSettings).
+ * recognised by its nearest example in the pose encoder's space, on hands the classifier reads as none of its own
+ * gestures. Pure; Python's twins are runtime/custom_gestures.py and runtime/pose_encoder.py, and the numbers and the
+ * encoder's weights are the landmark model's metadata "custom_gestures" and "pose_encoder" (onnx-metadata.js
+ * landmarkSettings).
  */
 
-import {INDEX_BASE, MIDDLE_BASE, NUM_LANDMARKS, RING_BASE, WRIST} from './landmarks.js';
+import {EMBEDDING_SIZE, INDEX_BASE, MIDDLE_BASE, NUM_LANDMARKS, RING_BASE, WRIST} from './landmarks.js';
 
-/** x, y, z of each landmark, turned upright, then the hand's direction. */
-export const EMBEDDING_SIZE = NUM_LANDMARKS * 3 + 2;
+export {EMBEDDING_SIZE};
 
 /**
+ * @typedef {{layers: {weights: Float32Array, bias: Float32Array}[]}} PoseEncoder dense layers, each weights
+ *   [outputs x inputs] row by row (onnx-metadata.js poseEncoder)
  * @typedef {{matchDistance: number, directionWeight: number, teachMs: number, minHandShare: number,
- *   maxBuiltinShare: number, maxSpread: number, maxExamples: number}} CustomGestureSettings
+ *   maxBuiltinShare: number, maxSpread: number, maxExamples: number, encoder: PoseEncoder}} CustomGestureSettings
  * @typedef {{name: string, emoji: string, examples: number[][]}} CustomGesture a taught gesture: examples are the
  *   embeddings of the hand it was taught with
  */
@@ -58,10 +60,42 @@ function distance(a, b) {
   return Math.sqrt(sum);
 }
 
-/** The embedding's distance to the nearest of `examples` or their mirror images. */
-export function nearestDistance(embedding, examples) {
-  const flipped = mirrored(embedding); // the query mirrored: the same distances as mirrored examples
-  return Math.min(...examples.map((example) => Math.min(distance(embedding, example), distance(flipped, example))));
+/**
+ * The pose encoder's output for one embedding (runtime/pose_encoder.py PoseEncoder): dense layers, ReLU between,
+ * scaled to length 1. By hand: some 30,000 multiply-adds, where an onnxruntime session would add a model to load and
+ * a round trip to the worker for each frame.
+ * @param {number[]} embedding @param {PoseEncoder} encoder @returns {Float64Array}
+ */
+export function encode(embedding, encoder) {
+  let x = Float64Array.from(embedding);
+  encoder.layers.forEach(({weights, bias}, layer) => {
+    const inputs = x.length;
+    const out = new Float64Array(bias.length);
+    for (let o = 0; o < bias.length; o++) {
+      let sum = bias[o];
+      for (let i = 0, row = o * inputs; i < inputs; i++) sum += weights[row + i] * x[i];
+      out[o] = layer < encoder.layers.length - 1 ? Math.max(sum, 0) : sum;
+    }
+    x = out;
+  });
+  const length = Math.max(Math.sqrt(x.reduce((sum, v) => sum + v * v, 0)), Number.EPSILON);
+  return x.map((v) => v / length);
+}
+
+const encodedExamples = new WeakMap(); // examples -> [encoder, their encodings and their mirror images']
+
+function encodedWithMirrors(examples, encoder) {
+  const known = encodedExamples.get(examples);
+  if (known?.[0] === encoder) return known[1];
+  const encoded = [...examples, ...examples.map(mirrored)].map((example) => encode(example, encoder));
+  encodedExamples.set(examples, [encoder, encoded]);
+  return encoded;
+}
+
+/** The embedding's distance to the nearest of `examples` or their mirror images, all encoded by settings.encoder. */
+export function nearestDistance(embedding, examples, settings) {
+  const query = encode(embedding, settings.encoder);
+  return Math.min(...encodedWithMirrors(examples, settings.encoder).map((example) => distance(query, example)));
 }
 
 /** 1 / (1 + (d / matchDistance)^2): 1 on an example, one half at matchDistance. */
@@ -88,7 +122,7 @@ export function decideWithCustom(decision, taught, builtin, minScore, settings) 
     if (readsAsBuiltin(hand, builtin, minScore)) continue;
     const embedding = handEmbedding(hand.landmarks, settings);
     for (const gesture of taught) {
-      const confidence = confidenceAt(nearestDistance(embedding, gesture.examples), settings);
+      const confidence = confidenceAt(nearestDistance(embedding, gesture.examples, settings), settings);
       if (confidence > score) [best, score, box] = [gesture.name, confidence, hand.box];
     }
   }
@@ -144,9 +178,10 @@ export function learnGesture(name, emoji, frames, builtin, names, taught, minSco
   }
   const embeddings = hands.filter((hand) => !readsAsBuiltin(hand, builtin, minScore))
     .map((hand) => handEmbedding(hand.landmarks, settings));
-  const sums = embeddings.map((a) => embeddings.reduce((sum, b) => sum + distance(a, b), 0));
-  const medoid = embeddings[sums.indexOf(Math.min(...sums))];
-  const spread = median(embeddings.map((e) => distance(medoid, e)));
+  const encoded = embeddings.map((embedding) => encode(embedding, settings.encoder));
+  const sums = encoded.map((a) => encoded.reduce((sum, b) => sum + distance(a, b), 0));
+  const medoid = encoded[sums.indexOf(Math.min(...sums))];
+  const spread = median(encoded.map((e) => distance(medoid, e)));
   if (spread > settings.maxSpread) {
     throw new TeachingError('unsteady', `The pose changed while it was shown (spread ${spread.toFixed(2)}, at most `
       + `${shown(settings.maxSpread)}): hold one pose still.`);
@@ -154,7 +189,7 @@ export function learnGesture(name, emoji, frames, builtin, names, taught, minSco
   const gesture = {name, emoji, examples: evenlySpaced(embeddings.length, settings.maxExamples)
     .map((i) => embeddings[i])};
   for (const other of taught) {
-    const d = median(gesture.examples.map((example) => nearestDistance(example, other.examples)));
+    const d = median(gesture.examples.map((example) => nearestDistance(example, other.examples, settings)));
     if (d < settings.matchDistance) {
       throw new TeachingError('too-close', `This is too close to "${other.name}" (distance ${d.toFixed(2)}, at `
         + `least ${shown(settings.matchDistance)}): teach a pose that differs.`);

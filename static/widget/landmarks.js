@@ -14,6 +14,9 @@ import {roundHalfEven} from './palm.js';
 
 /** 21 landmarks per hand, each (x, y, z). */
 export const NUM_LANDMARKS = 21;
+/** A hand's numbers for taught gestures (custom-gestures.js handEmbedding): x, y, z of each landmark turned upright,
+ * then the hand's direction; what the pose encoder takes. */
+export const EMBEDDING_SIZE = NUM_LANDMARKS * 3 + 2;
 
 // Palm keypoints that give the hand's axis (DetectionsToRectsCalculator): wrist -> middle finger's base.
 const PALM_WRIST = 0;

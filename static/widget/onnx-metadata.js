@@ -10,6 +10,8 @@
  * library would be one more runtime dependency sent to every browser for these few fields.
  */
 
+import {EMBEDDING_SIZE} from './landmarks.js';
+
 const METADATA_PROPS = 14;
 const ENTRY_KEY = 1;
 const ENTRY_VALUE = 2;
@@ -263,5 +265,49 @@ export function landmarkSettings(metadata) {
   const inputSize = parsed(metadata, 'input_size', (v) => Number.isInteger(v) && v > 0, 'a positive integer');
   return {inputSize, palm: numbers(metadata, 'palm_region', REGION_KEYS),
     landmarks: numbers(metadata, 'landmark_region', REGION_KEYS),
-    customGestures: numbers(metadata, 'custom_gestures', CUSTOM_GESTURE_KEYS)};
+    customGestures: {...numbers(metadata, 'custom_gestures', CUSTOM_GESTURE_KEYS),
+      encoder: poseEncoder(metadata, EMBEDDING_SIZE)}};
+}
+
+/** Little-endian float32 from base64, or null when `text` is not base64 of whole floats. */
+function float32s(text) {
+  if (typeof text !== 'string') return null;
+  let bytes;
+  try {
+    bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
+  if (bytes.length % 4) return null;
+  const view = new DataView(bytes.buffer);
+  return Float32Array.from({length: bytes.length / 4}, (_, i) => view.getFloat32(4 * i, true));
+}
+
+/**
+ * The metadata's "pose_encoder" (runtime/pose_encoder.py pose_encoder_from): dense layers whose weights are
+ * [outputs x inputs] row by row, the first taking `inputs` numbers; throws an Error saying what was expected (not the
+ * value: some hundred kilobytes).
+ * @returns {import('./custom-gestures.js').PoseEncoder}
+ */
+export function poseEncoder(metadata, inputs) {
+  const expected = 'a JSON object {"layers": [{"weights", "bias"}, ...]}, each a base64 string of little-endian '
+    + `float32: a layer's weights [outputs x inputs] row by row, the first layer taking ${inputs} inputs`;
+  if (!('pose_encoder' in metadata)) throw new Error(`its metadata has no "pose_encoder" (expected ${expected})`);
+  const wrong = new Error(`its metadata "pose_encoder" is not ${expected}`);
+  let value;
+  try {
+    value = JSON.parse(metadata.pose_encoder);
+  } catch {
+    throw wrong;
+  }
+  if (!Array.isArray(value?.layers) || !value.layers.length) throw wrong;
+  const layers = [];
+  for (const layer of value.layers) {
+    const [weights, bias] = [float32s(layer?.weights), float32s(layer?.bias)];
+    if (!weights || !bias || !bias.length || weights.length !== bias.length * inputs
+      || ![...weights, ...bias].every(Number.isFinite)) throw wrong;
+    layers.push({weights, bias});
+    inputs = bias.length;
+  }
+  return {layers};
 }

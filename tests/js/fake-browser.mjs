@@ -1,7 +1,10 @@
 // A browser just big enough for static/widget/gesture-controller.js under Node, as globals: a camera that opens
 // or fails as the test says, a recognition worker that loads the test's classifier settings and answers each frame
 // with the test's result, animation frames on a timer, and a page that can be hidden.
-import {classifierSettings} from '../../static/widget/onnx-metadata.js';
+import {readFileSync} from 'node:fs';
+
+import {EMBEDDING_SIZE} from '../../static/widget/landmarks.js';
+import {classifierSettings, poseEncoder} from '../../static/widget/onnx-metadata.js';
 import {onnxModel} from './onnx-model.mjs';
 
 /** A classifier's metadata_props with the test's own numbers (not the shipped classifier's). */
@@ -25,9 +28,11 @@ export const RAISE_HAND_METADATA = {...METADATA, labels: '["like", "dislike", "o
 /** The asset base the tests give the controller: its classifier is the one file this fake server has. */
 export const ASSET_BASE = 'http://page.test/static/';
 
-/** How the fake landmark model says taught gestures are matched (its metadata "custom_gestures"). */
+/** How the fake landmark model says taught gestures are matched (its metadata "custom_gestures"), with the shipped
+ * pose encoder (its "pose_encoder"). */
 export const CUSTOM_GESTURES = {matchDistance: 0.8, directionWeight: 1, teachMs: 200, minHandShare: 0.5,
-  maxBuiltinShare: 0.5, maxSpread: 0.25, maxExamples: 24};
+  maxBuiltinShare: 0.5, maxSpread: 0.25, maxExamples: 24, encoder: poseEncoder({pose_encoder: readFileSync(
+    new URL('../../training/weights/pose_encoder.json', import.meta.url), 'utf8')}, EMBEDDING_SIZE)};
 /** The classifier the widget downloads, here in ONNX (its metadata reader takes either format). */
 const CLASSIFIER_URL = `${ASSET_BASE}models/classifier.int8.ort`;
 
