@@ -34,7 +34,7 @@ static/widget/models/classifier.int8.ort: export/models/classifier.int8.onnx $(V
 	$(BIN)/python -m export.ort_format
 
 # the landmark model again (and its browser copy) when the pose encoder its metadata carries changes
-export/models/hand_landmark_lite.onnx: training/weights/pose_encoder.json $(VENV)/.installed
+export/models/hand_landmark_lite.onnx: training/weights/pose_encoder.json | $(VENV)/.installed
 	$(BIN)/python -m export.to_onnx --only landmarks
 
 # onnxruntime-web, which the server serves to the browser itself (no CDN)

@@ -2,9 +2,10 @@
 classifier does not know, each training frame of it in turn is the teacher, held still in front of the camera (its
 hand's landmarks found `k` times in regions jittered as a tracked hand's are); the taught gesture is then judged on
 the other people's frames of `--split`, each held as a photo: the share of its own frames that fire it held 1.0 s,
-and of every other class's frames (the classifier's gestures included) that fire it held 2.5 s. Each gesture is
-matched by a pose encoder trained without it (`training.pose_encoder --leave-out`), so that every taught gesture is
-one the encoder never saw; `--encoder shipped` uses the landmark model's own.
+and of every other class's frames (the classifier's gestures included; not SubhiH's counting frames, which show the
+taught poses unnamed) that fire it held 2.5 s. Each gesture is matched by a pose encoder trained without it
+(`training.pose_encoder --leave-out`), so that every taught gesture is one the encoder never saw; `--encoder shipped`
+uses the landmark model's own.
 
     python -m benchmarks.few_shot --split train            # to choose on (the teacher's own frame left out)
     python -m benchmarks.few_shot --split test --k 3 5 10  # to report, once
@@ -45,6 +46,7 @@ from runtime.pipeline import GesturePipeline, Hand, Prediction
 from runtime.pose_encoder import PoseEncoder
 from runtime.reactions import HoldToConfirm
 from runtime.settings import CustomGestureSettings, ReactionSettings
+from training.gestures import UNNAMED_POSES
 from training.pose_encoder import crop_hands, encoder_crops, train_encoder
 
 CAMERA_FPS = 30
@@ -54,8 +56,9 @@ RECALL_HOLD_S, FALSE_HOLD_S = 1.0, 2.5
 JITTER = (0.04, 0.08, 0.08)
 """Standard deviations of a teaching view's region: its centre (in region sides), its scale (log) and its turn
 (radians): how a tracked hand's region moves while a person holds a pose."""
-NOT_TAUGHT = {"images"}
-"""Source classes that are no one gesture (SubhiH's counting frames): judged as others, never taught."""
+UNNAMED = set(UNNAMED_POSES)
+"""Source classes whose frames show poses unnamed (SubhiH's counting on fingers: a fist, one to four fingers, an
+open hand): never taught, nor judged, since a taught pose may be the very one such a frame shows."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -187,11 +190,12 @@ class Judged:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     rows = list(csv.DictReader((args.data / "manifest.csv").open(encoding="utf-8")))
-    frames_rows = [r for r in rows if r["kind"] == "frame" and r["split"] == args.split]
+    frames_rows = [r for r in rows if r["kind"] == "frame" and r["split"] == args.split
+                   and r["source_class"] not in UNNAMED]
     teach_rows = [r for r in rows if r["kind"] == "frame" and r["split"] == "train"]
     pipeline = GesturePipeline(palm_model(), landmark_model(), classifier_model())
     builtin = list(pipeline.gestures)
-    taught_classes = sorted({r["source_class"] for r in teach_rows} - set(builtin) - NOT_TAUGHT)
+    taught_classes = sorted({r["source_class"] for r in teach_rows} - set(builtin) - UNNAMED)
     teachers = [r for r in teach_rows if r["source_class"] in taught_classes]
     if args.teachers:
         by_class = defaultdict(list)
