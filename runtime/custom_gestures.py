@@ -136,9 +136,9 @@ def learn_gesture(name: str, emoji: str, frames: Sequence[Sequence[Hand]], built
     gesture = CustomGesture(name, emoji, embeddings[evenly_spaced(len(embeddings), int(settings.max_examples))])
     for other in taught:
         distance = float(np.median(nearest_example_distances(gesture.examples, other.examples, encoder)))
-        if distance < settings.match_distance:
+        if distance < settings.min_separation:
             raise TeachingError("too-close", f'This is too close to "{other.name}" (distance {distance:.2f}, at '
-                                             f"least {settings.match_distance:g}): teach a pose that differs.")
+                                             f"least {settings.min_separation:g}): teach a pose that differs.")
     return gesture
 
 

@@ -99,7 +99,7 @@ class CustomGestureSettings:
     nearest example's, both through the pose encoder; the rest say when teaching is refused
     (docs/decisions.md#taught-gestures-matched-by-a-learnt-pose-encoder)."""
 
-    match_distance: float = 1.0
+    match_distance: float = 1.35
     """The distance at which a hand is a taught gesture at confidence one half; at hold-to-confirm's 0.8 it is half
     as far. Chosen with `benchmarks.few_shot` on training frames."""
     direction_weight: float = 1.0
@@ -112,6 +112,9 @@ class CustomGestureSettings:
     """Above this share of the frames with a hand read as one of the classifier's own gestures, the pose is one."""
     max_spread: float = 0.25
     """The examples' median distance to their medoid above which the pose changed while it was taught."""
+    min_separation: float = 0.675
+    """The examples' median distance to an earlier taught gesture's below which a new gesture is refused as too
+    close to it: where its hands would be read as the earlier one at hold-to-confirm's threshold, 0.8."""
     max_examples: int = 24
     """Examples kept per taught gesture, evenly over the frames it was shown in."""
 

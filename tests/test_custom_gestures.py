@@ -161,7 +161,7 @@ def test_the_browser_learns_and_decides_as_python_on_real_hands(node: str, tmp_p
     settings = {"matchDistance": SETTINGS.match_distance, "directionWeight": SETTINGS.direction_weight,
                 "teachMs": SETTINGS.teach_ms, "minHandShare": SETTINGS.min_hand_share,
                 "maxBuiltinShare": SETTINGS.max_builtin_share, "maxSpread": SETTINGS.max_spread,
-                "maxExamples": SETTINGS.max_examples, "encoder": {"layers": [
+                "minSeparation": SETTINGS.min_separation, "maxExamples": SETTINGS.max_examples, "encoder": {"layers": [
                     {"weights": weights.ravel().tolist(), "bias": bias.tolist()}
                     for weights, bias in pipeline.landmarker.metadata.pose_encoder.layers]}}
     answer = run_node(node, """
@@ -228,4 +228,4 @@ console.log(JSON.stringify({...s, encoder}));""", tmp_path)
     assert answer == {"matchDistance": python.match_distance, "directionWeight": python.direction_weight,
                       "teachMs": python.teach_ms, "minHandShare": python.min_hand_share,
                       "maxBuiltinShare": python.max_builtin_share, "maxSpread": python.max_spread,
-                      "maxExamples": python.max_examples}
+                      "minSeparation": python.min_separation, "maxExamples": python.max_examples}

@@ -14,7 +14,8 @@ export {EMBEDDING_SIZE};
  * @typedef {{layers: {weights: Float32Array, bias: Float32Array}[]}} PoseEncoder dense layers, each weights
  *   [outputs x inputs] row by row (onnx-metadata.js poseEncoder)
  * @typedef {{matchDistance: number, directionWeight: number, teachMs: number, minHandShare: number,
- *   maxBuiltinShare: number, maxSpread: number, maxExamples: number, encoder: PoseEncoder}} CustomGestureSettings
+ *   maxBuiltinShare: number, maxSpread: number, maxExamples: number, minSeparation: number, encoder: PoseEncoder}}
+ *   CustomGestureSettings
  * @typedef {{name: string, emoji: string, examples: number[][]}} CustomGesture a taught gesture: examples are the
  *   embeddings of the hand it was taught with
  */
@@ -190,9 +191,9 @@ export function learnGesture(name, emoji, frames, builtin, names, taught, minSco
     .map((i) => embeddings[i])};
   for (const other of taught) {
     const d = median(gesture.examples.map((example) => nearestDistance(example, other.examples, settings)));
-    if (d < settings.matchDistance) {
+    if (d < settings.minSeparation) {
       throw new TeachingError('too-close', `This is too close to "${other.name}" (distance ${d.toFixed(2)}, at `
-        + `least ${shown(settings.matchDistance)}): teach a pose that differs.`);
+        + `least ${shown(settings.minSeparation)}): teach a pose that differs.`);
     }
   }
   return gesture;

@@ -190,7 +190,7 @@ const REGION_KEYS = {scale: 'scale', shift: 'shift'};
 const CUSTOM_GESTURE_KEYS = {
   match_distance: 'matchDistance', direction_weight: 'directionWeight', teach_ms: 'teachMs',
   min_hand_share: 'minHandShare', max_builtin_share: 'maxBuiltinShare', max_spread: 'maxSpread',
-  max_examples: 'maxExamples',
+  min_separation: 'minSeparation', max_examples: 'maxExamples',
 };
 
 /** A JSON object with exactly the keys of `names`, all numbers, renamed to its values. */

@@ -31,7 +31,7 @@ export const ASSET_BASE = 'http://page.test/static/';
 /** How the fake landmark model says taught gestures are matched (its metadata "custom_gestures"), with the shipped
  * pose encoder (its "pose_encoder"). */
 export const CUSTOM_GESTURES = {matchDistance: 0.8, directionWeight: 1, teachMs: 200, minHandShare: 0.5,
-  maxBuiltinShare: 0.5, maxSpread: 0.25, maxExamples: 24, encoder: poseEncoder({pose_encoder: readFileSync(
+  maxBuiltinShare: 0.5, maxSpread: 0.25, minSeparation: 0.4, maxExamples: 24, encoder: poseEncoder({pose_encoder: readFileSync(
     new URL('../../training/weights/pose_encoder.json', import.meta.url), 'utf8')}, EMBEDDING_SIZE)};
 /** The classifier the widget downloads, here in ONNX (its metadata reader takes either format). */
 const CLASSIFIER_URL = `${ASSET_BASE}models/classifier.int8.ort`;
