@@ -114,7 +114,8 @@ class CustomGestureSettings:
     """The examples' median distance to their medoid above which the pose changed while it was taught."""
     min_separation: float = 0.675
     """The examples' median distance to an earlier taught gesture's below which a new gesture is refused as too
-    close to it: where its hands would be read as the earlier one at hold-to-confirm's threshold, 0.8."""
+    close to it: half the match distance, where its hands would be read as the earlier one at hold-to-confirm's
+    threshold, 0.8."""
     max_examples: int = 24
     """Examples kept per taught gesture, evenly over the frames it was shown in."""
 
