@@ -50,14 +50,6 @@ class CustomGesture:
     emoji: str
     examples: np.ndarray
 
-    def distance(self, embedding: np.ndarray, encoder: PoseEncoder) -> float:
-        """The embedding's distance to the nearest example or its mirror image, both encoded."""
-        return float(nearest_example_distances(np.asarray(embedding)[None], self.examples, encoder)[0])
-
-    def confidence(self, embedding: np.ndarray, settings: CustomGestureSettings, encoder: PoseEncoder) -> float:
-        """1 / (1 + (d / match_distance)^2): 1 on an example, one half at `match_distance`."""
-        return confidence_at(self.distance(embedding, encoder), settings)
-
     @classmethod
     def from_json(cls, value: Mapping) -> CustomGesture:
         """One gesture of the widget's `exportGestures()` JSON: {name, emoji, examples}."""
@@ -83,9 +75,9 @@ def decide_with_custom(prediction: Prediction, taught: Sequence[CustomGesture], 
     for hand in prediction.hands:
         if reads_as_builtin(hand, builtin, min_gesture_score):
             continue
-        embedding = hand_embedding(hand.landmarks.points, settings)
+        query = encoder(hand_embedding(hand.landmarks.points, settings)[None])  # once, for every gesture
         for gesture in taught:
-            confidence = gesture.confidence(embedding, settings, encoder)
+            confidence = confidence_at(float(nearest_encoded_distances(query, gesture.examples, encoder)[0]), settings)
             if confidence > score:
                 best, score, box = gesture.name, confidence, hand.box
     if score >= min_gesture_score:
@@ -153,8 +145,14 @@ def nearest_example_distances(queries: np.ndarray, examples: np.ndarray, encoder
     example's mirror image."""
     if not len(queries):
         return np.zeros(0, dtype=np.float32)
+    return nearest_encoded_distances(encoder(queries), examples, encoder)
+
+
+def nearest_encoded_distances(encoded: np.ndarray, examples: np.ndarray, encoder: PoseEncoder) -> np.ndarray:
+    """[N, outputs] queries already through the encoder, [K, 65] examples -> [N] distance of each to the nearest
+    encoded example or example's mirror image."""
     both = encoder(np.concatenate([examples, mirrored(examples)]))
-    return np.sqrt(((encoder(queries)[:, None] - both[None]) ** 2).sum(axis=2)).min(axis=1)
+    return np.sqrt(((encoded[:, None] - both[None]) ** 2).sum(axis=2)).min(axis=1)
 
 
 def confidence_at(distance: float, settings: CustomGestureSettings) -> float:

@@ -33,6 +33,7 @@ FIRST_LOOK_TURNS = (0.0, math.pi / 2, math.pi, -math.pi / 2)
 MIN_PRESENCE = 0.5
 """A crop's landmarks count when the landmark model's presence reaches this (the pipeline cuts hands from 0.5)."""
 
+
 def native_crop(sample: Sample) -> np.ndarray:
     """The hand crop at its own resolution: the file, or its box in a HaGRID frame (grown as `training.cache`)."""
     image = read_rgb(sample.path)

@@ -8,8 +8,6 @@
 
 import {EMBEDDING_SIZE, INDEX_BASE, MIDDLE_BASE, NUM_LANDMARKS, RING_BASE, WRIST} from './landmarks.js';
 
-export {EMBEDDING_SIZE};
-
 /**
  * @typedef {{layers: {weights: Float32Array, bias: Float32Array}[]}} PoseEncoder dense layers, each weights
  *   [outputs x inputs] row by row (onnx-metadata.js poseEncoder)
@@ -93,10 +91,14 @@ function encodedWithMirrors(examples, encoder) {
   return encoded;
 }
 
+/** An encoded hand's distance to the nearest of `examples` or their mirror images, encoded by `encoder`. */
+function nearestEncodedDistance(query, examples, encoder) {
+  return Math.min(...encodedWithMirrors(examples, encoder).map((example) => distance(query, example)));
+}
+
 /** The embedding's distance to the nearest of `examples` or their mirror images, all encoded by settings.encoder. */
 export function nearestDistance(embedding, examples, settings) {
-  const query = encode(embedding, settings.encoder);
-  return Math.min(...encodedWithMirrors(examples, settings.encoder).map((example) => distance(query, example)));
+  return nearestEncodedDistance(encode(embedding, settings.encoder), examples, settings.encoder);
 }
 
 /** 1 / (1 + (d / matchDistance)^2): 1 on an example, one half at matchDistance. */
@@ -121,9 +123,9 @@ export function decideWithCustom(decision, taught, builtin, minScore, settings) 
   let [best, score, box] = ['none', 0, null];
   for (const hand of decision.hands) {
     if (readsAsBuiltin(hand, builtin, minScore)) continue;
-    const embedding = handEmbedding(hand.landmarks, settings);
+    const query = encode(handEmbedding(hand.landmarks, settings), settings.encoder); // once, for every gesture
     for (const gesture of taught) {
-      const confidence = confidenceAt(nearestDistance(embedding, gesture.examples, settings), settings);
+      const confidence = confidenceAt(nearestEncodedDistance(query, gesture.examples, settings.encoder), settings);
       if (confidence > score) [best, score, box] = [gesture.name, confidence, hand.box];
     }
   }
