@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from runtime.custom_gestures import hand_embedding
 from runtime.hand_landmarks import EMBEDDING_SIZE, HandLandmarker
@@ -73,3 +74,11 @@ def test_the_shipped_encoder_groups_other_peoples_hands_by_pose(data_dir: Path) 
     as_they_are = same_pose_nearer(embeddings(found.points[hand]), poses, people)
     through_encoder = same_pose_nearer(shipped(embeddings(found.points[hand])), poses, people)
     assert through_encoder >= 0.95 and as_they_are < through_encoder - 0.15, (through_encoder, as_they_are)
+
+
+def test_the_command_says_when_there_is_nothing_to_train_on(data_dir: Path, tmp_path: Path) -> None:
+    frames = [r for r in manifest_rows(data_dir) if r["kind"] == "frame"][:2]
+    data = copy_rows(data_dir, frames, tmp_path / "data")
+    with pytest.raises(SystemExit, match="no training or validation crops"):
+        pose_encoder.main(["--data", str(data), "--out", str(tmp_path / "pose_encoder.json")])
+    assert not (tmp_path / "pose_encoder.json").exists()

@@ -68,7 +68,11 @@ def encoder_crops(root: Path, per_class: int, seed: int = 0) -> list[Sample]:
 
 
 def crop_hands(samples: list[Sample], workers: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """The landmarks [N, 21, 3] of the crops with a hand found, and their source classes [N] (cached)."""
+    """The landmarks [N, 21, 3] of the crops with a hand found, and their source classes [N] (cached); ValueError
+    when there is none."""
+    if not samples:
+        raise ValueError("no training or validation crops to train the pose encoder on (the manifest has no crop rows "
+                         "of those splits)")
     found = landmarks_of_crops(samples, landmark_model(), workers=workers, desc="crop landmarks")
     kept = found.presence >= MIN_PRESENCE
     return found.points[kept], np.asarray([s.label for s in samples])[kept]
@@ -138,7 +142,10 @@ def train_encoder(points: np.ndarray, classes: np.ndarray, leave_out: set[str] =
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(max(1, args.workers))
-    points, classes = crop_hands(encoder_crops(args.data, args.per_class, args.seed), args.workers)
+    try:
+        points, classes = crop_hands(encoder_crops(args.data, args.per_class, args.seed), args.workers)
+    except ValueError as error:
+        raise SystemExit(f"{args.data}: {error}") from None
     encoder = train_encoder(points, classes, set(args.leave_out), args.epochs, args.views, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(encoder.to_json() + "\n", encoding="utf-8")
