@@ -20,7 +20,7 @@ from torch import nn
 
 from runtime.settings import PipelineSettings, RaiseHandSettings, ReactionSettings
 from training.checkpoint import load_checkpoint
-from training.gestures import emoji_of, names_of
+from training.gestures import default_gestures, emoji_of, names_of
 from training.inference import preprocess
 
 ONNX_OPSET = 17
@@ -57,6 +57,7 @@ def metadata(checkpoint_meta: dict, test_report: dict | None, version: str, prec
         "pipeline": json.dumps(asdict(pipeline or PipelineSettings())),
         "reactions": json.dumps(asdict(reactions or ReactionSettings())),
         "raise_hand": json.dumps(asdict(RaiseHandSettings()) if RaiseHandSettings().label in labels else None),
+        "default_gestures": json.dumps(list(default_gestures(labels))),
         "model": checkpoint_meta["model"],
         "precision": precision,
         "version": version,
@@ -111,18 +112,35 @@ class _CropReader(CalibrationDataReader):
         return None if batch is None else {INPUT_NAME: batch}
 
 
+def after_output_layers(graph: onnx.GraphProto) -> list[str]:
+    """The nodes fed by the output layers (Gemm), directly or not: the softmax, and a branched model's arithmetic
+    on its logits, which stay in float so that each output layer's logits are quantized once, as the base's are."""
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    pending = [name for node in graph.node if node.op_type == "Gemm" for name in node.output]
+    after: dict[str, None] = {}
+    while pending:
+        for node in consumers.get(pending.pop(), []):
+            if node.name not in after:
+                after[node.name] = None
+                pending += node.output
+    return list(after)
+
+
 def quantize_int8(fp32: Path, path: Path, crops: np.ndarray, meta: dict[str, str]) -> Path:
-    """Static QDQ quantization: int8 weights per output channel, uint8 activations with ranges from `crops`; the
-    softmax stays in float (its input is already quantized, and its output is what we compare)."""
+    """Static QDQ quantization: int8 weights per output channel, uint8 activations with ranges from `crops`; what
+    follows the output layers stays in float (their logits are already quantized: `after_output_layers`)."""
     size = int(meta["input_size"])
     mean, std = json.loads(meta["mean"]), json.loads(meta["std"])
     batches = [preprocess(crops[i:i + 1], size, mean, std).numpy() for i in range(len(crops))]
     with tempfile.TemporaryDirectory() as folder:
         prepared = Path(folder) / "prepared.onnx"
         quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
-        softmax = [n.name for n in onnx.load(str(prepared)).graph.node if n.op_type == "Softmax"]
         quantize_static(str(prepared), str(path), _CropReader(batches), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=softmax)
+                        calibrate_method=CalibrationMethod.MinMax,
+                        nodes_to_exclude=after_output_layers(onnx.load(str(prepared)).graph))
     _with_metadata(path, meta)
     return path

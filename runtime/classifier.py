@@ -18,13 +18,14 @@ from runtime.onnx_models import ModelFileError, onnx_session
 from runtime.settings import PipelineSettings, RaiseHandSettings, ReactionSettings
 
 EXPECTED = ("the gesture classifier as ONNX, with labels, emoji, names, input_size, mean, std, output, pipeline, "
-            "reactions and raise_hand in its metadata (written by `python -m export.to_onnx`)")
+            "reactions, raise_hand and default_gestures in its metadata (written by `python -m export.to_onnx`)")
 
 
 @dataclass(frozen=True)
 class ClassifierMetadata:
     """What a classifier file says about itself; `gestures` are its labels that fire reactions or raise the hand (all
-    but none); `raise_hand` is None when it has no raise-hand gesture."""
+    but none), `default_gestures` those of them on until a host chooses; `raise_hand` is None when it has no
+    raise-hand gesture."""
 
     labels: tuple[str, ...]
     emoji: dict[str, str]
@@ -35,6 +36,7 @@ class ClassifierMetadata:
     pipeline: PipelineSettings
     reactions: ReactionSettings
     raise_hand: RaiseHandSettings | None
+    default_gestures: tuple[str, ...]
 
     @property
     def gestures(self) -> tuple[str, ...]:
@@ -67,7 +69,10 @@ def parse_metadata(metadata: dict[str, str]) -> ClassifierMetadata:
     return ClassifierMetadata(tuple(labels), dict(emoji), dict(names), input_size, tuple(mean), tuple(std),
                               settings_value(metadata, "pipeline", PipelineSettings),
                               settings_value(metadata, "reactions", ReactionSettings),
-                              _raise_hand(metadata, gestures))
+                              _raise_hand(metadata, gestures),
+                              tuple(parsed(metadata, "default_gestures", lambda v: isinstance(v, list) and len(v) > 0
+                                           and all(g in gestures for g in v),
+                                           f"a non-empty JSON list of some of {', '.join(gestures)}")))
 
 
 def _raise_hand(metadata: dict[str, str], gestures: list[str]) -> RaiseHandSettings | None:
@@ -142,6 +147,7 @@ class OnnxClassifier:
         self.labels = self.metadata.labels
         self.input_size = self.metadata.input_size
         self.settings = self.metadata.pipeline
+        self.default_gestures = self.metadata.default_gestures
 
     def probabilities(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """[N, labels] class probabilities of uint8 [N, H, W, 3] crops, resized to the input size first (and, as the

@@ -25,7 +25,7 @@ class EnsembleClassifier:
         if any(tuple(member.labels) != labels for member in members):
             raise ValueError(f"ensemble members disagree on the labels: {[list(m.labels) for m in members]}")
         self.members, self.weights = list(members), np.asarray(weights, dtype=np.float32)
-        self.labels, self.settings = labels, members[0].settings
+        self.labels, self.settings, self.default_gestures = labels, members[0].settings, members[0].default_gestures
         self.input_size = max(member.input_size for member in members)
 
     def member_probabilities(self, images: np.ndarray) -> list[np.ndarray]:

@@ -37,6 +37,7 @@ class Classifier(Protocol):
     labels: tuple[str, ...]
     input_size: int
     settings: PipelineSettings
+    default_gestures: tuple[str, ...]
 
     def probabilities(self, images: np.ndarray) -> np.ndarray: ...
 
@@ -107,7 +108,8 @@ class PalmFinder:
 class GesturePipeline(PalmFinder):
     """Palm detector + hand landmarks + hand box + crop classifier, on uint8 RGB images [H, W, 3]; `settings`
     default to the classifier's own and may be replaced later (`export.tune_pipeline` tries others); `gestures`,
-    the host's choice (the widget's option), are the only ones a frame is decided among (default: every one)."""
+    the host's choice (the widget's option), are the only ones a frame is decided among (default: the classifier's
+    `default_gestures`)."""
 
     def __init__(self, palm_model: Path, landmark_model: Path, classifier: Path | Classifier,
                  settings: PipelineSettings | None = None, threads: int = 0,
@@ -118,7 +120,8 @@ class GesturePipeline(PalmFinder):
         super().__init__(palm_model, chosen.min_palm_score, chosen.max_hands, threads)
         self.landmarker = HandLandmarker(landmark_model, threads=threads)
         self.settings = chosen
-        self.gestures = chosen_gestures(tuple(self.classifier.labels), gestures)
+        self.gestures = chosen_gestures(tuple(self.classifier.labels),
+                                        self.classifier.default_gestures if gestures is None else gestures)
 
     @property
     def settings(self) -> PipelineSettings:

@@ -60,7 +60,8 @@ def read_in_python(path: Path) -> dict:
     except ModelFileError as error:
         return {"error": str(error).removeprefix(f"{path}: ").split("; expected the gesture classifier")[0]}
     pipeline, reactions = asdict(meta.pipeline), meta.reactions
-    return {"labels": list(meta.labels), "gestures": list(meta.gestures), "emoji": meta.emoji, "names": meta.names,
+    return {"labels": list(meta.labels), "gestures": list(meta.gestures),
+            "defaultGestures": list(meta.default_gestures), "emoji": meta.emoji, "names": meta.names,
             "inputSize": meta.input_size, "mean": list(meta.mean), "std": list(meta.std),
             "pipeline": {re.sub(r"_(\w)", lambda m: m.group(1).upper(), k): v for k, v in pipeline.items()},
             "reactions": {"threshold": reactions.threshold, "hold": reactions.hold_ms,
@@ -82,6 +83,7 @@ def test_both_readers_read_a_fresh_export_alike(fresh_export: Path) -> None:
     assert python["pipeline"]["minPalmScore"] == FRESH_PIPELINE.min_palm_score
     assert python["reactions"]["hold"] == FRESH_REACTIONS.hold_ms
     assert python["labels"] == list(LABELS) and python["gestures"] == list(GESTURES) and python["emoji"] == EMOJI
+    assert python["defaultGestures"] == list(GESTURES)
     assert python["names"] == NAMES
     assert python["inputSize"] == INPUT_SIZE and python["mean"] == list(MEAN) and python["std"] == list(STD)
     assert python["raiseHand"] is None  # the shipped labels have no raise-hand gesture
@@ -93,18 +95,20 @@ def test_both_readers_read_a_raise_hand_gesture_alike(fresh_export: Path, tmp_pa
     _, checkpoint_meta = load_checkpoint(SHIPPED_CHECKPOINT)
     extended = metadata({**checkpoint_meta, "labels": list(LABEL_SETS["extended"])}, None, "test", "float32")
     path = fresh_export
-    for key in ("labels", "emoji", "names", "raise_hand"):
+    for key in ("labels", "emoji", "names", "raise_hand", "default_gestures"):
         path = copy_with_metadata(path, tmp_path / f"with-{key}.onnx", key, extended[key])
     python = read_in_python(path)
     assert python["raiseHand"] == {"gesture": RaiseHandSettings().label, "hold": RaiseHandSettings().hold_ms,
                                    "lowerAfter": RaiseHandSettings().lower_after_ms}
     assert python["gestures"] == list(LABEL_SETS["extended"][:-1]) and RaiseHandSettings().label in CATALOGUE
+    assert python["defaultGestures"] == list(GESTURES)  # more gestures wait for a host to choose them
     assert read_in_javascript(path) == python
 
 
 @pytest.mark.parametrize(("key", "value", "said"), [
     *[(key, None, f'its metadata has no "{key}"')
-      for key in ("labels", "emoji", "names", "input_size", "mean", "std", "pipeline", "reactions", "raise_hand")],
+      for key in ("labels", "emoji", "names", "input_size", "mean", "std", "pipeline", "reactions", "raise_hand",
+                  "default_gestures")],
     ("output", None, 'its metadata "output" is missing'),
     ("labels", "like,dislike,ok,none", 'its metadata "labels" is not JSON'),
     ("emoji", json.dumps({"like": "x"}), 'its metadata "emoji" is {"like": "x"}'),
@@ -114,6 +118,8 @@ def test_both_readers_read_a_raise_hand_gesture_alike(fresh_export: Path, tmp_pa
     ("raise_hand", json.dumps({"label": "like", "hold_ms": 600}), 'its metadata "raise_hand" is'),
     ("raise_hand", json.dumps({"label": "wave", "hold_ms": 600, "lower_after_ms": 2000}),
      'its metadata "raise_hand" is'),
+    ("default_gestures", json.dumps([]), 'its metadata "default_gestures" is []'),
+    ("default_gestures", json.dumps(["like", "wave"]), 'its metadata "default_gestures" is'),
 ])
 def test_both_readers_refuse_a_broken_file_with_the_same_words(fresh_export: Path, tmp_path: Path, key: str,
                                                                 value: str | None, said: str) -> None:

@@ -50,7 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="with --split train --kind frame: only the frames no classifier trained on (the held-out half "
                         "of training.pipeline_crops.frame_halves in the shipped label set)")
     p.add_argument("--gestures", nargs="+", help="score as a host that chose these gestures sees it (the widget's "
-                   "`gestures` option): every other gesture counts as none")
+                   "`gestures` option; frames default to the classifier's default gestures, as the widget's): every "
+                   "other gesture counts as none")
     p.add_argument("--json", type=Path, help="write the report here")
     p.add_argument("--png", type=Path, help="confusion matrix image (default: beside --json, else ./confusion.png)")
     return p.parse_args(argv)
@@ -109,12 +110,15 @@ def evaluate(data: Path, split: str, kind: str, model: Path | Sequence[Path] | N
              gestures: Sequence[str] | None = None, held_out: bool = False) -> dict:
     """The report for `model` (several: their ensemble with `weights`) on `data`'s split and kind (each image under
     `perturbation` if given), per class of the model's own label set (the truth mapped to it as training maps it),
-    with the model name and unreadable images added; frames are decided among `gestures` only, as the widget
-    decides among the host's choice (`metrics.with_gestures_chosen` then folds the rest into none); `held_out`: only
-    the training frames no classifier trained on."""
+    with the model name and unreadable images added; scored as a host that chose `gestures` sees it (frames: by
+    default the classifier's default gestures, as the widget's): frames are decided among them only, and
+    `metrics.with_gestures_chosen` folds the rest into none; `held_out`: only the training frames no classifier
+    trained on."""
     paths = [Path(m) for m in ([model] if isinstance(model, str | Path) else model or [])] or [
         classifier_model() if kind == "frame" else SHIPPED_CHECKPOINT]
     classifier, model_name = load_ensemble(paths, weights)
+    if kind == "frame" and gestures is None:  # the widget's default: the classifier's default gestures
+        gestures = classifier.default_gestures
     try:  # the truth as the host's choice labels it: a source showing only gestures not chosen is `none`
         truth = (*chosen_gestures(tuple(classifier.labels), gestures), "none") if gestures else classifier.labels
     except ValueError as error:
@@ -134,8 +138,14 @@ def evaluate(data: Path, split: str, kind: str, model: Path | Sequence[Path] | N
     else:
         cached = load_cached(samples, desc=f"decoding {split}", labels=tuple(classifier.labels))
         report = evaluate_crops(cached, classifier, perturbation, seed)
+    if gestures:
+        try:
+            report = with_gestures_chosen(report, gestures)
+        except ValueError as error:
+            raise SystemExit(f"--gestures: {error}") from error
     report.update(model=model_name, model_file="+".join(path.name for path in paths), data=str(data), split=split,
-                  kind=kind, perturbation=perturbation, seed=seed, held_out=held_out)
+                  kind=kind, perturbation=perturbation, seed=seed, held_out=held_out,
+                  gestures=list(gestures) if gestures else None)
     if isinstance(classifier, EnsembleClassifier):
         report["weights"] = classifier.weights.tolist()
     return report
@@ -187,11 +197,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     report = evaluate(args.data, args.split, args.kind, args.model, args.palm, args.perturb, args.seed, args.weights,
                       args.gestures, args.held_out)
-    if args.gestures:
-        try:
-            report = with_gestures_chosen(report, args.gestures)
-        except ValueError as error:
-            raise SystemExit(f"--gestures: {error}") from error
     condition = f", each {args.perturb} (seed {args.seed})" if args.perturb else ""
     which = f"{'held-out ' if args.held_out else ''}{args.split} {args.kind}s"
     print(f"{report['model']} on {which} of {args.data} ({report['n']} images{condition}"

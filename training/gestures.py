@@ -39,6 +39,7 @@ any of them leaves those images out rather than call them `none`."""
 LABEL_SETS: dict[str, tuple[str, ...]] = {
     "shipped": ("like", "dislike", "ok", "none"),
     "extended": ("like", "dislike", "ok", "raise_hand", "peace", "rock", "call", "fist", "none"),
+    "added": ("raise_hand", "peace", "rock", "call", "fist", "none"),
 }
 """Named class orders a run may train (`training.train --labels`); `none` is always last."""
 
@@ -62,6 +63,13 @@ def emoji_of(labels: Sequence[str]) -> dict[str, str]:
 def names_of(labels: Sequence[str]) -> dict[str, str]:
     """Each gesture of `labels` -> its name for people, as the ONNX metadata carries them."""
     return {label: CATALOGUE[label].name for label in labels if label != "none"}
+
+
+def default_gestures(labels: Sequence[str]) -> tuple[str, ...]:
+    """The gestures of `labels` that fire reactions until a host chooses (the ONNX metadata's "default_gestures"):
+    the shipped set's, so that a classifier with more gestures behaves as the shipped one; else all of them."""
+    gestures = [label for label in labels if label != "none"]
+    return tuple(g for g in gestures if g in LABEL_SETS["shipped"]) or tuple(gestures)
 
 
 LABELS: tuple[str, ...] = LABEL_SETS["shipped"]

@@ -12,7 +12,7 @@ from torch import nn
 
 from runtime.settings import PipelineSettings
 from training.checkpoint import load_checkpoint
-from training.gestures import MEAN, STD
+from training.gestures import MEAN, STD, default_gestures
 from training.models import output_layer
 from training.transforms import eval_transform
 
@@ -44,6 +44,7 @@ class TorchClassifier:
         self.model, self.name = model.to(memory_format=torch.channels_last), meta["model"]
         self.labels, self.input_size = tuple(meta["labels"]), meta["input_size"]
         self.settings = PipelineSettings()
+        self.default_gestures = default_gestures(self.labels)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         return torch_probabilities(self.model, images, self.input_size)

@@ -68,6 +68,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-pretrained", action="store_true", help="start from random weights even if ImageNet's exist")
     p.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning); from another label "
                                                "set, the last layer's rows of the labels both have")
+    p.add_argument("--freeze-blocks", type=int, default=0,
+                   help="keep --init's stem and first N blocks as they are (a branch for training.graft; slim only)")
     p.add_argument("--pipeline-share", type=float, default=0.0,
                    help="share of draws that take the crop as the pipeline cuts it from a frame, when it finds it")
     p.add_argument("--pipeline-variants", type=int, default=1, help="pipeline-cut versions per crop (pasting seeds)")
@@ -104,6 +106,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.model is None and args.resume is None:
         p.error("--model is required unless --resume is given")
+    if args.freeze_blocks and (args.init is None or args.model != "efficientnet_lite0_slim") and args.resume is None:
+        p.error("--freeze-blocks keeps --init's first blocks: give --init and --model efficientnet_lite0_slim")
     if args.augment in PAIRED_AUGMENTATIONS and args.teacher is None and args.resume is None:
         p.error(f"--augment {args.augment} distils from a teacher: give --teacher")
     if args.washed_out and args.augment == "standard":
@@ -320,6 +324,8 @@ def student_model(args: argparse.Namespace, labels: Sequence[str]) -> nn.Module:
         init, meta = load_checkpoint(args.init)
         load_by_label(model, labels, init, meta["labels"])
         log.info("starting from %s (labels %s)", args.init, ", ".join(meta["labels"]))
+    if args.freeze_blocks:
+        model.freeze_trunk(args.freeze_blocks)
     return model.to(memory_format=torch.channels_last)
 
 
@@ -368,7 +374,8 @@ def teacher_logits(teacher: nn.Module, images: torch.Tensor, size: int, teacher_
 def optimizer_and_schedule(args: argparse.Namespace, model: nn.Module, steps_per_epoch: int
                            ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
     """AdamW under a one-cycle learning rate stepped per batch over all `--epochs`."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=args.lr, weight_decay=args.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=args.epochs * steps_per_epoch + 1,
                                                     pct_start=0.15)
     return optimizer, scheduler

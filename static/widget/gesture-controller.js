@@ -241,13 +241,13 @@ export class GestureController extends EventTarget {
   get settings() { return this.#settings; }
 
   /**
-   * The gestures that fire reactions: the classifier's, or those of them the `gestures` option chose, in the
+   * The gestures that fire reactions: those the `gestures` option chose, else the classifier's defaults, in the
    * classifier's order; empty until its metadata is read.
    * @returns {string[]}
    */
   get gestures() {
-    const chosen = this.#options.gestures;
-    return (this.#settings?.gestures ?? []).filter((gesture) => chosen === null || chosen.includes(gesture));
+    const chosen = this.#options.gestures ?? this.#settings?.defaultGestures ?? [];
+    return (this.#settings?.gestures ?? []).filter((gesture) => chosen.includes(gesture));
   }
 
   /** Emoji per gesture: the classifier's, overridden by the `emoji` option. */

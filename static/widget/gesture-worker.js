@@ -188,7 +188,8 @@ async function load({ortUrl, palmUrl, landmarksUrl, classifierUrl, threads}) {
 
 /** The classifier's settings with the page's pipeline settings over its own. */
 function withOverrides() {
-  const gestures = classifierDefaults.gestures.filter((gesture) => chosen === null || chosen.includes(gesture));
+  const gestures = classifierDefaults.gestures.filter((gesture) => (chosen ?? classifierDefaults.defaultGestures)
+    .includes(gesture));
   return {...classifierDefaults, gestures, pipeline: {...classifierDefaults.pipeline, ...overrides}};
 }
 

@@ -212,10 +212,11 @@ function numbers(metadata, key, names) {
  *   (reactions.js): confidence 0..1, hold and cooldown in milliseconds
  * @typedef {{gesture: string, hold: number, lowerAfter: number}} RaiseHandSettings the label that raises the hand,
  *   the evidence (ms) raising it needs and the ms without it that lower it (reactions.js RaisedHand)
- * @typedef {{labels: string[], gestures: string[], emoji: Record<string, string>, names: Record<string, string>,
- *   inputSize: number, mean: number[], std: number[], pipeline: PipelineSettings, reactions: ReactionSettings,
- *   raiseHand: RaiseHandSettings | null}} ClassifierSettings gestures: the labels that fire reactions or raise the
- *   hand (all but "none"); names: each in words; raiseHand: null when the classifier has no raise-hand gesture
+ * @typedef {{labels: string[], gestures: string[], defaultGestures: string[], emoji: Record<string, string>,
+ *   names: Record<string, string>, inputSize: number, mean: number[], std: number[], pipeline: PipelineSettings,
+ *   reactions: ReactionSettings, raiseHand: RaiseHandSettings | null}} ClassifierSettings gestures: the labels that
+ *   fire reactions or raise the hand (all but "none"); defaultGestures: those of them on until a host chooses;
+ *   names: each in words; raiseHand: null when the classifier has no raise-hand gesture
  */
 
 /** The metadata's "raise_hand": null, or the label that raises the hand (one of `gestures`) and its numbers. */
@@ -249,7 +250,9 @@ export function classifierSettings(metadata) {
   }
   const pipeline = numbers(metadata, 'pipeline', PIPELINE_KEYS);
   const reactions = numbers(metadata, 'reactions', REACTION_KEYS);
-  return {labels, gestures, emoji, names, inputSize, mean, std, pipeline, reactions,
+  const defaultGestures = parsed(metadata, 'default_gestures', (v) => Array.isArray(v) && v.length > 0
+    && v.every((g) => gestures.includes(g)), `a non-empty JSON list of some of ${gestures.join(', ')}`);
+  return {labels, gestures, defaultGestures, emoji, names, inputSize, mean, std, pipeline, reactions,
     raiseHand: raiseHandSettings(metadata, gestures)};
 }
 

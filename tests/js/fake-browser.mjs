@@ -17,6 +17,7 @@ export const METADATA = {
     motion_shift_share: 0.2, motion_search_ms: 500, idle_search_ms: 1000, idle_fps: 10, bright_crop_luma: 190,
     bright_crop_target: 160, bright_crop_none_logit: 1}),
   reactions: JSON.stringify({threshold: 0.8, hold_ms: 60, cooldown_ms: 300}), raise_hand: 'null',
+  default_gestures: '["like", "dislike", "ok"]',
 };
 
 /** A classifier's metadata with a raise-hand gesture besides the others. */

@@ -11,7 +11,7 @@ from torchvision.models import mobilenet_v3_large, mobilenet_v3_small
 from training.gestures import INPUT_SIZE, LABELS
 from training.models.attention_hgr import INPUT_SIZE as ATTENTION_HGR_INPUT_SIZE
 from training.models.attention_hgr import AttentionHGR
-from training.models.efficientnet_lite import efficientnet_lite0, efficientnet_lite0_slim
+from training.models.efficientnet_lite import SlimWithBranch, efficientnet_lite0, efficientnet_lite0_slim
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ ARCHITECTURES: dict[str, Architecture] = {
     "mobilenet_v3_large": Architecture(lambda n, _: mobilenet_v3_large(num_classes=n), INPUT_SIZE, False),
     "efficientnet_lite0": Architecture(lambda n, pretrained: efficientnet_lite0(n, pretrained), INPUT_SIZE, True),
     "efficientnet_lite0_slim": Architecture(efficientnet_lite0_slim, INPUT_SIZE, True),
+    "efficientnet_lite0_slim_branched": Architecture(lambda n, _: SlimWithBranch(n), INPUT_SIZE, False),
     "attention_hgr": Architecture(lambda n, _: AttentionHGR(n), ATTENTION_HGR_INPUT_SIZE, False),
 }
 

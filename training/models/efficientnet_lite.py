@@ -60,11 +60,33 @@ class EfficientNetLite0(nn.Module):
         self._dropout = nn.Dropout(dropout)
         self._fc = nn.Linear(head_channels, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.act(self._bn0(self._conv_stem(x)))
-        x = self._blocks(x)
-        x = self.act(self._bn1(self._conv_head(x)))
+        self.frozen_blocks = 0
+
+    def trunk(self, x: torch.Tensor, end: int) -> torch.Tensor:
+        """The stem and the first `end` blocks: the features a branch starts from."""
+        return self._blocks[:end](self.act(self._bn0(self._conv_stem(x))))
+
+    def tail(self, x: torch.Tensor, start: int) -> torch.Tensor:
+        """Blocks from `start` on, then the head: one logit per class."""
+        x = self.act(self._bn1(self._conv_head(self._blocks[start:](x))))
         return self._fc(self._dropout(torch.flatten(self.pool(x), 1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.tail(self.trunk(x, self.frozen_blocks), self.frozen_blocks)
+
+    def freeze_trunk(self, blocks: int) -> None:
+        """Keep the stem and the first `blocks` blocks as they are, weights and batch-norm statistics, while the rest
+        trains: a branch that shares them with the model it started from (`SlimWithBranch`)."""
+        self.frozen_blocks = blocks
+        for module in (self._conv_stem, self._bn0, self._blocks[:blocks]):
+            module.requires_grad_(False)
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> EfficientNetLite0:
+        super().train(mode)
+        for module in (self._conv_stem, self._bn0, self._blocks[:self.frozen_blocks]) if self.frozen_blocks else ():
+            module.eval()
+        return self
 
 
 def imagenet_weights_file() -> str:
@@ -103,3 +125,31 @@ def efficientnet_lite0_slim(num_classes: int, pretrained: bool = True) -> Effici
     if pretrained:
         _load_imagenet(model, ("_fc.", "_conv_head.", "_bn1."))
     return model
+
+
+BRANCH_BLOCK = 9
+"""Where a branch starts: it has its own copy of the slim model's last two blocks and head, and shares the rest."""
+
+BASE_CLASSES = 4
+"""The base model's outputs in a `SlimWithBranch`: the shipped classifier's three gestures, then `none`."""
+
+
+class SlimWithBranch(nn.Module):
+    """The shipped slim classifier with a branch for more gestures: both share the stem and first blocks, and the
+    branch splits the base's `none` among its gestures and its own `none`. The base's gestures keep the base's
+    probabilities exactly (docs/decisions.md#more-gestures-as-a-branch-of-the-shipped-classifier)."""
+
+    def __init__(self, num_classes: int) -> None:
+        super().__init__()
+        self.base = EfficientNetLite0(BASE_CLASSES, stages=SLIM_STAGES, head_channels=SLIM_HEAD_CHANNELS)
+        branch = EfficientNetLite0(num_classes - BASE_CLASSES + 1, stages=SLIM_STAGES,
+                                   head_channels=SLIM_HEAD_CHANNELS)
+        self.branch_blocks = branch._blocks[BRANCH_BLOCK:]
+        self.branch_head = nn.Sequential(branch._conv_head, branch._bn1, nn.ReLU6(inplace=True),
+                                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), branch._fc)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shared = self.base.trunk(x, BRANCH_BLOCK)
+        base = self.base.tail(shared, BRANCH_BLOCK)
+        branch = torch.log_softmax(self.branch_head(self.branch_blocks(shared)), dim=1)
+        return torch.cat((base[:, :-1], base[:, -1:] + branch), dim=1)
