@@ -506,8 +506,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--mediapipe-threshold", type=float,
                    help="hold-to-confirm's threshold for MediaPipe's frames (default: the widget's); its Thumb_Up "
                         "scores sit lower than our classifier's")
-    p.add_argument("--gestures", nargs="+", help="with the Python replay: the gestures a host chose (default: every "
-                   "gesture of the classifier); photos of the others are none photos")
+    p.add_argument("--gestures", nargs="+", help="with the Python replay: the gestures a host chose (default: the "
+                   "classifier's default gestures); photos of the others are none photos")
     p.add_argument("--holds-s", type=float, nargs="+", default=list(HOLDS_S), help="how long gesture photos are held")
     p.add_argument("--limit", type=int, help="at most this many photos per label (a quick run, not the benchmark)")
     p.add_argument("--parts", nargs="+", choices=("held", "none", "idle", "load"), default=["held", "none", "idle"],

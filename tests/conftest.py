@@ -19,7 +19,7 @@ from PIL import Image
 
 from export.ort_format import write_ort_format
 from runtime.images import read_rgb
-from runtime.paths import classifier_model, data_dir
+from runtime.paths import SHIPPED_CHECKPOINT, classifier_model, data_dir
 from runtime.settings import PipelineSettings, RaiseHandSettings
 from runtime.tracking import _square, signature
 from tests.browser_harness import FakeCameraBrowser, fake_camera_browser, missing_system_tools
@@ -159,3 +159,20 @@ def swayed_and_raised(data_dir: Path, count: int) -> list[tuple[np.ndarray, np.n
         square = _square(None, width - 12, height)  # the letterboxed frame's square, as the search takes it
         cases.append(tuple(signature(frame, square, settings) for frame in (first, swayed, np.asarray(raised))))
     return cases
+
+
+@pytest.fixture(scope="session")
+def four_label(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The shipped classifier's four-label network alone (its base, before the branch was grafted on), as a
+    checkpoint and as a float32 ONNX file with an export's metadata: what the research rows and the `none` prior
+    were measured on."""
+    from export.classifier_onnx import export_fp32, metadata
+    from training.checkpoint import load_checkpoint, save_checkpoint
+    from training.gestures import LABELS
+
+    folder = tmp_path_factory.mktemp("four-label")
+    model, meta = load_checkpoint(SHIPPED_CHECKPOINT)
+    checkpoint = folder / "classifier.pt"
+    save_checkpoint(checkpoint, model.base, "efficientnet_lite0_slim", LABELS)
+    base_meta = {**meta, "model": "efficientnet_lite0_slim", "labels": list(LABELS)}
+    return checkpoint, export_fp32(checkpoint, folder / "classifier.onnx", metadata(base_meta, None, "test", "float32"))

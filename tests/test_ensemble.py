@@ -12,21 +12,21 @@ import pytest
 from research import ensemble
 from runtime.classifier import OnnxClassifier
 from runtime.ensemble import EnsembleClassifier
-from runtime.paths import SHIPPED_CHECKPOINT, classifier_model, landmark_model, palm_model
+from runtime.paths import classifier_model, landmark_model, palm_model
 from runtime.pipeline import GesturePipeline
 from runtime.settings import PipelineSettings
 from tests.conftest import make_small_dataset
 from training import evaluate
 from training.cache import load_cached
 from training.datasets import load_samples
-from training.gestures import LABELS
+from training.gestures import GESTURES, LABELS
 from training.pipeline_crops import frame_halves
 
 
 class AlwaysNone:
     """A member that is wrong on every gesture: calls every crop `none`, at a larger input size."""
 
-    labels, input_size, settings = tuple(LABELS), 160, PipelineSettings()
+    labels, input_size, settings, default_gestures = tuple(LABELS), 160, PipelineSettings(), GESTURES
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         return np.tile(np.eye(len(LABELS), dtype=np.float32)[LABELS.index("none")], (len(images), 1))
@@ -38,8 +38,9 @@ def small_data(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 @pytest.fixture(scope="module")
-def shipped() -> OnnxClassifier:
-    return OnnxClassifier(classifier_model())
+def shipped(four_label: tuple[Path, Path]) -> OnnxClassifier:
+    """The shipped classifier's four-label network, as the research rows ensembled it."""
+    return OnnxClassifier(four_label[1])
 
 
 def test_the_ensemble_averages_its_members_on_real_crops(small_data: Path, shipped: OnnxClassifier) -> None:
@@ -78,7 +79,7 @@ def test_choosing_weights_leaves_out_a_member_that_only_hurts(small_data: Path, 
     assert grid[",".join(f"{w:.2f}" for w in weights)] == max(grid.values()) > grid["0.00,1.00"]
 
 
-def test_evaluate_runs_an_ensemble_on_whole_frames_through_the_pipeline(small_data: Path, tmp_path: Path) -> None:
+def test_evaluate_runs_an_ensemble_on_whole_frames_through_the_pipeline(small_data: Path) -> None:
     """Two copies of the shipped model at equal weights decide every frame as the model alone does."""
     model = classifier_model()
     alone = evaluate.evaluate(small_data, "train", "frame", model)
@@ -89,9 +90,9 @@ def test_evaluate_runs_an_ensemble_on_whole_frames_through_the_pipeline(small_da
         evaluate.evaluate(small_data, "train", "frame", [model], weights=[0.5, 0.5])
 
 
-def test_the_ensemble_cli_chooses_on_validation_and_reports_members_and_ensemble(small_data: Path,
-                                                                                tmp_path: Path) -> None:
-    exported, checkpoint = str(classifier_model()), str(SHIPPED_CHECKPOINT)  # int8 ONNX and its float PyTorch source
+def test_the_ensemble_cli_chooses_on_validation_and_reports_members_and_ensemble(
+        small_data: Path, tmp_path: Path, four_label: tuple[Path, Path]) -> None:
+    checkpoint, exported = map(str, four_label)  # an ONNX file and its PyTorch source
     ensemble.main(["--models", exported, checkpoint, "--data", str(small_data), "--step", "0.5",
                    "--frames", "held-out", "--crops", "test", "--out", str(tmp_path)])
     results = json.loads((tmp_path / "ensemble.json").read_text())
@@ -108,11 +109,12 @@ def test_the_ensemble_cli_chooses_on_validation_and_reports_members_and_ensemble
     assert "| frames held-out |" in table and f"{results['crops_test']['ensemble']['macro_f1']:.4f}" in table
 
 
-def test_one_pipeline_pass_scores_each_member_as_its_own_pass_would(small_data: Path) -> None:
+def test_one_pipeline_pass_scores_each_member_as_its_own_pass_would(small_data: Path,
+                                                                     four_label: tuple[Path, Path]) -> None:
     """Members of one input size see the very crops they would alone: the shipped model's column from the ensemble's
     one pass equals `training.evaluate` of it alone on the same frames, and a member that calls every hand `none`
     decides every frame `none`."""
-    shipped, never = evaluate.load_classifier(classifier_model())[0], AlwaysNone()
+    shipped, never = evaluate.load_classifier(four_label[1])[0], AlwaysNone()
     never.input_size = shipped.input_size
     reports = ensemble.frame_reports(["shipped", "never"], EnsembleClassifier([shipped, never], [0.5, 0.5]),
                                      small_data, "held-out")

@@ -37,7 +37,7 @@ from tests.test_widget_modules import run_node
 from training.cache import load_cached
 from training.checkpoint import load_checkpoint
 from training.datasets import load_samples
-from training.gestures import EMOJI, LABELS, MEAN, NAMES, STD
+from training.gestures import EMOJI, GESTURES, LABELS, MEAN, STD, emoji_of, names_of
 from training.inference import torch_probabilities
 from training.metrics import classification_report
 
@@ -85,8 +85,11 @@ def test_metadata_carries_what_the_browser_needs() -> None:
     recorded = json.loads(SHIPPED_CHECKPOINT.with_suffix(".test.json").read_text())
     for name, path in SHIPPED.items():
         meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
-        assert json.loads(meta["labels"]) == list(LABELS)
-        assert json.loads(meta["emoji"]) == EMOJI and json.loads(meta["names"]) == NAMES
+        labels = checkpoint_meta["labels"]
+        assert labels[:3] == list(LABELS[:3]) and json.loads(meta["labels"]) == labels
+        assert json.loads(meta["emoji"]) == emoji_of(labels) and json.loads(meta["names"]) == names_of(labels)
+        assert {g: EMOJI[g] for g in GESTURES} == {g: json.loads(meta["emoji"])[g] for g in GESTURES}
+        assert json.loads(meta["default_gestures"]) == list(GESTURES)
         assert int(meta["input_size"]) == checkpoint_meta["input_size"]
         assert json.loads(meta["mean"]) == list(MEAN) and json.loads(meta["std"]) == list(STD)
         assert meta["model"] == checkpoint_meta["model"] and meta["output"] == "probabilities"

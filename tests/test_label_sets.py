@@ -46,7 +46,8 @@ def toy_data(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def extended_run(toy_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One toy epoch of `--labels extended` fine-tuned from the shipped 4-label classifier: its run folder."""
+    """One toy epoch of `--labels extended` fine-tuned from the shipped classifier's four-label base: its run
+    folder."""
     out = tmp_path_factory.mktemp("extended")
     train.main(["--model", "efficientnet_lite0_slim", "--labels", "extended", "--init", str(SHIPPED_CHECKPOINT),
                 "--data", str(toy_data), "--epochs", "1", "--samples-per-epoch", "32", "--batch-size", "16",
@@ -99,10 +100,11 @@ def test_datasets_map_palm_and_stop_to_raise_hand_in_both_layouts(toy_data: Path
 
 
 def test_a_4_label_init_gives_its_backbone_and_rows_to_a_9_label_model() -> None:
+    """`--init` of the shipped (grafted) classifier starts from its four-label base."""
     args = train.parse_args(["--model", "efficientnet_lite0_slim", "--labels", "extended",
                              "--init", str(SHIPPED_CHECKPOINT)])
     model = train.student_model(args, EXTENDED).state_dict()
-    init = load_checkpoint(SHIPPED_CHECKPOINT)[0].state_dict()
+    init = load_checkpoint(SHIPPED_CHECKPOINT)[0].base.state_dict()
     assert model["_fc.weight"].shape[0] == len(EXTENDED)
     for key in ("_fc.weight", "_fc.bias"):
         assert torch.equal(model[key][SHARED_ROWS], init[key])
@@ -111,10 +113,10 @@ def test_a_4_label_init_gives_its_backbone_and_rows_to_a_9_label_model() -> None
 
 
 def test_a_teacher_of_another_label_set_is_refused() -> None:
-    args = train.parse_args(["--model", "efficientnet_lite0_slim", "--labels", "extended",
+    args = train.parse_args(["--model", "efficientnet_lite0_slim", "--labels", "added",
                              "--teacher", str(SHIPPED_CHECKPOINT)])
     with pytest.raises(SystemExit, match="same label set"):
-        train.criterion(args, 112, torch.device("cpu"), EXTENDED)
+        train.criterion(args, 112, torch.device("cpu"), LABEL_SETS["added"])
 
 
 def test_unknown_labels_in_a_checkpoint_name_the_path_and_what_was_expected(tmp_path: Path) -> None:

@@ -31,26 +31,27 @@ def small_val(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_bias_written_into_the_network_moves_its_probabilities_as_the_sweep_assumes(
-        small_val: Path, tmp_path: Path) -> None:
-    out = tmp_path / "prior.pt"
-    apply_bias(SHIPPED_CHECKPOINT, 1.5, out)
-    before, after = load_checkpoint(SHIPPED_CHECKPOINT)[0].state_dict(), load_checkpoint(out)[0].state_dict()
+        small_val: Path, tmp_path: Path, four_label: tuple[Path, Path]) -> None:
+    """On the shipped classifier's four-label network, where the recipe applies it."""
+    base, out = four_label[0], tmp_path / "prior.pt"
+    apply_bias(base, 1.5, out)
+    before, after = load_checkpoint(base)[0].state_dict(), load_checkpoint(out)[0].state_dict()
     changed = [key for key in before if not torch.equal(before[key].float(), after[key].float())]
     assert changed == ["_fc.bias"], "only the last layer's bias moves"
     assert after["_fc.bias"][NONE] - before["_fc.bias"][NONE] == pytest.approx(1.5)
 
     images = load_cached(load_samples(small_val, "val", "crop")).images
-    original = load_classifier(SHIPPED_CHECKPOINT)[0].probabilities(images)
+    original = load_classifier(base)[0].probabilities(images)
     corrected = load_classifier(out)[0].probabilities(images)
     np.testing.assert_allclose(corrected, add_to_logit(original, NONE, 1.5), atol=1e-5)
     assert (corrected[:, NONE] > original[:, NONE]).all(), "every crop's none probability rises"
 
-    meta, shipped = load_checkpoint(out)[1], load_checkpoint(SHIPPED_CHECKPOINT)[1]
-    assert meta["none_prior"] == {"checkpoint": "training/weights/classifier.pt", "bias": 1.5,
-                                  "earlier": shipped.get("none_prior")}, "a second value is recorded on the first"
-    assert meta["interpolated"] == shipped["interpolated"], "earlier records kept"
-    kept = json.loads(SHIPPED_CHECKPOINT.with_suffix(".run.json").read_text())
-    assert json.loads(out.with_suffix(".run.json").read_text())["wall_seconds"] == kept["wall_seconds"]
+    first = load_checkpoint(out)[1]["none_prior"]
+    assert first["bias"] == 1.5 and first["earlier"] is None
+    again = tmp_path / "again.pt"
+    apply_bias(out, 0.5, again)
+    assert load_checkpoint(again)[1]["none_prior"]["earlier"] == first, "a second value is recorded on the first"
+    assert json.loads(again.with_suffix(".run.json").read_text())["runs"][0]["config"] == first
 
 
 @pytest.mark.parametrize("decision", ["argmax", "pipeline"])

@@ -69,7 +69,7 @@ def test_crops_are_decided_as_the_pipeline_decides_a_frame_with_that_one_hand(da
     split, each = [0.0] * len(labels), min(threshold - 1e-3, 0.45)
     split[labels.index("like")], split[labels.index("dislike")], split[labels.index("none")] = each, each, 1 - 2 * each
     rows = [[hand.probabilities[label] for label in labels] for hand in hands] + [at, under, split]
-    decided = gesture_decisions(np.asarray(rows), labels, threshold)
+    decided = gesture_decisions(np.asarray(rows), labels, threshold, pipeline.gestures)
     for row, index in zip(rows, decided, strict=True):
         hand = Hand((0, 0, 1, 1), 1.0, dict(zip(labels, row, strict=True)), hands[0].landmarks)
         assert labels[index] == pipeline.decide([hand]).label
@@ -172,4 +172,4 @@ def test_a_frame_is_decided_among_the_gestures_the_host_chose(data_dir: Path, pi
         assert [labels[i] for i in gesture_decisions(rows, labels, 0.4, gestures)] == [
             "like" if "like" in gestures else "none", "ok" if "ok" in gestures else "none"]
     with pytest.raises(ValueError, match="no such gesture"):
-        GesturePipeline(palm_model(), landmark_model(), pipeline.classifier, gestures=("peace",))
+        GesturePipeline(palm_model(), landmark_model(), pipeline.classifier, gestures=("wave",))

@@ -11,14 +11,16 @@ import pytest
 from runtime.paths import ROOT, SHIPPED_CHECKPOINT
 from training import evaluate
 from training.checkpoint import load_checkpoint
-from training.gestures import LABELS
+from training.gestures import LABEL_SETS
+from training.models.efficientnet_lite import SlimWithBranch
 
 KEPT = sorted([*SHIPPED_CHECKPOINT.parent.glob("*.pt"), *(ROOT / "research" / "weights").glob("*.pt")])
 
 
 def test_shipped_checkpoint_is_complete() -> None:
-    _, meta = load_checkpoint(SHIPPED_CHECKPOINT)
-    assert meta["labels"] == list(LABELS) and meta["input_size"] > 0
+    model, meta = load_checkpoint(SHIPPED_CHECKPOINT)
+    assert meta["labels"] == list(LABEL_SETS["extended"]) and meta["input_size"] > 0
+    assert meta["model"] == "efficientnet_lite0_slim_branched" and isinstance(model, SlimWithBranch)
     assert len(meta["mean"]) == len(meta["std"]) == 3
 
 

@@ -156,10 +156,12 @@ def evaluate_crops(cached: CachedImages, classifier: Classifier, perturbation: s
     """Cached hand crops (labelled in the classifier's label set) through the classifier; a perturbation treats the
     whole crop as the hand. Each crop's label is the network's most probable one, or with `as_pipeline` what the
     pipeline answers for a frame with that hand (a gesture only at the classifier's `min_gesture_score`:
-    `runtime.pipeline.gesture_decisions`)."""
+    `runtime.pipeline.gesture_decisions`, among the classifier's default gestures)."""
     images = cached.images if perturbation is None else perturb_crops(cached.images, perturbation, seed)
     predicted = crop_labels(classifier.probabilities(images), classifier, as_pipeline)
     report = classification_report(cached.labels, predicted, tuple(classifier.labels))
+    if as_pipeline:  # the pipeline decides among the default gestures: the others are its none
+        report = with_gestures_chosen(report, classifier.default_gestures)
     report["skipped"] = cached.skipped
     return report
 
@@ -167,7 +169,8 @@ def evaluate_crops(cached: CachedImages, classifier: Classifier, perturbation: s
 def crop_labels(probabilities: np.ndarray, classifier: Classifier, as_pipeline: bool = False) -> np.ndarray:
     """Each crop's label index: the most probable, or with `as_pipeline` the pipeline's answer for that one hand."""
     if as_pipeline:
-        return gesture_decisions(probabilities, tuple(classifier.labels), classifier.settings.min_gesture_score)
+        return gesture_decisions(probabilities, tuple(classifier.labels), classifier.settings.min_gesture_score,
+                                 classifier.default_gestures)
     return probabilities.argmax(1)
 
 

@@ -35,6 +35,9 @@ def graft(base: Path, branch: Path) -> tuple[SlimWithBranch, list[str]]:
     """The grafted model and its labels (the base's gestures, the branch's, then `none`); a `CheckpointError`
     naming what is wrong when the two were not trained as base and branch."""
     base_model, base_meta = load_checkpoint(base)
+    if isinstance(base_model, SlimWithBranch):  # a grafted classifier: its base takes the new branch
+        base_model = base_model.base
+        base_meta = {**base_meta, "model": SLIM, "labels": [*base_meta["labels"][:BASE_CLASSES - 1], "none"]}
     branch_model, branch_meta = load_checkpoint(branch)
     for path, meta in ((base, base_meta), (branch, branch_meta)):
         if meta["model"] != SLIM:
@@ -60,7 +63,8 @@ def graft(base: Path, branch: Path) -> tuple[SlimWithBranch, list[str]]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("base", type=Path, help="the classifier the branch was trained from (--init)")
+    p.add_argument("base", type=Path, help="the classifier the branch was trained from (--init); a grafted one gives "
+                   "its four-label base")
     p.add_argument("branch", type=Path, help="training.train's best.pt of the branch (--freeze-blocks)")
     p.add_argument("--out", type=Path, required=True, help="the grafted checkpoint (.pt)")
     return p.parse_args(argv)

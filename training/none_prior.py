@@ -21,7 +21,7 @@ from runtime.paths import data_dir, recorded
 from training.cache import load_cached
 from training.datasets import SPLITS, load_samples
 from training.evaluate import crop_labels, load_classifier
-from training.metrics import classification_report
+from training.metrics import classification_report, with_gestures_chosen
 from training.perturbations import PERTURBATIONS, perturb_crops
 
 CLEAN = "clean"
@@ -74,8 +74,10 @@ def sweep(model: Path, data: Path, split: str, conditions: list[str], biases: li
         results[condition] = {}
         for bias in biases:
             adjusted = add_to_logit(probabilities, labels.index("none"), bias - own, rows)
-            predicted = crop_labels(adjusted, classifier, as_pipeline)
-            results[condition][bias] = classification_report(cached.labels, predicted, labels)["macro_f1"]
+            report = classification_report(cached.labels, crop_labels(adjusted, classifier, as_pipeline), labels)
+            if as_pipeline:  # as evaluate_crops: the pipeline's decisions among the default gestures
+                report = with_gestures_chosen(report, classifier.default_gestures)
+            results[condition][bias] = report["macro_f1"]
         logging.info("%s: %s", condition, ", ".join(f"{b:+g} {f:.4f}" for b, f in results[condition].items()))
     return results
 

@@ -18,7 +18,7 @@ from runtime.pipeline import GesturePipeline
 from training.cache import load_cached
 from training.datasets import KINDS, SPLITS, load_samples
 from training.evaluate import evaluate_crops, evaluate_frames, load_classifier
-from training.metrics import score_cell
+from training.metrics import score_cell, with_gestures_chosen
 from training.perturbations import PERTURBATIONS
 
 CLEAN = "clean"
@@ -45,20 +45,22 @@ def robustness(models: list[Path], data: Path, split: str, kind: str, conditions
                seed: int = 0, network_only: bool = False, as_pipeline: bool = False) -> dict[str, dict[str, dict]]:
     """{model path: {condition: classification report}} on `data`'s split and kind (paths, since two
     checkpoints of one architecture share its name). `as_pipeline`: crops labelled as the pipeline decides."""
-    samples = load_samples(data, split, kind)
-    if not samples:
-        raise SystemExit(f"{data}: no {kind} images in split {split!r}")
-    cached = load_cached(samples, desc=f"decoding {split}") if kind == "crop" else None
     results: dict[str, dict[str, dict]] = {}
     for path in models:
         classifier, _ = load_classifier(path, network_only)
+        labels = tuple(classifier.labels)  # the truth in the model's own label set
+        samples = load_samples(data, split, kind, labels)
+        if not samples:
+            raise SystemExit(f"{data}: no {kind} images in split {split!r}")
+        cached = load_cached(samples, desc=f"decoding {split}", labels=labels) if kind == "crop" else None
         name = str(path)
         pipeline = GesturePipeline(palm_model(), landmark_model(), classifier) if kind == "frame" else None
         results[name] = {}
         for condition in conditions:
             perturbation = None if condition == CLEAN else condition
             report = (evaluate_crops(cached, classifier, perturbation, seed, as_pipeline) if cached is not None
-                      else evaluate_frames(samples, pipeline, perturbation, seed))
+                      else with_gestures_chosen(evaluate_frames(samples, pipeline, perturbation, seed),
+                                                pipeline.gestures))
             results[name][condition] = report
             logging.info("%s, %s: macro-F1 %.4f", name, condition, report["macro_f1"])
     return results

@@ -38,6 +38,7 @@ from training.gestures import LABEL_SETS, LABELS
 from training.inference import torch_probabilities
 from training.metrics import classification_report
 from training.models import ARCHITECTURES, build_model, output_layer
+from training.models.efficientnet_lite import BASE_CLASSES, SlimWithBranch
 from training.pipeline_crops import PipelineCrops, hard_negatives, pipeline_crops
 from training.transforms import AUGMENTATIONS, PAIRED_AUGMENTATIONS, CleanAndDegraded, WashedOut, train_transform
 
@@ -322,6 +323,8 @@ def student_model(args: argparse.Namespace, labels: Sequence[str]) -> nn.Module:
     model = build_model(args.model, pretrained=not args.no_pretrained and not args.init, num_classes=len(labels))
     if args.init:
         init, meta = load_checkpoint(args.init)
+        if isinstance(init, SlimWithBranch):  # the shipped classifier: start from its four-label base
+            init, meta = init.base, {**meta, "labels": [*meta["labels"][:BASE_CLASSES - 1], "none"]}
         load_by_label(model, labels, init, meta["labels"])
         log.info("starting from %s (labels %s)", args.init, ", ".join(meta["labels"]))
     if args.freeze_blocks:

@@ -53,14 +53,15 @@ log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=4)
-def _gestures_of(path: Path, mtime_ns: int) -> tuple[tuple[str, str], ...]:
+def _gestures_of(path: Path, mtime_ns: int) -> tuple[tuple[str, str, bool], ...]:
     meta = read_metadata(path)
-    return tuple((gesture, meta.emoji[gesture]) for gesture in meta.gestures)
+    return tuple((gesture, meta.emoji[gesture], gesture in meta.default_gestures) for gesture in meta.gestures)
 
 
-def gestures() -> tuple[tuple[str, str], ...]:
-    """(gesture, default emoji) pairs from the classifier the widget runs, read again when the file changes; none
-    when it is missing or wrong (the page still loads, and the widget itself names the file and the fault)."""
+def gestures() -> tuple[tuple[str, str, bool], ...]:
+    """(gesture, default emoji, on by default) from the classifier the widget runs, read again when the file
+    changes; none when it is missing or wrong (the page still loads, and the widget itself names the file and the
+    fault)."""
     path = classifier_model()
     try:
         return _gestures_of(path, path.stat().st_mtime_ns)

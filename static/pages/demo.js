@@ -31,12 +31,11 @@ function emojiOverrides() {
   return overrides;
 }
 
-/** The gestures ticked to fire reactions: null (the widget's default, every one) when all are; one stays ticked. */
+/** The gestures ticked to fire reactions (the model's default ones are ticked at first); one stays ticked. */
 function chosenGestures(changed) {
   const boxes = [...form.querySelectorAll('input[data-chosen]')];
   if (!boxes.some((box) => box.checked)) changed.checked = true;
-  const chosen = boxes.filter((box) => box.checked).map((box) => box.dataset.chosen);
-  return chosen.length === boxes.length ? null : chosen;
+  return boxes.filter((box) => box.checked).map((box) => box.dataset.chosen);
 }
 
 form.addEventListener('input', (event) => {
