@@ -24,6 +24,7 @@ from runtime.settings import PipelineSettings, RaiseHandSettings
 from runtime.tracking import _square, signature
 from tests.browser_harness import FakeCameraBrowser, fake_camera_browser, missing_system_tools
 from tests.server_process import running_server
+from training.gestures import LABEL_SETS, emoji_of, names_of
 
 DATA = data_dir()
 
@@ -122,15 +123,16 @@ def copy_with_metadata(source: Path, target: Path, key: str, value: str | None) 
 
 
 def with_raise_hand(folder: Path) -> Path:
-    """The shipped classifier with its OK sign relabelled raise hand, as an export writes the metadata of a model with
-    that gesture (and its ORT-format copy, for the browser, beside it): OK photos then raise the hand, to test the
-    widget's raise-hand state on real photos."""
+    """The shipped classifier with its OK sign and raise hand swapped in its labels, and raise hand among the default
+    gestures, as an export writes such metadata (and its ORT-format copy, for the browser, beside it): OK photos
+    then raise the hand, to test the widget's raise-hand state on the real photos of the clips."""
     settings = RaiseHandSettings()
-    gestures = {"like": ("👍", "thumbs up"), "dislike": ("👎", "thumbs down"), settings.label: ("✋", "raised hand")}
-    metadata = {"labels": json.dumps([*gestures, "none"]),
-                "emoji": json.dumps({label: emoji for label, (emoji, _) in gestures.items()}),
-                "names": json.dumps({label: name for label, (_, name) in gestures.items()}),
-                "raise_hand": json.dumps(asdict(settings))}
+    labels = list(LABEL_SETS["extended"])
+    ok, raised = labels.index("ok"), labels.index(settings.label)
+    labels[ok], labels[raised] = labels[raised], labels[ok]
+    metadata = {"labels": json.dumps(labels), "emoji": json.dumps(emoji_of(labels)),
+                "names": json.dumps(names_of(labels)), "raise_hand": json.dumps(asdict(settings)),
+                "default_gestures": json.dumps(["like", "dislike", settings.label])}
     model = classifier_model()
     for key, value in metadata.items():
         model = copy_with_metadata(model, folder / f"classifier-{key}.onnx", key, value)

@@ -78,6 +78,16 @@ def markdown_table(results: dict[str, dict[str, dict]]) -> str:
     return "\n".join(lines)
 
 
+def gesture_table(name: str, reports: dict[str, dict]) -> str:
+    """One row per condition, one column per gesture of the model: its F1 (a model with more gestures than the
+    headline's thumbs up)."""
+    gestures = [label for label in next(iter(reports.values()))["per_class"] if label != "none"]
+    lines = [f"| {name} | " + " | ".join(gestures) + " |", "|---|" + "---|" * len(gestures)]
+    lines += [f"| {condition} | " + " | ".join(f"{report['per_class'][g]['f1']:.3f}" for g in gestures) + " |"
+              for condition, report in reports.items()]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args = parse_args(argv)
@@ -86,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     decided = ", labelled as the pipeline decides" if args.decision == "pipeline" and args.kind == "crop" else ""
     print(f"{args.split} {args.kind}s of {args.data}, seed {args.seed}{decided}: macro-F1 (thumbs up F1)")
     print(markdown_table(results))
+    for name, reports in results.items():
+        print(f"\nF1 per gesture, {name}:\n{gesture_table('condition', reports)}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -177,7 +177,7 @@ function detachedVideo() {
  *   instead of opening one (its tracks are never stopped here); deviceId: a camera from enumerateDevices(), the
  *   browser's choice when empty (without srcObject); assetBase: the folder holding models/ and ort/ (default: this
  *   module's); threshold (0..1), hold and cooldown (ms): hold-to-confirm's; gestures: those that fire reactions
- *   (the classifier's labels; the others count as none), every one when null; raiseHold and lowerAfter (ms): the
+ *   (the classifier's labels; the others count as none), the classifier's default ones when null; raiseHold and lowerAfter (ms): the
  *   evidence raising the hand needs and the time without the gesture that lowers it; numHands, minPalmScore and
  *   minGestureScore: the pipeline's hands per frame, palm detection score and per-frame gesture score; maxFps: the
  *   most frames processed a second (the camera's rate when null); gestureStorage: where taught gestures are kept,

@@ -103,7 +103,7 @@ export class GestureEngine {
 
   /**
    * Pipeline settings over the classifier's (maxHands, minPalmScore, minGestureScore), from the next frame on; an
-   * empty object puts the classifier's back. `gestures`: the ones a frame is decided among (null: every one).
+   * empty object puts the classifier's back. `gestures`: the ones a frame is decided among (null: the classifier's defaults).
    */
   configure(pipeline, gestures = null) {
     this.worker?.postMessage({type: 'configure', pipeline, gestures});

@@ -141,6 +141,8 @@ export interface ClassifierSettings {
   labels: string[];
   /** The labels that fire reactions or raise the hand: all but 'none'. */
   gestures: string[];
+  /** Those of them on until a host chooses (the shipped model: like, dislike, ok). */
+  defaultGestures: string[];
   emoji: Record<string, string>;
   /** Each gesture in words. */
   names: Record<string, string>;
@@ -266,8 +268,8 @@ export declare class GestureReactionsElement extends HTMLElement {
   get cooldown(): number | null;
   set cooldown(value: number | null);
   /**
-   * The gestures that fire reactions and get a button: those chosen, else every one of the classifier's (null until
-   * its metadata is read). Setting one it does not have throws a RangeError once the metadata is read.
+   * The gestures that fire reactions and get a button: those chosen, else the classifier's default ones (like,
+   * dislike and ok for the shipped model; null until its metadata is read). Setting one it does not have throws a RangeError once the metadata is read.
    */
   get gestures(): string[] | null;
   set gestures(value: string[] | string | null);

@@ -12,7 +12,7 @@
  * own: `el.srcObject = stream` (it never calls getUserMedia then, and never stops the stream's tracks).
  *
  * Attributes (and the same-named camelCase properties): enabled, threshold (0..1), hold (ms), cooldown (ms), gestures
- * (those that fire reactions, e.g. "like ok"; default every gesture of the model), emoji (JSON object, e.g.
+ * (those that fire reactions, e.g. "like ok"; default the model's default gestures), emoji (JSON object, e.g.
  * '{"ok": "👌"}'), raise-hold and lower-after (ms: raising the hand, and how long after the gesture is gone it is
  * lowered), device-id, self-view, num-hands, min-palm-score (0..1), min-gesture-score
  * (0..1), max-fps, asset-base (the URL of a folder holding models/ and ort/, e.g. on the app's own CDN; default:
@@ -100,7 +100,7 @@ function parseEmoji(text) {
   return {};
 }
 
-/** The `gestures` attribute: names apart by spaces or commas, each once; null (every gesture) when empty. */
+/** The `gestures` attribute: names apart by spaces or commas, each once; null (the model's defaults) when empty. */
 function parseGestures(text) {
   const names = [...new Set((text ?? '').split(/[\s,]+/).filter(Boolean))];
   return names.length ? names : null;
@@ -218,8 +218,8 @@ export class GestureReactionsElement extends HTMLElement {
   set cooldown(value) { this.#setNumber('cooldown', value); }
 
   /**
-   * The gestures that fire reactions (and get a button): the `gestures` attribute's or property's, else every one
-   * of the model's (null until its metadata is read). Set a list, a string as the attribute takes, or null.
+   * The gestures that fire reactions (and get a button): the `gestures` attribute's or property's, else the
+   * model's default ones (null until its metadata is read). Set a list, a string as the attribute takes, or null.
    */
   get gestures() { return this.#controller.options.gestures; }
   set gestures(value) {

@@ -6,7 +6,7 @@
  *               {type: 'frame', frame: ImageBitmap}   (one at a time: the page waits for the answer)
  *               {type: 'reset'}                        (new camera or a pause: search the whole frame again)
  *               {type: 'configure', pipeline, gestures} (PipelineSettings over the classifier's, e.g. maxHands;
- *                                                      the gestures a frame is decided among, null: every one)
+ *                                                      the gestures a frame is decided among, null: the defaults)
  * Messages out: {type: 'loaded', threads, settings, customGestures} | {type: 'result', ...Decision, detected, regions, timings}
  *               | {type: 'error', message}            (detected: whether the palm detector ran on this frame)
  */
@@ -79,7 +79,7 @@ let ort = null;
 let pipeline = null;
 let classifierDefaults = null; // the classifier's settings as its metadata says, before the page's overrides
 let overrides = {};
-let chosen = null; // the gestures the host chose (null: every one)
+let chosen = null; // the gestures the host chose (null: the classifier's default gestures)
 let frameContext = null; // a 2D context the frame is drawn on to read its pixels
 
 async function download(url, model) {

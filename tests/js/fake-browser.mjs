@@ -24,7 +24,8 @@ export const METADATA = {
 export const RAISE_HAND_METADATA = {...METADATA, labels: '["like", "dislike", "ok", "raise_hand", "none"]',
   emoji: '{"like": "👍", "dislike": "👎", "ok": "👌", "raise_hand": "✋"}',
   names: '{"like": "thumbs up", "dislike": "thumbs down", "ok": "OK sign", "raise_hand": "raised hand"}',
-  raise_hand: JSON.stringify({label: 'raise_hand', hold_ms: 90, lower_after_ms: 150})};
+  raise_hand: JSON.stringify({label: 'raise_hand', hold_ms: 90, lower_after_ms: 150}),
+  default_gestures: '["like", "dislike", "ok", "raise_hand"]'};
 
 /** The asset base the tests give the controller: its classifier is the one file this fake server has. */
 export const ASSET_BASE = 'http://page.test/static/';

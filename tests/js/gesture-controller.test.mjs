@@ -321,6 +321,26 @@ test('gestures: one not chosen never fires, nor has a button; one the classifier
     controller.close();
   });
 
+test('gestures by default: the classifier\'s default ones; the others wait for a host to choose them', TIMEOUT,
+  async () => {
+    browser.reset();
+    browser.metadata = {...METADATA, default_gestures: '["like", "ok"]'};
+    let shown = 'dislike';
+    browser.worker.answer = () => result(shown);
+    const controller = controllerWith();
+    const events = record(controller);
+    await controller.start();
+    assert.deepEqual(controller.gestures, ['like', 'ok']);
+    assert.deepEqual(controller.options.gestures, ['like', 'ok']);
+    await wait(REACTIONS.hold_ms * 4);
+    assert.deepEqual(events.filter((e) => e.type === 'reaction'), []); // dislike is the classifier's, not a default
+    controller.setOptions({gestures: ['dislike']});
+    assert.equal((await next(controller, 'reaction')).gesture, 'dislike');
+    controller.setOptions({gestures: null});
+    assert.deepEqual(controller.gestures, ['like', 'ok']);
+    controller.close();
+  });
+
 test('raise hand: raised after its hold, kept while shown, lowered once gone, by lowerHand() or by stop()', TIMEOUT,
   async () => {
     browser.reset();

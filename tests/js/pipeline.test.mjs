@@ -353,7 +353,8 @@ const METADATA = {labels: '["like", "dislike", "ok", "none"]', emoji: '{"like": 
     hand_box_margin: 0.2, still_change: 12, signature_size: 8, redetect_ms: 150, search_motion: 25,
     motion_shift_share: 0.3, motion_search_ms: 400, idle_search_ms: 900, idle_fps: 12, bright_crop_luma: 200,
     bright_crop_target: 150, bright_crop_none_logit: 1.25}),
-  reactions: JSON.stringify({threshold: 0.8, hold_ms: 500, cooldown_ms: 1000}), raise_hand: 'null'};
+  reactions: JSON.stringify({threshold: 0.8, hold_ms: 500, cooldown_ms: 1000}), raise_hand: 'null',
+  default_gestures: '["like", "ok"]'};
 
 test('classifier settings: parsed, or an error naming the missing key', () => {
   const settings = classifierSettings(METADATA);
@@ -365,6 +366,10 @@ test('classifier settings: parsed, or an error naming the missing key', () => {
   assert.deepEqual(settings.names, {like: 'one', dislike: 'two', ok: 'three'});
   assert.throws(() => classifierSettings({...METADATA, names: undefined}), /no "names"/);
   assert.throws(() => classifierSettings({...METADATA, names: '{"like": "one", "dislike": "", "ok": "x"}'}), /"names"/);
+  assert.deepEqual(settings.defaultGestures, ['like', 'ok']);
+  assert.throws(() => classifierSettings({...METADATA, default_gestures: undefined}), /no "default_gestures"/);
+  assert.throws(() => classifierSettings({...METADATA, default_gestures: '["like", "wave"]'}),
+    /"default_gestures" is \["like", "wave"\] \(expected a non-empty JSON list of some of like, dislike, ok\)/);
 });
 
 test('classifier settings: the pipeline\'s and the reactions\' numbers, camel-cased', () => {
