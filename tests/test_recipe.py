@@ -155,7 +155,9 @@ def test_under_torchrun_the_processes_train_and_rank_0_alone_runs_the_rest(
 def test_the_webcam_runs_are_the_recorded_ones() -> None:
     """The webcam runs' and the branch's settings and best figures are those in the shipped model's run record."""
     base, branch = json.loads((SHIPPED_CHECKPOINT.with_suffix(".run.json")).read_text())["runs"]
-    recorded = [*base["runs"][0]["runs"], branch]
+    recorded = [*base["runs"][0]["runs"], branch["runs"][0]]  # the branch's training, before its none prior
+    prior = next(s for s in STEPS if s.name == "added-prior")
+    assert branch["config"]["bias"] == float(prior.args[prior.args.index("--bias") + 1])
     paths = {s.name: Path(s.name) for s in STEPS}
     args = recipe.parse_args(["shipped"])
     steps = [*STEPS[4:6], next(s for s in STEPS if s.name == "added")]

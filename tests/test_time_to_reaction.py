@@ -51,7 +51,7 @@ def test_a_host_who_chose_one_gesture_gets_rows_for_it_and_the_others_photos_as_
     held = re.search(r"^\| none photos held 2.5 s that fired \| (\d+) of (\d+)", table, re.MULTILINE)
     assert held and int(held[2]) == 3
     with pytest.raises(SystemExit, match="no such gesture"):
-        time_to_reaction.main(["--data", str(data_dir), "--limit", "1", "--gestures", "peace"])
+        time_to_reaction.main(["--data", str(data_dir), "--limit", "1", "--gestures", "wave"])
 
 
 def test_the_worker_takes_the_newest_frame_when_free_and_waits_when_idle() -> None:

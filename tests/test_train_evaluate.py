@@ -203,6 +203,6 @@ def test_benchmark_adds_an_ensemble_row_with_summed_costs(small_data: Path, trai
     assert both["macro_f1"] == first["macro_f1"] and both["f1"] == first["f1"]
     assert both["parameters"] == first["parameters"] + second["parameters"] and both["input_size"] == "112 + 112"
     assert both["latency_ms"] == pytest.approx(first["latency_ms"] + second["latency_ms"])
-    assert both["name"] == "ensemble: 1 x efficientnet_lite0_slim + 0 x mobilenet_v3_small"
+    assert both["name"] == "ensemble: 1 x efficientnet_lite0_slim_branched + 0 x mobilenet_v3_small"
     with pytest.raises(SystemExit, match="one weight per checkpoint"):
         benchmark.main([str(SHIPPED_CHECKPOINT), "--data", str(small_data), "--ensemble", "0.5", "0.5"])

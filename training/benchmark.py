@@ -20,7 +20,7 @@ from runtime.paths import data_dir
 from training.cache import load_cached
 from training.checkpoint import load_checkpoint, run_record
 from training.datasets import load_samples
-from training.gestures import GESTURES
+from training.gestures import GESTURES, LABELS
 from training.inference import torch_probabilities
 from training.metrics import classification_report
 
@@ -56,9 +56,12 @@ def latency_ms(model: torch.nn.Module, size: int, repeats: int) -> float:
 
 
 def measure(checkpoint: Path, images: np.ndarray, labels: np.ndarray, repeats: int) -> tuple[dict, np.ndarray]:
-    """The checkpoint's row, and its probabilities on the crops (for an ensemble row)."""
+    """The checkpoint's row, and its probabilities on the crops (for an ensemble row): on the four labels, a model's
+    other gestures counted as `none` (the shipped classifier's added ones)."""
     model, meta = load_checkpoint(checkpoint)
-    probabilities = torch_probabilities(model, images, meta["input_size"])
+    own = torch_probabilities(model, images, meta["input_size"])
+    probabilities = np.stack([own[:, meta["labels"].index(label)] for label in LABELS[:-1]]
+                             + [1.0 - sum(own[:, meta["labels"].index(label)] for label in LABELS[:-1])], axis=1)
     report = classification_report(labels, probabilities.argmax(1))
     record = run_record(checkpoint)
     name = meta["model"] + (" (distilled)" if meta.get("distilled_from") else "")
