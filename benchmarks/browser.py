@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     photos = frame_photos(args.data, "none")[:args.limit]
     classifier = read_metadata(classifier_model())
     held_photos = {"none": spread(frame_photos(args.data, "none"), args.held_none or None),
-                   **{g: spread(frame_photos(args.data, g), args.held_gestures) for g in classifier.gestures}}
+                   **{g: spread(frame_photos(args.data, g), args.held_gestures) for g in classifier.default_gestures}}
     reactions = classifier.reactions  # what the widget's hold-to-confirm runs with
     load_average = os.getloadavg()[0]  # other work on the machine slows every figure
     load = stream = held = None

@@ -12,7 +12,7 @@ import pytest
 from research.fusion import NONE, decisions
 from research.landmark_features import features, mirrored
 from runtime.hand_landmarks import HandLandmarker
-from runtime.paths import SHIPPED_CHECKPOINT, landmark_model
+from runtime.paths import landmark_model
 from tests.conftest import make_small_dataset
 from training.crop_landmarks import crop_landmarks, native_crop
 from training.datasets import load_samples
@@ -63,10 +63,12 @@ def test_decisions_fall_back_to_the_cnn_where_no_hand_was_found() -> None:
     assert decided["fused"].tolist() == [2, 1]
 
 
-def test_fusion_cli_trains_chooses_a_weight_and_reports_three_models(data_dir: Path, tmp_path: Path) -> None:
+def test_fusion_cli_trains_chooses_a_weight_and_reports_three_models(data_dir: Path, tmp_path: Path,
+                                                                      four_label: tuple[Path, Path]) -> None:
+    """On the shipped classifier's four-label network, as the research row was measured."""
     small = make_small_dataset(data_dir, tmp_path / "data", {"train": 30, "val": 8, "test": 8})
     out = tmp_path / "fusion"
-    result = subprocess.run([sys.executable, "-m", "research.fusion", "--cnn", str(SHIPPED_CHECKPOINT), "--data",
+    result = subprocess.run([sys.executable, "-m", "research.fusion", "--cnn", str(four_label[0]), "--data",
                              str(small), "--out", str(out), "--conditions", "grayscale", "--epochs", "10"],
                             cwd=ROOT, capture_output=True, text=True, check=True)
     assert (out / "mlp.pt").is_file()
