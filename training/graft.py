@@ -3,8 +3,9 @@ probabilities and all, and whose branch splits the base's `none` among more gest
 (docs/decisions.md#more-gestures-as-a-branch-of-the-shipped-classifier).
 
     python -m training.train --model efficientnet_lite0_slim --labels added --init training/weights/classifier.pt \\
-        --freeze-blocks 10 --augment webcam --epochs 10 --samples-per-epoch 12000 --lr 1e-3 --out runs/added-webcam
-    python -m training.graft training/weights/classifier.pt runs/added-webcam/best.pt --out runs/graft/classifier.pt
+        --freeze-blocks 9 --augment webcam --epochs 10 --samples-per-epoch 12000 --lr 2e-3 --out runs/added
+    python -m training.none_prior apply runs/added/best.pt --bias 1.0 --out runs/added-prior/classifier.pt
+    python -m training.graft training/weights/classifier.pt runs/added-prior/classifier.pt --out runs/graft.pt
 """
 
 from __future__ import annotations
